@@ -1,0 +1,78 @@
+//! Operator tasks on a deployed stack, with the operator's AWS credentials.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::{CliError, emit};
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Accept a manufacturer CA as a root of trust (7 ii, 9.1 vi).
+    AcceptRoot {
+        /// The stack's outputs, as written by `infra/deploy.py --out`.
+        #[arg(long)]
+        stack: PathBuf,
+        /// The CA certificate (PEM).
+        #[arg(long)]
+        cert: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// RoT types this CA vouches for.
+        #[arg(long = "rot-type", default_value = "secure-element")]
+        rot_types: Vec<String>,
+    },
+}
+
+pub async fn run(command: AdminCommand, json_out: bool) -> Result<(), CliError> {
+    match command {
+        AdminCommand::AcceptRoot {
+            stack,
+            cert,
+            name,
+            rot_types,
+        } => {
+            let outputs = read_outputs(&stack)?;
+            let sdk = trustreg_aws::sdk_config().await;
+            let registry = trustreg_aws::registry_from(&sdk, |env| {
+                trustreg_aws::SETTINGS
+                    .iter()
+                    .find(|(name, _)| *name == env)
+                    .and_then(|(_, output)| outputs.get(*output).cloned())
+            })
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+            let der = trustreg_device::pki::read_certificate_pem(&cert)?;
+            let actor = format!("operator:{}", whoami());
+            let root = registry.accept_root(&der, &name, rot_types, &actor).await?;
+            emit(
+                json_out,
+                &json!({"id": root.id, "name": root.name, "rot_types": root.rot_types}),
+                &[format!("accepted root {} ({})", root.id, root.name)],
+            );
+            Ok(())
+        }
+    }
+}
+
+fn read_outputs(path: &PathBuf) -> Result<HashMap<String, String>, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::File {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    Ok(value
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+fn whoami() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+}

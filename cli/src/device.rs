@@ -1,0 +1,183 @@
+//! A simulated device: secure element set-up, registration, acknowledgement (Y.3059 9.2 ii).
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+use trustreg_core::identifier::{Identifier, Scheme};
+use trustreg_core::messages::{DeviceInfo, PowerClaim, RotClaim};
+use trustreg_device::{DeviceError, ManufacturerCa, RegistryClient, SoftSecureElement};
+
+use crate::{CliError, emit};
+
+#[derive(Subcommand)]
+pub enum DeviceCommand {
+    /// Create the device's key in a software secure element and have the manufacturer CA
+    /// certify it for the device's identifier.
+    Init {
+        /// The secure element's directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The manufacturer CA's directory (see `trustreg demo ca`).
+        #[arg(long)]
+        ca: PathBuf,
+        /// imei, mac, eui64, ipv6 or serial.
+        #[arg(long)]
+        scheme: Scheme,
+        /// The device's inherent identifier.
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value_t = 825)]
+        valid_days: u32,
+    },
+    /// Register at a primary registry, store the RegDevID, then acknowledge it.
+    Register {
+        #[arg(long)]
+        dir: PathBuf,
+        /// The registry's API base URL (e.g. the stack's `local_api_url`).
+        #[arg(long, env = "TRUSTREG_API")]
+        api: String,
+        #[command(flatten)]
+        info: InfoArgs,
+        /// Trust domains to join (default: the registry's first).
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+        /// Stop after registration; acknowledge later with `trustreg device acknowledge`.
+        #[arg(long)]
+        no_acknowledge: bool,
+    },
+    /// Confirm the stored RegDevID to the registry (7 iv b).
+    Acknowledge {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, env = "TRUSTREG_API")]
+        api: String,
+    },
+}
+
+/// What the device tells the registry about itself (9.2 i e).
+#[derive(Args)]
+pub struct InfoArgs {
+    #[arg(long, default_value = "Acme")]
+    make: String,
+    #[arg(long, default_value = "Sensor-1")]
+    model: String,
+    #[arg(long, default_value = "1.0.0")]
+    firmware: String,
+    #[arg(long, default_value = "1.0.0")]
+    software: String,
+    #[arg(long, default_value = "secure-element")]
+    rot: String,
+    #[arg(long = "comm", default_values_t = ["lte".to_string()])]
+    communication: Vec<String>,
+    #[arg(long, default_value = "battery")]
+    power: String,
+    #[arg(long = "protocol", default_values_t = ["mqtt".to_string(), "coap".to_string()])]
+    protocols: Vec<String>,
+}
+
+impl InfoArgs {
+    fn into_info(self) -> DeviceInfo {
+        DeviceInfo {
+            make: self.make,
+            model: self.model,
+            firmware_version: self.firmware,
+            software_version: self.software,
+            rot: RotClaim { kind: self.rot },
+            communication: self.communication,
+            power: PowerClaim {
+                source: self.power,
+                extra: Default::default(),
+            },
+            protocols: self.protocols,
+        }
+    }
+}
+
+pub async fn run(command: DeviceCommand, json_out: bool) -> Result<(), CliError> {
+    match command {
+        DeviceCommand::Init {
+            dir,
+            ca,
+            scheme,
+            id,
+            valid_days,
+        } => {
+            let identifier = Identifier::parse(scheme, &id)
+                .map_err(|e| CliError::Usage(format!("--id: {e}")))?;
+            let ca = ManufacturerCa::open(&ca).map_err(DeviceError::from)?;
+            let se = SoftSecureElement::create(&dir).map_err(DeviceError::from)?;
+            let leaf = ca
+                .issue_device_cert(&se.public_key(), &identifier, valid_days)
+                .map_err(DeviceError::from)?;
+            se.store_chain(&[leaf.der, ca.cert_der().to_vec()])
+                .map_err(DeviceError::from)?;
+            emit(
+                json_out,
+                &json!({"dir": dir, "identifier": identifier.to_string(), "san": identifier.to_san_uri()}),
+                &[format!(
+                    "device key created in {}, certified by {:?} for {}",
+                    dir.display(),
+                    ca.name(),
+                    identifier.to_san_uri()
+                )],
+            );
+            Ok(())
+        }
+        DeviceCommand::Register {
+            dir,
+            api,
+            info,
+            domains,
+            no_acknowledge,
+        } => {
+            let se = SoftSecureElement::open(&dir).map_err(DeviceError::from)?;
+            let identifier = certified_identifier(&se)?;
+            let client = RegistryClient::new(api).map_err(DeviceError::from)?;
+            let registered = client
+                .register(&se, &identifier, info.into_info(), domains)
+                .await
+                .map_err(DeviceError::from)?;
+            let mut status = registered.status;
+            if !no_acknowledge {
+                status = client.acknowledge(&se).await.map_err(DeviceError::from)?.status;
+            }
+            emit(
+                json_out,
+                &json!({"regdevid": registered.regdevid, "status": status, "credential": registered.credential}),
+                &[
+                    format!("RegDevID: {}", registered.regdevid),
+                    format!("status:   {status}"),
+                ],
+            );
+            Ok(())
+        }
+        DeviceCommand::Acknowledge { dir, api } => {
+            let se = SoftSecureElement::open(&dir).map_err(DeviceError::from)?;
+            let client = RegistryClient::new(api).map_err(DeviceError::from)?;
+            let ack = client.acknowledge(&se).await.map_err(DeviceError::from)?;
+            emit(
+                json_out,
+                &json!({"regdevid": ack.regdevid, "status": ack.status}),
+                &[
+                    format!("RegDevID: {}", ack.regdevid),
+                    format!("status:   {}", ack.status),
+                ],
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The identifier the device's own certificate binds: what it registers under.
+fn certified_identifier(se: &SoftSecureElement) -> Result<Identifier, CliError> {
+    let chain = se.chain_der().map_err(DeviceError::from)?;
+    let leaf = chain
+        .first()
+        .ok_or_else(|| CliError::Usage("the secure element holds no certificate".into()))?;
+    trustreg_core::rot::identifiers_in(leaf)
+        .map_err(|e| CliError::Usage(format!("device certificate: {e}")))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| CliError::Usage("the device certificate binds no identifier".into()))
+}

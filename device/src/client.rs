@@ -1,0 +1,275 @@
+//! Client of a registry's device-facing API (API.md): register (Y.3059 7 iv a) and acknowledge
+//! the issued RegDevID (7 iv b), signing every request with the secure element's key.
+
+use std::time::Duration;
+
+use reqwest::header::CONTENT_TYPE;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use trustreg_core::identifier::Identifier;
+use trustreg_core::jose::JwsHeader;
+use trustreg_core::messages::{
+    AcknowledgementClaims, AcknowledgementResponse, ChallengeRequest, ChallengeResponse,
+    DeviceInfo, IdentifierClaim, Purpose, RegistrationClaims, RegistrationResponse,
+};
+
+use crate::secure_element::{SecureElementError, SoftSecureElement, StoredRegistration};
+
+pub const REGISTRATION_TYP: &str = "trustreg-registration+jwt";
+pub const ACKNOWLEDGEMENT_TYP: &str = "trustreg-acknowledgement+jwt";
+const JOSE: &str = "application/jose";
+const PROBLEM_JSON: &str = "application/problem+json";
+/// Bodies of unexpected answers are quoted in errors, cut to this many characters.
+const BODY_EXCERPT: usize = 512;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("request failed: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("registry answered {status} {title}: {}", detail.as_deref().unwrap_or(""))]
+    Problem {
+        status: u16,
+        problem_type: String,
+        title: String,
+        detail: Option<String>,
+    },
+    #[error("registry answered {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("unexpected answer from the registry: {0}")]
+    Decode(String),
+    #[error(transparent)]
+    SecureElement(#[from] SecureElementError),
+    #[error("the secure element has no certificate chain to register with")]
+    NoChain,
+    #[error("the device is not registered yet")]
+    NotRegistered,
+}
+
+#[derive(Debug, Clone)]
+pub struct RegistryClient {
+    base_url: String,
+    http: reqwest::Client,
+}
+
+impl RegistryClient {
+    pub fn new(base_url: impl Into<String>) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Self::with_http(base_url, http))
+    }
+
+    pub fn with_http(base_url: impl Into<String>, http: reqwest::Client) -> Self {
+        let base_url = base_url.into().trim_end_matches('/').to_owned();
+        RegistryClient { base_url, http }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub async fn challenge(&self, purpose: Purpose) -> Result<ChallengeResponse, ClientError> {
+        let response = self
+            .http
+            .post(format!("{}/v1/challenges", self.base_url))
+            .json(&ChallengeRequest { purpose })
+            .send()
+            .await?;
+        decode(response).await
+    }
+
+    pub async fn register(
+        &self,
+        se: &SoftSecureElement,
+        identifier: &Identifier,
+        device: DeviceInfo,
+        trust_domains: Vec<String>,
+    ) -> Result<RegistrationResponse, ClientError> {
+        self.register_with_owner(se, identifier, device, None, trust_domains)
+            .await
+    }
+
+    /// Registers with the identity in the secure element (Y.3059 9.2 ii a) and keeps the issued
+    /// RegDevID and credential there (9.2 ii b).
+    pub async fn register_with_owner(
+        &self,
+        se: &SoftSecureElement,
+        identifier: &Identifier,
+        device: DeviceInfo,
+        owner: Option<serde_json::Value>,
+        trust_domains: Vec<String>,
+    ) -> Result<RegistrationResponse, ClientError> {
+        let nonce = self.challenge(Purpose::Register).await?.nonce;
+        let claims = RegistrationClaims {
+            nonce,
+            identifier: IdentifierClaim {
+                scheme: identifier.scheme(),
+                value: identifier.value().to_owned(),
+            },
+            device,
+            owner,
+            trust_domains,
+        };
+        let jws = registration_jws(se, &claims)?;
+        let response: RegistrationResponse = self
+            .post_jws(format!("{}/v1/registrations", self.base_url), jws)
+            .await?;
+        let regdevid = response
+            .regdevid
+            .parse()
+            .map_err(|e| ClientError::Decode(format!("regdevid: {e}")))?;
+        se.store_registration(&StoredRegistration {
+            regdevid,
+            credential: response.credential.clone(),
+            acknowledged: false,
+        })?;
+        Ok(response)
+    }
+
+    /// Confirms to the registry that the device stored its RegDevID (Y.3059 7 iv b), naming
+    /// itself by it (9.2 ii c).
+    pub async fn acknowledge(
+        &self,
+        se: &SoftSecureElement,
+    ) -> Result<AcknowledgementResponse, ClientError> {
+        let registration = se.registration()?.ok_or(ClientError::NotRegistered)?;
+        let regdevid = registration.regdevid.to_string();
+        let nonce = self.challenge(Purpose::Acknowledge).await?.nonce;
+        let claims = AcknowledgementClaims {
+            nonce,
+            regdevid: regdevid.clone(),
+        };
+        let jws = acknowledgement_jws(se, &claims)?;
+        let url = format!(
+            "{}/v1/devices/{}/acknowledgement",
+            self.base_url,
+            encode_path_segment(&regdevid)
+        );
+        let response: AcknowledgementResponse = self.post_jws(url, jws).await?;
+        se.store_registration(&StoredRegistration {
+            acknowledged: true,
+            ..registration
+        })?;
+        Ok(response)
+    }
+
+    async fn post_jws<T: DeserializeOwned>(
+        &self,
+        url: String,
+        jws: String,
+    ) -> Result<T, ClientError> {
+        let response = self
+            .http
+            .post(url)
+            .header(CONTENT_TYPE, JOSE)
+            .body(jws)
+            .send()
+            .await?;
+        decode(response).await
+    }
+}
+
+/// The registration request: claims signed by the device key, with the certificate chain of
+/// the secure element in `x5c` (leaf first).
+pub fn registration_jws(
+    se: &SoftSecureElement,
+    claims: &RegistrationClaims,
+) -> Result<String, ClientError> {
+    let chain = se.chain_der()?;
+    if chain.is_empty() {
+        return Err(ClientError::NoChain);
+    }
+    let header = JwsHeader::es256()
+        .with_typ(REGISTRATION_TYP)
+        .with_x5c_der(&chain);
+    Ok(se.sign_jws(&header, &to_json(claims)?))
+}
+
+/// The acknowledgement: claims signed by the registered key, naming the device by `kid`.
+pub fn acknowledgement_jws(
+    se: &SoftSecureElement,
+    claims: &AcknowledgementClaims,
+) -> Result<String, ClientError> {
+    let header = JwsHeader::es256()
+        .with_typ(ACKNOWLEDGEMENT_TYP)
+        .with_kid(claims.regdevid.clone());
+    Ok(se.sign_jws(&header, &to_json(claims)?))
+}
+
+fn to_json(value: &impl Serialize) -> Result<Vec<u8>, ClientError> {
+    serde_json::to_vec(value).map_err(|e| ClientError::Decode(e.to_string()))
+}
+
+/// Success bodies become `T`; RFC 9457 problems become `ClientError::Problem`.
+async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ClientError> {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with(PROBLEM_JSON));
+    let body = response.bytes().await?;
+    if status.is_success() {
+        return serde_json::from_slice(&body).map_err(|e| ClientError::Decode(e.to_string()));
+    }
+    if is_problem && let Ok(problem) = serde_json::from_slice::<serde_json::Value>(&body) {
+        let text = |name: &str| {
+            problem
+                .get(name)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        return Err(ClientError::Problem {
+            status: status.as_u16(),
+            problem_type: text("type").unwrap_or_else(|| "about:blank".to_owned()),
+            title: text("title").unwrap_or_default(),
+            detail: text("detail"),
+        });
+    }
+    Err(ClientError::Status {
+        status: status.as_u16(),
+        body: String::from_utf8_lossy(&body)
+            .chars()
+            .take(BODY_EXCERPT)
+            .collect(),
+    })
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters: a serial RegDevID contains
+/// '/', and ':' is left to no server's interpretation either.
+fn encode_path_segment(segment: &str) -> String {
+    let mut encoded = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Y.3059 9.2 ii c
+    #[test]
+    fn regdevid_path_segments_are_percent_encoded() {
+        assert_eq!(
+            encode_path_segment("IN1.HLT.P07:serial:acme/SN-1_a~b"),
+            "IN1.HLT.P07%3Aserial%3Aacme%2FSN-1_a~b"
+        );
+        assert_eq!(
+            encode_path_segment("IN1:ipv6:2001:db8::1"),
+            "IN1%3Aipv6%3A2001%3Adb8%3A%3A1"
+        );
+    }
+
+    // Y.3059 9.2 ii c
+    #[test]
+    fn base_url_trailing_slash_is_ignored() {
+        let client = RegistryClient::with_http("http://127.0.0.1:9/", reqwest::Client::new());
+        assert_eq!(client.base_url(), "http://127.0.0.1:9");
+    }
+}

@@ -1,0 +1,390 @@
+//! `DeviceStore` on one DynamoDB table. Every state change goes with its audit record in one
+//! TransactWriteItems; uniqueness rests on conditional writes, never on a read.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use trustreg_core::error::StoreError;
+use trustreg_core::identifier::{Identifier, RegDevId};
+use trustreg_core::ports::{Created, DeviceStore, Updated};
+use trustreg_core::records::{AuditRecord, DeviceRecord, Nonce, RootOfTrust, Transition};
+
+use crate::keys::{self, GSI1PK, GSI1SK, PK, SK, TTL};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Concurrent transactions on one item are refused (TransactionConflict) rather than queued:
+/// such a refusal is retried, a failed condition is an answer.
+const CONFLICT_RETRIES: u32 = 10;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+enum TxOutcome {
+    Done,
+    /// A condition of the transaction failed.
+    ConditionFailed,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The audit records naming `target`, oldest first (served by the GSI, never a scan).
+    pub async fn audit_of(&self, target: &str) -> Result<Vec<AuditRecord>, StoreError> {
+        self.query_index(&keys::audit_by_target(target)).await
+    }
+
+    /// The device's status transitions, oldest first.
+    pub async fn transitions_of(&self, regdevid: &RegDevId) -> Result<Vec<Transition>, StoreError> {
+        let (pk, _) = keys::device(regdevid);
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :hist)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .expression_attribute_values(":hist", AttributeValue::S("HIST#".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        out.items().iter().cloned().map(record).collect()
+    }
+
+    async fn query_index<T: DeserializeOwned>(&self, key: &str) -> Result<Vec<T>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi1")
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", GSI1PK)
+                .expression_attribute_values(":pk", AttributeValue::S(key.to_owned()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk)?;
+            for item in out.items() {
+                found.push(record(item.clone())?);
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    fn put(&self, item: Item) -> Put {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .expect("table name and item are set")
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<TxOutcome, StoreError> {
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let Err(err) = result else {
+                return Ok(TxOutcome::Done);
+            };
+            if let SdkError::ServiceError(service) = &err
+                && let TransactWriteItemsError::TransactionCanceledException(cancel) =
+                    service.err()
+            {
+                let codes: Vec<&str> = cancel
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None"))
+                    .collect();
+                if codes.contains(&"ConditionalCheckFailed") {
+                    return Ok(TxOutcome::ConditionFailed);
+                }
+                if codes.contains(&"TransactionConflict") && attempt < CONFLICT_RETRIES {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        10 * u64::from(attempt),
+                    ))
+                    .await;
+                    continue;
+                }
+            }
+            return Err(sdk(err));
+        }
+    }
+
+    fn audit_item(&self, audit: &AuditRecord) -> Result<TransactWriteItem, StoreError> {
+        Ok(TransactWriteItem::builder()
+            .put(self.put(audit_item(audit)?))
+            .build())
+    }
+}
+
+fn audit_item(audit: &AuditRecord) -> Result<Item, StoreError> {
+    let mut item = item(audit, keys::audit(audit))?;
+    if let Some(target) = &audit.target {
+        item.insert(GSI1PK.into(), s(keys::audit_by_target(target)));
+        item.insert(GSI1SK.into(), s(audit.id.clone()));
+    }
+    Ok(item)
+}
+
+fn transition_item(t: &Transition, salt: &str) -> Result<Item, StoreError> {
+    let mut item = item(t, keys::history(&t.regdevid, t.at_ms, salt))?;
+    item.insert("kind".into(), s("transition".into()));
+    Ok(item)
+}
+
+fn s(v: String) -> AttributeValue {
+    AttributeValue::S(v)
+}
+
+fn item<T: Serialize>(value: &T, (pk, sk): (String, String)) -> Result<Item, StoreError> {
+    let mut item: Item =
+        serde_dynamo::to_item(value).map_err(|e| StoreError(format!("encode: {e}")))?;
+    item.insert(PK.into(), s(pk));
+    item.insert(SK.into(), s(sk));
+    Ok(item)
+}
+
+fn record<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
+    for k in [PK, SK, GSI1PK, GSI1SK, TTL, "kind"] {
+        item.remove(k);
+    }
+    serde_dynamo::from_item(item).map_err(|e| StoreError(format!("decode: {e}")))
+}
+
+fn key((pk, sk): (String, String)) -> Item {
+    HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
+}
+
+fn sdk<E: std::error::Error + 'static>(err: E) -> StoreError {
+    StoreError(format!("DynamoDB: {}", DisplayErrorContext(err)))
+}
+
+#[async_trait]
+impl DeviceStore for DynamoStore {
+    async fn put_nonce(&self, nonce: &Nonce) -> Result<(), StoreError> {
+        let mut item = item(nonce, keys::nonce(&nonce.value))?;
+        item.insert(
+            TTL.into(),
+            AttributeValue::N((nonce.expires_at_ms / 1000 + 1).to_string()),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn take_nonce(&self, value: &str) -> Result<Option<Nonce>, StoreError> {
+        // DynamoDB serializes writes to one item: only one delete sees the old attributes.
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::nonce(value))))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(sdk)?;
+        match out.attributes {
+            Some(item) if !item.is_empty() => Ok(Some(record(item)?)),
+            _ => Ok(None),
+        }
+    }
+
+    async fn roots_of_trust(&self) -> Result<Vec<RootOfTrust>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :root)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(keys::ROOTS_PK.into()))
+            .expression_attribute_values(":root", s("ROOT#".into()))
+            .send()
+            .await
+            .map_err(sdk)?;
+        out.items().iter().cloned().map(record).collect()
+    }
+
+    async fn put_root_of_trust(
+        &self,
+        root: &RootOfTrust,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let items = vec![
+            TransactWriteItem::builder()
+                .put(self.put(item(root, keys::root(&root.id))?))
+                .build(),
+            self.audit_item(audit)?,
+        ];
+        match self.transact(items).await? {
+            TxOutcome::Done => Ok(()),
+            TxOutcome::ConditionFailed => Err(StoreError("unexpected condition".into())),
+        }
+    }
+
+    async fn get_device(&self, regdevid: &RegDevId) -> Result<Option<DeviceRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::device(regdevid))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        out.item.map(record).transpose()
+    }
+
+    async fn create_device(
+        &self,
+        device: &DeviceRecord,
+        transition: &Transition,
+        audit: &AuditRecord,
+    ) -> Result<Created, StoreError> {
+        let (guard_pk, guard_sk) = keys::guard(&device.regdevid.identifier);
+        let guard = HashMap::from([
+            (PK.to_owned(), s(guard_pk)),
+            (SK.to_owned(), s(guard_sk)),
+            ("regdevid".to_owned(), s(device.regdevid.to_string())),
+        ]);
+        let mut device_item = item(device, keys::device(&device.regdevid))?;
+        device_item.insert("kind".into(), s("device".into()));
+        let if_absent = |put: Put| {
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(put.table_name())
+                        .set_item(Some(put.item().clone()))
+                        .condition_expression("attribute_not_exists(#pk)")
+                        .expression_attribute_names("#pk", PK)
+                        .build()
+                        .expect("table name and item are set"),
+                )
+                .build()
+        };
+        let items = vec![
+            if_absent(self.put(guard)),
+            if_absent(self.put(device_item)),
+            TransactWriteItem::builder()
+                .put(self.put(transition_item(transition, &audit.id)?))
+                .build(),
+            self.audit_item(audit)?,
+        ];
+        match self.transact(items).await? {
+            TxOutcome::Done => Ok(Created::Created),
+            TxOutcome::ConditionFailed => {
+                let holder = self
+                    .holder_of(&device.regdevid.identifier)
+                    .await?
+                    .unwrap_or_else(|| device.regdevid.clone());
+                Ok(Created::IdentifierTaken(holder))
+            }
+        }
+    }
+
+    async fn update_device(
+        &self,
+        device: &DeviceRecord,
+        transition: Option<&Transition>,
+        audit: &AuditRecord,
+    ) -> Result<Updated, StoreError> {
+        let mut device_item = item(device, keys::device(&device.regdevid))?;
+        device_item.insert("kind".into(), s("device".into()));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(device_item))
+            .condition_expression("#version = :previous")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(
+                ":previous",
+                AttributeValue::N(device.version.saturating_sub(1).to_string()),
+            )
+            .build()
+            .expect("table name and item are set");
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(t) = transition {
+            items.push(
+                TransactWriteItem::builder()
+                    .put(self.put(transition_item(t, &audit.id)?))
+                    .build(),
+            );
+        }
+        items.push(self.audit_item(audit)?);
+        match self.transact(items).await? {
+            TxOutcome::Done => Ok(Updated::Updated),
+            TxOutcome::ConditionFailed => Ok(Updated::VersionConflict),
+        }
+    }
+
+    async fn record_audit(&self, audit: &AuditRecord) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(audit_item(audit)?))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn holder_of(&self, identifier: &Identifier) -> Result<Option<RegDevId>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::guard(identifier))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        match item.get("regdevid") {
+            Some(AttributeValue::S(text)) => text
+                .parse()
+                .map(Some)
+                .map_err(|e| StoreError(format!("stored RegDevID {text:?}: {e}"))),
+            _ => Err(StoreError("uniqueness guard without regdevid".into())),
+        }
+    }
+}

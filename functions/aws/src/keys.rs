@@ -1,0 +1,67 @@
+//! The table's key layout: one table per registry, items told apart by `pk`/`sk` prefixes.
+
+use trustreg_core::identifier::{Identifier, RegDevId};
+use trustreg_core::records::AuditRecord;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const GSI1PK: &str = "gsi1pk";
+pub const GSI1SK: &str = "gsi1sk";
+/// DynamoDB TTL attribute (epoch seconds).
+pub const TTL: &str = "ttl";
+
+pub fn device(regdevid: &RegDevId) -> (String, String) {
+    (format!("DEV#{regdevid}"), "DEVICE".into())
+}
+
+/// The uniqueness guard: one item per inherent identifier, whatever the RegDevID around it.
+pub fn guard(identifier: &Identifier) -> (String, String) {
+    (
+        format!("IDENT#{}:{}", identifier.scheme().as_str(), identifier.value()),
+        "IDENT".into(),
+    )
+}
+
+pub fn history(regdevid: &RegDevId, at_ms: u64, salt: &str) -> (String, String) {
+    (format!("DEV#{regdevid}"), format!("HIST#{at_ms:013}#{salt}"))
+}
+
+pub fn nonce(value: &str) -> (String, String) {
+    (format!("NONCE#{value}"), "NONCE".into())
+}
+
+pub const ROOTS_PK: &str = "REGISTRY";
+
+pub fn root(id: &str) -> (String, String) {
+    (ROOTS_PK.into(), format!("ROOT#{id}"))
+}
+
+/// Audit records are partitioned by day; the GSI lists one target's records in time order.
+pub fn audit(record: &AuditRecord) -> (String, String) {
+    (format!("AUDIT#{}", day(record.at_ms)), record.id.clone())
+}
+
+pub fn audit_by_target(target: &str) -> String {
+    format!("AUDIT#{target}")
+}
+
+pub fn day(ms: u64) -> String {
+    let days = (ms / 86_400_000) as i64;
+    let date = time::Date::from_julian_day(2_440_588 + days as i32)
+        .unwrap_or(time::Date::MIN);
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn day_of_epoch_millis() {
+        assert_eq!(super::day(0), "1970-01-01");
+        assert_eq!(super::day(1_795_000_000_000), "2026-11-18");
+    }
+}

@@ -1,0 +1,71 @@
+//! Administration of the roots of trust the registry accepts (Y.3059 7 ii, 9.1 vi).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::error::RegistryError;
+use crate::records::RootOfTrust;
+use crate::rot;
+use crate::service::Registry;
+
+const MAX_ROT_TYPES: usize = 8;
+
+impl Registry {
+    /// Publishes a manufacturer CA as an accepted root of trust, for the RoT types it vouches
+    /// for. Only CA certificates are accepted.
+    pub async fn accept_root(
+        &self,
+        certificate_der: &[u8],
+        name: &str,
+        rot_types: Vec<String>,
+        actor: &str,
+    ) -> Result<RootOfTrust, RegistryError> {
+        let result = self.accept_root_inner(certificate_der, name, rot_types, actor).await;
+        if let Err(e) = &result {
+            self.audit_rejection(actor, "accept-root", None, e).await;
+        }
+        result
+    }
+
+    async fn accept_root_inner(
+        &self,
+        der: &[u8],
+        name: &str,
+        rot_types: Vec<String>,
+        actor: &str,
+    ) -> Result<RootOfTrust, RegistryError> {
+        let (_, cert) = X509Certificate::from_der(der)
+            .map_err(|e| RegistryError::MalformedChain(format!("root certificate: {e}")))?;
+        let is_ca = cert
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .is_some_and(|bc| bc.value.ca);
+        if !is_ca {
+            return Err(RegistryError::InvalidChain(
+                "a root of trust must be a CA certificate".into(),
+            ));
+        }
+        if name.trim().is_empty() || name.len() > 128 {
+            return Err(RegistryError::Malformed("name must be 1 to 128 characters".into()));
+        }
+        if rot_types.is_empty()
+            || rot_types.len() > MAX_ROT_TYPES
+            || rot_types.iter().any(|t| t.is_empty() || t.len() > 64)
+        {
+            return Err(RegistryError::Malformed(format!(
+                "rot_types must hold 1 to {MAX_ROT_TYPES} names"
+            )));
+        }
+        let root = RootOfTrust {
+            id: rot::root_id_for(der),
+            name: name.to_owned(),
+            certificate: STANDARD.encode(der),
+            rot_types,
+        };
+        let audit = self.audit(actor, "accept-root", Some(format!("root:{}", root.id)), Ok(()));
+        self.store.put_root_of_trust(&root, &audit).await?;
+        Ok(root)
+    }
+}

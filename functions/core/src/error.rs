@@ -1,0 +1,100 @@
+//! The registry's errors. Each client-facing variant has a stable code that the HTTP layer turns
+//! into a problem type URI (RFC 9457); store and key failures are the registry's own.
+
+use crate::identifier::IdentifierError;
+use crate::jose::JoseError;
+use crate::rot::ChainError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("the request is malformed: {0}")]
+    Malformed(String),
+    #[error("invalid {field}: {source}")]
+    InvalidIdentifier {
+        field: &'static str,
+        #[source]
+        source: IdentifierError,
+    },
+    #[error("the JWS is malformed: {0}")]
+    MalformedJws(#[source] JoseError),
+    #[error("the JWS signature does not verify")]
+    BadSignature,
+    #[error("the certificate chain does not lead to a root this registry accepts")]
+    UntrustedRoot,
+    #[error("a certificate of the chain is expired or not yet valid")]
+    CertificateExpired,
+    #[error("the certificate chain is invalid: {0}")]
+    InvalidChain(String),
+    #[error("the certificate chain is malformed: {0}")]
+    MalformedChain(String),
+    #[error("the device key is not supported: {0}")]
+    UnsupportedKey(String),
+    #[error("the identifier {claimed} is not bound to the device certificate")]
+    IdentifierMismatch { claimed: String },
+    #[error("the nonce is unknown, already used or issued for another purpose")]
+    NonceInvalid,
+    #[error("the nonce has expired")]
+    NonceExpired,
+    #[error("{0} is registered with another key")]
+    IdentifierConflict(String),
+    #[error("no device {0}")]
+    DeviceNotFound(String),
+    #[error("this registry is {0} and does not accept device registrations")]
+    NotPrimary(String),
+    #[error("storage failed: {0}")]
+    Store(#[from] StoreError),
+    #[error("registry key operation failed: {0}")]
+    Keys(#[from] KeyError),
+}
+
+impl RegistryError {
+    /// Stable code; the last segment of the problem type URI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed-request",
+            Self::InvalidIdentifier { .. } => "invalid-identifier",
+            Self::MalformedJws(_) => "malformed-jws",
+            Self::BadSignature => "bad-signature",
+            Self::UntrustedRoot => "untrusted-root",
+            Self::CertificateExpired => "certificate-expired",
+            Self::InvalidChain(_) => "invalid-certificate-chain",
+            Self::MalformedChain(_) => "malformed-certificate-chain",
+            Self::UnsupportedKey(_) => "unsupported-key",
+            Self::IdentifierMismatch { .. } => "identifier-mismatch",
+            Self::NonceInvalid => "nonce-invalid",
+            Self::NonceExpired => "nonce-expired",
+            Self::IdentifierConflict(_) => "identifier-conflict",
+            Self::DeviceNotFound(_) => "device-not-found",
+            Self::NotPrimary(_) => "not-a-primary-registry",
+            Self::Store(_) => "storage-unavailable",
+            Self::Keys(_) => "key-service-unavailable",
+        }
+    }
+
+    /// True when the fault is the registry's, not the client's.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::Store(_) | Self::Keys(_))
+    }
+}
+
+impl From<ChainError> for RegistryError {
+    fn from(e: ChainError) -> Self {
+        match e {
+            ChainError::UntrustedRoot => Self::UntrustedRoot,
+            ChainError::Expired => Self::CertificateExpired,
+            ChainError::BadChain(why) => Self::InvalidChain(why),
+            ChainError::Malformed(why) => Self::MalformedChain(why),
+            ChainError::UnsupportedKey(why) => Self::UnsupportedKey(why),
+        }
+    }
+}
+
+/// A storage adapter's failure. Conditional-check outcomes are not errors: ports return them
+/// as values.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct KeyError(pub String);

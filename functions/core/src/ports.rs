@@ -1,0 +1,78 @@
+//! The ports: every effect of the domain goes through these traits. Adapters live in
+//! trustreg-aws; in-memory fakes for unit tests in `fakes`.
+
+use async_trait::async_trait;
+
+use crate::error::{KeyError, StoreError};
+use crate::identifier::{Identifier, RegDevId};
+use crate::records::{AuditRecord, DeviceRecord, Nonce, RootOfTrust, Transition};
+
+/// Result of the conditional creation of a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    Created,
+    /// The inherent identifier is already held, by this RegDevID.
+    IdentifierTaken(RegDevId),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Updated {
+    Updated,
+    /// Someone changed the device since it was read.
+    VersionConflict,
+}
+
+#[async_trait]
+pub trait DeviceStore: Send + Sync {
+    async fn put_nonce(&self, nonce: &Nonce) -> Result<(), StoreError>;
+    /// Removes the nonce and returns it; `None` when unknown or already taken. Atomic, so a
+    /// nonce is used once however many requests race for it.
+    async fn take_nonce(&self, value: &str) -> Result<Option<Nonce>, StoreError>;
+    async fn roots_of_trust(&self) -> Result<Vec<RootOfTrust>, StoreError>;
+    async fn put_root_of_trust(
+        &self,
+        root: &RootOfTrust,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
+    async fn get_device(&self, regdevid: &RegDevId) -> Result<Option<DeviceRecord>, StoreError>;
+    /// Writes the device, the uniqueness guard of its inherent identifier, its first
+    /// transition and the audit record in one transaction; nothing when the identifier is taken.
+    async fn create_device(
+        &self,
+        device: &DeviceRecord,
+        transition: &Transition,
+        audit: &AuditRecord,
+    ) -> Result<Created, StoreError>;
+    /// Replaces the device if its stored version is `device.version - 1`, with the transition
+    /// (if the status changed) and the audit record, in one transaction.
+    async fn update_device(
+        &self,
+        device: &DeviceRecord,
+        transition: Option<&Transition>,
+        audit: &AuditRecord,
+    ) -> Result<Updated, StoreError>;
+    async fn record_audit(&self, audit: &AuditRecord) -> Result<(), StoreError>;
+    async fn holder_of(&self, identifier: &Identifier) -> Result<Option<RegDevId>, StoreError>;
+}
+
+/// The registry's keys (KMS): signing, and sealing of PII.
+#[async_trait]
+pub trait RegistryKeys: Send + Sync {
+    /// ES256 over `message`; the 64-byte `r || s` form.
+    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], KeyError>;
+    /// The public signing key, fetched once and cached.
+    async fn public_key(&self) -> Result<p256::ecdsa::VerifyingKey, KeyError>;
+    /// The `kid` the registry's signatures carry.
+    fn key_id(&self) -> String;
+    /// Encrypts PII bound to `context` (the RegDevID): it only opens with the same context.
+    async fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, KeyError>;
+    async fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, KeyError>;
+}
+
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> u64;
+}
+
+pub trait Rng: Send + Sync {
+    fn fill(&self, buf: &mut [u8]);
+}

@@ -1,0 +1,425 @@
+//! Registration and acknowledgement (Y.3059 7 iv a, b; 9.2 i a-c, e; 7 iii).
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::Serialize;
+
+use crate::config::RegistryKind;
+use crate::error::RegistryError;
+use crate::identifier::{Identifier, RegDevId};
+use crate::jose::{self, Jws};
+use crate::messages::{
+    AcknowledgementClaims, AcknowledgementResponse, DeviceInfo, Purpose, RegistrationClaims,
+    RegistrationResponse,
+};
+use crate::ports::{Created, Updated};
+use crate::records::{DeviceRecord, Transition};
+use crate::rot::{self, AcceptedRoot, VerifiedDevice};
+use crate::service::Registry;
+use crate::status::{Facts, evaluate};
+
+/// How many times a read-modify-write is retried when another writer got there first.
+const UPDATE_ATTEMPTS: usize = 8;
+const MAX_TEXT: usize = 128;
+const MAX_LIST: usize = 32;
+
+/// What a registration ended as: a new device, or the same device registering again.
+#[derive(Debug)]
+pub struct Registered {
+    pub response: RegistrationResponse,
+    pub created: bool,
+}
+
+/// Who a registration request speaks for, as far as it is known yet: for its audit record.
+struct Who {
+    actor: String,
+    target: Option<String>,
+}
+
+/// The registration credential's claims, signed by the registry.
+#[derive(Serialize)]
+struct Credential<'a> {
+    iss: String,
+    sub: String,
+    iat: u64,
+    cnf: Cnf<'a>,
+    rot: &'a str,
+    trust_domains: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Cnf<'a> {
+    jwk: &'a serde_json::Value,
+}
+
+impl Registry {
+    /// `POST /v1/registrations`: the body is a compact JWS whose `x5c` chain leads to an
+    /// accepted manufacturer root and whose leaf binds the claimed identifier.
+    pub async fn register(&self, compact: &str) -> Result<Registered, RegistryError> {
+        let mut who = Who {
+            actor: "device:unknown".to_owned(),
+            target: None,
+        };
+        let result = self.register_inner(compact, &mut who).await;
+        match &result {
+            Ok(done) => {
+                // A creation was audited in its own transaction; a repeat is audited here.
+                if !done.created {
+                    let record = self.audit(&who.actor, "register", who.target.clone(), Ok(()));
+                    self.store.record_audit(&record).await?;
+                }
+            }
+            // Audited in the transaction that recorded the possible clone.
+            Err(RegistryError::IdentifierConflict(_)) => {}
+            Err(e) => {
+                self.audit_rejection(&who.actor, "register", who.target.clone(), e)
+                    .await
+            }
+        }
+        result
+    }
+
+    async fn register_inner(
+        &self,
+        compact: &str,
+        who: &mut Who,
+    ) -> Result<Registered, RegistryError> {
+        if self.config.kind != RegistryKind::Primary {
+            // Y.3059 6.1 b: devices register only at primary registries.
+            return Err(RegistryError::NotPrimary(self.config.kind.as_str().into()));
+        }
+        let jws = jose::parse(compact).map_err(RegistryError::MalformedJws)?;
+        let verified = self.verify_root_of_trust(&jws).await?;
+        jws.verify(&verified.public_key)
+            .map_err(|_| RegistryError::BadSignature)?;
+        let claims: RegistrationClaims = jws
+            .claims()
+            .map_err(|e| RegistryError::Malformed(e.to_string()))?;
+        let identifier = Identifier::parse(claims.identifier.scheme, &claims.identifier.value)
+            .map_err(|source| RegistryError::InvalidIdentifier {
+                field: "identifier.value",
+                source,
+            })?;
+        who.actor = format!("device:{}:{}", identifier.scheme().as_str(), identifier.value());
+        // Rejections from here on are findable under the RegDevID the device asked for.
+        who.target = Some(RegDevId::new(self.config.path.clone(), identifier.clone()).to_string());
+        if !verified.identifiers.contains(&identifier) {
+            return Err(RegistryError::IdentifierMismatch {
+                claimed: format!("{}:{}", identifier.scheme().as_str(), identifier.value()),
+            });
+        }
+        validate_device_info(&claims.device)?;
+        let trust_domains = self.trust_domains_of(&claims.trust_domains)?;
+        self.spend_nonce(&claims.nonce, Purpose::Register).await?;
+
+        let regdevid = RegDevId::new(self.config.path.clone(), identifier);
+        let actor = who.actor.as_str();
+        let public_key = jose::jwk_from_key(&verified.public_key);
+        let thumbprint = jose::jwk_thumbprint(&public_key);
+        // A read first spares a KMS signature on repeats; uniqueness itself rests on the
+        // conditional write below.
+        if let Some(existing) = self.store.get_device(&regdevid).await? {
+            return self.registered_again(existing, &thumbprint, actor).await;
+        }
+
+        let now = self.clock.now_ms();
+        let facts = Facts {
+            rot_verified: true,
+            ..Facts::default()
+        };
+        let evaluation = evaluate(&self.config.policy, &facts);
+        let owner_sealed = match &claims.owner {
+            Some(owner) => Some(self.seal_owner(&regdevid, owner).await?),
+            None => None,
+        };
+        let credential = self
+            .sign_statement(
+                "trustreg-credential+jwt",
+                &Credential {
+                    iss: self.config.path.to_string(),
+                    sub: regdevid.to_string(),
+                    iat: now / 1000,
+                    cnf: Cnf { jwk: &public_key },
+                    rot: &verified.root_id,
+                    trust_domains: &trust_domains,
+                },
+            )
+            .await?;
+        let device = DeviceRecord {
+            regdevid: regdevid.clone(),
+            public_key,
+            key_thumbprint: thumbprint.clone(),
+            root_id: verified.root_id.clone(),
+            leaf_fingerprint: verified.leaf_fingerprint.clone(),
+            info: claims.device,
+            trust_domains,
+            owner_sealed,
+            facts,
+            status: evaluation.status,
+            reasons: evaluation.reasons.clone(),
+            status_since_ms: now,
+            registered_at_ms: now,
+            acknowledged_at_ms: None,
+            credential,
+            version: 1,
+        };
+        let transition = Transition {
+            regdevid: regdevid.clone(),
+            at_ms: now,
+            from: None,
+            to: evaluation.status,
+            reasons: evaluation.reasons,
+            actor: actor.to_owned(),
+            cause: "register".into(),
+        };
+        let audit = self.audit(actor, "register", Some(regdevid.to_string()), Ok(()));
+        match self.store.create_device(&device, &transition, &audit).await? {
+            Created::Created => Ok(Registered {
+                response: RegistrationResponse {
+                    regdevid: regdevid.to_string(),
+                    status: device.status,
+                    credential: device.credential,
+                },
+                created: true,
+            }),
+            Created::IdentifierTaken(holder) => {
+                let existing = self
+                    .store
+                    .get_device(&holder)
+                    .await?
+                    .ok_or_else(|| RegistryError::DeviceNotFound(holder.to_string()))?;
+                self.registered_again(existing, &thumbprint, actor).await
+            }
+        }
+    }
+
+    /// Same key: the same RegDevID again. Another key: a possible clone, recorded on the device.
+    async fn registered_again(
+        &self,
+        existing: DeviceRecord,
+        thumbprint: &str,
+        actor: &str,
+    ) -> Result<Registered, RegistryError> {
+        if existing.key_thumbprint == thumbprint {
+            return Ok(Registered {
+                response: RegistrationResponse {
+                    regdevid: existing.regdevid.to_string(),
+                    status: existing.status,
+                    credential: existing.credential,
+                },
+                created: false,
+            });
+        }
+        let conflict = RegistryError::IdentifierConflict(existing.regdevid.to_string());
+        self.change_device(&existing.regdevid, actor, "register", Err(&conflict), |facts| {
+            facts.clone_reports = facts.clone_reports.saturating_add(1);
+        })
+        .await?;
+        Err(conflict)
+    }
+
+    /// `POST /v1/devices/{regdevid}/acknowledgement`: the device confirms it stored its
+    /// RegDevID, signing with the key it registered (`kid` = RegDevID).
+    pub async fn acknowledge(
+        &self,
+        regdevid: &str,
+        compact: &str,
+    ) -> Result<AcknowledgementResponse, RegistryError> {
+        let actor = format!("device:{regdevid}");
+        let result = self.acknowledge_inner(regdevid, compact, &actor).await;
+        if let Err(e) = &result {
+            let target = regdevid.parse::<RegDevId>().ok().map(|r| r.to_string());
+            self.audit_rejection(&actor, "acknowledge", target, e).await;
+        }
+        result
+    }
+
+    async fn acknowledge_inner(
+        &self,
+        regdevid_text: &str,
+        compact: &str,
+        actor: &str,
+    ) -> Result<AcknowledgementResponse, RegistryError> {
+        let regdevid: RegDevId =
+            regdevid_text
+                .parse()
+                .map_err(|source| RegistryError::InvalidIdentifier {
+                    field: "regdevid",
+                    source,
+                })?;
+        let jws = jose::parse(compact).map_err(RegistryError::MalformedJws)?;
+        if jws.header().kid.as_deref() != Some(regdevid_text) {
+            return Err(RegistryError::Malformed(
+                "the JWS kid must be the RegDevID of the path".into(),
+            ));
+        }
+        let device = self
+            .store
+            .get_device(&regdevid)
+            .await?
+            .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
+        let key = jose::key_from_jwk(&device.public_key)
+            .map_err(|e| RegistryError::UnsupportedKey(e.to_string()))?;
+        jws.verify(&key).map_err(|_| RegistryError::BadSignature)?;
+        let claims: AcknowledgementClaims = jws
+            .claims()
+            .map_err(|e| RegistryError::Malformed(e.to_string()))?;
+        if claims.regdevid != regdevid_text {
+            return Err(RegistryError::Malformed(
+                "the acknowledged RegDevID differs from the path".into(),
+            ));
+        }
+        self.spend_nonce(&claims.nonce, Purpose::Acknowledge).await?;
+        let device = self
+            .change_device(&regdevid, actor, "acknowledge", Ok(()), |facts| {
+                facts.acknowledged = true;
+            })
+            .await?;
+        Ok(AcknowledgementResponse {
+            regdevid: device.regdevid.to_string(),
+            status: device.status,
+        })
+    }
+
+    /// Read-modify-write of a device's facts with the status re-derived, retried on version
+    /// conflicts; the audit record (accepted or not) goes in the same transaction.
+    async fn change_device(
+        &self,
+        regdevid: &RegDevId,
+        actor: &str,
+        action: &str,
+        outcome: Result<(), &RegistryError>,
+        change: impl Fn(&mut Facts),
+    ) -> Result<DeviceRecord, RegistryError> {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let mut device = self
+                .store
+                .get_device(regdevid)
+                .await?
+                .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
+            let now = self.clock.now_ms();
+            change(&mut device.facts);
+            if device.facts.acknowledged && device.acknowledged_at_ms.is_none() {
+                device.acknowledged_at_ms = Some(now);
+            }
+            let evaluation = evaluate(&self.config.policy, &device.facts);
+            let transition = (evaluation.status != device.status).then(|| Transition {
+                regdevid: regdevid.clone(),
+                at_ms: now,
+                from: Some(device.status),
+                to: evaluation.status,
+                reasons: evaluation.reasons.clone(),
+                actor: actor.to_owned(),
+                cause: action.to_owned(),
+            });
+            if transition.is_some() {
+                device.status = evaluation.status;
+                device.status_since_ms = now;
+            }
+            device.reasons = evaluation.reasons;
+            device.version += 1;
+            let audit = self.audit(actor, action, Some(regdevid.to_string()), outcome);
+            match self
+                .store
+                .update_device(&device, transition.as_ref(), &audit)
+                .await?
+            {
+                Updated::Updated => return Ok(device),
+                Updated::VersionConflict => continue,
+            }
+        }
+        Err(RegistryError::Store(crate::error::StoreError(format!(
+            "{regdevid} kept changing under {action}"
+        ))))
+    }
+
+    async fn verify_root_of_trust(&self, jws: &Jws) -> Result<VerifiedDevice, RegistryError> {
+        let x5c = jws
+            .header()
+            .x5c
+            .as_ref()
+            .ok_or_else(|| RegistryError::MalformedChain("the x5c header is missing".into()))?;
+        let chain = x5c
+            .iter()
+            .map(|c| STANDARD.decode(c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| RegistryError::MalformedChain(format!("x5c is not base64: {e}")))?;
+        let roots = self
+            .store
+            .roots_of_trust()
+            .await?
+            .into_iter()
+            .filter_map(|r| {
+                Some(AcceptedRoot {
+                    id: r.id,
+                    der: STANDARD.decode(r.certificate).ok()?,
+                })
+            })
+            .collect::<Vec<_>>();
+        Ok(rot::verify_device_chain(
+            &chain,
+            &roots,
+            self.clock.now_ms() / 1000,
+        )?)
+    }
+
+    fn trust_domains_of(&self, asked: &[String]) -> Result<Vec<String>, RegistryError> {
+        if asked.is_empty() {
+            return Ok(self.config.trust_domains.iter().take(1).cloned().collect());
+        }
+        if asked.len() > MAX_LIST {
+            return Err(RegistryError::Malformed("too many trust domains".into()));
+        }
+        let mut domains = Vec::with_capacity(asked.len());
+        for d in asked {
+            if !self.config.trust_domains.contains(d) {
+                return Err(RegistryError::Malformed(format!(
+                    "trust domain {d:?} is not hosted by this registry"
+                )));
+            }
+            if !domains.contains(d) {
+                domains.push(d.clone());
+            }
+        }
+        Ok(domains)
+    }
+
+    async fn seal_owner(
+        &self,
+        regdevid: &RegDevId,
+        owner: &serde_json::Value,
+    ) -> Result<String, RegistryError> {
+        let clear = serde_json::to_vec(owner)
+            .map_err(|e| RegistryError::Malformed(format!("owner: {e}")))?;
+        let sealed = self.keys.seal(&regdevid.to_string(), &clear).await?;
+        Ok(URL_SAFE_NO_PAD.encode(sealed))
+    }
+}
+
+fn validate_device_info(info: &DeviceInfo) -> Result<(), RegistryError> {
+    let texts = [
+        ("device.make", &info.make),
+        ("device.model", &info.model),
+        ("device.firmware_version", &info.firmware_version),
+        ("device.software_version", &info.software_version),
+        ("device.rot.type", &info.rot.kind),
+    ];
+    for (field, value) in texts {
+        if value.trim().is_empty() || value.len() > MAX_TEXT {
+            return Err(RegistryError::Malformed(format!(
+                "{field} must be 1 to {MAX_TEXT} characters"
+            )));
+        }
+    }
+    for (field, list) in [
+        ("device.communication", &info.communication),
+        ("device.protocols", &info.protocols),
+    ] {
+        if list.len() > MAX_LIST || list.iter().any(|v| v.is_empty() || v.len() > MAX_TEXT) {
+            return Err(RegistryError::Malformed(format!(
+                "{field} must hold at most {MAX_LIST} non-empty values"
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! `Registry`: the registry's flows over its ports, and what they share (ids, nonces,
+//! audit, registry signatures).
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+
+use crate::config::RegistryConfig;
+use crate::error::RegistryError;
+use crate::jose::{self, JwsHeader};
+use crate::messages::{ChallengeResponse, Purpose};
+use crate::ports::{Clock, DeviceStore, RegistryKeys, Rng};
+use crate::records::{AuditRecord, Nonce, Outcome};
+
+pub struct Registry {
+    pub(crate) config: RegistryConfig,
+    pub(crate) store: Arc<dyn DeviceStore>,
+    pub(crate) keys: Arc<dyn RegistryKeys>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) rng: Arc<dyn Rng>,
+}
+
+impl Registry {
+    pub fn new(
+        config: RegistryConfig,
+        store: Arc<dyn DeviceStore>,
+        keys: Arc<dyn RegistryKeys>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+    ) -> Self {
+        Self {
+            config,
+            store,
+            keys,
+            clock,
+            rng,
+        }
+    }
+
+    pub fn config(&self) -> &RegistryConfig {
+        &self.config
+    }
+
+    /// `POST /v1/challenges`: a single-use nonce for one purpose.
+    pub async fn challenge(&self, purpose: Purpose) -> Result<ChallengeResponse, RegistryError> {
+        let nonce = Nonce {
+            value: self.random_token(),
+            purpose,
+            expires_at_ms: self.clock.now_ms() + self.config.nonce_ttl_ms,
+        };
+        self.store.put_nonce(&nonce).await?;
+        Ok(ChallengeResponse {
+            nonce: nonce.value,
+            expires_at: rfc3339(nonce.expires_at_ms),
+        })
+    }
+
+    /// Consumes `value` for `purpose`. A nonce taken for the wrong purpose is gone too: it
+    /// was exposed to a request that should not have had it.
+    pub(crate) async fn spend_nonce(
+        &self,
+        value: &str,
+        purpose: Purpose,
+    ) -> Result<(), RegistryError> {
+        let nonce = self
+            .store
+            .take_nonce(value)
+            .await?
+            .ok_or(RegistryError::NonceInvalid)?;
+        if nonce.purpose != purpose {
+            return Err(RegistryError::NonceInvalid);
+        }
+        if nonce.expires_at_ms <= self.clock.now_ms() {
+            return Err(RegistryError::NonceExpired);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn random_token(&self) -> String {
+        let mut buf = [0u8; 16];
+        self.rng.fill(&mut buf);
+        URL_SAFE_NO_PAD.encode(buf)
+    }
+
+    pub(crate) fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: Option<String>,
+        outcome: Result<(), &RegistryError>,
+    ) -> AuditRecord {
+        let at_ms = self.clock.now_ms();
+        let mut salt = [0u8; 8];
+        self.rng.fill(&mut salt);
+        AuditRecord {
+            id: format!("{at_ms:013}-{}", hex(&salt)),
+            at_ms,
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target,
+            outcome: if outcome.is_ok() {
+                Outcome::Accepted
+            } else {
+                Outcome::Rejected
+            },
+            code: outcome.err().map(|e| e.code().to_owned()),
+        }
+    }
+
+    /// Records a refused request (7 i c). A failure to audit must not hide the refusal's
+    /// cause from the client, so it is only logged by the caller's tracing.
+    pub(crate) async fn audit_rejection(
+        &self,
+        actor: &str,
+        action: &str,
+        target: Option<String>,
+        error: &RegistryError,
+    ) {
+        let record = self.audit(actor, action, target, Err(error));
+        let _ = self.store.record_audit(&record).await;
+    }
+
+    /// A compact JWS signed by the registry's KMS key.
+    pub(crate) async fn sign_statement<T: Serialize>(
+        &self,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, RegistryError> {
+        let header = JwsHeader {
+            alg: "ES256".into(),
+            typ: Some(typ.into()),
+            kid: Some(self.keys.key_id()),
+            x5c: None,
+        };
+        let payload = serde_json::to_vec(claims)
+            .map_err(|e| RegistryError::Malformed(format!("unserializable claims: {e}")))?;
+        let input = jose::signing_input(&header, &payload);
+        let signature = self.keys.sign(input.as_bytes()).await?;
+        Ok(jose::assemble(&input, &signature))
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn rfc3339(ms: u64) -> String {
+    let nanos = i128::from(ms) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

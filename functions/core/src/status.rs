@@ -1,0 +1,275 @@
+//! Trust status is derived, not set: `evaluate(policy, facts)` (ARCHITECTURE.md).
+
+use serde::{Deserialize, Serialize};
+
+/// Y.3059 6.1 d: the three trust statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrustStatus {
+    Trusted,
+    Unverified,
+    Unreliable,
+}
+
+impl TrustStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trusted => "trusted",
+            Self::Unverified => "unverified",
+            Self::Unreliable => "unreliable",
+        }
+    }
+}
+
+impl std::fmt::Display for TrustStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for TrustStatus {
+    type Err = UnknownStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "trusted" => Ok(Self::Trusted),
+            "unverified" => Ok(Self::Unverified),
+            "unreliable" => Ok(Self::Unreliable),
+            other => Err(UnknownStatus(other.to_owned())),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown trust status {0:?}")]
+pub struct UnknownStatus(pub String);
+
+/// What a trust domain demands before it calls a device trusted (6.1 f). The skeleton's
+/// default policy; per-domain policies are stored by the lifecycle work.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    pub require_acknowledgement: bool,
+    pub require_owner_verified: bool,
+    /// A report older than this makes the device `unverified`; `None` disables the check.
+    pub max_report_age_seconds: Option<u64>,
+    /// Open vulnerabilities at or above this severity (0-10, CVSS-like) make it `unreliable`.
+    pub unreliable_at_severity: f32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            require_acknowledgement: true,
+            require_owner_verified: false,
+            max_report_age_seconds: None,
+            unreliable_at_severity: 7.0,
+        }
+    }
+}
+
+/// The facts a registry holds about a device; all the status depends on.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Facts {
+    pub rot_verified: bool,
+    /// The manufacturer root the device chains to was revoked (7 ii).
+    pub root_revoked: bool,
+    pub acknowledged: bool,
+    pub owner_verified: bool,
+    /// Severities of open vulnerabilities.
+    #[serde(default)]
+    pub open_vulnerabilities: Vec<f32>,
+    /// Age of the last signed security report, if any.
+    pub report_age_seconds: Option<u64>,
+    /// Another key claimed this device's identifier (possible clone).
+    #[serde(default)]
+    pub clone_reports: u32,
+    /// Admin or owner holds (stolen, compromised).
+    #[serde(default)]
+    pub holds: Vec<String>,
+}
+
+/// Why a device is not `trusted`; stored with every transition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    RotNotVerified,
+    RootRevoked,
+    NotAcknowledged,
+    OwnerNotVerified,
+    VulnerabilityOpen,
+    ReportOverdue,
+    PossibleClone,
+    Hold,
+}
+
+impl Reason {
+    /// A hard failure makes the device `unreliable`; the others leave it `unverified`.
+    fn is_hard(&self) -> bool {
+        matches!(
+            self,
+            Self::RotNotVerified
+                | Self::RootRevoked
+                | Self::VulnerabilityOpen
+                | Self::PossibleClone
+                | Self::Hold
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub status: TrustStatus,
+    pub reasons: Vec<Reason>,
+}
+
+/// `trusted` needs all checks good; `unreliable` follows any hard failure; otherwise `unverified`.
+pub fn evaluate(policy: &Policy, facts: &Facts) -> Evaluation {
+    let mut reasons = Vec::new();
+    if !facts.rot_verified {
+        reasons.push(Reason::RotNotVerified);
+    }
+    if facts.root_revoked {
+        reasons.push(Reason::RootRevoked);
+    }
+    if policy.require_acknowledgement && !facts.acknowledged {
+        reasons.push(Reason::NotAcknowledged);
+    }
+    if policy.require_owner_verified && !facts.owner_verified {
+        reasons.push(Reason::OwnerNotVerified);
+    }
+    if facts
+        .open_vulnerabilities
+        .iter()
+        .any(|s| *s >= policy.unreliable_at_severity)
+    {
+        reasons.push(Reason::VulnerabilityOpen);
+    }
+    if let (Some(max), Some(age)) = (policy.max_report_age_seconds, facts.report_age_seconds)
+        && age > max
+    {
+        reasons.push(Reason::ReportOverdue);
+    }
+    if facts.clone_reports > 0 {
+        reasons.push(Reason::PossibleClone);
+    }
+    if !facts.holds.is_empty() {
+        reasons.push(Reason::Hold);
+    }
+    let status = if reasons.iter().any(Reason::is_hard) {
+        TrustStatus::Unreliable
+    } else if reasons.is_empty() {
+        TrustStatus::Trusted
+    } else {
+        TrustStatus::Unverified
+    };
+    Evaluation { status, reasons }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> Facts {
+        Facts {
+            rot_verified: true,
+            acknowledged: true,
+            ..Facts::default()
+        }
+    }
+
+    // Y.3059 6.1 d
+    #[test]
+    fn all_checks_good_is_trusted() {
+        let e = evaluate(&Policy::default(), &good());
+        assert_eq!(e.status, TrustStatus::Trusted);
+        assert!(e.reasons.is_empty());
+    }
+
+    // Y.3059 7 iv b
+    #[test]
+    fn unacknowledged_device_is_unverified() {
+        let facts = Facts {
+            acknowledged: false,
+            ..good()
+        };
+        let e = evaluate(&Policy::default(), &facts);
+        assert_eq!(e.status, TrustStatus::Unverified);
+        assert_eq!(e.reasons, vec![Reason::NotAcknowledged]);
+    }
+
+    // Y.3059 7 ii
+    #[test]
+    fn revoked_root_is_unreliable() {
+        let facts = Facts {
+            root_revoked: true,
+            ..good()
+        };
+        assert_eq!(
+            evaluate(&Policy::default(), &facts).status,
+            TrustStatus::Unreliable
+        );
+    }
+
+    #[test]
+    fn possible_clone_is_unreliable_even_when_unacknowledged() {
+        let facts = Facts {
+            acknowledged: false,
+            clone_reports: 1,
+            ..good()
+        };
+        let e = evaluate(&Policy::default(), &facts);
+        assert_eq!(e.status, TrustStatus::Unreliable);
+        assert!(e.reasons.contains(&Reason::NotAcknowledged));
+        assert!(e.reasons.contains(&Reason::PossibleClone));
+    }
+
+    #[test]
+    fn severity_threshold_is_inclusive() {
+        let policy = Policy::default();
+        let below = Facts {
+            open_vulnerabilities: vec![6.9],
+            ..good()
+        };
+        let at = Facts {
+            open_vulnerabilities: vec![7.0],
+            ..good()
+        };
+        assert_eq!(evaluate(&policy, &below).status, TrustStatus::Trusted);
+        assert_eq!(evaluate(&policy, &at).status, TrustStatus::Unreliable);
+    }
+
+    // Y.3059 6.1 f
+    #[test]
+    fn domain_policy_changes_the_outcome() {
+        let strict = Policy {
+            require_owner_verified: true,
+            max_report_age_seconds: Some(3600),
+            ..Policy::default()
+        };
+        let facts = Facts {
+            report_age_seconds: Some(7200),
+            ..good()
+        };
+        let e = evaluate(&strict, &facts);
+        assert_eq!(e.status, TrustStatus::Unverified);
+        assert_eq!(
+            e.reasons,
+            vec![Reason::OwnerNotVerified, Reason::ReportOverdue]
+        );
+        assert_eq!(
+            evaluate(&Policy::default(), &facts).status,
+            TrustStatus::Trusted
+        );
+    }
+
+    #[test]
+    fn status_text_round_trips() {
+        for s in [
+            TrustStatus::Trusted,
+            TrustStatus::Unverified,
+            TrustStatus::Unreliable,
+        ] {
+            assert_eq!(s.as_str().parse::<TrustStatus>().ok(), Some(s));
+        }
+        assert!("maybe".parse::<TrustStatus>().is_err());
+    }
+}

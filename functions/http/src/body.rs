@@ -1,0 +1,92 @@
+//! Request bodies, with every rejection answered as problem+json.
+
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use axum::body::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::problem::Problem;
+
+
+/// Largest body any route takes: a JWS with a certificate chain fits comfortably.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A compact JWS sent as the whole body (`application/jose`, or `text/plain`).
+pub struct JwsBody(pub String);
+
+impl<S: Send + Sync> FromRequest<S> for JwsBody {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        match content_type.as_deref() {
+            None | Some("application/jose" | "application/jwt" | "text/plain") => {}
+            Some(other) => {
+                return Err(Problem::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported-media-type",
+                    format!("expected application/jose, got {other}"),
+                ));
+            }
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(bytes_problem)?;
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-jws",
+                "the body is not UTF-8 text",
+            )
+        })?;
+        Ok(Self(text.trim().to_owned()))
+    }
+}
+
+fn bytes_problem(rejection: BytesRejection) -> Problem {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            format!("the body exceeds {BODY_LIMIT} bytes"),
+        )
+    } else {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+            rejection.body_text(),
+        )
+    }
+}
+
+/// JSON with its rejections as problems.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "expected application/json",
+            )),
+            Err(JsonRejection::BytesRejection(b)) => Err(bytes_problem(b)),
+            Err(other) if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                format!("the body exceeds {BODY_LIMIT} bytes"),
+            )),
+            Err(other) => Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-request",
+                other.body_text(),
+            )),
+        }
+    }
+}

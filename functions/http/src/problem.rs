@@ -1,0 +1,140 @@
+//! RFC 9457 problem details: every error the API answers, with a stable `type`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use trustreg_core::RegistryError;
+
+pub const PROBLEM_BASE: &str = "https://trustreg.dev/problems/";
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        Self {
+            problem_type: format!("{PROBLEM_BASE}{code}"),
+            title: title(code).to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        self.problem_type
+            .strip_prefix(PROBLEM_BASE)
+            .unwrap_or(&self.problem_type)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, Json(self)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_JSON),
+        );
+        response
+    }
+}
+
+impl From<RegistryError> for Problem {
+    fn from(error: RegistryError) -> Self {
+        let status = status_of(&error);
+        let detail = if error.is_internal() {
+            // The cause stays in the logs; the client learns only that it may retry.
+            tracing::error!(error = %error, "registry failure");
+            "the registry could not complete the request; retry later".to_owned()
+        } else {
+            error.to_string()
+        };
+        Self::new(status, error.code(), detail)
+    }
+}
+
+fn status_of(error: &RegistryError) -> StatusCode {
+    use RegistryError as E;
+    match error {
+        E::Malformed(_)
+        | E::InvalidIdentifier { .. }
+        | E::MalformedJws(_)
+        | E::MalformedChain(_)
+        | E::UnsupportedKey(_) => StatusCode::BAD_REQUEST,
+        E::BadSignature | E::NonceInvalid | E::NonceExpired => StatusCode::UNAUTHORIZED,
+        E::UntrustedRoot
+        | E::CertificateExpired
+        | E::InvalidChain(_)
+        | E::IdentifierMismatch { .. }
+        | E::NotPrimary(_) => StatusCode::FORBIDDEN,
+        E::IdentifierConflict(_) => StatusCode::CONFLICT,
+        E::DeviceNotFound(_) => StatusCode::NOT_FOUND,
+        E::Store(_) | E::Keys(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// One short title per problem type; the `detail` says what was wrong with this request.
+fn title(code: &str) -> &'static str {
+    match code {
+        "malformed-request" => "The request is malformed",
+        "invalid-identifier" => "An identifier is invalid",
+        "malformed-jws" => "The JWS is malformed",
+        "bad-signature" => "The signature does not verify",
+        "untrusted-root" => "The certificate chain leads to no accepted root of trust",
+        "certificate-expired" => "A certificate is expired or not yet valid",
+        "invalid-certificate-chain" => "The certificate chain is invalid",
+        "malformed-certificate-chain" => "The certificate chain is malformed",
+        "unsupported-key" => "The key type is not supported",
+        "identifier-mismatch" => "The identifier is not bound to the device certificate",
+        "nonce-invalid" => "The nonce is unknown, used or for another purpose",
+        "nonce-expired" => "The nonce has expired",
+        "identifier-conflict" => "The identifier is registered with another key",
+        "device-not-found" => "No such device",
+        "not-a-primary-registry" => "Devices register only at primary registries",
+        "storage-unavailable" | "key-service-unavailable" => "The registry is unavailable",
+        "not-found" => "No such resource",
+        "method-not-allowed" => "Method not allowed",
+        "unsupported-media-type" => "Unsupported media type",
+        "payload-too-large" => "The request body is too large",
+        _ => "The request failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_causes_stay_out_of_the_answer() {
+        let p = Problem::from(RegistryError::Store(trustreg_core::error::StoreError(
+            "table arn:aws:dynamodb:secret".into(),
+        )));
+        assert_eq!(p.status, 503);
+        assert_eq!(p.code(), "storage-unavailable");
+        assert!(!p.detail.contains("arn:"));
+    }
+
+    #[test]
+    fn every_client_error_is_4xx() {
+        for e in [
+            RegistryError::BadSignature,
+            RegistryError::UntrustedRoot,
+            RegistryError::NonceExpired,
+            RegistryError::IdentifierConflict("x".into()),
+            RegistryError::DeviceNotFound("x".into()),
+        ] {
+            let p = Problem::from(e);
+            assert!((400..500).contains(&p.status), "{p:?}");
+            assert!(p.problem_type.starts_with(PROBLEM_BASE));
+        }
+    }
+}

@@ -1,0 +1,26 @@
+# Shared by scripts/test and scripts/run-local. Sourced, not run.
+
+step() { printf '\n== %s ==\n' "$*"; }
+
+localstack_healthy() {
+  curl -fsS -m 2 http://127.0.0.1:4566/_localstack/health >/dev/null 2>&1
+}
+
+# Host builds of the Lambda bootstraps (LocalStack runs them as host processes); AWS
+# artifacts come from cargo-lambda instead (README).
+FUNCTIONS=(register)
+build_functions() {
+  local args=()
+  for f in "${FUNCTIONS[@]}"; do args+=(-p "trustreg-$f"); done
+  cargo build --locked --profile lambda-local "${args[@]}"
+}
+
+# deploy_stack NAME REGID PATH TYPE DOMAINS -> .trustreg/stacks/NAME.json
+deploy_stack() {
+  local name=$1 regid=$2 path=$3 type=$4 domains=$5
+  mkdir -p .trustreg/stacks
+  "$TRUSTREG_LS_PYTHON" infra/deploy.py \
+    --stack-name "$name" --reg-id "$regid" --path "$path" --type "$type" \
+    --domains "$domains" --bin-dir target/lambda-local --arch x86_64 \
+    --out ".trustreg/stacks/$name.json"
+}

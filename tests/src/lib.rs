@@ -1,0 +1,281 @@
+//! Support for the integration and end-to-end tests: the deployed test stack, SDK clients
+//! pointed at LocalStack, fresh identifiers.
+//!
+//! The test command (README) starts LocalStack and deploys the stack first; these tests fail,
+//! loudly, when it is not there rather than skip.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use trustreg_aws::{DynamoStore, KmsKeys, OsRng, SETTINGS};
+use trustreg_core::identifier::{Identifier, Scheme};
+use trustreg_core::ports::Clock;
+use trustreg_core::{Registry, RegistryConfig};
+
+pub const DEFAULT_STACK: &str = "trustreg-test";
+
+/// A deployed registry stack: its outputs as written by `infra/deploy.py --out`.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub outputs: HashMap<String, String>,
+}
+
+impl Stack {
+    /// The stack named by `TRUSTREG_STACK_OUTPUTS` (a file), else the test stack's file.
+    pub fn deployed() -> Self {
+        let file = std::env::var_os("TRUSTREG_STACK_OUTPUTS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                repo_root()
+                    .join(".trustreg/stacks")
+                    .join(format!("{DEFAULT_STACK}.json"))
+            });
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| {
+            panic!(
+                "no deployed stack outputs at {} ({e}): run the test command of README.md",
+                file.display()
+            )
+        });
+        let json: serde_json::Value =
+            serde_json::from_str(&text).expect("stack outputs are JSON");
+        let outputs = json
+            .as_object()
+            .expect("stack outputs are an object")
+            .iter()
+            .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
+            .collect();
+        Self { outputs }
+    }
+
+    pub fn output(&self, name: &str) -> &str {
+        self.outputs
+            .get(name)
+            .unwrap_or_else(|| panic!("stack output {name} missing"))
+    }
+
+    /// The API Gateway invoke URL on LocalStack (ends with the stage, no trailing slash).
+    pub fn api_url(&self) -> String {
+        self.output("local_api_url").trim_end_matches('/').to_owned()
+    }
+
+    pub fn table(&self) -> &str {
+        self.output("TableName")
+    }
+
+    /// The registry as the stack's functions see it, with the given clock.
+    pub fn registry(&self, sdk: &SdkConfig, clock: Arc<dyn Clock>) -> Registry {
+        let lookup = |name: &str| {
+            SETTINGS
+                .iter()
+                .find(|(env, _)| *env == name)
+                .and_then(|(_, output)| self.outputs.get(*output).cloned())
+        };
+        let path = lookup("REGISTRY_PATH").expect("RegistryPath output");
+        let kind = lookup("REGISTRY_TYPE").expect("RegistryType output");
+        let domains = lookup("TRUST_DOMAINS").expect("TrustDomains output");
+        Registry::new(
+            RegistryConfig::new(
+                path.parse().expect("registry path"),
+                kind.parse().expect("registry type"),
+                domains.split(',').map(str::to_owned).collect(),
+            ),
+            Arc::new(self.store(sdk)),
+            Arc::new(KmsKeys::new(
+                aws_sdk_kms::Client::new(sdk),
+                self.output("SigningKeyId"),
+                self.output("PiiKeyId"),
+            )),
+            clock,
+            Arc::new(OsRng),
+        )
+    }
+
+    pub fn store(&self, sdk: &SdkConfig) -> DynamoStore {
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), self.table())
+    }
+}
+
+/// SDK configuration for LocalStack: endpoint and test credentials from the environment the
+/// test command sets, with LocalStack's defaults.
+pub async fn localstack() -> SdkConfig {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(
+            std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+        ))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "localstack",
+        ))
+        .load()
+        .await
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repository")
+        .to_path_buf()
+}
+
+/// A random, valid IMEI: tests never collide with each other or with earlier runs.
+pub fn random_imei() -> String {
+    let mut bytes = [0u8; 8];
+    trustreg_core::ports::Rng::fill(&OsRng, &mut bytes);
+    let body = format!("35{:012}", u64::from_le_bytes(bytes) % 1_000_000_000_000);
+    let check = trustreg_core::identifier::luhn_check_digit(&body).expect("14 digits");
+    format!("{body}{check}")
+}
+
+/// A scratch directory under the target dir, removed by nobody: runs leave them for inspection.
+pub fn scratch(name: &str) -> PathBuf {
+    let mut bytes = [0u8; 6];
+    trustreg_core::ports::Rng::fill(&OsRng, &mut bytes);
+    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = repo_root()
+        .join("target/test-scratch")
+        .join(format!("{name}-{suffix}"));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// A manufacturer CA accepted by the test registry, and devices it certifies.
+pub struct Manufacturer {
+    pub ca: trustreg_device::ManufacturerCa,
+    dir: PathBuf,
+}
+
+impl Manufacturer {
+    /// A fresh CA, accepted by `registry` as a root of trust.
+    pub async fn accepted_by(registry: &Registry) -> Self {
+        let manufacturer = Self::unaccepted();
+        registry
+            .accept_root(
+                manufacturer.ca.cert_der(),
+                manufacturer.ca.name(),
+                vec!["secure-element".into()],
+                "admin:tests",
+            )
+            .await
+            .expect("root accepted");
+        manufacturer
+    }
+
+    /// A fresh CA no registry knows.
+    pub fn unaccepted() -> Self {
+        let dir = scratch("manufacturer");
+        let ca = trustreg_device::ManufacturerCa::create(dir.join("ca"), "Test Devices CA")
+            .expect("CA created");
+        Self { ca, dir }
+    }
+
+    /// A new device key in a secure element, certified for `identifier`.
+    pub fn device(&self, identifier: &Identifier) -> trustreg_device::SoftSecureElement {
+        let se = trustreg_device::SoftSecureElement::create(
+            self.dir.join(format!("se-{}", random_imei())),
+        )
+        .expect("secure element");
+        let leaf = self
+            .ca
+            .issue_device_cert(&se.public_key(), identifier, 30)
+            .expect("device certificate");
+        se.store_chain(&[leaf.der]).expect("chain stored");
+        se
+    }
+}
+
+pub fn imei(value: &str) -> Identifier {
+    Identifier::parse(Scheme::Imei, value).expect("valid IMEI")
+}
+
+/// What a demo sensor tells the registry about itself.
+pub fn sensor_info() -> trustreg_core::messages::DeviceInfo {
+    serde_json::from_value(serde_json::json!({
+        "make": "Acme", "model": "Sensor-1", "firmware_version": "1.0.0",
+        "software_version": "1.0.0", "rot": {"type": "secure-element"},
+        "communication": ["lte"], "power": {"source": "battery"}, "protocols": ["mqtt"]
+    }))
+    .expect("device info")
+}
+
+/// The registration JWS of `se` for `identifier` over `nonce`.
+pub fn registration(
+    se: &trustreg_device::SoftSecureElement,
+    identifier: &Identifier,
+    nonce: String,
+) -> String {
+    let claims = trustreg_core::messages::RegistrationClaims {
+        nonce,
+        identifier: trustreg_core::messages::IdentifierClaim {
+            scheme: identifier.scheme(),
+            value: identifier.value().to_owned(),
+        },
+        device: sensor_info(),
+        owner: None,
+        trust_domains: vec![],
+    };
+    trustreg_device::client::registration_jws(se, &claims).expect("registration JWS")
+}
+
+/// An answer of the API, as a test looks at it.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    /// The problem code of a problem+json answer (the last segment of its `type`).
+    pub fn problem(&self) -> &str {
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "not a problem: {self:?}"
+        );
+        self.body["type"]
+            .as_str()
+            .and_then(|t| t.strip_prefix("https://trustreg.dev/problems/"))
+            .unwrap_or_else(|| panic!("problem without a trustreg type: {self:?}"))
+    }
+}
+
+/// Posts `body` with `content_type` to `<api><path>`.
+pub async fn post(api: &str, path: &str, content_type: &str, body: String) -> Answer {
+    let response = reqwest::Client::new()
+        .post(format!("{api}{path}"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("the API answers");
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = response.text().await.expect("a body");
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    Answer {
+        status,
+        content_type,
+        body,
+    }
+}
+
+/// A fresh nonce from the API.
+pub async fn challenge(api: &str, purpose: &str) -> String {
+    let answer = post(
+        api,
+        "/v1/challenges",
+        "application/json",
+        serde_json::json!({ "purpose": purpose }).to_string(),
+    )
+    .await;
+    assert_eq!(answer.status, 201, "{answer:?}");
+    answer.body["nonce"].as_str().expect("nonce").to_owned()
+}
