@@ -6,13 +6,16 @@ localstack_healthy() {
   curl -fsS -m 2 http://127.0.0.1:4566/_localstack/health >/dev/null 2>&1
 }
 
-# Host builds of the Lambda bootstraps (LocalStack runs them as host processes); AWS
+# Host builds of the Lambda bootstraps (LocalStack runs them as host processes): the debug
+# build the tests share, stripped into target/lambda-local so the zips stay small. AWS
 # artifacts come from cargo-lambda instead (README).
 FUNCTIONS=(register)
 build_functions() {
   local args=()
   for f in "${FUNCTIONS[@]}"; do args+=(-p "trustreg-$f"); done
-  cargo build --locked --profile lambda-local "${args[@]}"
+  cargo build --locked "${args[@]}"
+  mkdir -p target/lambda-local
+  for f in "${FUNCTIONS[@]}"; do strip -o "target/lambda-local/$f" "target/debug/$f"; done
 }
 
 # deploy_stack NAME REGID PATH TYPE DOMAINS -> .trustreg/stacks/NAME.json

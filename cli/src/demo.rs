@@ -27,7 +27,11 @@ pub fn run(command: DemoCommand, json_out: bool) -> Result<(), CliError> {
             emit(
                 json_out,
                 &json!({"dir": dir, "name": ca.name(), "root_id": id}),
-                &[format!("created CA {:?} in {} (root id {id})", ca.name(), dir.display())],
+                &[format!(
+                    "created CA {:?} in {} (root id {id})",
+                    ca.name(),
+                    dir.display()
+                )],
             );
             Ok(())
         }

@@ -140,7 +140,11 @@ pub async fn run(command: DeviceCommand, json_out: bool) -> Result<(), CliError>
                 .map_err(DeviceError::from)?;
             let mut status = registered.status;
             if !no_acknowledge {
-                status = client.acknowledge(&se).await.map_err(DeviceError::from)?.status;
+                status = client
+                    .acknowledge(&se)
+                    .await
+                    .map_err(DeviceError::from)?
+                    .status;
             }
             emit(
                 json_out,

@@ -7,7 +7,11 @@ mod device;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "trustreg", version, about = "Trust registry for connected devices (ITU-T Y.3059)")]
+#[command(
+    name = "trustreg",
+    version,
+    about = "Trust registry for connected devices (ITU-T Y.3059)"
+)]
 struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]

@@ -70,7 +70,14 @@ async fn a_device_registers_and_acknowledges_through_api_gateway() {
     let dir = scratch("e2e-cli");
     let ca_dir = dir.join("ca");
     let dev_dir = dir.join("device");
-    trustreg(&["demo", "ca", "--dir", path(&ca_dir), "--name", "E2E Devices CA"]);
+    trustreg(&[
+        "demo",
+        "ca",
+        "--dir",
+        path(&ca_dir),
+        "--name",
+        "E2E Devices CA",
+    ]);
     trustreg(&[
         "admin",
         "accept-root",
@@ -83,8 +90,16 @@ async fn a_device_registers_and_acknowledges_through_api_gateway() {
     ]);
     let id = random_imei();
     trustreg(&[
-        "device", "init", "--dir", path(&dev_dir), "--ca", path(&ca_dir), "--scheme", "imei",
-        "--id", &id,
+        "device",
+        "init",
+        "--dir",
+        path(&dev_dir),
+        "--ca",
+        path(&ca_dir),
+        "--scheme",
+        "imei",
+        "--id",
+        &id,
     ]);
     let registered = trustreg(&[
         "device",
@@ -169,7 +184,11 @@ async fn refused(stack: &Stack, identifier_text: &str, body: String) -> Refusal 
         .any(|a| a.outcome == Outcome::Rejected && a.code.as_deref() == Some(answer.problem()));
     Refusal {
         code: answer.problem().to_owned(),
-        stored: store.holder_of(&imei(identifier_text)).await.unwrap().is_some(),
+        stored: store
+            .holder_of(&imei(identifier_text))
+            .await
+            .unwrap()
+            .is_some(),
         audited,
     }
 }
@@ -204,7 +223,10 @@ async fn refused_registrations_store_nothing_and_are_audited() {
     claims["device"]["model"] = "Forged".into();
     parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
     let r = refused(&stack, &id, parts.join(".")).await;
-    assert_eq!((r.code.as_str(), r.stored, r.audited), ("bad-signature", false, true));
+    assert_eq!(
+        (r.code.as_str(), r.stored, r.audited),
+        ("bad-signature", false, true)
+    );
 
     // A lapsed device certificate.
     let id = random_imei();
@@ -229,7 +251,10 @@ async fn refused_registrations_store_nothing_and_are_audited() {
     let se = accepted.device(&imei(&certified));
     let body = registration(&se, &imei(&claimed), challenge(&api, "register").await);
     let r = refused(&stack, &claimed, body).await;
-    assert_eq!((r.code.as_str(), r.stored, r.audited), ("identifier-mismatch", false, true));
+    assert_eq!(
+        (r.code.as_str(), r.stored, r.audited),
+        ("identifier-mismatch", false, true)
+    );
     assert!(
         !refused(&stack, &certified, "x".into()).await.stored,
         "nothing stored under the certified identifier either"
@@ -238,12 +263,22 @@ async fn refused_registrations_store_nothing_and_are_audited() {
     // A nonce already spent by another registration.
     let nonce = challenge(&api, "register").await;
     let first = random_imei();
-    let body = registration(&accepted.device(&imei(&first)), &imei(&first), nonce.clone());
-    assert_eq!(post(&api, "/v1/registrations", JOSE, body).await.status, 201);
+    let body = registration(
+        &accepted.device(&imei(&first)),
+        &imei(&first),
+        nonce.clone(),
+    );
+    assert_eq!(
+        post(&api, "/v1/registrations", JOSE, body).await.status,
+        201
+    );
     let id = random_imei();
     let body = registration(&accepted.device(&imei(&id)), &imei(&id), nonce);
     let r = refused(&stack, &id, body).await;
-    assert_eq!((r.code.as_str(), r.stored, r.audited), ("nonce-invalid", false, true));
+    assert_eq!(
+        (r.code.as_str(), r.stored, r.audited),
+        ("nonce-invalid", false, true)
+    );
 
     // A nonce issued for another purpose.
     let id = random_imei();
@@ -298,9 +333,17 @@ async fn repeats_are_idempotent_and_other_keys_conflict() {
         registration(&clone, &imei(&id), challenge(&api, "register").await),
     )
     .await;
-    assert_eq!((conflict.status, conflict.problem()), (409, "identifier-conflict"));
+    assert_eq!(
+        (conflict.status, conflict.problem()),
+        (409, "identifier-conflict")
+    );
     let regdevid: RegDevId = first.body["regdevid"].as_str().unwrap().parse().unwrap();
-    let device = stack.store(&sdk).get_device(&regdevid).await.unwrap().unwrap();
+    let device = stack
+        .store(&sdk)
+        .get_device(&regdevid)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(device.facts.clone_reports, 1);
     assert_eq!(device.status, TrustStatus::Unreliable);
 }

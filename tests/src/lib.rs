@@ -38,8 +38,7 @@ impl Stack {
                 file.display()
             )
         });
-        let json: serde_json::Value =
-            serde_json::from_str(&text).expect("stack outputs are JSON");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("stack outputs are JSON");
         let outputs = json
             .as_object()
             .expect("stack outputs are an object")
@@ -57,7 +56,9 @@ impl Stack {
 
     /// The API Gateway invoke URL on LocalStack (ends with the stage, no trailing slash).
     pub fn api_url(&self) -> String {
-        self.output("local_api_url").trim_end_matches('/').to_owned()
+        self.output("local_api_url")
+            .trim_end_matches('/')
+            .to_owned()
     }
 
     pub fn table(&self) -> &str {
@@ -108,7 +109,11 @@ pub async fn localstack() -> SdkConfig {
             std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
         ))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "localstack",
+            "test",
+            "test",
+            None,
+            None,
+            "localstack",
         ))
         .load()
         .await
@@ -167,8 +172,11 @@ impl Manufacturer {
     /// A fresh CA no registry knows.
     pub fn unaccepted() -> Self {
         let dir = scratch("manufacturer");
-        let ca = trustreg_device::ManufacturerCa::create(dir.join("ca"), "Test Devices CA")
-            .expect("CA created");
+        // A name of its own: a CA that copies an accepted CA's name is a forged chain, not an
+        // unknown one.
+        let name = format!("Test Devices CA {}", random_imei());
+        let ca =
+            trustreg_device::ManufacturerCa::create(dir.join("ca"), &name).expect("CA created");
         Self { ca, dir }
     }
 

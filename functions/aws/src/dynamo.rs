@@ -118,8 +118,7 @@ impl DynamoStore {
                 return Ok(TxOutcome::Done);
             };
             if let SdkError::ServiceError(service) = &err
-                && let TransactWriteItemsError::TransactionCanceledException(cancel) =
-                    service.err()
+                && let TransactWriteItemsError::TransactionCanceledException(cancel) = service.err()
             {
                 let codes: Vec<&str> = cancel
                     .cancellation_reasons()
@@ -131,10 +130,8 @@ impl DynamoStore {
                 }
                 if codes.contains(&"TransactionConflict") && attempt < CONFLICT_RETRIES {
                     attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(
-                        10 * u64::from(attempt),
-                    ))
-                    .await;
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt)))
+                        .await;
                     continue;
                 }
             }

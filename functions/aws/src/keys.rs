@@ -17,13 +17,20 @@ pub fn device(regdevid: &RegDevId) -> (String, String) {
 /// The uniqueness guard: one item per inherent identifier, whatever the RegDevID around it.
 pub fn guard(identifier: &Identifier) -> (String, String) {
     (
-        format!("IDENT#{}:{}", identifier.scheme().as_str(), identifier.value()),
+        format!(
+            "IDENT#{}:{}",
+            identifier.scheme().as_str(),
+            identifier.value()
+        ),
         "IDENT".into(),
     )
 }
 
 pub fn history(regdevid: &RegDevId, at_ms: u64, salt: &str) -> (String, String) {
-    (format!("DEV#{regdevid}"), format!("HIST#{at_ms:013}#{salt}"))
+    (
+        format!("DEV#{regdevid}"),
+        format!("HIST#{at_ms:013}#{salt}"),
+    )
 }
 
 pub fn nonce(value: &str) -> (String, String) {
@@ -47,8 +54,7 @@ pub fn audit_by_target(target: &str) -> String {
 
 pub fn day(ms: u64) -> String {
     let days = (ms / 86_400_000) as i64;
-    let date = time::Date::from_julian_day(2_440_588 + days as i32)
-        .unwrap_or(time::Date::MIN);
+    let date = time::Date::from_julian_day(2_440_588 + days as i32).unwrap_or(time::Date::MIN);
     format!(
         "{:04}-{:02}-{:02}",
         date.year(),

@@ -21,7 +21,9 @@ impl Registry {
         rot_types: Vec<String>,
         actor: &str,
     ) -> Result<RootOfTrust, RegistryError> {
-        let result = self.accept_root_inner(certificate_der, name, rot_types, actor).await;
+        let result = self
+            .accept_root_inner(certificate_der, name, rot_types, actor)
+            .await;
         if let Err(e) = &result {
             self.audit_rejection(actor, "accept-root", None, e).await;
         }
@@ -48,7 +50,9 @@ impl Registry {
             ));
         }
         if name.trim().is_empty() || name.len() > 128 {
-            return Err(RegistryError::Malformed("name must be 1 to 128 characters".into()));
+            return Err(RegistryError::Malformed(
+                "name must be 1 to 128 characters".into(),
+            ));
         }
         if rot_types.is_empty()
             || rot_types.len() > MAX_ROT_TYPES
@@ -64,7 +68,12 @@ impl Registry {
             certificate: STANDARD.encode(der),
             rot_types,
         };
-        let audit = self.audit(actor, "accept-root", Some(format!("root:{}", root.id)), Ok(()));
+        let audit = self.audit(
+            actor,
+            "accept-root",
+            Some(format!("root:{}", root.id)),
+            Ok(()),
+        );
         self.store.put_root_of_trust(&root, &audit).await?;
         Ok(root)
     }

@@ -46,7 +46,9 @@ fn guard_key(identifier: &Identifier) -> String {
 #[async_trait]
 impl DeviceStore for MemoryStore {
     async fn put_nonce(&self, nonce: &Nonce) -> Result<(), StoreError> {
-        self.lock().nonces.insert(nonce.value.clone(), nonce.clone());
+        self.lock()
+            .nonces
+            .insert(nonce.value.clone(), nonce.clone());
         Ok(())
     }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::config::RegistryKind;
 use crate::error::RegistryError;
-use crate::identifier::{Identifier, RegDevId};
+use crate::identifier::{Identifier, RegDevId, RegistryPath};
 use crate::jose::{self, Jws};
 use crate::messages::{
     AcknowledgementClaims, AcknowledgementResponse, DeviceInfo, Purpose, RegistrationClaims,
@@ -34,6 +34,14 @@ pub struct Registered {
 struct Who {
     actor: String,
     target: Option<String>,
+}
+
+impl Who {
+    /// Rejections from here on are findable under the RegDevID this identifier would get.
+    fn name(&mut self, path: &RegistryPath, identifier: &Identifier) {
+        self.actor = format!("device:{identifier}");
+        self.target = Some(RegDevId::new(path.clone(), identifier.clone()).to_string());
+    }
 }
 
 /// The registration credential's claims, signed by the registry.
@@ -90,6 +98,9 @@ impl Registry {
         }
         let jws = jose::parse(compact).map_err(RegistryError::MalformedJws)?;
         let verified = self.verify_root_of_trust(&jws).await?;
+        if let Some(certified) = verified.identifiers.first() {
+            who.name(&self.config.path, certified);
+        }
         jws.verify(&verified.public_key)
             .map_err(|_| RegistryError::BadSignature)?;
         let claims: RegistrationClaims = jws
@@ -100,9 +111,7 @@ impl Registry {
                 field: "identifier.value",
                 source,
             })?;
-        who.actor = format!("device:{}:{}", identifier.scheme().as_str(), identifier.value());
-        // Rejections from here on are findable under the RegDevID the device asked for.
-        who.target = Some(RegDevId::new(self.config.path.clone(), identifier.clone()).to_string());
+        who.name(&self.config.path, &identifier);
         if !verified.identifiers.contains(&identifier) {
             return Err(RegistryError::IdentifierMismatch {
                 claimed: format!("{}:{}", identifier.scheme().as_str(), identifier.value()),
@@ -173,7 +182,11 @@ impl Registry {
             cause: "register".into(),
         };
         let audit = self.audit(actor, "register", Some(regdevid.to_string()), Ok(()));
-        match self.store.create_device(&device, &transition, &audit).await? {
+        match self
+            .store
+            .create_device(&device, &transition, &audit)
+            .await?
+        {
             Created::Created => Ok(Registered {
                 response: RegistrationResponse {
                     regdevid: regdevid.to_string(),
@@ -211,9 +224,15 @@ impl Registry {
             });
         }
         let conflict = RegistryError::IdentifierConflict(existing.regdevid.to_string());
-        self.change_device(&existing.regdevid, actor, "register", Err(&conflict), |facts| {
-            facts.clone_reports = facts.clone_reports.saturating_add(1);
-        })
+        self.change_device(
+            &existing.regdevid,
+            actor,
+            "register",
+            Err(&conflict),
+            |facts| {
+                facts.clone_reports = facts.clone_reports.saturating_add(1);
+            },
+        )
         .await?;
         Err(conflict)
     }
@@ -269,7 +288,8 @@ impl Registry {
                 "the acknowledged RegDevID differs from the path".into(),
             ));
         }
-        self.spend_nonce(&claims.nonce, Purpose::Acknowledge).await?;
+        self.spend_nonce(&claims.nonce, Purpose::Acknowledge)
+            .await?;
         let device = self
             .change_device(&regdevid, actor, "acknowledge", Ok(()), |facts| {
                 facts.acknowledged = true;

@@ -1,13 +1,12 @@
 //! Request bodies, with every rejection answered as problem+json.
 
+use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
-use axum::body::Bytes;
 use serde::de::DeserializeOwned;
 
 use crate::problem::Problem;
-
 
 /// Largest body any route takes: a JWS with a certificate chain fits comfortably.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -23,7 +22,13 @@ impl<S: Send + Sync> FromRequest<S> for JwsBody {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
         match content_type.as_deref() {
             None | Some("application/jose" | "application/jwt" | "text/plain") => {}
             Some(other) => {
@@ -34,7 +39,9 @@ impl<S: Send + Sync> FromRequest<S> for JwsBody {
                 ));
             }
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(bytes_problem)?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(bytes_problem)?;
         let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
             Problem::new(
                 StatusCode::BAD_REQUEST,

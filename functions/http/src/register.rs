@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -47,7 +48,7 @@ async fn register(
     } else {
         StatusCode::OK
     };
-    let location = format!("/v1/devices/{}", done.response.regdevid);
+    let location = format!("/v1/devices/{}", path_segment(&done.response.regdevid));
     let mut response = (status, Json(done.response)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
@@ -57,11 +58,33 @@ async fn register(
 
 async fn acknowledge(
     State(registry): State<Shared>,
-    Path(regdevid): Path<String>,
+    regdevid: Result<Path<String>, PathRejection>,
     JwsBody(jws): JwsBody,
 ) -> Result<Response, Problem> {
+    // e.g. percent-encoded bytes that are not UTF-8: answered as a problem like any other.
+    let Path(regdevid) = regdevid.map_err(|rejection| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-identifier",
+            rejection.body_text(),
+        )
+    })?;
     let answer = registry.acknowledge(&regdevid, &jws).await?;
     Ok(Json(answer).into_response())
+}
+
+/// A RegDevID as one path segment: a serial one holds '/', which must not split the path.
+/// Keeps RFC 3986 unreserved characters and ':', percent-encodes every other byte.
+fn path_segment(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b':') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
 }
 
 async fn not_found(request: Request) -> Problem {
