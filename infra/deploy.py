@@ -74,7 +74,7 @@ def main() -> int:
         "Architecture": a.arch, "LogLevel": a.log_level,
     }
     for name, param in FUNCTIONS.items():
-        params[param] = upload_function(s3, bucket, a.bin_dir / name, name)
+        params[param] = upload_function(s3, bucket, function_binary(a.bin_dir, name), name)
     body = json.dumps(expand_template(load_template(a.template), domains), separators=(",", ":"))
     print(f"deploy: {a.stack_name} ({a.reg_id} {a.path}, domains {domains}, suffix {suffix}, {a.arch})")
     ok = deploy_stack(cfn, a.stack_name, body, params)
@@ -102,6 +102,12 @@ def ensure_bucket(s3, bucket: str, region: str) -> None:
     kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=bucket, **kwargs)
     print(f"deploy: created bucket {bucket}")
+
+
+def function_binary(bin_dir: Path, name: str) -> Path:
+    """`<bin-dir>/<name>` (host builds), or cargo-lambda's `<bin-dir>/<name>/bootstrap`."""
+    nested = bin_dir / name / "bootstrap"
+    return nested if nested.is_file() else bin_dir / name
 
 
 def upload_function(s3, bucket: str, binary: Path, name: str) -> str:

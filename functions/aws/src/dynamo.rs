@@ -29,6 +29,13 @@ pub struct DynamoStore {
     table: String,
 }
 
+enum Condition {
+    /// No item with this key yet.
+    Absent,
+    /// The stored item's version is this one.
+    Version(u64),
+}
+
 enum TxOutcome {
     Done,
     /// A condition of the transaction failed.
@@ -97,12 +104,31 @@ impl DynamoStore {
         }
     }
 
-    fn put(&self, item: Item) -> Put {
-        Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .build()
-            .expect("table name and item are set")
+    fn put(&self, item: Item) -> Result<Put, StoreError> {
+        self.put_if(item, None)
+    }
+
+    /// A put, with `condition` (over `#pk`, `#version` and `:previous`) when given.
+    fn put_if(&self, item: Item, condition: Option<Condition>) -> Result<Put, StoreError> {
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+        match condition {
+            None => {}
+            Some(Condition::Absent) => {
+                put = put
+                    .condition_expression("attribute_not_exists(#pk)")
+                    .expression_attribute_names("#pk", PK);
+            }
+            Some(Condition::Version(previous)) => {
+                put = put
+                    .condition_expression("#version = :previous")
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_values(
+                        ":previous",
+                        AttributeValue::N(previous.to_string()),
+                    );
+            }
+        }
+        put.build().map_err(|e| StoreError(format!("put: {e}")))
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<TxOutcome, StoreError> {
@@ -141,7 +167,7 @@ impl DynamoStore {
 
     fn audit_item(&self, audit: &AuditRecord) -> Result<TransactWriteItem, StoreError> {
         Ok(TransactWriteItem::builder()
-            .put(self.put(audit_item(audit)?))
+            .put(self.put(audit_item(audit)?)?)
             .build())
     }
 }
@@ -248,7 +274,7 @@ impl DeviceStore for DynamoStore {
     ) -> Result<(), StoreError> {
         let items = vec![
             TransactWriteItem::builder()
-                .put(self.put(item(root, keys::root(&root.id))?))
+                .put(self.put(item(root, keys::root(&root.id))?)?)
                 .build(),
             self.audit_item(audit)?,
         ];
@@ -285,25 +311,15 @@ impl DeviceStore for DynamoStore {
         ]);
         let mut device_item = item(device, keys::device(&device.regdevid))?;
         device_item.insert("kind".into(), s("device".into()));
-        let if_absent = |put: Put| {
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(put.table_name())
-                        .set_item(Some(put.item().clone()))
-                        .condition_expression("attribute_not_exists(#pk)")
-                        .expression_attribute_names("#pk", PK)
-                        .build()
-                        .expect("table name and item are set"),
-                )
-                .build()
+        let put = |item, condition| -> Result<TransactWriteItem, StoreError> {
+            Ok(TransactWriteItem::builder()
+                .put(self.put_if(item, condition)?)
+                .build())
         };
         let items = vec![
-            if_absent(self.put(guard)),
-            if_absent(self.put(device_item)),
-            TransactWriteItem::builder()
-                .put(self.put(transition_item(transition, &audit.id)?))
-                .build(),
+            put(guard, Some(Condition::Absent))?,
+            put(device_item, Some(Condition::Absent))?,
+            put(transition_item(transition, &audit.id)?, None)?,
             self.audit_item(audit)?,
         ];
         match self.transact(items).await? {
@@ -326,22 +342,15 @@ impl DeviceStore for DynamoStore {
     ) -> Result<Updated, StoreError> {
         let mut device_item = item(device, keys::device(&device.regdevid))?;
         device_item.insert("kind".into(), s("device".into()));
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(device_item))
-            .condition_expression("#version = :previous")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_values(
-                ":previous",
-                AttributeValue::N(device.version.saturating_sub(1).to_string()),
-            )
-            .build()
-            .expect("table name and item are set");
+        let put = self.put_if(
+            device_item,
+            Some(Condition::Version(device.version.saturating_sub(1))),
+        )?;
         let mut items = vec![TransactWriteItem::builder().put(put).build()];
         if let Some(t) = transition {
             items.push(
                 TransactWriteItem::builder()
-                    .put(self.put(transition_item(t, &audit.id)?))
+                    .put(self.put(transition_item(t, &audit.id)?)?)
                     .build(),
             );
         }
