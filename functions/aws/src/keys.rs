@@ -1,4 +1,12 @@
 //! The table's key layout: one table per registry, items told apart by `pk`/`sk` prefixes.
+//!
+//! Three overloaded global secondary indexes (`gsiNpk`/`gsiNsk`) serve the lookups that are not
+//! by primary key; every request path queries, none scans:
+//! - gsi1: audit records by target (`AUDIT#<target>`, record id).
+//! - gsi2: devices by make and model (`MODEL#<make>#<model>`, firmware and RegDevID), for
+//!   vulnerabilities that target a range.
+//! - gsi3: devices by when their next security report is due (`DUE#<shard>`, due time), for
+//!   the scheduled evaluation.
 
 use trustreg_core::identifier::{Identifier, RegDevId};
 use trustreg_core::records::AuditRecord;
@@ -7,6 +15,10 @@ pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 pub const GSI1PK: &str = "gsi1pk";
 pub const GSI1SK: &str = "gsi1sk";
+pub const GSI2PK: &str = "gsi2pk";
+pub const GSI2SK: &str = "gsi2sk";
+pub const GSI3PK: &str = "gsi3pk";
+pub const GSI3SK: &str = "gsi3sk";
 /// DynamoDB TTL attribute (epoch seconds).
 pub const TTL: &str = "ttl";
 

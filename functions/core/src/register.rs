@@ -12,14 +12,12 @@ use crate::messages::{
     AcknowledgementClaims, AcknowledgementResponse, DeviceInfo, Purpose, RegistrationClaims,
     RegistrationResponse,
 };
-use crate::ports::{Created, Updated};
+use crate::ports::Created;
 use crate::records::{DeviceRecord, Transition};
 use crate::rot::{self, AcceptedRoot, VerifiedDevice};
 use crate::service::Registry;
 use crate::status::{Facts, evaluate};
 
-/// How many times a read-modify-write is retried when another writer got there first.
-const UPDATE_ATTEMPTS: usize = 8;
 const MAX_TEXT: usize = 128;
 const MAX_LIST: usize = 32;
 
@@ -299,58 +297,6 @@ impl Registry {
             regdevid: device.regdevid.to_string(),
             status: device.status,
         })
-    }
-
-    /// Read-modify-write of a device's facts with the status re-derived, retried on version
-    /// conflicts; the audit record (accepted or not) goes in the same transaction.
-    async fn change_device(
-        &self,
-        regdevid: &RegDevId,
-        actor: &str,
-        action: &str,
-        outcome: Result<(), &RegistryError>,
-        change: impl Fn(&mut Facts),
-    ) -> Result<DeviceRecord, RegistryError> {
-        for _ in 0..UPDATE_ATTEMPTS {
-            let mut device = self
-                .store
-                .get_device(regdevid)
-                .await?
-                .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
-            let now = self.clock.now_ms();
-            change(&mut device.facts);
-            if device.facts.acknowledged && device.acknowledged_at_ms.is_none() {
-                device.acknowledged_at_ms = Some(now);
-            }
-            let evaluation = evaluate(&self.config.policy, &device.facts);
-            let transition = (evaluation.status != device.status).then(|| Transition {
-                regdevid: regdevid.clone(),
-                at_ms: now,
-                from: Some(device.status),
-                to: evaluation.status,
-                reasons: evaluation.reasons.clone(),
-                actor: actor.to_owned(),
-                cause: action.to_owned(),
-            });
-            if transition.is_some() {
-                device.status = evaluation.status;
-                device.status_since_ms = now;
-            }
-            device.reasons = evaluation.reasons;
-            device.version += 1;
-            let audit = self.audit(actor, action, Some(regdevid.to_string()), outcome);
-            match self
-                .store
-                .update_device(&device, transition.as_ref(), &audit)
-                .await?
-            {
-                Updated::Updated => return Ok(device),
-                Updated::VersionConflict => continue,
-            }
-        }
-        Err(RegistryError::Store(crate::error::StoreError(format!(
-            "{regdevid} kept changing under {action}"
-        ))))
     }
 
     async fn verify_root_of_trust(&self, jws: &Jws) -> Result<VerifiedDevice, RegistryError> {

@@ -8,15 +8,21 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
 use crate::config::RegistryConfig;
-use crate::error::RegistryError;
+use crate::error::{RegistryError, StoreError};
+use crate::identifier::RegDevId;
 use crate::jose::{self, JwsHeader};
 use crate::messages::{ChallengeResponse, Purpose};
-use crate::ports::{Clock, DeviceStore, RegistryKeys, Rng};
-use crate::records::{AuditRecord, Nonce, Outcome};
+use crate::ports::Updated;
+use crate::ports::{Clock, RegistryKeys, Rng, Store};
+use crate::records::{AuditRecord, DeviceRecord, Nonce, Outcome, Transition};
+use crate::status::{Facts, evaluate};
+
+/// How many times a read-modify-write is retried when another writer got there first.
+const UPDATE_ATTEMPTS: usize = 8;
 
 pub struct Registry {
     pub(crate) config: RegistryConfig,
-    pub(crate) store: Arc<dyn DeviceStore>,
+    pub(crate) store: Arc<dyn Store>,
     pub(crate) keys: Arc<dyn RegistryKeys>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Arc<dyn Rng>,
@@ -25,7 +31,7 @@ pub struct Registry {
 impl Registry {
     pub fn new(
         config: RegistryConfig,
-        store: Arc<dyn DeviceStore>,
+        store: Arc<dyn Store>,
         keys: Arc<dyn RegistryKeys>,
         clock: Arc<dyn Clock>,
         rng: Arc<dyn Rng>,
@@ -76,6 +82,58 @@ impl Registry {
             return Err(RegistryError::NonceExpired);
         }
         Ok(())
+    }
+
+    /// Read-modify-write of a device's facts with the status re-derived, retried on version
+    /// conflicts; the audit record (accepted or not) goes in the same transaction.
+    pub(crate) async fn change_device(
+        &self,
+        regdevid: &RegDevId,
+        actor: &str,
+        action: &str,
+        outcome: Result<(), &RegistryError>,
+        change: impl Fn(&mut Facts),
+    ) -> Result<DeviceRecord, RegistryError> {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let mut device = self
+                .store
+                .get_device(regdevid)
+                .await?
+                .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
+            let now = self.clock.now_ms();
+            change(&mut device.facts);
+            if device.facts.acknowledged && device.acknowledged_at_ms.is_none() {
+                device.acknowledged_at_ms = Some(now);
+            }
+            let evaluation = evaluate(&self.config.policy, &device.facts);
+            let transition = (evaluation.status != device.status).then(|| Transition {
+                regdevid: regdevid.clone(),
+                at_ms: now,
+                from: Some(device.status),
+                to: evaluation.status,
+                reasons: evaluation.reasons.clone(),
+                actor: actor.to_owned(),
+                cause: action.to_owned(),
+            });
+            if transition.is_some() {
+                device.status = evaluation.status;
+                device.status_since_ms = now;
+            }
+            device.reasons = evaluation.reasons;
+            device.version += 1;
+            let audit = self.audit(actor, action, Some(regdevid.to_string()), outcome);
+            match self
+                .store
+                .update_device(&device, transition.as_ref(), &audit)
+                .await?
+            {
+                Updated::Updated => return Ok(device),
+                Updated::VersionConflict => continue,
+            }
+        }
+        Err(RegistryError::Store(StoreError(format!(
+            "{regdevid} kept changing under {action}"
+        ))))
     }
 
     pub(crate) fn random_token(&self) -> String {

@@ -2,12 +2,19 @@
 //! request extraction. Shared by the Lambdas and any local server.
 
 mod body;
+mod common;
+mod device_api;
 mod problem;
 mod register;
 mod routes;
 mod telemetry;
 
+use std::sync::Arc;
+
+pub use device_api::register_router;
 pub use problem::{PROBLEM_BASE, PROBLEM_JSON, Problem};
-pub use register::register_router;
 pub use routes::{ROUTES, Role, RouteSpec};
 pub use telemetry::init_tracing;
+
+/// The registry every handler works on.
+pub(crate) type Shared = Arc<trustreg_core::Registry>;

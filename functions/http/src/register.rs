@@ -1,33 +1,22 @@
-//! The device-facing routes (function `register`): challenges, registration, acknowledgement.
-
-use std::sync::Arc;
-use std::time::Instant;
+//! Challenges, registration and acknowledgement (function `register`).
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use trustreg_core::Registry;
 use trustreg_core::messages::ChallengeRequest;
 
-use crate::body::{BODY_LIMIT, JsonBody, JwsBody};
+use crate::Shared;
+use crate::body::{JsonBody, JwsBody};
 use crate::problem::Problem;
 
-type Shared = Arc<Registry>;
-
-pub fn register_router(registry: Shared) -> Router {
+pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/v1/challenges", post(challenge))
         .route("/v1/registrations", post(register))
         .route("/v1/devices/{regdevid}/acknowledgement", post(acknowledge))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(access_log))
-        .with_state(registry)
 }
 
 async fn challenge(
@@ -85,41 +74,4 @@ fn path_segment(text: &str) -> String {
         }
     }
     encoded
-}
-
-async fn not_found(request: Request) -> Problem {
-    Problem::new(
-        StatusCode::NOT_FOUND,
-        "not-found",
-        format!("no route {}", request.uri().path()),
-    )
-}
-
-async fn method_not_allowed(request: Request) -> Problem {
-    Problem::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
-        format!("{} is not allowed here", request.method()),
-    )
-}
-
-/// One line per request: route template (not the raw path, which may name a device), status
-/// and latency. Never bodies or headers.
-async fn access_log(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
-    let response = next.run(request).await;
-    tracing::info!(
-        %method,
-        route,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
-    response
 }

@@ -1,21 +1,22 @@
-//! `DeviceStore` on one DynamoDB table. Every state change goes with its audit record in one
-//! TransactWriteItems; uniqueness rests on conditional writes, never on a read.
+//! The storage ports on one DynamoDB table. Every state change goes with its audit record in
+//! one TransactWriteItems; uniqueness rests on conditional writes, never on a read. Each port
+//! is implemented in the module of its concern.
+
+mod devices;
 
 use std::collections::HashMap;
 
-use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use trustreg_core::error::StoreError;
-use trustreg_core::identifier::{Identifier, RegDevId};
-use trustreg_core::ports::{Created, DeviceStore, Updated};
-use trustreg_core::records::{AuditRecord, DeviceRecord, Nonce, RootOfTrust, Transition};
+use trustreg_core::identifier::RegDevId;
+use trustreg_core::records::{AuditRecord, Transition};
 
-use crate::keys::{self, GSI1PK, GSI1SK, PK, SK, TTL};
+use crate::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, PK, SK, TTL};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -200,7 +201,9 @@ fn item<T: Serialize>(value: &T, (pk, sk): (String, String)) -> Result<Item, Sto
 }
 
 fn record<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
-    for k in [PK, SK, GSI1PK, GSI1SK, TTL, "kind"] {
+    for k in [
+        PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, TTL, "kind",
+    ] {
         item.remove(k);
     }
     serde_dynamo::from_item(item).map_err(|e| StoreError(format!("decode: {e}")))
@@ -212,185 +215,4 @@ fn key((pk, sk): (String, String)) -> Item {
 
 fn sdk<E: std::error::Error + 'static>(err: E) -> StoreError {
     StoreError(format!("DynamoDB: {}", DisplayErrorContext(err)))
-}
-
-#[async_trait]
-impl DeviceStore for DynamoStore {
-    async fn put_nonce(&self, nonce: &Nonce) -> Result<(), StoreError> {
-        let mut item = item(nonce, keys::nonce(&nonce.value))?;
-        item.insert(
-            TTL.into(),
-            AttributeValue::N((nonce.expires_at_ms / 1000 + 1).to_string()),
-        );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .send()
-            .await
-            .map_err(sdk)?;
-        Ok(())
-    }
-
-    async fn take_nonce(&self, value: &str) -> Result<Option<Nonce>, StoreError> {
-        // DynamoDB serializes writes to one item: only one delete sees the old attributes.
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::nonce(value))))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(sdk)?;
-        match out.attributes {
-            Some(item) if !item.is_empty() => Ok(Some(record(item)?)),
-            _ => Ok(None),
-        }
-    }
-
-    async fn roots_of_trust(&self) -> Result<Vec<RootOfTrust>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :root)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(keys::ROOTS_PK.into()))
-            .expression_attribute_values(":root", s("ROOT#".into()))
-            .send()
-            .await
-            .map_err(sdk)?;
-        out.items().iter().cloned().map(record).collect()
-    }
-
-    async fn put_root_of_trust(
-        &self,
-        root: &RootOfTrust,
-        audit: &AuditRecord,
-    ) -> Result<(), StoreError> {
-        let items = vec![
-            TransactWriteItem::builder()
-                .put(self.put(item(root, keys::root(&root.id))?)?)
-                .build(),
-            self.audit_item(audit)?,
-        ];
-        match self.transact(items).await? {
-            TxOutcome::Done => Ok(()),
-            TxOutcome::ConditionFailed => Err(StoreError("unexpected condition".into())),
-        }
-    }
-
-    async fn get_device(&self, regdevid: &RegDevId) -> Result<Option<DeviceRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::device(regdevid))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk)?;
-        out.item.map(record).transpose()
-    }
-
-    async fn create_device(
-        &self,
-        device: &DeviceRecord,
-        transition: &Transition,
-        audit: &AuditRecord,
-    ) -> Result<Created, StoreError> {
-        let (guard_pk, guard_sk) = keys::guard(&device.regdevid.identifier);
-        let guard = HashMap::from([
-            (PK.to_owned(), s(guard_pk)),
-            (SK.to_owned(), s(guard_sk)),
-            ("regdevid".to_owned(), s(device.regdevid.to_string())),
-        ]);
-        let mut device_item = item(device, keys::device(&device.regdevid))?;
-        device_item.insert("kind".into(), s("device".into()));
-        let put = |item, condition| -> Result<TransactWriteItem, StoreError> {
-            Ok(TransactWriteItem::builder()
-                .put(self.put_if(item, condition)?)
-                .build())
-        };
-        let items = vec![
-            put(guard, Some(Condition::Absent))?,
-            put(device_item, Some(Condition::Absent))?,
-            put(transition_item(transition, &audit.id)?, None)?,
-            self.audit_item(audit)?,
-        ];
-        match self.transact(items).await? {
-            TxOutcome::Done => Ok(Created::Created),
-            TxOutcome::ConditionFailed => {
-                let holder = self
-                    .holder_of(&device.regdevid.identifier)
-                    .await?
-                    .unwrap_or_else(|| device.regdevid.clone());
-                Ok(Created::IdentifierTaken(holder))
-            }
-        }
-    }
-
-    async fn update_device(
-        &self,
-        device: &DeviceRecord,
-        transition: Option<&Transition>,
-        audit: &AuditRecord,
-    ) -> Result<Updated, StoreError> {
-        let mut device_item = item(device, keys::device(&device.regdevid))?;
-        device_item.insert("kind".into(), s("device".into()));
-        let put = self.put_if(
-            device_item,
-            Some(Condition::Version(device.version.saturating_sub(1))),
-        )?;
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
-        if let Some(t) = transition {
-            items.push(
-                TransactWriteItem::builder()
-                    .put(self.put(transition_item(t, &audit.id)?)?)
-                    .build(),
-            );
-        }
-        items.push(self.audit_item(audit)?);
-        match self.transact(items).await? {
-            TxOutcome::Done => Ok(Updated::Updated),
-            TxOutcome::ConditionFailed => Ok(Updated::VersionConflict),
-        }
-    }
-
-    async fn record_audit(&self, audit: &AuditRecord) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(audit_item(audit)?))
-            .send()
-            .await
-            .map_err(sdk)?;
-        Ok(())
-    }
-
-    async fn holder_of(&self, identifier: &Identifier) -> Result<Option<RegDevId>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::guard(identifier))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk)?;
-        let Some(item) = out.item else {
-            return Ok(None);
-        };
-        match item.get("regdevid") {
-            Some(AttributeValue::S(text)) => text
-                .parse()
-                .map(Some)
-                .map_err(|e| StoreError(format!("stored RegDevID {text:?}: {e}"))),
-            _ => Err(StoreError("uniqueness guard without regdevid".into())),
-        }
-    }
 }

@@ -1,0 +1,38 @@
+//! The ports: every effect of the domain goes through these traits. Adapters live in
+//! trustreg-aws; in-memory fakes for unit tests in `fakes`. Storage is one port per concern,
+//! all served by the registry's one table; `Store` is all of them.
+
+mod devices;
+
+use async_trait::async_trait;
+
+use crate::error::KeyError;
+
+pub use devices::{Created, DeviceStore, Updated};
+
+/// Everything the registry stores. Each concern adds its port as a supertrait here.
+pub trait Store: DeviceStore {}
+
+impl<T: DeviceStore> Store for T {}
+
+/// The registry's keys (KMS): signing, and sealing of PII.
+#[async_trait]
+pub trait RegistryKeys: Send + Sync {
+    /// ES256 over `message`; the 64-byte `r || s` form.
+    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], KeyError>;
+    /// The public signing key, fetched once and cached.
+    async fn public_key(&self) -> Result<p256::ecdsa::VerifyingKey, KeyError>;
+    /// The `kid` the registry's signatures carry.
+    fn key_id(&self) -> String;
+    /// Encrypts PII bound to `context` (the RegDevID): it only opens with the same context.
+    async fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, KeyError>;
+    async fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, KeyError>;
+}
+
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> u64;
+}
+
+pub trait Rng: Send + Sync {
+    fn fill(&self, buf: &mut [u8]);
+}

@@ -1,0 +1,61 @@
+//! What every router of the API shares: the problem answers for unknown routes and methods,
+//! the body limit, and the access log.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+
+use crate::Shared;
+use crate::body::BODY_LIMIT;
+use crate::problem::Problem;
+
+/// `routes` with the shared fallbacks and layers, bound to the registry.
+pub(crate) fn finish(routes: Router<Shared>, registry: Shared) -> Router {
+    routes
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(access_log))
+        .with_state(registry)
+}
+
+async fn not_found(request: Request) -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        format!("no route {}", request.uri().path()),
+    )
+}
+
+async fn method_not_allowed(request: Request) -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        format!("{} is not allowed here", request.method()),
+    )
+}
+
+/// One line per request: route template (not the raw path, which may name a device), status
+/// and latency. Never bodies or headers.
+async fn access_log(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
