@@ -9,7 +9,7 @@
 //!   the scheduled evaluation.
 
 use trustreg_core::identifier::{Identifier, RegDevId};
-use trustreg_core::records::AuditRecord;
+use trustreg_core::records::{AuditRecord, DeviceRecord};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -36,6 +36,35 @@ pub fn guard(identifier: &Identifier) -> (String, String) {
         ),
         "IDENT".into(),
     )
+}
+
+/// gsi2: a device under its make and model, sorted by firmware. Make and model are compared
+/// case-insensitively, as vulnerability reports name them however their source writes them.
+pub fn by_model(device: &DeviceRecord) -> (String, String) {
+    (
+        format!(
+            "MODEL#{}#{}",
+            device.info.make.to_lowercase(),
+            device.info.model.to_lowercase()
+        ),
+        format!("{}#{}", device.info.firmware_version, device.regdevid),
+    )
+}
+
+/// How many partitions the due-time index is spread over, so no one partition is hot.
+pub const DUE_SHARDS: u64 = 8;
+
+/// gsi3: a device under the time its next evaluation falls due, in one of `DUE_SHARDS`.
+pub fn by_due_time(regdevid: &RegDevId, due_ms: u64) -> (String, String) {
+    // FNV-1a: stable across builds, unlike std's DefaultHasher.
+    let shard = regdevid
+        .to_string()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+        % DUE_SHARDS;
+    (format!("DUE#{shard}"), format!("{due_ms:013}#{regdevid}"))
 }
 
 pub fn history(regdevid: &RegDevId, at_ms: u64, salt: &str) -> (String, String) {

@@ -26,6 +26,10 @@ pub struct DeviceRecord {
     pub status: TrustStatus,
     pub reasons: Vec<Reason>,
     pub status_since_ms: u64,
+    /// When time alone changes the status (a report falls due); indexed for the scheduled
+    /// evaluation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_evaluation_at_ms: Option<u64>,
     pub registered_at_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged_at_ms: Option<u64>,

@@ -16,7 +16,7 @@ use crate::ports::Created;
 use crate::records::{DeviceRecord, Transition};
 use crate::rot::{self, AcceptedRoot, VerifiedDevice};
 use crate::service::Registry;
-use crate::status::{Facts, evaluate};
+use crate::status::{Facts, evaluate, next_evaluation_at_ms};
 
 const MAX_TEXT: usize = 128;
 const MAX_LIST: usize = 32;
@@ -132,9 +132,11 @@ impl Registry {
         let now = self.clock.now_ms();
         let facts = Facts {
             rot_verified: true,
+            last_report_at_ms: Some(now),
             ..Facts::default()
         };
-        let evaluation = evaluate(&self.config.policy, &facts);
+        let evaluation = evaluate(&self.config.policy, &facts, now);
+        let next_evaluation_at_ms = next_evaluation_at_ms(&self.config.policy, &facts);
         let owner_sealed = match &claims.owner {
             Some(owner) => Some(self.seal_owner(&regdevid, owner).await?),
             None => None,
@@ -165,6 +167,7 @@ impl Registry {
             status: evaluation.status,
             reasons: evaluation.reasons.clone(),
             status_since_ms: now,
+            next_evaluation_at_ms,
             registered_at_ms: now,
             acknowledged_at_ms: None,
             credential,

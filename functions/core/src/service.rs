@@ -15,7 +15,7 @@ use crate::messages::{ChallengeResponse, Purpose};
 use crate::ports::Updated;
 use crate::ports::{Clock, RegistryKeys, Rng, Store};
 use crate::records::{AuditRecord, DeviceRecord, Nonce, Outcome, Transition};
-use crate::status::{Facts, evaluate};
+use crate::status::{Facts, evaluate, next_evaluation_at_ms};
 
 /// How many times a read-modify-write is retried when another writer got there first.
 const UPDATE_ATTEMPTS: usize = 8;
@@ -105,7 +105,9 @@ impl Registry {
             if device.facts.acknowledged && device.acknowledged_at_ms.is_none() {
                 device.acknowledged_at_ms = Some(now);
             }
-            let evaluation = evaluate(&self.config.policy, &device.facts);
+            let evaluation = evaluate(&self.config.policy, &device.facts, now);
+            device.next_evaluation_at_ms =
+                next_evaluation_at_ms(&self.config.policy, &device.facts);
             let transition = (evaluation.status != device.status).then(|| Transition {
                 regdevid: regdevid.clone(),
                 at_ms: now,

@@ -77,8 +77,9 @@ pub struct Facts {
     /// Severities of open vulnerabilities.
     #[serde(default)]
     pub open_vulnerabilities: Vec<f32>,
-    /// Age of the last signed security report, if any.
-    pub report_age_seconds: Option<u64>,
+    /// When the device last reported its security parameters, signed; registration carries
+    /// the initial ones (9.3 iv), so it counts as the first report.
+    pub last_report_at_ms: Option<u64>,
     /// Another key claimed this device's identifier (possible clone).
     #[serde(default)]
     pub clone_reports: u32,
@@ -121,8 +122,20 @@ pub struct Evaluation {
     pub reasons: Vec<Reason>,
 }
 
+/// When time alone will change the evaluation (a report falls due), if ever: the scheduled
+/// evaluation looks at devices from then on.
+pub fn next_evaluation_at_ms(policy: &Policy, facts: &Facts) -> Option<u64> {
+    let max = policy.max_report_age_seconds?;
+    Some(
+        facts
+            .last_report_at_ms?
+            .saturating_add(max.saturating_mul(1000)),
+    )
+}
+
 /// `trusted` needs all checks good; `unreliable` follows any hard failure; otherwise `unverified`.
-pub fn evaluate(policy: &Policy, facts: &Facts) -> Evaluation {
+/// `now_ms` only matters for the age of the last report.
+pub fn evaluate(policy: &Policy, facts: &Facts, now_ms: u64) -> Evaluation {
     let mut reasons = Vec::new();
     if !facts.rot_verified {
         reasons.push(Reason::RotNotVerified);
@@ -143,9 +156,12 @@ pub fn evaluate(policy: &Policy, facts: &Facts) -> Evaluation {
     {
         reasons.push(Reason::VulnerabilityOpen);
     }
-    if let (Some(max), Some(age)) = (policy.max_report_age_seconds, facts.report_age_seconds)
-        && age > max
-    {
+    let overdue = match (policy.max_report_age_seconds, facts.last_report_at_ms) {
+        (Some(_), None) => true,
+        (Some(_), Some(_)) => next_evaluation_at_ms(policy, facts).is_some_and(|due| now_ms > due),
+        (None, _) => false,
+    };
+    if overdue {
         reasons.push(Reason::ReportOverdue);
     }
     if facts.clone_reports > 0 {
@@ -168,6 +184,8 @@ pub fn evaluate(policy: &Policy, facts: &Facts) -> Evaluation {
 mod tests {
     use super::*;
 
+    const NOW: u64 = 1_800_000_000_000;
+
     fn good() -> Facts {
         Facts {
             rot_verified: true,
@@ -179,7 +197,7 @@ mod tests {
     // Y.3059 6.1 d
     #[test]
     fn all_checks_good_is_trusted() {
-        let e = evaluate(&Policy::default(), &good());
+        let e = evaluate(&Policy::default(), &good(), NOW);
         assert_eq!(e.status, TrustStatus::Trusted);
         assert!(e.reasons.is_empty());
     }
@@ -191,7 +209,7 @@ mod tests {
             acknowledged: false,
             ..good()
         };
-        let e = evaluate(&Policy::default(), &facts);
+        let e = evaluate(&Policy::default(), &facts, NOW);
         assert_eq!(e.status, TrustStatus::Unverified);
         assert_eq!(e.reasons, vec![Reason::NotAcknowledged]);
     }
@@ -204,7 +222,7 @@ mod tests {
             ..good()
         };
         assert_eq!(
-            evaluate(&Policy::default(), &facts).status,
+            evaluate(&Policy::default(), &facts, NOW).status,
             TrustStatus::Unreliable
         );
     }
@@ -216,7 +234,7 @@ mod tests {
             clone_reports: 1,
             ..good()
         };
-        let e = evaluate(&Policy::default(), &facts);
+        let e = evaluate(&Policy::default(), &facts, NOW);
         assert_eq!(e.status, TrustStatus::Unreliable);
         assert!(e.reasons.contains(&Reason::NotAcknowledged));
         assert!(e.reasons.contains(&Reason::PossibleClone));
@@ -233,8 +251,8 @@ mod tests {
             open_vulnerabilities: vec![7.0],
             ..good()
         };
-        assert_eq!(evaluate(&policy, &below).status, TrustStatus::Trusted);
-        assert_eq!(evaluate(&policy, &at).status, TrustStatus::Unreliable);
+        assert_eq!(evaluate(&policy, &below, NOW).status, TrustStatus::Trusted);
+        assert_eq!(evaluate(&policy, &at, NOW).status, TrustStatus::Unreliable);
     }
 
     // Y.3059 6.1 f
@@ -246,19 +264,49 @@ mod tests {
             ..Policy::default()
         };
         let facts = Facts {
-            report_age_seconds: Some(7200),
+            last_report_at_ms: Some(NOW - 7_200_000),
             ..good()
         };
-        let e = evaluate(&strict, &facts);
+        let e = evaluate(&strict, &facts, NOW);
         assert_eq!(e.status, TrustStatus::Unverified);
         assert_eq!(
             e.reasons,
             vec![Reason::OwnerNotVerified, Reason::ReportOverdue]
         );
         assert_eq!(
-            evaluate(&Policy::default(), &facts).status,
+            evaluate(&Policy::default(), &facts, NOW).status,
             TrustStatus::Trusted
         );
+    }
+
+    // Y.3059 9.3 i c
+    #[test]
+    fn a_report_falls_due_exactly_after_the_maximum_age() {
+        let policy = Policy {
+            max_report_age_seconds: Some(60),
+            ..Policy::default()
+        };
+        let facts = Facts {
+            last_report_at_ms: Some(NOW),
+            ..good()
+        };
+        assert_eq!(next_evaluation_at_ms(&policy, &facts), Some(NOW + 60_000));
+        assert_eq!(
+            evaluate(&policy, &facts, NOW + 60_000).status,
+            TrustStatus::Trusted
+        );
+        let late = evaluate(&policy, &facts, NOW + 60_001);
+        assert_eq!(late.status, TrustStatus::Unverified);
+        assert_eq!(late.reasons, vec![Reason::ReportOverdue]);
+        let never = Facts {
+            last_report_at_ms: None,
+            ..good()
+        };
+        assert_eq!(
+            evaluate(&policy, &never, NOW).status,
+            TrustStatus::Unverified
+        );
+        assert_eq!(next_evaluation_at_ms(&Policy::default(), &facts), None);
     }
 
     #[test]

@@ -10,9 +10,25 @@ use trustreg_core::ports::{Created, DeviceStore, Updated};
 use trustreg_core::records::{AuditRecord, DeviceRecord, Nonce, RootOfTrust, Transition};
 
 use super::{
-    Condition, DynamoStore, TxOutcome, audit_item, item, key, record, s, sdk, transition_item,
+    Condition, DynamoStore, Item, TxOutcome, audit_item, item, key, record, s, sdk, transition_item,
 };
-use crate::keys::{self, PK, SK, TTL};
+use crate::keys::{self, GSI2PK, GSI2SK, GSI3PK, GSI3SK, PK, SK, TTL};
+
+/// A device item with its index entries: by make and model (gsi2), and by when its next
+/// evaluation falls due (gsi3).
+fn device_item(device: &DeviceRecord) -> Result<Item, StoreError> {
+    let mut it = item(device, keys::device(&device.regdevid))?;
+    it.insert("kind".into(), s("device".into()));
+    let (model_pk, model_sk) = keys::by_model(device);
+    it.insert(GSI2PK.into(), s(model_pk));
+    it.insert(GSI2SK.into(), s(model_sk));
+    if let Some(due) = device.next_evaluation_at_ms {
+        let (due_pk, due_sk) = keys::by_due_time(&device.regdevid, due);
+        it.insert(GSI3PK.into(), s(due_pk));
+        it.insert(GSI3SK.into(), s(due_sk));
+    }
+    Ok(it)
+}
 
 #[async_trait]
 impl DeviceStore for DynamoStore {
@@ -109,8 +125,7 @@ impl DeviceStore for DynamoStore {
             (SK.to_owned(), s(guard_sk)),
             ("regdevid".to_owned(), s(device.regdevid.to_string())),
         ]);
-        let mut device_item = item(device, keys::device(&device.regdevid))?;
-        device_item.insert("kind".into(), s("device".into()));
+        let device_item = device_item(device)?;
         let put = |item, condition| -> Result<TransactWriteItem, StoreError> {
             Ok(TransactWriteItem::builder()
                 .put(self.put_if(item, condition)?)
@@ -140,8 +155,7 @@ impl DeviceStore for DynamoStore {
         transition: Option<&Transition>,
         audit: &AuditRecord,
     ) -> Result<Updated, StoreError> {
-        let mut device_item = item(device, keys::device(&device.regdevid))?;
-        device_item.insert("kind".into(), s("device".into()));
+        let device_item = device_item(device)?;
         let put = self.put_if(
             device_item,
             Some(Condition::Version(device.version.saturating_sub(1))),

@@ -18,7 +18,7 @@ use trustreg_core::records::{AuditRecord, Transition};
 
 use crate::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, PK, SK, TTL};
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// Concurrent transactions on one item are refused (TransactionConflict) rather than queued:
 /// such a refusal is retried, a failed condition is an answer.
