@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::actors::AdminKey;
 use crate::identifier::RegistryPath;
 use crate::status::Policy;
 
@@ -45,6 +46,8 @@ pub struct RegistryConfig {
     /// Challenges are single-use and expire after 5 minutes (API.md).
     pub nonce_ttl_ms: u64,
     pub policy: Policy,
+    /// Administrators' public keys (the stack's `AdminPublicKeys`); they sign admin requests.
+    pub admin_keys: Vec<AdminKey>,
 }
 
 impl RegistryConfig {
@@ -55,6 +58,7 @@ impl RegistryConfig {
             trust_domains,
             nonce_ttl_ms: 5 * 60 * 1000,
             policy: Policy::default(),
+            admin_keys: Vec::new(),
         }
     }
 }

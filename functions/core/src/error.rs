@@ -41,6 +41,10 @@ pub enum RegistryError {
     DeviceNotFound(String),
     #[error("this registry is {0} and does not accept device registrations")]
     NotPrimary(String),
+    #[error("the signer of the request is unknown")]
+    UnknownSigner,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
     #[error("registry key operation failed: {0}")]
@@ -66,6 +70,8 @@ impl RegistryError {
             Self::IdentifierConflict(_) => "identifier-conflict",
             Self::DeviceNotFound(_) => "device-not-found",
             Self::NotPrimary(_) => "not-a-primary-registry",
+            Self::UnknownSigner => "unknown-signer",
+            Self::Forbidden(_) => "forbidden",
             Self::Store(_) => "storage-unavailable",
             Self::Keys(_) => "key-service-unavailable",
         }

@@ -1,6 +1,7 @@
 //! trustreg-core: the registry's domain. Types, rules and flows; every effect goes through a
 //! port trait (`ports`), so nothing here knows AWS, HTTP or I/O.
 
+pub mod actors;
 pub mod admin;
 pub mod config;
 pub mod error;

@@ -68,7 +68,10 @@ fn status_of(error: &RegistryError) -> StatusCode {
         | E::MalformedJws(_)
         | E::MalformedChain(_)
         | E::UnsupportedKey(_) => StatusCode::BAD_REQUEST,
-        E::BadSignature | E::NonceInvalid | E::NonceExpired => StatusCode::UNAUTHORIZED,
+        E::BadSignature | E::NonceInvalid | E::NonceExpired | E::UnknownSigner => {
+            StatusCode::UNAUTHORIZED
+        }
+        E::Forbidden(_) => StatusCode::FORBIDDEN,
         E::UntrustedRoot
         | E::CertificateExpired
         | E::InvalidChain(_)
@@ -99,6 +102,8 @@ fn title(code: &str) -> &'static str {
         "device-not-found" => "No such device",
         "not-a-primary-registry" => "Devices register only at primary registries",
         "storage-unavailable" | "key-service-unavailable" => "The registry is unavailable",
+        "unknown-signer" => "The signer of the request is unknown",
+        "forbidden" => "The signer may not do this",
         "not-found" => "No such resource",
         "method-not-allowed" => "Method not allowed",
         "unsupported-media-type" => "Unsupported media type",
