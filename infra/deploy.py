@@ -29,7 +29,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 HERE = Path(__file__).resolve().parent
-FUNCTIONS = {"register": "RegisterCodeKey"}  # binary name -> template parameter of its S3 key
+FUNCTIONS = {"register": "RegisterCodeKey", "notify": "NotifyCodeKey"}  # binary name -> template parameter of its S3 key
 LOCAL = bool(os.environ.get("AWS_ENDPOINT_URL"))  # boto3 sends everything there when set
 
 
@@ -46,6 +46,8 @@ def main() -> int:
     p.add_argument("--name-suffix", help="suffix of global names (default: from the stack name)")
     p.add_argument("--bucket", help="artifact bucket (default: trustreg-artifacts-<account>-<region>)")
     p.add_argument("--log-level", default="info")
+    p.add_argument("--admin-keys", type=Path,
+                   help='administrators\' public keys: JSON {"<name>": <P-256 public JWK>} (trustreg admin keygen)')
     p.add_argument("--template", type=Path, default=HERE / "template.yaml")
     a = p.parse_args()
 
@@ -73,6 +75,14 @@ def main() -> int:
         "TrustDomains": ",".join(domains), "NameSuffix": suffix, "ArtifactBucket": bucket,
         "Architecture": a.arch, "LogLevel": a.log_level,
     }
+    if a.admin_keys:
+        try:
+            keys = json.loads(a.admin_keys.read_text())
+        except (OSError, ValueError) as e:
+            p.error(f"--admin-keys {a.admin_keys}: {e}")
+        if not isinstance(keys, dict):
+            p.error(f"--admin-keys {a.admin_keys}: expected a JSON object of name -> JWK")
+        params["AdminPublicKeys"] = json.dumps(keys, separators=(",", ":"), sort_keys=True)
     for name, param in FUNCTIONS.items():
         params[param] = upload_function(s3, bucket, function_binary(a.bin_dir, name), name)
     body = json.dumps(expand_template(load_template(a.template), domains), separators=(",", ":"))

@@ -1,5 +1,7 @@
 //! Operator tasks on a deployed stack, with the operator's AWS credentials.
 
+mod keygen;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -10,6 +12,16 @@ use crate::{CliError, emit};
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
+    /// Create an administrator key pair: DIR/admin-key.pem (private, 0600) and
+    /// DIR/admin-jwks.json ({"<name>": public JWK}, for the stack's AdminPublicKeys). An
+    /// existing key is kept, so stacks deployed with it keep accepting its signatures.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+        /// The administrator's name: requests name the key by kid `admin:<name>`.
+        #[arg(long, default_value = "admin")]
+        name: String,
+    },
     /// Accept a manufacturer CA as a root of trust (7 ii, 9.1 vi).
     AcceptRoot {
         /// The stack's outputs, as written by `infra/deploy.py --out`.
@@ -28,6 +40,19 @@ pub enum AdminCommand {
 
 pub async fn run(command: AdminCommand, json_out: bool) -> Result<(), CliError> {
     match command {
+        AdminCommand::Keygen { out, name } => {
+            let (pem, jwks) = keygen::ensure(&out, &name)?;
+            emit(
+                json_out,
+                &json!({"key": pem.display().to_string(), "jwks": jwks.display().to_string()}),
+                &[format!(
+                    "admin key {} (public keys: {})",
+                    pem.display(),
+                    jwks.display()
+                )],
+            );
+            Ok(())
+        }
         AdminCommand::AcceptRoot {
             stack,
             cert,

@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use trustreg_core::identifier::{Identifier, Scheme};
 use trustreg_core::messages::{DeviceInfo, PowerClaim, RotClaim};
+use trustreg_device::client::ReportParams;
 use trustreg_device::{DeviceError, ManufacturerCa, RegistryClient, SoftSecureElement};
 
 use crate::{CliError, emit};
@@ -53,10 +54,39 @@ pub enum DeviceCommand {
         #[arg(long, env = "TRUSTREG_API")]
         api: String,
     },
+    /// Report the device's security parameters, signed with its registered key (9.3 ii a).
+    Report {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, env = "TRUSTREG_API")]
+        api: String,
+        #[arg(long)]
+        firmware: String,
+        #[arg(long)]
+        software: String,
+        #[arg(long = "comm")]
+        communication: Vec<String>,
+        /// The security configuration, as JSON.
+        #[arg(long)]
+        configuration: Option<String>,
+    },
+    /// Get a virtual RegDevID that stands for the device without disclosing it (9.2 i f).
+    VirtualId {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, env = "TRUSTREG_API")]
+        api: String,
+        /// How long it lives, in seconds (at most 30 days).
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+        /// Valid for one lookup only.
+        #[arg(long)]
+        single_use: bool,
+    },
 }
 
 /// What the device tells the registry about itself (9.2 i e).
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct InfoArgs {
     #[arg(long, default_value = "Acme")]
     make: String,
@@ -77,7 +107,7 @@ pub struct InfoArgs {
 }
 
 impl InfoArgs {
-    fn into_info(self) -> DeviceInfo {
+    pub fn into_info(self) -> DeviceInfo {
         DeviceInfo {
             make: self.make,
             model: self.model,
@@ -156,6 +186,41 @@ pub async fn run(command: DeviceCommand, json_out: bool) -> Result<(), CliError>
             );
             Ok(())
         }
+        DeviceCommand::Report {
+            dir,
+            api,
+            firmware,
+            software,
+            communication,
+            configuration,
+        } => {
+            let configuration = configuration
+                .map(|text| serde_json::from_str(&text))
+                .transpose()
+                .map_err(|e| CliError::Usage(format!("--configuration: {e}")))?;
+            let se = SoftSecureElement::open(&dir).map_err(DeviceError::from)?;
+            let client = RegistryClient::new(api).map_err(DeviceError::from)?;
+            let params = ReportParams {
+                firmware_version: firmware,
+                software_version: software,
+                communication,
+                configuration,
+            };
+            let done = client
+                .report(&se, params)
+                .await
+                .map_err(DeviceError::from)?;
+            emit(
+                json_out,
+                &json!({"regdevid": done.regdevid, "status": done.status, "received_at": done.received_at, "changed": done.changed}),
+                &[
+                    format!("RegDevID: {}", done.regdevid),
+                    format!("status:   {}", done.status),
+                    format!("changed:  {}", done.changed.join(", ")),
+                ],
+            );
+            Ok(())
+        }
         DeviceCommand::Acknowledge { dir, api } => {
             let se = SoftSecureElement::open(&dir).map_err(DeviceError::from)?;
             let client = RegistryClient::new(api).map_err(DeviceError::from)?;
@@ -166,6 +231,28 @@ pub async fn run(command: DeviceCommand, json_out: bool) -> Result<(), CliError>
                 &[
                     format!("RegDevID: {}", ack.regdevid),
                     format!("status:   {}", ack.status),
+                ],
+            );
+            Ok(())
+        }
+        DeviceCommand::VirtualId {
+            dir,
+            api,
+            ttl,
+            single_use,
+        } => {
+            let se = SoftSecureElement::open(&dir).map_err(DeviceError::from)?;
+            let client = RegistryClient::new(api).map_err(DeviceError::from)?;
+            let issued = client
+                .virtual_id(&se, ttl, single_use)
+                .await
+                .map_err(DeviceError::from)?;
+            emit(
+                json_out,
+                &json!({"virtual_id": issued.virtual_id, "expires_at": issued.expires_at}),
+                &[
+                    format!("virtual ID: {}", issued.virtual_id),
+                    format!("expires:    {}", issued.expires_at),
                 ],
             );
             Ok(())

@@ -1,6 +1,7 @@
 //! `trustreg`: device simulation and operators' tasks against a registry.
 
 mod admin;
+mod bulk;
 mod demo;
 mod device;
 
@@ -28,6 +29,9 @@ enum Command {
     /// Demo material for local runs (a manufacturer CA).
     #[command(subcommand)]
     Demo(demo::DemoCommand),
+    /// Bulk registration files: make them, register them.
+    #[command(subcommand)]
+    Bulk(bulk::BulkCommand),
     /// Operator tasks on a deployed registry stack.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
@@ -56,6 +60,7 @@ async fn main() -> std::process::ExitCode {
         Command::Device(c) => device::run(c, cli.json).await,
         Command::Demo(c) => demo::run(c, cli.json),
         Command::Admin(c) => admin::run(c, cli.json).await,
+        Command::Bulk(c) => bulk::run(c, cli.json).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

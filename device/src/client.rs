@@ -10,13 +10,15 @@ use trustreg_core::identifier::Identifier;
 use trustreg_core::jose::JwsHeader;
 use trustreg_core::messages::{
     AcknowledgementClaims, AcknowledgementResponse, ChallengeRequest, ChallengeResponse,
-    DeviceInfo, IdentifierClaim, Purpose, RegistrationClaims, RegistrationResponse,
+    DeviceInfo, IdentifierClaim, Purpose, RegistrationClaims, RegistrationResponse, ReportClaims,
+    ReportResponse,
 };
 
 use crate::secure_element::{SecureElementError, SoftSecureElement, StoredRegistration};
 
 pub const REGISTRATION_TYP: &str = "trustreg-registration+jwt";
 pub const ACKNOWLEDGEMENT_TYP: &str = "trustreg-acknowledgement+jwt";
+pub const REPORT_TYP: &str = "trustreg-report+jwt";
 const JOSE: &str = "application/jose";
 const PROBLEM_JSON: &str = "application/problem+json";
 /// Bodies of unexpected answers are quoted in errors, cut to this many characters.
@@ -62,6 +64,10 @@ impl RegistryClient {
     pub fn with_http(base_url: impl Into<String>, http: reqwest::Client) -> Self {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
         RegistryClient { base_url, http }
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     pub fn base_url(&self) -> &str {
@@ -153,6 +159,32 @@ impl RegistryClient {
         Ok(response)
     }
 
+    /// Reports the device's security parameters (Y.3059 7 iv c, 9.3 ii a), signed with the
+    /// registered key over a fresh `report` nonce.
+    pub async fn report(
+        &self,
+        se: &SoftSecureElement,
+        params: ReportParams,
+    ) -> Result<ReportResponse, ClientError> {
+        let registration = se.registration()?.ok_or(ClientError::NotRegistered)?;
+        let regdevid = registration.regdevid.to_string();
+        let nonce = self.challenge(Purpose::Report).await?.nonce;
+        let claims = ReportClaims {
+            nonce,
+            firmware_version: params.firmware_version,
+            software_version: params.software_version,
+            communication: params.communication,
+            configuration: params.configuration,
+        };
+        let jws = report_jws(se, &regdevid, &claims)?;
+        let url = format!(
+            "{}/v1/devices/{}/reports",
+            self.base_url,
+            encode_path_segment(&regdevid)
+        );
+        self.post_jws(url, jws).await
+    }
+
     async fn post_jws<T: DeserializeOwned>(
         &self,
         url: String,
@@ -196,12 +228,33 @@ pub fn acknowledgement_jws(
     Ok(se.sign_jws(&header, &to_json(claims)?))
 }
 
+/// What a device reports about itself; the client adds the nonce.
+#[derive(Debug, Clone, Default)]
+pub struct ReportParams {
+    pub firmware_version: String,
+    pub software_version: String,
+    pub communication: Vec<String>,
+    pub configuration: Option<serde_json::Value>,
+}
+
+/// A security-parameter report: claims signed by the registered key, `kid` = RegDevID.
+pub fn report_jws(
+    se: &SoftSecureElement,
+    regdevid: &str,
+    claims: &ReportClaims,
+) -> Result<String, ClientError> {
+    let header = JwsHeader::es256().with_typ(REPORT_TYP).with_kid(regdevid);
+    Ok(se.sign_jws(&header, &to_json(claims)?))
+}
+
 fn to_json(value: &impl Serialize) -> Result<Vec<u8>, ClientError> {
     serde_json::to_vec(value).map_err(|e| ClientError::Decode(e.to_string()))
 }
 
 /// Success bodies become `T`; RFC 9457 problems become `ClientError::Problem`.
-async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ClientError> {
+pub(crate) async fn decode<T: DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, ClientError> {
     let status = response.status();
     let is_problem = response
         .headers()
@@ -247,6 +300,39 @@ fn encode_path_segment(segment: &str) -> String {
         }
     }
     encoded
+}
+
+pub const VIRTUAL_ID_TYP: &str = "trustreg-virtual-id+jwt";
+
+impl RegistryClient {
+    /// Asks for a virtual RegDevID (Y.3059 9.2 i f) that stands for this device for
+    /// `ttl_seconds`, or for one lookup when `single_use`, so the RegDevID stays private.
+    pub async fn virtual_id(
+        &self,
+        se: &SoftSecureElement,
+        ttl_seconds: u64,
+        single_use: bool,
+    ) -> Result<trustreg_core::messages::VirtualIdResponse, ClientError> {
+        let registration = se.registration()?.ok_or(ClientError::NotRegistered)?;
+        let regdevid = registration.regdevid.to_string();
+        let nonce = self.challenge(Purpose::VirtualId).await?.nonce;
+        let claims = trustreg_core::messages::VirtualIdClaims {
+            nonce,
+            ttl_seconds,
+            single_use,
+        };
+        let payload =
+            serde_json::to_vec(&claims).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let header = JwsHeader::es256()
+            .with_typ(VIRTUAL_ID_TYP)
+            .with_kid(regdevid.clone());
+        let url = format!(
+            "{}/v1/devices/{}/virtual-ids",
+            self.base_url,
+            encode_path_segment(&regdevid)
+        );
+        self.post_jws(url, se.sign_jws(&header, &payload)).await
+    }
 }
 
 #[cfg(test)]

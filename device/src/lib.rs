@@ -3,6 +3,7 @@
 //! A software secure element holds the device key and what the registry issued; a demo
 //! manufacturer PKI certifies device keys; the client talks to a registry's device-facing API.
 
+pub mod bulk;
 pub mod client;
 mod files;
 pub mod pki;

@@ -128,6 +128,24 @@ impl ManufacturerCa {
         &self.cert_der
     }
 
+    /// Signs a JWS with the CA's key, as `manufacturer:<root id>`: how a manufacturer vouches for
+    /// a bulk registration of the devices it certified.
+    pub fn sign_jws(&self, payload: &[u8]) -> Result<String, PkiError> {
+        use p256::pkcs8::DecodePrivateKey;
+        let key =
+            p256::ecdsa::SigningKey::from_pkcs8_der(&self.key.serialize_der()).map_err(|e| {
+                PkiError::Corrupt {
+                    path: PathBuf::from("ca-key.pem"),
+                    message: format!("the CA key is not P-256: {e}"),
+                }
+            })?;
+        let header = trustreg_core::jose::JwsHeader::es256().with_kid(format!(
+            "manufacturer:{}",
+            trustreg_core::rot::root_id_for(&self.cert_der)
+        ));
+        Ok(trustreg_core::jose::sign_with(&key, &header, payload))
+    }
+
     pub fn cert_pem(&self) -> String {
         files::pem_encode("CERTIFICATE", &self.cert_der)
     }

@@ -87,6 +87,7 @@ impl Stack {
                 aws_sdk_kms::Client::new(sdk),
                 self.output("SigningKeyId"),
                 self.output("PiiKeyId"),
+                self.output("RegistryPath"),
             )),
             clock,
             Arc::new(OsRng),
@@ -178,6 +179,11 @@ impl Manufacturer {
         let ca =
             trustreg_device::ManufacturerCa::create(dir.join("ca"), &name).expect("CA created");
         Self { ca, dir }
+    }
+
+    /// Where the CA (`ca/`) and the devices' secure elements live.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
     }
 
     /// A new device key in a secure element, certified for `identifier`.
@@ -286,4 +292,41 @@ pub async fn challenge(api: &str, purpose: &str) -> String {
     .await;
     assert_eq!(answer.status, 201, "{answer:?}");
     answer.body["nonce"].as_str().expect("nonce").to_owned()
+}
+
+/// The test administrator that scripts/lib.sh (`ensure_test_admin`) makes with `trustreg admin
+/// keygen` and deploys with every local stack: its name (kid `admin:<name>`) and private key.
+/// `TRUSTREG_ADMIN_DIR` names another directory of the same two files.
+pub fn test_admin() -> (String, p256::ecdsa::SigningKey) {
+    use p256::pkcs8::DecodePrivateKey as _;
+    let dir = std::env::var_os("TRUSTREG_ADMIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".trustreg/test-admin"));
+    let read = |file: &str| {
+        std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| {
+            panic!(
+                "no test admin key in {} ({e}): run the test command of README.md",
+                dir.display()
+            )
+        })
+    };
+    let key = p256::ecdsa::SigningKey::from_pkcs8_pem(&read("admin-key.pem"))
+        .expect("admin-key.pem is a PKCS#8 P-256 key");
+    let jwks: serde_json::Value =
+        serde_json::from_str(&read("admin-jwks.json")).expect("admin-jwks.json is JSON");
+    let name = jwks
+        .as_object()
+        .and_then(|o| o.keys().next().cloned())
+        .expect("admin-jwks.json names its administrator");
+    (name, key)
+}
+
+/// A compact JWS over `claims` signed by `key`, naming its signer by `kid`.
+pub fn signed_request(
+    key: &p256::ecdsa::SigningKey,
+    kid: &str,
+    claims: &serde_json::Value,
+) -> String {
+    let header = trustreg_core::jose::JwsHeader::es256().with_kid(kid);
+    trustreg_core::jose::sign_with(key, &header, claims.to_string().as_bytes())
 }

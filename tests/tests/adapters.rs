@@ -23,6 +23,7 @@ fn keys(stack: &Stack, sdk: &aws_config::SdkConfig) -> KmsKeys {
         aws_sdk_kms::Client::new(sdk),
         stack.output("SigningKeyId"),
         stack.output("PiiKeyId"),
+        stack.output("RegistryPath"),
     )
 }
 

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use trustreg_core::actors::AdminKey;
 use trustreg_core::identifier::RegistryPath;
 use trustreg_core::{Registry, RegistryConfig, RegistryKind};
 
@@ -18,13 +19,14 @@ pub enum EnvError {
 
 /// The environment variables a registry function reads, and the stack outputs that hold the
 /// same values.
-pub const SETTINGS: [(&str, &str); 6] = [
+pub const SETTINGS: &[(&str, &str)] = &[
     ("REGISTRY_PATH", "RegistryPath"),
     ("REGISTRY_TYPE", "RegistryType"),
     ("TRUST_DOMAINS", "TrustDomains"),
     ("TABLE_NAME", "TableName"),
     ("SIGNING_KEY_ID", "SigningKeyId"),
     ("PII_KEY_ID", "PiiKeyId"),
+    ("ADMIN_PUBLIC_KEYS", "AdminPublicKeys"),
 ];
 
 /// The SDK configuration from the environment (LocalStack sets `AWS_ENDPOINT_URL`).
@@ -67,15 +69,66 @@ pub fn registry_from(
     let table = var("TABLE_NAME")?;
     let signing_key = var("SIGNING_KEY_ID")?;
     let pii_key = var("PII_KEY_ID")?;
+    let registry = path.to_string();
+    let mut config = RegistryConfig::new(path, kind, domains);
+    // Optional: a registry without administrators refuses every admin request.
+    config.admin_keys = match lookup("ADMIN_PUBLIC_KEYS").filter(|v| !v.trim().is_empty()) {
+        Some(text) => admin_keys(&text)?,
+        None => Vec::new(),
+    };
     Ok(Registry::new(
-        RegistryConfig::new(path, kind, domains),
+        config,
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table)),
         Arc::new(KmsKeys::new(
             aws_sdk_kms::Client::new(sdk),
             signing_key,
             pii_key,
+            registry,
         )),
         Arc::new(SystemClock),
         Arc::new(OsRng),
     ))
+}
+
+/// The stack's `AdminPublicKeys`: a JSON object `{"<name>": <P-256 public JWK>}`.
+pub fn admin_keys(text: &str) -> Result<Vec<AdminKey>, EnvError> {
+    let invalid = |why: String| EnvError::Invalid {
+        name: "ADMIN_PUBLIC_KEYS",
+        why,
+    };
+    let keys: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    keys.into_iter()
+        .map(|(name, jwk)| {
+            if name.is_empty() || name.contains(':') {
+                return Err(invalid(format!("admin name {name:?}")));
+            }
+            let key = trustreg_core::jose::key_from_jwk(&jwk)
+                .map_err(|e| invalid(format!("key of {name}: {e}")))?;
+            Ok(AdminKey { name, key })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    // Y.3059 7 i a
+    #[test]
+    fn admin_keys_are_read_from_a_jwk_object() {
+        let jwk = serde_json::json!({
+            "kty": "EC", "crv": "P-256",
+            "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+            "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"
+        });
+        let keys = admin_keys(&serde_json::json!({ "alice": jwk }).to_string()).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].name, "alice");
+        assert!(admin_keys("{}").unwrap().is_empty());
+        assert!(admin_keys("[]").is_err());
+        assert!(admin_keys(r#"{"a:b": {}}"#).is_err());
+        assert!(admin_keys(r#"{"bob": {"kty": "EC"}}"#).is_err());
+    }
 }

@@ -51,6 +51,23 @@ pub fn by_model(device: &DeviceRecord) -> (String, String) {
     )
 }
 
+/// The gsi2 partition of a make and model, as `by_model` writes it: what a vulnerability that
+/// targets a range queries.
+pub fn model_partition(make: &str, model: &str) -> String {
+    format!("MODEL#{}#{}", make.to_lowercase(), model.to_lowercase())
+}
+
+/// A vulnerability report.
+pub fn vulnerability(id: &str) -> (String, String) {
+    (format!("VULN#{id}"), "VULN".into())
+}
+
+/// A device's link to a vulnerability that affects it: in the device's partition, so its
+/// vulnerabilities are one Query.
+pub fn vulnerability_link(regdevid: &RegDevId, id: &str) -> (String, String) {
+    (format!("DEV#{regdevid}"), format!("VULN#{id}"))
+}
+
 /// How many partitions the due-time index is spread over, so no one partition is hot.
 pub const DUE_SHARDS: u64 = 8;
 
@@ -72,6 +89,24 @@ pub fn history(regdevid: &RegDevId, at_ms: u64, salt: &str) -> (String, String) 
         format!("DEV#{regdevid}"),
         format!("HIST#{at_ms:013}#{salt}"),
     )
+}
+
+/// A security-parameter report, in the device's partition next to its transitions.
+pub fn report(regdevid: &RegDevId, at_ms: u64, salt: &str) -> (String, String) {
+    (
+        format!("DEV#{regdevid}"),
+        format!("REPORT#{at_ms:013}#{salt}"),
+    )
+}
+
+/// The gsi3 sort-key bound below which every device due at or before `now_ms` sorts.
+pub fn due_until(now_ms: u64) -> String {
+    format!("{:013}", now_ms.saturating_add(1))
+}
+
+/// A trust domain's status policy (6.1 f), next to the roots of trust.
+pub fn domain_policy(name: &str) -> (String, String) {
+    (ROOTS_PK.into(), format!("DOMAIN#{name}"))
 }
 
 pub fn nonce(value: &str) -> (String, String) {
@@ -101,6 +136,29 @@ pub fn day(ms: u64) -> String {
         date.year(),
         u8::from(date.month()),
         date.day()
+    )
+}
+
+/// A virtual RegDevID (9.2 i f); the item carries a DynamoDB `ttl` as well.
+pub fn virtual_id(id: &str) -> (String, String) {
+    (format!("VID#{id}"), "VID".into())
+}
+
+/// An owner or custodian (9.2 i d); its PII is a sealed blob on the item.
+pub fn owner(owner_id: &str) -> (String, String) {
+    (format!("OWNER#{owner_id}"), "OWNER".into())
+}
+
+/// An owner's link to a device it holds, in the owner's partition: its devices are one Query.
+pub fn owner_device(owner_id: &str, regdevid: &RegDevId) -> (String, String) {
+    (format!("OWNER#{owner_id}"), format!("DEV#{regdevid}"))
+}
+
+/// One link of a device's custody chain, in the device's partition next to its history.
+pub fn custody(regdevid: &RegDevId, at_ms: u64, salt: &str) -> (String, String) {
+    (
+        format!("DEV#{regdevid}"),
+        format!("CUSTODY#{at_ms:013}#{salt}"),
     )
 }
 

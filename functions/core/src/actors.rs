@@ -1,6 +1,7 @@
 //! Who signed a request. Every state-changing request other than registration is a compact JWS
 //! signed by its actor, named by the header's `kid`: a device by its RegDevID (the key it
-//! registered), an administrator by `admin:<name>` (keys from the stack's configuration).
+//! registered), an administrator by `admin:<name>` (keys from the stack's configuration), an
+//! owner by `owner:<owner_id>` (the key it registered).
 //! Signed requests give non-repudiation (Y.3059 10) and carry a single-use nonce against replay.
 
 use p256::ecdsa::VerifyingKey;
@@ -10,7 +11,7 @@ use crate::error::RegistryError;
 use crate::identifier::RegDevId;
 use crate::jose;
 use crate::messages::Purpose;
-use crate::records::DeviceRecord;
+use crate::records::{DeviceRecord, OwnerRecord};
 use crate::service::Registry;
 
 /// The roles of API.md that sign their requests today.
@@ -18,6 +19,11 @@ use crate::service::Registry;
 pub enum Role {
     Device,
     Admin,
+    /// An owner or custodian that registered a signing key (kid `owner:<owner_id>`).
+    Owner,
+    /// A manufacturer, signing with the key of its CA that the registry accepts as a root of
+    /// trust (kid `manufacturer:<root id>`): it vouches for the devices it certified.
+    Manufacturer,
 }
 
 /// An authenticated signer.
@@ -25,6 +31,9 @@ pub enum Role {
 pub enum Actor {
     Device(Box<DeviceRecord>),
     Admin(String),
+    Owner(Box<OwnerRecord>),
+    /// The id of the accepted root whose key signed.
+    Manufacturer(String),
 }
 
 impl Actor {
@@ -32,6 +41,8 @@ impl Actor {
         match self {
             Self::Device(_) => Role::Device,
             Self::Admin(_) => Role::Admin,
+            Self::Owner(_) => Role::Owner,
+            Self::Manufacturer(_) => Role::Manufacturer,
         }
     }
 
@@ -40,6 +51,8 @@ impl Actor {
         match self {
             Self::Device(d) => format!("device:{}", d.regdevid),
             Self::Admin(name) => format!("admin:{name}"),
+            Self::Owner(o) => format!("owner:{}", o.owner_id),
+            Self::Manufacturer(root) => format!("manufacturer:{root}"),
         }
     }
 }
@@ -104,6 +117,25 @@ impl Registry {
                 .find(|a| a.name == name)
                 .ok_or(RegistryError::UnknownSigner)?;
             return Ok((Actor::Admin(admin.name.clone()), admin.key));
+        }
+        if let Some(owner_id) = kid.strip_prefix("owner:") {
+            return self.owner_signer(owner_id).await;
+        }
+        if let Some(root_id) = kid.strip_prefix("manufacturer:") {
+            let root = self
+                .store
+                .roots_of_trust()
+                .await?
+                .into_iter()
+                .find(|r| r.id == root_id)
+                .ok_or(RegistryError::UnknownSigner)?;
+            let der = base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                &root.certificate,
+            )
+            .map_err(|_| RegistryError::UnknownSigner)?;
+            let key = crate::rot::public_key_of(&der)?;
+            return Ok((Actor::Manufacturer(root.id), key));
         }
         let regdevid: RegDevId = kid.parse().map_err(|_| RegistryError::UnknownSigner)?;
         let device = self

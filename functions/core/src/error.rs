@@ -45,6 +45,17 @@ pub enum RegistryError {
     UnknownSigner,
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// Says nothing of the device behind it: a virtual ID exists so the RegDevID stays private.
+    #[error("the virtual ID is unknown, expired or already used")]
+    VirtualIdNotFound,
+    #[error("no owner or custodian {0}")]
+    OwnerNotFound(String),
+    #[error("trust domain {domain} does not accept root-of-trust type {rot:?}")]
+    RotTypeNotAccepted { domain: String, rot: String },
+    #[error("no vulnerability {0}")]
+    VulnerabilityNotFound(String),
+    #[error("{0} holds no {1} hold")]
+    HoldNotFound(String, String),
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
     #[error("registry key operation failed: {0}")]
@@ -72,6 +83,11 @@ impl RegistryError {
             Self::NotPrimary(_) => "not-a-primary-registry",
             Self::UnknownSigner => "unknown-signer",
             Self::Forbidden(_) => "forbidden",
+            Self::VirtualIdNotFound => "virtual-id-not-found",
+            Self::OwnerNotFound(_) => "owner-not-found",
+            Self::RotTypeNotAccepted { .. } => "rot-type-not-accepted",
+            Self::VulnerabilityNotFound(_) => "vulnerability-not-found",
+            Self::HoldNotFound(..) => "hold-not-found",
             Self::Store(_) => "storage-unavailable",
             Self::Keys(_) => "key-service-unavailable",
         }

@@ -3,19 +3,28 @@
 
 pub mod actors;
 pub mod admin;
+pub mod bulk;
 pub mod config;
 pub mod error;
+pub mod evaluation;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
+pub mod holds;
 pub mod identifier;
 pub mod jose;
+pub mod merkle;
 pub mod messages;
+pub mod owners;
+pub mod policies;
 pub mod ports;
 pub mod records;
 pub mod register;
+pub mod reports;
 pub mod rot;
 pub mod service;
 pub mod status;
+pub mod virtual_ids;
+pub mod vulnerabilities;
 
 pub use config::{RegistryConfig, RegistryKind};
 pub use error::RegistryError;

@@ -12,6 +12,25 @@ pub enum Purpose {
     Acknowledge,
     Report,
     Login,
+    /// Issuing a virtual RegDevID (9.2 i f).
+    #[serde(rename = "virtual-id")]
+    VirtualId,
+    /// Registering an owner or custodian (9.2 i d).
+    Owner,
+    /// An administrator's verification of an owner.
+    #[serde(rename = "owner-verification")]
+    OwnerVerification,
+    /// A device changing owner.
+    Transfer,
+    /// Reporting or following up a vulnerability (9.3 ii b).
+    Vulnerability,
+    /// Placing or releasing a hold on a device.
+    Hold,
+    /// Signing a bulk registration (9.2 i g).
+    Bulk,
+    /// Setting a trust domain's status policy (6.1 f).
+    #[serde(rename = "trust-domain")]
+    TrustDomain,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -97,4 +116,281 @@ pub struct RegistrationResponse {
 pub struct AcknowledgementResponse {
     pub regdevid: String,
     pub status: crate::status::TrustStatus,
+}
+
+/// Payload of `POST /v1/devices/{regdevid}/virtual-ids`, signed by the device or its owner.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VirtualIdClaims {
+    pub nonce: String,
+    pub ttl_seconds: u64,
+    #[serde(default)]
+    pub single_use: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VirtualIdResponse {
+    pub virtual_id: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// Who reported a vulnerability (9.3 ii b).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Device,
+    Owner,
+    Agency,
+    Registry,
+    Admin,
+}
+
+/// What a vulnerability affects: listed devices, or a make/model with a firmware range
+/// (`firmware_from` inclusive, `firmware_below` exclusive, compared numerically by parts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum VulnerabilityTarget {
+    Devices {
+        regdevids: Vec<String>,
+    },
+    Range {
+        make: String,
+        model: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        firmware_from: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        firmware_below: Option<String>,
+    },
+}
+
+/// Payload of a signed `POST /v1/vulnerabilities`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VulnerabilityClaims {
+    pub nonce: String,
+    /// 0.0-10.0, CVSS-like.
+    pub severity: f32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cve: Option<String>,
+    pub summary: String,
+    pub target: VulnerabilityTarget,
+    /// The first firmware without the flaw: a device that reports it, or a later one, is no
+    /// longer affected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_in_firmware: Option<String>,
+}
+
+/// Payload of the signed follow-ups on one vulnerability (`apply`, `fixed`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VulnerabilityActionClaims {
+    pub nonce: String,
+    /// The vulnerability of the path: a signature for one is no use on another.
+    pub id: String,
+}
+
+/// How far the re-evaluation of a vulnerability's devices got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VulnerabilityProgress {
+    pub id: String,
+    pub affected_so_far: u64,
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HoldKind {
+    Stolen,
+    Compromised,
+}
+
+impl HoldKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stolen => "stolen",
+            Self::Compromised => "compromised",
+        }
+    }
+}
+
+/// Payload of a signed hold (`POST /v1/devices/{regdevid}/holds`) or of its release.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldClaims {
+    pub nonce: String,
+    /// The device of the path: a signature for one device is no use on another.
+    pub regdevid: String,
+    pub kind: HoldKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HoldResponse {
+    pub regdevid: String,
+    pub status: crate::status::TrustStatus,
+    pub holds: Vec<String>,
+}
+
+/// Payload of a security-parameter report (Y.3059 9.3 ii a), signed by the registered device
+/// key (`kid` = RegDevID) over a `report` nonce.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportClaims {
+    pub nonce: String,
+    pub firmware_version: String,
+    pub software_version: String,
+    #[serde(default)]
+    pub communication: Vec<String>,
+    /// Free JSON of the device's security configuration, bounded in size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportResponse {
+    pub regdevid: String,
+    pub status: crate::status::TrustStatus,
+    /// RFC 3339 time the registry stored the report at.
+    pub received_at: String,
+    /// The fields that differ from what the registry held.
+    pub changed: Vec<String>,
+}
+
+/// One device of a bulk registration (Y.3059 9.2 i g): what a registration JWS would carry,
+/// vouched for by the manufacturer's certificate instead of a device signature. The device
+/// proves possession of its key later, when it acknowledges.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkDevice {
+    pub identifier: IdentifierClaim,
+    pub device: DeviceInfo,
+    /// Standard base64 DER certificates, leaf first (as in `x5c`).
+    pub certificate_chain: Vec<String>,
+    #[serde(default)]
+    pub trust_domains: Vec<String>,
+    /// The device's owner or custodian, as in a registration's `owner` claim: owners and
+    /// devices register in one file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<serde_json::Value>,
+}
+
+/// Claims of the signature over a bulk request's body (`Authorization: TrustReg-JWS <jws>`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodySignatureClaims {
+    pub nonce: String,
+    /// base64url SHA-256 of the exact body bytes.
+    pub body_sha256: String,
+}
+
+/// A credential from a bulk registration: the registry's one signature over a Merkle tree
+/// head, and this device's leaf with its inclusion proof (RFC 6962).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchCredential {
+    /// Compact JWS by the registry over `{iss, iat, size, root}`.
+    pub batch: String,
+    pub index: usize,
+    pub size: usize,
+    /// base64url hashes, bottom up.
+    pub proof: Vec<String>,
+    /// base64url of the leaf: this device's credential claims as JSON.
+    pub claims: String,
+}
+
+/// An owner's or custodian's identity attributes (9.2 i d): PII. Stored only sealed; its
+/// `Debug` prints no value, so it cannot leak through a log line.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerAttributes {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+}
+
+impl std::fmt::Debug for OwnerAttributes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OwnerAttributes(redacted)")
+    }
+}
+
+/// The `owner` claim of a registration: an existing owner by id, or a new one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerClaim {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<crate::records::OwnerKind>,
+    #[serde(default)]
+    pub attributes: OwnerAttributes,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<serde_json::Value>,
+}
+
+/// Payload of `POST /v1/owners`: signed by the owner's own key (self-service, the signature
+/// is its proof of possession; `kid` is absent and the key is `public_key`) or by an admin.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerRegistrationClaims {
+    pub nonce: String,
+    pub kind: crate::records::OwnerKind,
+    pub attributes: OwnerAttributes,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OwnerResponse {
+    pub owner_id: String,
+    pub kind: crate::records::OwnerKind,
+    pub verification: crate::records::VerificationState,
+}
+
+/// Payload of `POST /v1/owners/{owner_id}/verification`, signed by an administrator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationClaims {
+    pub nonce: String,
+    pub state: crate::records::VerificationState,
+}
+
+/// Payload of `POST /v1/devices/{regdevid}/transfer`, signed by the current owner or an admin.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferClaims {
+    pub nonce: String,
+    pub new_owner_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TransferResponse {
+    pub regdevid: String,
+    pub owner_id: String,
+    pub status: crate::status::TrustStatus,
+}
+
+/// An owner with clear attributes: only for that owner or an administrator (9.1 iii).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OwnerDetails {
+    pub owner_id: String,
+    pub kind: crate::records::OwnerKind,
+    pub attributes: OwnerAttributes,
+    pub verification: crate::records::Verification,
+}
+
+/// Payload of `PUT /v1/admin/trust-domains/{name}`, signed by an administrator (`kid` =
+/// `admin:<name>`) over a `trust-domain` nonce.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainPolicyClaims {
+    pub nonce: String,
+    pub policy: crate::status::Policy,
 }

@@ -19,9 +19,9 @@ pub struct DeviceRecord {
     pub leaf_fingerprint: String,
     pub info: DeviceInfo,
     pub trust_domains: Vec<String>,
-    /// Owner or custodian PII, sealed with the registry's PII key; never stored in clear.
+    /// The owner or custodian (`OwnerRecord`); their PII lives sealed on that record only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_sealed: Option<String>,
+    pub owner_id: Option<String>,
     pub facts: Facts,
     pub status: TrustStatus,
     pub reasons: Vec<Reason>,
@@ -89,4 +89,179 @@ pub struct RootOfTrust {
     /// Base64 (standard) DER.
     pub certificate: String,
     pub rot_types: Vec<String>,
+}
+
+/// A virtual RegDevID (9.2 i f): stands for `regdevid` until `expires_at_ms`, or for one
+/// resolution when `single_use`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualIdRecord {
+    pub virtual_id: String,
+    pub regdevid: RegDevId,
+    pub issued_at_ms: u64,
+    pub expires_at_ms: u64,
+    pub single_use: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OwnerKind {
+    Owner,
+    Custodian,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerificationState {
+    Unverified,
+    Verified,
+    Rejected,
+}
+
+/// Who verified an owner's identity, and when (9.2 i d).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    pub state: VerificationState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<u64>,
+}
+
+/// An owner or custodian (9.2 i d). The identity attributes are PII: stored only sealed with
+/// the registry's PII key under the owner id, so they open for no other record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnerRecord {
+    pub owner_id: String,
+    /// Stored as `owner_kind`: `kind` tells the table's item types apart.
+    #[serde(rename = "owner_kind")]
+    pub kind: OwnerKind,
+    pub attributes_sealed: String,
+    /// The owner's signing key (JWK), when the owner signs requests (kid `owner:<owner_id>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<serde_json::Value>,
+    pub verification: Verification,
+    pub created_at_ms: u64,
+    pub version: u64,
+}
+
+/// One link of a device's custody chain, kept in its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustodyEntry {
+    pub regdevid: RegDevId,
+    pub at_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    pub to: String,
+    pub actor: String,
+}
+
+/// A vulnerability report (Y.3059 9.3 ii b): timestamped, with its source, open or fixed.
+/// `cursor`, `affected` and `complete` track the bounded re-evaluation of its devices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VulnerabilityRecord {
+    pub id: String,
+    pub source: VulnerabilitySource,
+    pub reported_at_ms: u64,
+    pub severity: f32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cve: Option<String>,
+    pub summary: String,
+    pub target: crate::messages::VulnerabilityTarget,
+    pub state: VulnerabilityState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_in_firmware: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_at_ms: Option<u64>,
+    /// Who declared it fixed (an audit name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_by: Option<String>,
+    /// Where the current pass over the target resumes (opaque to all but the store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Devices found affected (or, once fixed, cleared) by the current pass so far.
+    pub affected: u64,
+    /// The current pass is done.
+    pub complete: bool,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VulnerabilitySource {
+    pub kind: crate::messages::SourceKind,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VulnerabilityState {
+    Open,
+    Fixed,
+}
+
+/// One device affected by one vulnerability, written with the device's update so a device's
+/// vulnerabilities are read together with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AffectedLink {
+    pub regdevid: RegDevId,
+    pub vulnerability_id: String,
+    pub severity: f32,
+    pub source: VulnerabilitySource,
+    pub reported_at_ms: u64,
+    /// When this device was found affected.
+    pub at_ms: u64,
+    pub state: VulnerabilityState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_at_ms: Option<u64>,
+}
+
+/// One field of a security-parameter report that differs from what the registry held before
+/// (Y.3059 9.3 ii a): with both values, so any earlier state can be rebuilt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// `firmware_version`, `software_version`, `communication` or `configuration`.
+    pub field: String,
+    pub from: serde_json::Value,
+    pub to: serde_json::Value,
+}
+
+/// A signed security-parameter report as stored, with its time (Y.3059 9.3 i c, iv).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportRecord {
+    pub regdevid: RegDevId,
+    /// Sortable: zero-padded milliseconds, then random hex.
+    pub id: String,
+    pub at_ms: u64,
+    pub firmware_version: String,
+    pub software_version: String,
+    #[serde(default)]
+    pub communication: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<serde_json::Value>,
+    #[serde(default)]
+    pub changes: Vec<Change>,
+}
+
+/// A device's history: its reports and status transitions, merged in time order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum HistoryEntry {
+    Report(ReportRecord),
+    Transition(Transition),
+}
+
+impl HistoryEntry {
+    pub fn at_ms(&self) -> u64 {
+        match self {
+            Self::Report(r) => r.at_ms,
+            Self::Transition(t) => t.at_ms,
+        }
+    }
+}
+
+/// The status policy of one trust domain (Y.3059 6.1 f), as an administrator set it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainPolicy {
+    pub name: String,
+    pub policy: crate::status::Policy,
+    pub updated_at_ms: u64,
 }

@@ -1,7 +1,7 @@
 //! Registration and acknowledgement (Y.3059 7 iv a, b; 9.2 i a-c, e; 7 iii).
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 
 use crate::config::RegistryKind;
@@ -12,11 +12,12 @@ use crate::messages::{
     AcknowledgementClaims, AcknowledgementResponse, DeviceInfo, Purpose, RegistrationClaims,
     RegistrationResponse,
 };
+use crate::policies::{check_rot_type, evaluate_all, next_evaluation_all};
 use crate::ports::Created;
 use crate::records::{DeviceRecord, Transition};
 use crate::rot::{self, AcceptedRoot, VerifiedDevice};
 use crate::service::Registry;
-use crate::status::{Facts, evaluate, next_evaluation_at_ms};
+use crate::status::Facts;
 
 const MAX_TEXT: usize = 128;
 const MAX_LIST: usize = 32;
@@ -44,18 +45,18 @@ impl Who {
 
 /// The registration credential's claims, signed by the registry.
 #[derive(Serialize)]
-struct Credential<'a> {
-    iss: String,
-    sub: String,
-    iat: u64,
-    cnf: Cnf<'a>,
-    rot: &'a str,
-    trust_domains: &'a [String],
+pub(crate) struct Credential<'a> {
+    pub(crate) iss: String,
+    pub(crate) sub: String,
+    pub(crate) iat: u64,
+    pub(crate) cnf: Cnf<'a>,
+    pub(crate) rot: &'a str,
+    pub(crate) trust_domains: &'a [String],
 }
 
 #[derive(Serialize)]
-struct Cnf<'a> {
-    jwk: &'a serde_json::Value,
+pub(crate) struct Cnf<'a> {
+    pub(crate) jwk: &'a serde_json::Value,
 }
 
 impl Registry {
@@ -117,6 +118,8 @@ impl Registry {
         }
         validate_device_info(&claims.device)?;
         let trust_domains = self.trust_domains_of(&claims.trust_domains)?;
+        let policies = self.policies_of(&trust_domains).await?;
+        check_rot_type(&trust_domains, &policies, &claims.device.rot.kind)?;
         self.spend_nonce(&claims.nonce, Purpose::Register).await?;
 
         let regdevid = RegDevId::new(self.config.path.clone(), identifier);
@@ -135,10 +138,15 @@ impl Registry {
             last_report_at_ms: Some(now),
             ..Facts::default()
         };
-        let evaluation = evaluate(&self.config.policy, &facts, now);
-        let next_evaluation_at_ms = next_evaluation_at_ms(&self.config.policy, &facts);
-        let owner_sealed = match &claims.owner {
-            Some(owner) => Some(self.seal_owner(&regdevid, owner).await?),
+        let evaluation = evaluate_all(&policies, &facts, now);
+        let next_evaluation_at_ms = next_evaluation_all(&policies, &facts, now);
+        // A new owner starts unverified, as the facts above already say.
+        let owner_id = match &claims.owner {
+            Some(owner) => Some(
+                self.owner_at_registration(&regdevid, owner, actor)
+                    .await?
+                    .owner_id,
+            ),
             None => None,
         };
         let credential = self
@@ -162,7 +170,7 @@ impl Registry {
             leaf_fingerprint: verified.leaf_fingerprint.clone(),
             info: claims.device,
             trust_domains,
-            owner_sealed,
+            owner_id,
             facts,
             status: evaluation.status,
             reasons: evaluation.reasons.clone(),
@@ -208,7 +216,7 @@ impl Registry {
     }
 
     /// Same key: the same RegDevID again. Another key: a possible clone, recorded on the device.
-    async fn registered_again(
+    pub(crate) async fn registered_again(
         &self,
         existing: DeviceRecord,
         thumbprint: &str,
@@ -332,7 +340,7 @@ impl Registry {
         )?)
     }
 
-    fn trust_domains_of(&self, asked: &[String]) -> Result<Vec<String>, RegistryError> {
+    pub(crate) fn trust_domains_of(&self, asked: &[String]) -> Result<Vec<String>, RegistryError> {
         if asked.is_empty() {
             return Ok(self.config.trust_domains.iter().take(1).cloned().collect());
         }
@@ -352,20 +360,9 @@ impl Registry {
         }
         Ok(domains)
     }
-
-    async fn seal_owner(
-        &self,
-        regdevid: &RegDevId,
-        owner: &serde_json::Value,
-    ) -> Result<String, RegistryError> {
-        let clear = serde_json::to_vec(owner)
-            .map_err(|e| RegistryError::Malformed(format!("owner: {e}")))?;
-        let sealed = self.keys.seal(&regdevid.to_string(), &clear).await?;
-        Ok(URL_SAFE_NO_PAD.encode(sealed))
-    }
 }
 
-fn validate_device_info(info: &DeviceInfo) -> Result<(), RegistryError> {
+pub(crate) fn validate_device_info(info: &DeviceInfo) -> Result<(), RegistryError> {
     let texts = [
         ("device.make", &info.make),
         ("device.model", &info.model),

@@ -150,6 +150,14 @@ pub fn verify_device_chain(
     })
 }
 
+/// The P-256 key of a certificate: a manufacturer CA signs bulk requests with it.
+pub fn public_key_of(der: &[u8]) -> Result<VerifyingKey, ChainError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| ChainError::Malformed(format!("certificate: {e}")))?;
+    VerifyingKey::from_public_key_der(cert.public_key().raw)
+        .map_err(|_| ChainError::UnsupportedKey("the certificate key is not on P-256".into()))
+}
+
 /// The device identifiers a certificate binds in its SAN URIs, without verifying anything:
 /// for the device side, which registers under what its own certificate names.
 pub fn identifiers_in(der: &[u8]) -> Result<Vec<Identifier>, ChainError> {

@@ -14,8 +14,8 @@ use crate::jose::{self, JwsHeader};
 use crate::messages::{ChallengeResponse, Purpose};
 use crate::ports::Updated;
 use crate::ports::{Clock, RegistryKeys, Rng, Store};
-use crate::records::{AuditRecord, DeviceRecord, Nonce, Outcome, Transition};
-use crate::status::{Facts, evaluate, next_evaluation_at_ms};
+use crate::records::{AuditRecord, DeviceRecord, Nonce, Outcome};
+use crate::status::Facts;
 
 /// How many times a read-modify-write is retried when another writer got there first.
 const UPDATE_ATTEMPTS: usize = 8;
@@ -105,23 +105,10 @@ impl Registry {
             if device.facts.acknowledged && device.acknowledged_at_ms.is_none() {
                 device.acknowledged_at_ms = Some(now);
             }
-            let evaluation = evaluate(&self.config.policy, &device.facts, now);
-            device.next_evaluation_at_ms =
-                next_evaluation_at_ms(&self.config.policy, &device.facts);
-            let transition = (evaluation.status != device.status).then(|| Transition {
-                regdevid: regdevid.clone(),
-                at_ms: now,
-                from: Some(device.status),
-                to: evaluation.status,
-                reasons: evaluation.reasons.clone(),
-                actor: actor.to_owned(),
-                cause: action.to_owned(),
-            });
-            if transition.is_some() {
-                device.status = evaluation.status;
-                device.status_since_ms = now;
-            }
-            device.reasons = evaluation.reasons;
+            // Under the policies of every domain of the device: the worst wins (6.1 f).
+            let policies = self.policies_of(&device.trust_domains).await?;
+            let transition =
+                crate::policies::reevaluate(&mut device, &policies, now, actor, action);
             device.version += 1;
             let audit = self.audit(actor, action, Some(regdevid.to_string()), outcome);
             match self

@@ -53,6 +53,9 @@ pub struct Policy {
     pub max_report_age_seconds: Option<u64>,
     /// Open vulnerabilities at or above this severity (0-10, CVSS-like) make it `unreliable`.
     pub unreliable_at_severity: f32,
+    /// Root-of-trust types (`device.rot.type`) a device must have to join; empty: any.
+    #[serde(default)]
+    pub accepted_rot_types: Vec<String>,
 }
 
 impl Default for Policy {
@@ -62,6 +65,7 @@ impl Default for Policy {
             require_owner_verified: false,
             max_report_age_seconds: None,
             unreliable_at_severity: 7.0,
+            accepted_rot_types: Vec::new(),
         }
     }
 }
@@ -74,9 +78,9 @@ pub struct Facts {
     pub root_revoked: bool,
     pub acknowledged: bool,
     pub owner_verified: bool,
-    /// Severities of open vulnerabilities.
+    /// Open vulnerabilities by id, so fixing one removes exactly that one (9.3 ii b).
     #[serde(default)]
-    pub open_vulnerabilities: Vec<f32>,
+    pub open_vulnerabilities: Vec<OpenVulnerability>,
     /// When the device last reported its security parameters, signed; registration carries
     /// the initial ones (9.3 iv), so it counts as the first report.
     pub last_report_at_ms: Option<u64>,
@@ -86,6 +90,14 @@ pub struct Facts {
     /// Admin or owner holds (stolen, compromised).
     #[serde(default)]
     pub holds: Vec<String>,
+}
+
+/// A vulnerability that affects the device and is not fixed for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenVulnerability {
+    pub id: String,
+    /// 0-10, CVSS-like.
+    pub severity: f32,
 }
 
 /// Why a device is not `trusted`; stored with every transition.
@@ -152,7 +164,7 @@ pub fn evaluate(policy: &Policy, facts: &Facts, now_ms: u64) -> Evaluation {
     if facts
         .open_vulnerabilities
         .iter()
-        .any(|s| *s >= policy.unreliable_at_severity)
+        .any(|v| v.severity >= policy.unreliable_at_severity)
     {
         reasons.push(Reason::VulnerabilityOpen);
     }
@@ -240,15 +252,23 @@ mod tests {
         assert!(e.reasons.contains(&Reason::PossibleClone));
     }
 
+    fn open(severity: f32) -> Vec<OpenVulnerability> {
+        vec![OpenVulnerability {
+            id: "v1".into(),
+            severity,
+        }]
+    }
+
+    // Y.3059 9.3 ii b
     #[test]
     fn severity_threshold_is_inclusive() {
         let policy = Policy::default();
         let below = Facts {
-            open_vulnerabilities: vec![6.9],
+            open_vulnerabilities: open(6.9),
             ..good()
         };
         let at = Facts {
-            open_vulnerabilities: vec![7.0],
+            open_vulnerabilities: open(7.0),
             ..good()
         };
         assert_eq!(evaluate(&policy, &below, NOW).status, TrustStatus::Trusted);

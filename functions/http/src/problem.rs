@@ -77,8 +77,11 @@ fn status_of(error: &RegistryError) -> StatusCode {
         | E::InvalidChain(_)
         | E::IdentifierMismatch { .. }
         | E::NotPrimary(_) => StatusCode::FORBIDDEN,
+        E::RotTypeNotAccepted { .. } => StatusCode::FORBIDDEN,
         E::IdentifierConflict(_) => StatusCode::CONFLICT,
         E::DeviceNotFound(_) => StatusCode::NOT_FOUND,
+        E::VulnerabilityNotFound(_) | E::HoldNotFound(..) => StatusCode::NOT_FOUND,
+        E::VirtualIdNotFound | E::OwnerNotFound(_) => StatusCode::NOT_FOUND,
         E::Store(_) | E::Keys(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
@@ -100,10 +103,17 @@ fn title(code: &str) -> &'static str {
         "nonce-expired" => "The nonce has expired",
         "identifier-conflict" => "The identifier is registered with another key",
         "device-not-found" => "No such device",
+        "vulnerability-not-found" => "No such vulnerability",
+        "hold-not-found" => "The device holds no such hold",
+        "virtual-id-not-found" => "No such virtual ID, or it expired or was used",
+        "owner-not-found" => "No such owner or custodian",
         "not-a-primary-registry" => "Devices register only at primary registries",
         "storage-unavailable" | "key-service-unavailable" => "The registry is unavailable",
         "unknown-signer" => "The signer of the request is unknown",
         "forbidden" => "The signer may not do this",
+        "rot-type-not-accepted" => "The trust domain does not accept this root-of-trust type",
+        "unauthenticated" => "The request is not signed",
+        "too-many-items" => "The bulk request holds too many items",
         "not-found" => "No such resource",
         "method-not-allowed" => "Method not allowed",
         "unsupported-media-type" => "Unsupported media type",

@@ -1,18 +1,22 @@
-//! Every route with the roles it admits (API.md, "Roles"). The routers serve exactly these.
+//! Every route with who may call it (API.md, "Roles"). The routers serve exactly these.
+
+use trustreg_core::actors::Role;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub enum Access {
     /// Anyone, unauthenticated.
     Public,
-    /// A device, authenticated by the JWS it sends (its root of trust or registered key).
-    Device,
+    /// A device proving its root of trust: a JWS with the certificate chain in `x5c`.
+    RootOfTrust,
+    /// A request signed by one of these roles (functions/core/src/actors.rs).
+    Signed(&'static [Role]),
 }
 
 #[derive(Debug, Clone, Copy)]
 pub struct RouteSpec {
     pub method: &'static str,
     pub path: &'static str,
-    pub roles: &'static [Role],
+    pub access: Access,
     pub function: &'static str,
 }
 
@@ -20,19 +24,93 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: "POST",
         path: "/v1/challenges",
-        roles: &[Role::Public],
+        access: Access::Public,
         function: "register",
     },
     RouteSpec {
         method: "POST",
         path: "/v1/registrations",
-        roles: &[Role::Device],
+        access: Access::RootOfTrust,
         function: "register",
     },
     RouteSpec {
         method: "POST",
         path: "/v1/devices/{regdevid}/acknowledgement",
-        roles: &[Role::Device],
+        access: Access::Signed(&[Role::Device]),
+        function: "register",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/devices/{regdevid}/reports",
+        access: Access::Signed(&[Role::Device]),
+        function: "register",
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/v1/admin/trust-domains/{name}",
+        access: Access::Signed(&[Role::Admin]),
+        function: "register",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/bulk/registrations",
+        access: Access::Signed(&[Role::Manufacturer, Role::Admin]),
+        function: "register",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/devices/{regdevid}/virtual-ids",
+        access: Access::Signed(&[Role::Device, Role::Owner]),
+        function: "register",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/owners",
+        // Self-service: signed by the key the claims carry (proof of possession), no kid.
+        access: Access::Signed(&[Role::Owner, Role::Admin]),
+        function: "register",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/owners/{owner_id}/verification",
+        access: Access::Signed(&[Role::Admin]),
+        function: "register",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/devices/{regdevid}/transfer",
+        access: Access::Signed(&[Role::Owner, Role::Admin]),
+        function: "register",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/vulnerabilities",
+        // Agencies, owners and registries report through an admin until they sign themselves.
+        access: Access::Signed(&[Role::Device, Role::Admin]),
+        function: "register",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/vulnerabilities/{id}/apply",
+        access: Access::Signed(&[Role::Admin]),
+        function: "register",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/vulnerabilities/{id}/fixed",
+        access: Access::Signed(&[Role::Admin]),
+        function: "register",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/devices/{regdevid}/holds",
+        access: Access::Signed(&[Role::Admin, Role::Owner]),
+        function: "register",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/devices/{regdevid}/holds/{kind}/release",
+        access: Access::Signed(&[Role::Admin, Role::Owner]),
         function: "register",
     },
 ];

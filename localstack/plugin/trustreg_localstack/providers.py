@@ -33,6 +33,10 @@ def _serialized_moto_dispatcher(provider):
     from localstack.aws.forwarder import ForwardingFallbackDispatcher
     from localstack.services.moto import _proxy_moto
 
+    from . import transactions
+
+    transactions.install()
+
     def proxy(*args, **kwargs):
         with _MOTO_LOCK:
             return _proxy_moto(*args, **kwargs)

@@ -14,9 +14,38 @@ use super::{
 };
 use crate::keys::{self, GSI2PK, GSI2SK, GSI3PK, GSI3SK, PK, SK, TTL};
 
+impl DynamoStore {
+    /// What creating a device writes, in one transaction: the uniqueness guard of its
+    /// identifier and the device (both only if absent), its first transition, its audit record.
+    pub(super) fn creation_items(
+        &self,
+        device: &DeviceRecord,
+        transition: &Transition,
+        audit: &AuditRecord,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let (guard_pk, guard_sk) = keys::guard(&device.regdevid.identifier);
+        let guard = HashMap::from([
+            (PK.to_owned(), s(guard_pk)),
+            (SK.to_owned(), s(guard_sk)),
+            ("regdevid".to_owned(), s(device.regdevid.to_string())),
+        ]);
+        let put = |item, condition| -> Result<TransactWriteItem, StoreError> {
+            Ok(TransactWriteItem::builder()
+                .put(self.put_if(item, condition)?)
+                .build())
+        };
+        Ok(vec![
+            put(guard, Some(Condition::Absent))?,
+            put(device_item(device)?, Some(Condition::Absent))?,
+            put(transition_item(transition, &audit.id)?, None)?,
+            self.audit_item(audit)?,
+        ])
+    }
+}
+
 /// A device item with its index entries: by make and model (gsi2), and by when its next
 /// evaluation falls due (gsi3).
-fn device_item(device: &DeviceRecord) -> Result<Item, StoreError> {
+pub(super) fn device_item(device: &DeviceRecord) -> Result<Item, StoreError> {
     let mut it = item(device, keys::device(&device.regdevid))?;
     it.insert("kind".into(), s("device".into()));
     let (model_pk, model_sk) = keys::by_model(device);
@@ -119,24 +148,7 @@ impl DeviceStore for DynamoStore {
         transition: &Transition,
         audit: &AuditRecord,
     ) -> Result<Created, StoreError> {
-        let (guard_pk, guard_sk) = keys::guard(&device.regdevid.identifier);
-        let guard = HashMap::from([
-            (PK.to_owned(), s(guard_pk)),
-            (SK.to_owned(), s(guard_sk)),
-            ("regdevid".to_owned(), s(device.regdevid.to_string())),
-        ]);
-        let device_item = device_item(device)?;
-        let put = |item, condition| -> Result<TransactWriteItem, StoreError> {
-            Ok(TransactWriteItem::builder()
-                .put(self.put_if(item, condition)?)
-                .build())
-        };
-        let items = vec![
-            put(guard, Some(Condition::Absent))?,
-            put(device_item, Some(Condition::Absent))?,
-            put(transition_item(transition, &audit.id)?, None)?,
-            self.audit_item(audit)?,
-        ];
+        let items = self.creation_items(device, transition, audit)?;
         match self.transact(items).await? {
             TxOutcome::Done => Ok(Created::Created),
             TxOutcome::ConditionFailed => {

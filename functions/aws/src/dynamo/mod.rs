@@ -2,7 +2,13 @@
 //! one TransactWriteItems; uniqueness rests on conditional writes, never on a read. Each port
 //! is implemented in the module of its concern.
 
+mod bulk;
 mod devices;
+mod owners;
+mod policies;
+mod reports;
+mod virtual_ids;
+mod vulnerabilities;
 
 use std::collections::HashMap;
 
@@ -133,6 +139,19 @@ impl DynamoStore {
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<TxOutcome, StoreError> {
+        if self.transact_failing(items).await?.is_empty() {
+            Ok(TxOutcome::Done)
+        } else {
+            Ok(TxOutcome::ConditionFailed)
+        }
+    }
+
+    /// Runs a transaction; empty when it was written, else the indexes of the items whose
+    /// condition failed (nothing was written then).
+    async fn transact_failing(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Vec<usize>, StoreError> {
         let mut attempt = 0;
         loop {
             let result = self
@@ -142,7 +161,7 @@ impl DynamoStore {
                 .send()
                 .await;
             let Err(err) = result else {
-                return Ok(TxOutcome::Done);
+                return Ok(Vec::new());
             };
             if let SdkError::ServiceError(service) = &err
                 && let TransactWriteItemsError::TransactionCanceledException(cancel) = service.err()
@@ -152,8 +171,14 @@ impl DynamoStore {
                     .iter()
                     .map(|r| r.code().unwrap_or("None"))
                     .collect();
-                if codes.contains(&"ConditionalCheckFailed") {
-                    return Ok(TxOutcome::ConditionFailed);
+                let failed: Vec<usize> = codes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c == "ConditionalCheckFailed")
+                    .map(|(i, _)| i)
+                    .collect();
+                if !failed.is_empty() {
+                    return Ok(failed);
                 }
                 if codes.contains(&"TransactionConflict") && attempt < CONFLICT_RETRIES {
                     attempt += 1;

@@ -8,7 +8,7 @@ use crate::identifier::{Identifier, RegDevId};
 use crate::ports::{Created, DeviceStore, Updated};
 use crate::records::{AuditRecord, DeviceRecord, Nonce, RootOfTrust, Transition};
 
-fn guard_key(identifier: &Identifier) -> String {
+pub(super) fn guard_key(identifier: &Identifier) -> String {
     format!("{}:{}", identifier.scheme().as_str(), identifier.value())
 }
 

@@ -2,7 +2,13 @@
 //! the AWS adapters against LocalStack. `MemoryStore` implements each storage port in the
 //! module of its concern.
 
+mod bulk;
 mod devices;
+mod owners;
+mod policies;
+mod reports;
+mod virtual_ids;
+mod vulnerabilities;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -30,6 +36,16 @@ pub struct State {
     pub guards: BTreeMap<String, RegDevId>,
     pub transitions: Vec<Transition>,
     pub audit: Vec<AuditRecord>,
+    pub virtual_ids: BTreeMap<String, crate::records::VirtualIdRecord>,
+    pub owners: BTreeMap<String, crate::records::OwnerRecord>,
+    /// Owner id -> RegDevIDs of its devices.
+    pub owner_links: BTreeMap<String, std::collections::BTreeSet<String>>,
+    pub custody: Vec<crate::records::CustodyEntry>,
+    pub reports: Vec<crate::records::ReportRecord>,
+    pub domain_policies: BTreeMap<String, crate::records::DomainPolicy>,
+    pub vulnerabilities: BTreeMap<String, crate::records::VulnerabilityRecord>,
+    /// (RegDevID, vulnerability id) -> the device's link to it.
+    pub vulnerability_links: BTreeMap<(String, String), crate::records::AffectedLink>,
 }
 
 impl MemoryStore {

@@ -2,18 +2,49 @@
 //! trustreg-aws; in-memory fakes for unit tests in `fakes`. Storage is one port per concern,
 //! all served by the registry's one table; `Store` is all of them.
 
+mod bulk;
 mod devices;
+mod owners;
+mod policies;
+mod reports;
+mod virtual_ids;
+mod vulnerabilities;
 
 use async_trait::async_trait;
 
 use crate::error::KeyError;
 
+pub use bulk::{BulkStore, NewDevice};
 pub use devices::{Created, DeviceStore, Updated};
+pub use owners::OwnerStore;
+pub use policies::PolicyStore;
+pub use reports::ReportStore;
+pub use virtual_ids::VirtualIdStore;
+pub use vulnerabilities::{ModelEntry, ModelPage, VulnerabilityStore};
 
 /// Everything the registry stores. Each concern adds its port as a supertrait here.
-pub trait Store: DeviceStore {}
+pub trait Store:
+    DeviceStore
+    + BulkStore
+    + VirtualIdStore
+    + OwnerStore
+    + ReportStore
+    + PolicyStore
+    + VulnerabilityStore
+{
+}
 
-impl<T: DeviceStore> Store for T {}
+impl<
+    T: DeviceStore
+        + BulkStore
+        + VirtualIdStore
+        + OwnerStore
+        + ReportStore
+        + PolicyStore
+        + VulnerabilityStore,
+> Store for T
+{
+}
 
 /// The registry's keys (KMS): signing, and sealing of PII.
 #[async_trait]

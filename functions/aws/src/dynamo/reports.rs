@@ -1,0 +1,153 @@
+//! `ReportStore` on DynamoDB: reports in the device's partition (`REPORT#<ms>#<salt>`), the
+//! history read by Query of that partition, the due devices by Query of gsi3, one per shard.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use trustreg_core::error::StoreError;
+use trustreg_core::identifier::RegDevId;
+use trustreg_core::ports::{ReportStore, Updated};
+use trustreg_core::records::{AuditRecord, DeviceRecord, HistoryEntry, ReportRecord, Transition};
+
+use super::devices::device_item;
+use super::{Condition, DynamoStore, Item, TxOutcome, item, record, s, sdk, transition_item};
+use crate::keys::{self, DUE_SHARDS, GSI3PK, GSI3SK, PK, SK};
+
+fn report_item(report: &ReportRecord) -> Result<Item, StoreError> {
+    let salt = report.id.rsplit('-').next().unwrap_or(&report.id);
+    let mut it = item(report, keys::report(&report.regdevid, report.at_ms, salt))?;
+    it.insert("kind".into(), s("report".into()));
+    Ok(it)
+}
+
+impl DynamoStore {
+    /// Every item of the device's partition whose sort key starts with `prefix`, in order.
+    async fn partition(&self, regdevid: &RegDevId, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let (pk, _) = keys::device(regdevid);
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":prefix", s(prefix.to_owned()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk)?;
+            found.extend(out.items().iter().cloned());
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ReportStore for DynamoStore {
+    async fn record_report(
+        &self,
+        device: &DeviceRecord,
+        transition: Option<&Transition>,
+        report: &ReportRecord,
+        audit: &AuditRecord,
+    ) -> Result<Updated, StoreError> {
+        let put = self.put_if(
+            device_item(device)?,
+            Some(Condition::Version(device.version.saturating_sub(1))),
+        )?;
+        let mut items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder()
+                .put(self.put(report_item(report)?)?)
+                .build(),
+        ];
+        if let Some(t) = transition {
+            items.push(
+                TransactWriteItem::builder()
+                    .put(self.put(transition_item(t, &audit.id)?)?)
+                    .build(),
+            );
+        }
+        items.push(self.audit_item(audit)?);
+        match self.transact(items).await? {
+            TxOutcome::Done => Ok(Updated::Updated),
+            TxOutcome::ConditionFailed => Ok(Updated::VersionConflict),
+        }
+    }
+
+    async fn latest_report(&self, regdevid: &RegDevId) -> Result<Option<ReportRecord>, StoreError> {
+        let (pk, _) = keys::device(regdevid);
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s("REPORT#".into()))
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        out.items().first().cloned().map(record).transpose()
+    }
+
+    async fn history_of(&self, regdevid: &RegDevId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut entries = Vec::new();
+        for item in self.partition(regdevid, "REPORT#").await? {
+            entries.push(HistoryEntry::Report(record(item)?));
+        }
+        for item in self.partition(regdevid, "HIST#").await? {
+            entries.push(HistoryEntry::Transition(record(item)?));
+        }
+        trustreg_core::reports::sort_history(&mut entries);
+        Ok(entries)
+    }
+
+    async fn due_for_evaluation(
+        &self,
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<RegDevId>, StoreError> {
+        let mut due: Vec<(String, RegDevId)> = Vec::new();
+        for shard in 0..DUE_SHARDS {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi3")
+                .key_condition_expression("#pk = :pk AND #sk < :until")
+                .expression_attribute_names("#pk", GSI3PK)
+                .expression_attribute_names("#sk", GSI3SK)
+                .expression_attribute_values(":pk", s(format!("DUE#{shard}")))
+                .expression_attribute_values(":until", s(keys::due_until(now_ms)))
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX).max(1))
+                .send()
+                .await
+                .map_err(sdk)?;
+            for item in out.items() {
+                if let (Some(AttributeValue::S(sk)), Some(AttributeValue::S(id))) =
+                    (item.get(GSI3SK), item.get("regdevid"))
+                {
+                    let regdevid = id
+                        .parse()
+                        .map_err(|e| StoreError(format!("stored RegDevID {id:?}: {e}")))?;
+                    due.push((sk.clone(), regdevid));
+                }
+            }
+        }
+        // The most overdue first, across shards.
+        due.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(due.into_iter().take(limit).map(|(_, id)| id).collect())
+    }
+}

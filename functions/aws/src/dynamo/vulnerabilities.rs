@@ -1,0 +1,206 @@
+//! `VulnerabilityStore` on DynamoDB: reports at `VULN#<id>`, one link per affected device in
+//! the device's partition, ranges found through gsi2 (make/model), never a scan.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use trustreg_core::error::StoreError;
+use trustreg_core::identifier::RegDevId;
+use trustreg_core::ports::{ModelEntry, ModelPage, Updated, VulnerabilityStore};
+use trustreg_core::records::{
+    AffectedLink, AuditRecord, DeviceRecord, Transition, VulnerabilityRecord,
+};
+
+use super::devices::device_item;
+use super::{Condition, DynamoStore, Item, TxOutcome, item, key, record, s, sdk, transition_item};
+use crate::keys::{self, GSI2PK, GSI2SK, PK, SK};
+
+fn vulnerability_item(v: &VulnerabilityRecord) -> Result<Item, StoreError> {
+    let mut it = item(v, keys::vulnerability(&v.id))?;
+    it.insert("kind".into(), s("vulnerability".into()));
+    Ok(it)
+}
+
+fn link_item(link: &AffectedLink) -> Result<Item, StoreError> {
+    let mut it = item(
+        link,
+        keys::vulnerability_link(&link.regdevid, &link.vulnerability_id),
+    )?;
+    it.insert("kind".into(), s("vulnerability-link".into()));
+    Ok(it)
+}
+
+/// The RegDevID and firmware of a device item read from gsi2 (which projects all attributes).
+fn model_entry(item: &Item) -> Result<ModelEntry, StoreError> {
+    let regdevid = match item.get("regdevid") {
+        Some(AttributeValue::S(text)) => text
+            .parse()
+            .map_err(|e| StoreError(format!("stored RegDevID {text:?}: {e}")))?,
+        _ => return Err(StoreError("device item without regdevid".into())),
+    };
+    let firmware = match item.get("info") {
+        Some(AttributeValue::M(info)) => match info.get("firmware_version") {
+            Some(AttributeValue::S(f)) => f.clone(),
+            _ => return Err(StoreError("device item without firmware".into())),
+        },
+        _ => return Err(StoreError("device item without info".into())),
+    };
+    Ok(ModelEntry { regdevid, firmware })
+}
+
+impl DynamoStore {
+    async fn write(&self, items: Vec<TransactWriteItem>) -> Result<Updated, StoreError> {
+        match self.transact(items).await? {
+            TxOutcome::Done => Ok(Updated::Updated),
+            TxOutcome::ConditionFailed => Ok(Updated::VersionConflict),
+        }
+    }
+}
+
+#[async_trait]
+impl VulnerabilityStore for DynamoStore {
+    async fn create_vulnerability(
+        &self,
+        vulnerability: &VulnerabilityRecord,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let put = self.put_if(vulnerability_item(vulnerability)?, Some(Condition::Absent))?;
+        let items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            self.audit_item(audit)?,
+        ];
+        match self.transact(items).await? {
+            TxOutcome::Done => Ok(()),
+            // Ids are random: a collision is the store's fault, not the client's.
+            TxOutcome::ConditionFailed => Err(StoreError(format!(
+                "vulnerability {} exists",
+                vulnerability.id
+            ))),
+        }
+    }
+
+    async fn get_vulnerability(&self, id: &str) -> Result<Option<VulnerabilityRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::vulnerability(id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        out.item.map(record).transpose()
+    }
+
+    async fn update_vulnerability(
+        &self,
+        vulnerability: &VulnerabilityRecord,
+        audit: &AuditRecord,
+    ) -> Result<Updated, StoreError> {
+        let put = self.put_if(
+            vulnerability_item(vulnerability)?,
+            Some(Condition::Version(vulnerability.version.saturating_sub(1))),
+        )?;
+        self.write(vec![
+            TransactWriteItem::builder().put(put).build(),
+            self.audit_item(audit)?,
+        ])
+        .await
+    }
+
+    async fn devices_by_model(
+        &self,
+        make: &str,
+        model: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<ModelPage, StoreError> {
+        let limit = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .expression_attribute_names("#pk", GSI2PK)
+            .expression_attribute_values(":pk", s(keys::model_partition(make, model)))
+            .limit(limit);
+        // Resuming by sort key rather than ExclusiveStartKey keeps the cursor one string.
+        query = match after {
+            Some(after) => query
+                .key_condition_expression("#pk = :pk AND #sk > :after")
+                .expression_attribute_names("#sk", GSI2SK)
+                .expression_attribute_values(":after", s(after.to_owned())),
+            None => query.key_condition_expression("#pk = :pk"),
+        };
+        let out = query.send().await.map_err(sdk)?;
+        let devices = out
+            .items()
+            .iter()
+            .map(model_entry)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match out.last_evaluated_key() {
+            Some(last) => match last.get(GSI2SK) {
+                Some(AttributeValue::S(sk)) => Some(sk.clone()),
+                _ => return Err(StoreError("gsi2 page without its sort key".into())),
+            },
+            None => None,
+        };
+        Ok(ModelPage { devices, next })
+    }
+
+    async fn update_device_linked(
+        &self,
+        device: &DeviceRecord,
+        link: &AffectedLink,
+        transition: Option<&Transition>,
+        audit: &AuditRecord,
+    ) -> Result<Updated, StoreError> {
+        let put = self.put_if(
+            device_item(device)?,
+            Some(Condition::Version(device.version.saturating_sub(1))),
+        )?;
+        let mut items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder()
+                .put(self.put(link_item(link)?)?)
+                .build(),
+        ];
+        if let Some(t) = transition {
+            items.push(
+                TransactWriteItem::builder()
+                    .put(self.put(transition_item(t, &audit.id)?)?)
+                    .build(),
+            );
+        }
+        items.push(self.audit_item(audit)?);
+        self.write(items).await
+    }
+
+    async fn links_of(&self, regdevid: &RegDevId) -> Result<Vec<AffectedLink>, StoreError> {
+        let (pk, _) = keys::device(regdevid);
+        let mut links = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :vuln)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":vuln", s("VULN#".into()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk)?;
+            for it in out.items() {
+                links.push(record(it.clone())?);
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(links);
+            }
+        }
+    }
+}

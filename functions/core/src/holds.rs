@@ -1,0 +1,143 @@
+//! Holds on a device (stolen, compromised): placed and released by an administrator, or by
+//! the device's owner. A held device is `unreliable` until every hold is released.
+
+use crate::actors::{Actor, Role, unverified_kid};
+use crate::error::RegistryError;
+use crate::identifier::RegDevId;
+use crate::messages::{HoldClaims, HoldKind, HoldResponse, Purpose};
+use crate::service::Registry;
+
+const MAX_NOTE: usize = 512;
+
+impl Registry {
+    /// `POST /v1/devices/{regdevid}/holds`.
+    pub async fn place_hold(
+        &self,
+        regdevid: &str,
+        compact: &str,
+    ) -> Result<HoldResponse, RegistryError> {
+        let result = self.hold_inner(regdevid, None, compact).await;
+        self.audit_hold_refusal(regdevid, compact, "hold", &result)
+            .await;
+        result
+    }
+
+    /// `POST /v1/devices/{regdevid}/holds/{kind}/release`.
+    pub async fn release_hold(
+        &self,
+        regdevid: &str,
+        kind: &str,
+        compact: &str,
+    ) -> Result<HoldResponse, RegistryError> {
+        let result = self.hold_inner(regdevid, Some(kind), compact).await;
+        self.audit_hold_refusal(regdevid, compact, "release-hold", &result)
+            .await;
+        result
+    }
+
+    async fn audit_hold_refusal(
+        &self,
+        regdevid: &str,
+        compact: &str,
+        action: &str,
+        result: &Result<HoldResponse, RegistryError>,
+    ) {
+        if let Err(e) = result {
+            let actor = unverified_kid(compact).unwrap_or_else(|| "unknown".into());
+            let target = regdevid.parse::<RegDevId>().ok().map(|r| r.to_string());
+            self.audit_rejection(&actor, action, target, e).await;
+        }
+    }
+
+    /// Places a hold, or releases the one of `release` (the path's kind).
+    async fn hold_inner(
+        &self,
+        regdevid_text: &str,
+        release: Option<&str>,
+        compact: &str,
+    ) -> Result<HoldResponse, RegistryError> {
+        let regdevid: RegDevId =
+            regdevid_text
+                .parse()
+                .map_err(|source| RegistryError::InvalidIdentifier {
+                    field: "regdevid",
+                    source,
+                })?;
+        let signed = self
+            .verify_signed::<HoldClaims>(compact, &[Role::Admin, Role::Owner], Purpose::Hold)
+            .await?;
+        let claims = signed.claims;
+        if claims.regdevid != regdevid.to_string() && claims.regdevid != regdevid_text {
+            return Err(RegistryError::Malformed(
+                "the signed RegDevID differs from the path".into(),
+            ));
+        }
+        if let Some(path_kind) = release
+            && path_kind != claims.kind.as_str()
+        {
+            return Err(RegistryError::Malformed(
+                "the signed hold kind differs from the path".into(),
+            ));
+        }
+        if claims
+            .note
+            .as_ref()
+            .is_some_and(|n| n.trim().is_empty() || n.len() > MAX_NOTE)
+        {
+            return Err(RegistryError::Malformed(format!(
+                "note must be 1 to {MAX_NOTE} bytes"
+            )));
+        }
+        if let Actor::Owner(owner) = &signed.actor {
+            let owned = self.store.devices_of_owner(&owner.owner_id).await?;
+            if !owned.contains(&regdevid) {
+                return Err(RegistryError::Forbidden(format!(
+                    "{} does not own {regdevid}",
+                    signed.actor.audit_name()
+                )));
+            }
+        }
+        let device = self
+            .store
+            .get_device(&regdevid)
+            .await?
+            .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
+        let kind = claims.kind.as_str();
+        let releasing = release.is_some();
+        if releasing && !device.facts.holds.iter().any(|h| h == kind) {
+            return Err(RegistryError::HoldNotFound(
+                regdevid.to_string(),
+                kind.to_owned(),
+            ));
+        }
+        let action = hold_action(claims.kind, releasing);
+        let device = self
+            .change_device(
+                &regdevid,
+                &signed.actor.audit_name(),
+                &action,
+                Ok(()),
+                |facts| {
+                    facts.holds.retain(|h| h != kind);
+                    if !releasing {
+                        facts.holds.push(kind.to_owned());
+                    }
+                },
+            )
+            .await?;
+        Ok(HoldResponse {
+            regdevid: device.regdevid.to_string(),
+            status: device.status,
+            holds: device.facts.holds,
+        })
+    }
+}
+
+/// How audit records and transitions name the change, e.g. `hold:stolen`.
+fn hold_action(kind: HoldKind, releasing: bool) -> String {
+    if releasing {
+        format!("release-hold:{}", kind.as_str())
+    } else {
+        format!("hold:{}", kind.as_str())
+    }
+}

@@ -1,0 +1,292 @@
+//! Status policies per trust domain (Y.3059 6.1 f): stored by administrators, defaulting to the
+//! registry's own; a device is evaluated under every domain it belongs to and gets the worst.
+
+use crate::actors::{Role, unverified_kid};
+use crate::error::RegistryError;
+use crate::messages::{DomainPolicyClaims, Purpose};
+use crate::records::{DeviceRecord, DomainPolicy, Transition};
+use crate::service::Registry;
+use crate::status::{Evaluation, Facts, Policy, TrustStatus, evaluate, next_evaluation_at_ms};
+
+fn rank(status: TrustStatus) -> u8 {
+    match status {
+        TrustStatus::Trusted => 0,
+        TrustStatus::Unverified => 1,
+        TrustStatus::Unreliable => 2,
+    }
+}
+
+/// The worst evaluation under `policies`, with the reasons of all of them (each once). Pure,
+/// like `evaluate`; no policy at all is the default policy.
+pub fn evaluate_all(policies: &[Policy], facts: &Facts, now_ms: u64) -> Evaluation {
+    if policies.is_empty() {
+        return evaluate(&Policy::default(), facts, now_ms);
+    }
+    let mut worst = TrustStatus::Trusted;
+    let mut reasons = Vec::new();
+    for policy in policies {
+        let e = evaluate(policy, facts, now_ms);
+        if rank(e.status) > rank(worst) {
+            worst = e.status;
+        }
+        for r in e.reasons {
+            if !reasons.contains(&r) {
+                reasons.push(r);
+            }
+        }
+    }
+    Evaluation {
+        status: worst,
+        reasons,
+    }
+}
+
+/// The earliest time one of the policies' evaluations changes by time alone, if still ahead
+/// of `now_ms`: an overdue device must not stay in the due index and be re-read every run.
+pub fn next_evaluation_all(policies: &[Policy], facts: &Facts, now_ms: u64) -> Option<u64> {
+    policies
+        .iter()
+        .filter_map(|p| next_evaluation_at_ms(p, facts))
+        .filter(|due| *due >= now_ms)
+        .min()
+}
+
+/// Re-derives the device's status under `policies`; the transition to record if it changed.
+pub(crate) fn reevaluate(
+    device: &mut DeviceRecord,
+    policies: &[Policy],
+    now_ms: u64,
+    actor: &str,
+    cause: &str,
+) -> Option<Transition> {
+    let evaluation = evaluate_all(policies, &device.facts, now_ms);
+    device.next_evaluation_at_ms = next_evaluation_all(policies, &device.facts, now_ms);
+    let transition = (evaluation.status != device.status).then(|| Transition {
+        regdevid: device.regdevid.clone(),
+        at_ms: now_ms,
+        from: Some(device.status),
+        to: evaluation.status,
+        reasons: evaluation.reasons.clone(),
+        actor: actor.to_owned(),
+        cause: cause.to_owned(),
+    });
+    if transition.is_some() {
+        device.status = evaluation.status;
+        device.status_since_ms = now_ms;
+    }
+    device.reasons = evaluation.reasons;
+    transition
+}
+
+/// The policy of each of `domains`: the stored one, else the registry's default.
+pub fn policies_for(stored: &[DomainPolicy], default: &Policy, domains: &[String]) -> Vec<Policy> {
+    if domains.is_empty() {
+        return vec![default.clone()];
+    }
+    domains
+        .iter()
+        .map(|d| {
+            stored
+                .iter()
+                .find(|p| &p.name == d)
+                .map(|p| p.policy.clone())
+                .unwrap_or_else(|| default.clone())
+        })
+        .collect()
+}
+
+impl Registry {
+    /// The policies `domains` are evaluated under (one read of all domain policies).
+    pub async fn policies_of(&self, domains: &[String]) -> Result<Vec<Policy>, RegistryError> {
+        let stored = self.store.domain_policies().await?;
+        Ok(policies_for(&stored, &self.config.policy, domains))
+    }
+
+    /// The policy of one hosted trust domain, stored or default.
+    pub async fn domain_policy(&self, name: &str) -> Result<Policy, RegistryError> {
+        self.hosted(name)?;
+        let mut policies = self.policies_of(&[name.to_owned()]).await?;
+        Ok(policies.pop().unwrap_or_else(|| self.config.policy.clone()))
+    }
+
+    /// An administrator sets a trust domain's policy (audited, refusals too). Devices already
+    /// registered follow it at their next change or scheduled evaluation.
+    pub async fn set_domain_policy(
+        &self,
+        name: &str,
+        policy: Policy,
+        actor: &str,
+    ) -> Result<DomainPolicy, RegistryError> {
+        let target = Some(format!("domain:{name}"));
+        if let Err(e) = self.check_policy(name, &policy) {
+            self.audit_rejection(actor, "set-domain-policy", target, &e)
+                .await;
+            return Err(e);
+        }
+        let record = DomainPolicy {
+            name: name.to_owned(),
+            policy,
+            updated_at_ms: self.clock.now_ms(),
+        };
+        let audit = self.audit(actor, "set-domain-policy", target, Ok(()));
+        self.store.put_domain_policy(&record, &audit).await?;
+        Ok(record)
+    }
+
+    /// `PUT /v1/admin/trust-domains/{name}`: `set_domain_policy` for a request signed by an
+    /// administrator; refusals are audited under the signer the request names.
+    pub async fn set_domain_policy_signed(
+        &self,
+        name: &str,
+        compact: &str,
+    ) -> Result<DomainPolicy, RegistryError> {
+        let signed = match self
+            .verify_signed::<DomainPolicyClaims>(compact, &[Role::Admin], Purpose::TrustDomain)
+            .await
+        {
+            Ok(signed) => signed,
+            Err(e) => {
+                let actor = unverified_kid(compact).unwrap_or_else(|| "unknown".into());
+                self.audit_rejection(
+                    &actor,
+                    "set-domain-policy",
+                    Some(format!("domain:{name}")),
+                    &e,
+                )
+                .await;
+                return Err(e);
+            }
+        };
+        self.set_domain_policy(name, signed.claims.policy, &signed.actor.audit_name())
+            .await
+    }
+
+    fn check_policy(&self, name: &str, policy: &Policy) -> Result<(), RegistryError> {
+        self.hosted(name)?;
+        if !(0.0..=10.0).contains(&policy.unreliable_at_severity) {
+            return Err(RegistryError::Malformed(
+                "unreliable_at_severity must be within 0 to 10".into(),
+            ));
+        }
+        if policy.accepted_rot_types.len() > 32
+            || policy
+                .accepted_rot_types
+                .iter()
+                .any(|t| t.is_empty() || t.len() > 128)
+        {
+            return Err(RegistryError::Malformed(
+                "accepted_rot_types must hold at most 32 non-empty names".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn hosted(&self, name: &str) -> Result<(), RegistryError> {
+        if self.config.trust_domains.iter().any(|d| d == name) {
+            Ok(())
+        } else {
+            Err(RegistryError::Malformed(format!(
+                "trust domain {name:?} is not hosted by this registry"
+            )))
+        }
+    }
+}
+
+/// Refuses a root-of-trust type one of the device's domains does not accept.
+pub(crate) fn check_rot_type(
+    domains: &[String],
+    policies: &[Policy],
+    rot: &str,
+) -> Result<(), RegistryError> {
+    for (domain, policy) in domains.iter().zip(policies) {
+        if !policy.accepted_rot_types.is_empty()
+            && !policy.accepted_rot_types.iter().any(|t| t == rot)
+        {
+            return Err(RegistryError::RotTypeNotAccepted {
+                domain: domain.clone(),
+                rot: rot.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Reason;
+
+    const NOW: u64 = 1_800_000_000_000;
+
+    fn facts() -> Facts {
+        Facts {
+            rot_verified: true,
+            acknowledged: true,
+            last_report_at_ms: Some(NOW - 7_200_000),
+            ..Facts::default()
+        }
+    }
+
+    // Y.3059 6.1 f
+    #[test]
+    fn the_worst_domain_wins_with_all_reasons() {
+        let strict = Policy {
+            max_report_age_seconds: Some(3600),
+            ..Policy::default()
+        };
+        let owner = Policy {
+            require_owner_verified: true,
+            ..Policy::default()
+        };
+        let e = evaluate_all(&[Policy::default(), strict.clone()], &facts(), NOW);
+        assert_eq!(e.status, TrustStatus::Unverified);
+        assert_eq!(e.reasons, vec![Reason::ReportOverdue]);
+        let e = evaluate_all(&[owner, strict], &facts(), NOW);
+        assert_eq!(
+            e.reasons,
+            vec![Reason::OwnerNotVerified, Reason::ReportOverdue]
+        );
+        assert_eq!(
+            evaluate_all(&[Policy::default()], &facts(), NOW).status,
+            TrustStatus::Trusted
+        );
+    }
+
+    // Y.3059 9.3 i c
+    #[test]
+    fn an_overdue_device_leaves_the_due_index() {
+        let p = Policy {
+            max_report_age_seconds: Some(3600),
+            ..Policy::default()
+        };
+        let f = Facts {
+            last_report_at_ms: Some(NOW),
+            ..facts()
+        };
+        assert_eq!(
+            next_evaluation_all(std::slice::from_ref(&p), &f, NOW),
+            Some(NOW + 3_600_000)
+        );
+        assert_eq!(next_evaluation_all(&[p], &f, NOW + 3_600_001), None);
+    }
+
+    // Y.3059 6.1 f
+    #[test]
+    fn unstored_domains_follow_the_default() {
+        let stored = vec![DomainPolicy {
+            name: "health".into(),
+            policy: Policy {
+                require_owner_verified: true,
+                ..Policy::default()
+            },
+            updated_at_ms: 0,
+        }];
+        let got = policies_for(
+            &stored,
+            &Policy::default(),
+            &["energy".into(), "health".into()],
+        );
+        assert_eq!(got[0], Policy::default());
+        assert!(got[1].require_owner_verified);
+    }
+}

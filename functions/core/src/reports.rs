@@ -1,0 +1,329 @@
+//! Security-parameter reports (Y.3059 7 iv c; 9.3 i c, ii a, iv): signed by the registered
+//! device key, stored with their time and what they changed; the device record follows.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::actors::{Actor, Role};
+use crate::error::{RegistryError, StoreError};
+use crate::identifier::RegDevId;
+use crate::jose;
+use crate::messages::{DeviceInfo, Purpose, ReportClaims, ReportResponse};
+use crate::policies::reevaluate;
+use crate::ports::Updated;
+use crate::records::{Change, DeviceRecord, HistoryEntry, ReportRecord};
+use crate::rot::{self, AcceptedRoot};
+use crate::service::{Registry, hex, rfc3339};
+
+/// Bounds of what a report may carry.
+const MAX_TEXT: usize = 128;
+const MAX_LIST: usize = 32;
+const MAX_CONFIGURATION_BYTES: usize = 4096;
+const ATTEMPTS: usize = 8;
+
+/// What the registry knows of a device over time: the values it registered with (9.3 iv),
+/// then every report and status transition, oldest first.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DeviceHistory {
+    pub initial: DeviceInfo,
+    pub entries: Vec<HistoryEntry>,
+}
+
+/// Time order; a report before the transition it caused.
+pub fn sort_history(entries: &mut [HistoryEntry]) {
+    entries.sort_by_key(|e| (e.at_ms(), matches!(e, HistoryEntry::Transition(_))));
+}
+
+impl Registry {
+    /// `POST /v1/devices/{regdevid}/reports`.
+    pub async fn report(
+        &self,
+        regdevid: &str,
+        compact: &str,
+    ) -> Result<ReportResponse, RegistryError> {
+        let actor = format!("device:{regdevid}");
+        let result = self.security_report_inner(regdevid, compact, &actor).await;
+        match &result {
+            Ok(_) => {}
+            // Audited in the transaction that recorded the possible clone.
+            Err(RegistryError::BadSignature) if self.clone_recorded(regdevid, compact).await => {}
+            Err(e) => {
+                let target = regdevid.parse::<RegDevId>().ok().map(|r| r.to_string());
+                self.audit_rejection(&actor, "report", target, e).await;
+            }
+        }
+        result
+    }
+
+    async fn security_report_inner(
+        &self,
+        regdevid_text: &str,
+        compact: &str,
+        actor: &str,
+    ) -> Result<ReportResponse, RegistryError> {
+        let regdevid: RegDevId =
+            regdevid_text
+                .parse()
+                .map_err(|source| RegistryError::InvalidIdentifier {
+                    field: "regdevid",
+                    source,
+                })?;
+        let signed = self
+            .verify_signed::<ReportClaims>(compact, &[Role::Device], Purpose::Report)
+            .await?;
+        match &signed.actor {
+            Actor::Device(d) if d.regdevid == regdevid => {}
+            other => {
+                return Err(RegistryError::Forbidden(format!(
+                    "{} may not report for {regdevid}",
+                    other.audit_name()
+                )));
+            }
+        }
+        validate(&signed.claims)?;
+        let mut answer = self.store_report(&regdevid, &signed.claims, actor).await?;
+        // A firmware that fixes open vulnerabilities restores the device (9.3 ii b).
+        let cleared = self
+            .firmware_changed(&regdevid, &signed.claims.firmware_version, actor)
+            .await?;
+        if !cleared.is_empty()
+            && let Some(device) = self.store.get_device(&regdevid).await?
+        {
+            answer.status = device.status;
+        }
+        Ok(answer)
+    }
+
+    /// Read-modify-write of the device with the report, retried on version conflicts.
+    async fn store_report(
+        &self,
+        regdevid: &RegDevId,
+        claims: &ReportClaims,
+        actor: &str,
+    ) -> Result<ReportResponse, RegistryError> {
+        let previous_configuration = self
+            .store
+            .latest_report(regdevid)
+            .await?
+            .and_then(|r| r.configuration);
+        for _ in 0..ATTEMPTS {
+            let mut device = self
+                .store
+                .get_device(regdevid)
+                .await?
+                .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
+            let now = self.clock.now_ms();
+            let changes = changes(&device.info, previous_configuration.as_ref(), claims);
+            let mut salt = [0u8; 8];
+            self.rng.fill(&mut salt);
+            let report = ReportRecord {
+                regdevid: regdevid.clone(),
+                id: format!("{now:013}-{}", hex(&salt)),
+                at_ms: now,
+                firmware_version: claims.firmware_version.clone(),
+                software_version: claims.software_version.clone(),
+                communication: claims.communication.clone(),
+                configuration: claims.configuration.clone(),
+                changes,
+            };
+            device.info.firmware_version = claims.firmware_version.clone();
+            device.info.software_version = claims.software_version.clone();
+            device.info.communication = claims.communication.clone();
+            device.facts.last_report_at_ms = Some(now);
+            let policies = self.policies_of(&device.trust_domains).await?;
+            let transition = reevaluate(&mut device, &policies, now, actor, "report");
+            device.version += 1;
+            let audit = self.audit(actor, "report", Some(regdevid.to_string()), Ok(()));
+            match self
+                .store
+                .record_report(&device, transition.as_ref(), &report, &audit)
+                .await?
+            {
+                Updated::Updated => {
+                    return Ok(ReportResponse {
+                        regdevid: regdevid.to_string(),
+                        status: device.status,
+                        received_at: rfc3339(now),
+                        changed: report.changes.into_iter().map(|c| c.field).collect(),
+                    });
+                }
+                Updated::VersionConflict => continue,
+            }
+        }
+        Err(RegistryError::Store(StoreError(format!(
+            "{regdevid} kept changing under report"
+        ))))
+    }
+
+    /// A report whose signature fails under the registered key, but that carries a chain to an
+    /// accepted root binding the same identifier, signed by that chain's key: a second real
+    /// device claims this identity. Recorded as a possible clone (facts.clone_reports), with
+    /// the refusal audited in the same transaction. Garbage from anyone records nothing.
+    async fn clone_recorded(&self, regdevid_text: &str, compact: &str) -> bool {
+        let Ok(regdevid) = regdevid_text.parse::<RegDevId>() else {
+            return false;
+        };
+        let Ok(jws) = jose::parse(compact) else {
+            return false;
+        };
+        if jws.header().kid.as_deref() != Some(regdevid_text) {
+            return false;
+        }
+        let Some(x5c) = jws.header().x5c.as_ref() else {
+            return false;
+        };
+        let Ok(chain) = x5c
+            .iter()
+            .map(|c| STANDARD.decode(c))
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            return false;
+        };
+        let Ok(roots) = self.store.roots_of_trust().await else {
+            return false;
+        };
+        let roots: Vec<AcceptedRoot> = roots
+            .into_iter()
+            .filter_map(|r| {
+                Some(AcceptedRoot {
+                    id: r.id,
+                    der: STANDARD.decode(r.certificate).ok()?,
+                })
+            })
+            .collect();
+        let Ok(verified) = rot::verify_device_chain(&chain, &roots, self.clock.now_ms() / 1000)
+        else {
+            return false;
+        };
+        if !verified.identifiers.contains(&regdevid.identifier)
+            || jws.verify(&verified.public_key).is_err()
+        {
+            return false;
+        }
+        // A fresh nonce, so a replay of the clone's report does not count it twice.
+        let Ok(claims) = jws.claims::<ReportClaims>() else {
+            return false;
+        };
+        if self
+            .spend_nonce(&claims.nonce, Purpose::Report)
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        let actor = format!("device:{regdevid_text}");
+        let refusal = RegistryError::BadSignature;
+        self.change_device(&regdevid, &actor, "report", Err(&refusal), |facts| {
+            facts.clone_reports = facts.clone_reports.saturating_add(1);
+        })
+        .await
+        .is_ok()
+    }
+
+    /// The device's registered values, then its reports and transitions in time order.
+    pub async fn history(&self, regdevid: &RegDevId) -> Result<DeviceHistory, RegistryError> {
+        let device: DeviceRecord = self
+            .store
+            .get_device(regdevid)
+            .await?
+            .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
+        let entries = self.store.history_of(regdevid).await?;
+        Ok(DeviceHistory {
+            initial: initial_info(&device.info, &entries),
+            entries,
+        })
+    }
+}
+
+fn validate(claims: &ReportClaims) -> Result<(), RegistryError> {
+    for (field, value) in [
+        ("firmware_version", &claims.firmware_version),
+        ("software_version", &claims.software_version),
+    ] {
+        if value.trim().is_empty() || value.len() > MAX_TEXT {
+            return Err(RegistryError::Malformed(format!(
+                "{field} must be 1 to {MAX_TEXT} characters"
+            )));
+        }
+    }
+    if claims.communication.len() > MAX_LIST
+        || claims
+            .communication
+            .iter()
+            .any(|v| v.is_empty() || v.len() > MAX_TEXT)
+    {
+        return Err(RegistryError::Malformed(format!(
+            "communication must hold at most {MAX_LIST} non-empty values"
+        )));
+    }
+    if let Some(configuration) = &claims.configuration {
+        let size = serde_json::to_vec(configuration)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
+        if size > MAX_CONFIGURATION_BYTES {
+            return Err(RegistryError::Malformed(format!(
+                "configuration must be at most {MAX_CONFIGURATION_BYTES} bytes of JSON"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What the report changes compared with what the registry holds.
+fn changes(info: &DeviceInfo, configuration: Option<&Value>, claims: &ReportClaims) -> Vec<Change> {
+    let pairs = [
+        (
+            "firmware_version",
+            json!(info.firmware_version),
+            json!(claims.firmware_version),
+        ),
+        (
+            "software_version",
+            json!(info.software_version),
+            json!(claims.software_version),
+        ),
+        (
+            "communication",
+            json!(info.communication),
+            json!(claims.communication),
+        ),
+        (
+            "configuration",
+            configuration.cloned().unwrap_or(Value::Null),
+            claims.configuration.clone().unwrap_or(Value::Null),
+        ),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(_, from, to)| from != to)
+        .map(|(field, from, to)| Change {
+            field: field.to_owned(),
+            from,
+            to,
+        })
+        .collect()
+}
+
+/// The registered values: today's, with every reported change undone, newest first.
+fn initial_info(current: &DeviceInfo, entries: &[HistoryEntry]) -> DeviceInfo {
+    let mut info = current.clone();
+    for entry in entries.iter().rev() {
+        let HistoryEntry::Report(report) = entry else {
+            continue;
+        };
+        for change in &report.changes {
+            match (change.field.as_str(), &change.from) {
+                ("firmware_version", Value::String(v)) => info.firmware_version = v.clone(),
+                ("software_version", Value::String(v)) => info.software_version = v.clone(),
+                ("communication", from) => {
+                    if let Ok(list) = serde_json::from_value(from.clone()) {
+                        info.communication = list;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    info
+}

@@ -1,0 +1,329 @@
+//! Virtual RegDevIDs on the in-memory fakes; `Fixture` serves the owner tests too.
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failure report.
+
+use std::sync::Arc;
+
+use p256::ecdsa::SigningKey;
+use serde_json::json;
+
+use crate::actors::AdminKey;
+use crate::error::RegistryError;
+use crate::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
+use crate::identifier::RegDevId;
+use crate::jose::{self, JwsHeader};
+use crate::messages::{DeviceInfo, Purpose, RotClaim};
+use crate::ports::DeviceStore;
+use crate::records::{AuditRecord, DeviceRecord, Outcome, Transition};
+use crate::status::{Facts, TrustStatus};
+use crate::{Registry, RegistryConfig, RegistryKind};
+
+pub(crate) const T0: u64 = 1_795_000_000_000;
+
+pub(crate) struct Fixture {
+    pub registry: Registry,
+    pub store: Arc<MemoryStore>,
+    pub clock: Arc<FixedClock>,
+    pub admin: SigningKey,
+}
+
+pub(crate) fn key(seed: u8) -> SigningKey {
+    let mut bytes = [seed; 32];
+    bytes[0] = 0x01;
+    SigningKey::from_bytes(&bytes.into()).unwrap()
+}
+
+impl Fixture {
+    pub fn new() -> Self {
+        Self::with_config(|_| {})
+    }
+
+    pub fn with_config(adjust: impl FnOnce(&mut RegistryConfig)) -> Self {
+        let admin = key(0x0a);
+        let mut config = RegistryConfig::new(
+            "IN1.HLT.P07".parse().unwrap(),
+            RegistryKind::Primary,
+            vec!["health".into()],
+        );
+        config.admin_keys.push(AdminKey {
+            name: "ops".into(),
+            key: *admin.verifying_key(),
+        });
+        adjust(&mut config);
+        let store = Arc::new(MemoryStore::default());
+        let clock = Arc::new(FixedClock::at(T0));
+        let registry = Registry::new(
+            config,
+            store.clone(),
+            Arc::new(MemoryKeys::new(3)),
+            clock.clone(),
+            Arc::new(CountingRng::default()),
+        );
+        Self {
+            registry,
+            store,
+            clock,
+            admin,
+        }
+    }
+
+    /// A registered device with the key `device_key`, owned by `owner_id`.
+    pub async fn device(
+        &self,
+        imei: &str,
+        device_key: &SigningKey,
+        owner_id: Option<&str>,
+    ) -> RegDevId {
+        let regdevid: RegDevId = format!("IN1.HLT.P07:imei:{imei}").parse().unwrap();
+        let public_key = jose::jwk_from_key(device_key.verifying_key());
+        let device = DeviceRecord {
+            regdevid: regdevid.clone(),
+            key_thumbprint: jose::jwk_thumbprint(&public_key),
+            public_key,
+            root_id: "root".into(),
+            leaf_fingerprint: "leaf".into(),
+            info: DeviceInfo {
+                make: "Acme".into(),
+                model: "Pump".into(),
+                firmware_version: "1".into(),
+                software_version: "1".into(),
+                rot: RotClaim {
+                    kind: "secure-element".into(),
+                },
+                communication: vec![],
+                power: Default::default(),
+                protocols: vec![],
+            },
+            trust_domains: vec!["health".into()],
+            owner_id: owner_id.map(str::to_owned),
+            facts: Facts {
+                rot_verified: true,
+                acknowledged: true,
+                last_report_at_ms: Some(T0),
+                ..Facts::default()
+            },
+            status: TrustStatus::Trusted,
+            reasons: vec![],
+            status_since_ms: T0,
+            next_evaluation_at_ms: None,
+            registered_at_ms: T0,
+            acknowledged_at_ms: Some(T0),
+            credential: "credential".into(),
+            version: 1,
+        };
+        let transition = Transition {
+            regdevid: regdevid.clone(),
+            at_ms: T0,
+            from: None,
+            to: TrustStatus::Trusted,
+            reasons: vec![],
+            actor: "test".into(),
+            cause: "register".into(),
+        };
+        let audit = AuditRecord {
+            id: format!("{T0}-{imei}"),
+            at_ms: T0,
+            actor: "test".into(),
+            action: "register".into(),
+            target: Some(regdevid.to_string()),
+            outcome: Outcome::Accepted,
+            code: None,
+        };
+        self.store
+            .create_device(&device, &transition, &audit)
+            .await
+            .unwrap();
+        if let Some(owner) = owner_id {
+            self.store
+                .lock()
+                .owner_links
+                .entry(owner.to_owned())
+                .or_default()
+                .insert(regdevid.to_string());
+        }
+        regdevid
+    }
+
+    /// A compact JWS over `claims` plus a fresh nonce for `purpose`, signed by `key` as `kid`.
+    pub async fn signed(
+        &self,
+        key: &SigningKey,
+        kid: Option<&str>,
+        purpose: Purpose,
+        mut claims: serde_json::Value,
+    ) -> String {
+        let nonce = self.registry.challenge(purpose).await.unwrap().nonce;
+        claims["nonce"] = json!(nonce);
+        let mut header = JwsHeader::es256();
+        if let Some(kid) = kid {
+            header = header.with_kid(kid);
+        }
+        jose::sign_with(key, &header, claims.to_string().as_bytes())
+    }
+
+    pub fn audited(&self, action: &str, outcome: Outcome) -> usize {
+        self.store
+            .snapshot()
+            .audit
+            .iter()
+            .filter(|a| a.action == action && a.outcome == outcome)
+            .count()
+    }
+}
+
+const IMEI: &str = "356938035643809";
+
+async fn issue(
+    f: &Fixture,
+    k: &SigningKey,
+    id: &RegDevId,
+    ttl: u64,
+    single_use: bool,
+) -> Result<crate::messages::VirtualIdResponse, RegistryError> {
+    let jws = f
+        .signed(
+            k,
+            Some(&id.to_string()),
+            Purpose::VirtualId,
+            json!({"ttl_seconds": ttl, "single_use": single_use}),
+        )
+        .await;
+    f.registry.issue_virtual_id(&id.to_string(), &jws).await
+}
+
+// Y.3059 9.2 i f
+// A virtual ID names its device until it expires, then is unknown, and never says which
+// device it was.
+#[tokio::test]
+async fn a_virtual_id_resolves_until_it_expires() {
+    let f = Fixture::new();
+    let k = key(0x21);
+    let id = f.device(IMEI, &k, None).await;
+    let issued = issue(&f, &k, &id, 60, false).await.unwrap();
+    assert!(issued.virtual_id.starts_with("IN1.HLT.P07:v:"));
+    assert_eq!(issued.virtual_id.len(), "IN1.HLT.P07:v:".len() + 26);
+    assert!(!issued.virtual_id.contains(IMEI));
+    assert_eq!(f.registry.resolve(&issued.virtual_id).await.unwrap(), id);
+    assert_eq!(f.registry.resolve(&issued.virtual_id).await.unwrap(), id);
+    f.clock.advance(60_000);
+    let expired = f.registry.resolve(&issued.virtual_id).await.unwrap_err();
+    assert!(
+        matches!(expired, RegistryError::VirtualIdNotFound),
+        "{expired:?}"
+    );
+    assert!(!expired.to_string().contains(IMEI));
+    assert_eq!(f.audited("issue-virtual-id", Outcome::Accepted), 1);
+}
+
+// Y.3059 9.2 i f
+// A single-use virtual ID serves one transaction: the second resolution finds nothing.
+#[tokio::test]
+async fn a_single_use_virtual_id_resolves_once() {
+    let f = Fixture::new();
+    let k = key(0x21);
+    let id = f.device(IMEI, &k, None).await;
+    let issued = issue(&f, &k, &id, 600, true).await.unwrap();
+    assert_eq!(f.registry.resolve(&issued.virtual_id).await.unwrap(), id);
+    assert!(matches!(
+        f.registry.resolve(&issued.virtual_id).await,
+        Err(RegistryError::VirtualIdNotFound)
+    ));
+    assert_eq!(f.audited("consume-virtual-id", Outcome::Accepted), 1);
+}
+
+// Y.3059 9.2 i f
+// A RegDevID resolves to itself; unknown or malformed virtual IDs are not found.
+#[tokio::test]
+async fn resolution_of_regdevids_and_unknown_virtual_ids() {
+    let f = Fixture::new();
+    let id: RegDevId = format!("IN1.HLT.P07:imei:{IMEI}").parse().unwrap();
+    assert_eq!(f.registry.resolve(&id.to_string()).await.unwrap(), id);
+    for unknown in [
+        "IN1.HLT.P07:v:AAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "IN1.HLT.P07:v:short",
+        "XX1.HLT.P07:v:AAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
+        assert!(matches!(
+            f.registry.resolve(unknown).await,
+            Err(RegistryError::VirtualIdNotFound)
+        ));
+    }
+    assert!(matches!(
+        f.registry.resolve("nonsense").await,
+        Err(RegistryError::InvalidIdentifier { .. })
+    ));
+}
+
+// Y.3059 9.2 i f
+// 7 i c
+// Only the device itself names itself: another device's signature, a TTL out of range and a
+// replayed nonce are refused and audited.
+#[tokio::test]
+async fn issuing_is_refused_to_others_bad_ttls_and_replays() {
+    let f = Fixture::new();
+    let k = key(0x21);
+    let other = key(0x22);
+    let id = f.device(IMEI, &k, None).await;
+    let other_id = f.device("490154203237518", &other, None).await;
+    let jws = f
+        .signed(
+            &other,
+            Some(&other_id.to_string()),
+            Purpose::VirtualId,
+            json!({"ttl_seconds": 60}),
+        )
+        .await;
+    assert!(matches!(
+        f.registry.issue_virtual_id(&id.to_string(), &jws).await,
+        Err(RegistryError::Forbidden(_))
+    ));
+    for ttl in [0, 30 * 24 * 3600 + 1] {
+        assert!(matches!(
+            issue(&f, &k, &id, ttl, false).await,
+            Err(RegistryError::Malformed(_))
+        ));
+    }
+    let jws = f
+        .signed(
+            &k,
+            Some(&id.to_string()),
+            Purpose::VirtualId,
+            json!({"ttl_seconds": 60}),
+        )
+        .await;
+    f.registry
+        .issue_virtual_id(&id.to_string(), &jws)
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.registry.issue_virtual_id(&id.to_string(), &jws).await,
+        Err(RegistryError::NonceInvalid)
+    ));
+    // Signed by the wrong key under the device's kid.
+    let forged = f
+        .signed(
+            &other,
+            Some(&id.to_string()),
+            Purpose::VirtualId,
+            json!({"ttl_seconds": 60}),
+        )
+        .await;
+    assert!(matches!(
+        f.registry.issue_virtual_id(&id.to_string(), &forged).await,
+        Err(RegistryError::BadSignature)
+    ));
+    // A nonce for another purpose does not serve.
+    let wrong = f
+        .signed(
+            &k,
+            Some(&id.to_string()),
+            Purpose::Report,
+            json!({"ttl_seconds": 60}),
+        )
+        .await;
+    assert!(matches!(
+        f.registry.issue_virtual_id(&id.to_string(), &wrong).await,
+        Err(RegistryError::NonceInvalid)
+    ));
+    assert_eq!(f.audited("issue-virtual-id", Outcome::Rejected), 6);
+    assert_eq!(f.audited("issue-virtual-id", Outcome::Accepted), 1);
+}

@@ -1,0 +1,50 @@
+//! Owners and custodians (function `register`): registration, verification by an
+//! administrator, transfer of a device. No route answers an owner's PII yet; the core's
+//! `owner_details` serves the owner and admin reads of the interrogation routes.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+
+use crate::Shared;
+use crate::body::JwsBody;
+use crate::problem::Problem;
+use crate::virtual_ids::path_problem;
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/v1/owners", post(register))
+        .route("/v1/owners/{owner_id}/verification", post(verify))
+        .route("/v1/devices/{regdevid}/transfer", post(transfer))
+}
+
+async fn register(
+    State(registry): State<Shared>,
+    JwsBody(jws): JwsBody,
+) -> Result<Response, Problem> {
+    let answer = registry.register_owner(&jws).await?;
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+async fn verify(
+    State(registry): State<Shared>,
+    owner_id: Result<Path<String>, PathRejection>,
+    JwsBody(jws): JwsBody,
+) -> Result<Response, Problem> {
+    let Path(owner_id) = owner_id.map_err(path_problem)?;
+    let answer = registry.verify_owner(&owner_id, &jws).await?;
+    Ok(Json(answer).into_response())
+}
+
+async fn transfer(
+    State(registry): State<Shared>,
+    regdevid: Result<Path<String>, PathRejection>,
+    JwsBody(jws): JwsBody,
+) -> Result<Response, Problem> {
+    let Path(regdevid) = regdevid.map_err(path_problem)?;
+    let answer = registry.transfer(&regdevid, &jws).await?;
+    Ok(Json(answer).into_response())
+}

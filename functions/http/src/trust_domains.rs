@@ -1,0 +1,33 @@
+//! Trust-domain administration: `PUT /v1/admin/trust-domains/{name}` (6.1 f), signed by an
+//! administrator.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::put;
+use axum::{Json, Router};
+
+use crate::Shared;
+use crate::body::JwsBody;
+use crate::problem::Problem;
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new().route("/v1/admin/trust-domains/{name}", put(set_policy))
+}
+
+async fn set_policy(
+    State(registry): State<Shared>,
+    name: Result<Path<String>, PathRejection>,
+    JwsBody(jws): JwsBody,
+) -> Result<Response, Problem> {
+    let Path(name) = name.map_err(|rejection| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+            rejection.body_text(),
+        )
+    })?;
+    let stored = registry.set_domain_policy_signed(&name, &jws).await?;
+    Ok(Json(stored).into_response())
+}

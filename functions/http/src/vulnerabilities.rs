@@ -1,0 +1,72 @@
+//! Vulnerability reports and their follow-ups (Y.3059 9.3 ii b, 7 iv d).
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use trustreg_core::messages::VulnerabilityProgress;
+use trustreg_core::vulnerabilities::FIRST_BATCH;
+
+use crate::Shared;
+use crate::body::JwsBody;
+use crate::problem::Problem;
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/v1/vulnerabilities", post(report))
+        .route("/v1/vulnerabilities/{id}/apply", post(apply))
+        .route("/v1/vulnerabilities/{id}/fixed", post(fixed))
+}
+
+/// 202 while devices remain to re-evaluate (the follow-up is `apply`), 200 once done.
+fn progress(answer: VulnerabilityProgress) -> Response {
+    let status = if answer.complete {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    (status, Json(answer)).into_response()
+}
+
+pub(crate) fn path_problem(rejection: PathRejection) -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "malformed-request",
+        rejection.body_text(),
+    )
+}
+
+async fn report(
+    State(registry): State<Shared>,
+    JwsBody(jws): JwsBody,
+) -> Result<Response, Problem> {
+    let answer = registry.report_vulnerability(&jws, FIRST_BATCH).await?;
+    // Always 202: the report is stored; the body says whether all its devices are done.
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
+
+async fn apply(
+    State(registry): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    JwsBody(jws): JwsBody,
+) -> Result<Response, Problem> {
+    let Path(id) = id.map_err(path_problem)?;
+    let answer = registry
+        .apply_vulnerability_signed(&id, &jws, FIRST_BATCH)
+        .await?;
+    Ok(progress(answer))
+}
+
+async fn fixed(
+    State(registry): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    JwsBody(jws): JwsBody,
+) -> Result<Response, Problem> {
+    let Path(id) = id.map_err(path_problem)?;
+    let answer = registry
+        .fix_vulnerability_signed(&id, &jws, FIRST_BATCH)
+        .await?;
+    Ok(progress(answer))
+}

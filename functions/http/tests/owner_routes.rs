@@ -1,0 +1,223 @@
+//! Owners, transfers and virtual IDs through the router of function `register`, on the
+//! in-memory fakes of trustreg-core: status codes and problem types.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use p256::ecdsa::SigningKey;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+use trustreg_core::actors::AdminKey;
+use trustreg_core::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
+use trustreg_core::jose::{self, JwsHeader};
+use trustreg_core::messages::Purpose;
+use trustreg_core::{Registry, RegistryConfig, RegistryKind};
+
+const PROBLEM: &str = "https://trustreg.dev/problems/";
+
+struct Harness {
+    registry: Arc<Registry>,
+    router: Router,
+    admin: SigningKey,
+}
+
+fn key(seed: u8) -> SigningKey {
+    let mut bytes = [seed; 32];
+    bytes[0] = 0x01;
+    SigningKey::from_bytes(&bytes.into()).unwrap()
+}
+
+impl Harness {
+    fn new() -> Self {
+        let admin = key(0x0a);
+        let mut config = RegistryConfig::new(
+            "IN1.HLT.P07".parse().unwrap(),
+            RegistryKind::Primary,
+            vec!["health".into()],
+        );
+        config.admin_keys.push(AdminKey {
+            name: "ops".into(),
+            key: *admin.verifying_key(),
+        });
+        let registry = Arc::new(Registry::new(
+            config,
+            Arc::new(MemoryStore::default()),
+            Arc::new(MemoryKeys::new(3)),
+            Arc::new(FixedClock::at(1_795_000_000_000)),
+            Arc::new(CountingRng::default()),
+        ));
+        Self {
+            router: trustreg_http::register_router(registry.clone()),
+            registry,
+            admin,
+        }
+    }
+
+    async fn signed(
+        &self,
+        k: &SigningKey,
+        kid: Option<&str>,
+        purpose: Purpose,
+        mut claims: Value,
+    ) -> String {
+        claims["nonce"] = json!(self.registry.challenge(purpose).await.unwrap().nonce);
+        let mut header = JwsHeader::es256();
+        if let Some(kid) = kid {
+            header = header.with_kid(kid);
+        }
+        jose::sign_with(k, &header, claims.to_string().as_bytes())
+    }
+
+    async fn post(&self, path: &str, body: String) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/jose")
+            .body(Body::from(body))
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn self_registration(&self, k: &SigningKey) -> String {
+        self.signed(
+            k,
+            None,
+            Purpose::Owner,
+            json!({"kind": "owner", "attributes": {"name": "Ada Lovelace", "email": "ada@example.org"},
+                   "public_key": jose::jwk_from_key(k.verifying_key())}),
+        )
+        .await
+    }
+}
+
+fn problem(body: &Value) -> &str {
+    body["type"]
+        .as_str()
+        .and_then(|t| t.strip_prefix(PROBLEM))
+        .unwrap_or("")
+}
+
+// Y.3059 9.2 i d
+// 9.1 iii
+// Self-service registration: 201 with the owner id and no PII in the answer; its replay is 401.
+#[tokio::test]
+async fn an_owner_registers_itself() {
+    let h = Harness::new();
+    let jws = h.self_registration(&key(0x31)).await;
+    let (status, body) = h.post("/v1/owners", jws.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["verification"], "unverified");
+    assert!(body["owner_id"].is_string());
+    assert!(!body.to_string().contains("Ada"));
+    let (status, body) = h.post("/v1/owners", jws).await;
+    assert_eq!(
+        (status, problem(&body)),
+        (StatusCode::UNAUTHORIZED, "nonce-invalid")
+    );
+}
+
+// Y.3059 9.2 i d
+// 7 i a
+// Only an admin verifies an owner: the owner itself is 403, an unknown owner 404.
+#[tokio::test]
+async fn only_admins_verify_owners() {
+    let h = Harness::new();
+    let k = key(0x31);
+    let (_, body) = h.post("/v1/owners", h.self_registration(&k).await).await;
+    let owner_id = body["owner_id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/owners/{owner_id}/verification");
+    let own = h
+        .signed(
+            &k,
+            Some(&format!("owner:{owner_id}")),
+            Purpose::OwnerVerification,
+            json!({"state": "verified"}),
+        )
+        .await;
+    let (status, body) = h.post(&path, own).await;
+    assert_eq!(
+        (status, problem(&body)),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    let admin = h
+        .signed(
+            &h.admin,
+            Some("admin:ops"),
+            Purpose::OwnerVerification,
+            json!({"state": "verified"}),
+        )
+        .await;
+    let (status, body) = h.post(&path, admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["verification"], "verified");
+    let admin = h
+        .signed(
+            &h.admin,
+            Some("admin:ops"),
+            Purpose::OwnerVerification,
+            json!({"state": "verified"}),
+        )
+        .await;
+    let (status, body) = h.post("/v1/owners/nobody/verification", admin).await;
+    assert_eq!(
+        (status, problem(&body)),
+        (StatusCode::NOT_FOUND, "owner-not-found")
+    );
+}
+
+// Y.3059 9.2 i f
+// 9.2 i d
+// Client mistakes on virtual IDs and transfers are 4xx problems, never 5xx.
+#[tokio::test]
+async fn virtual_id_and_transfer_mistakes_are_client_errors() {
+    let h = Harness::new();
+    let id = "IN1.HLT.P07:imei:356938035643809";
+    let path = format!("/v1/devices/{id}/virtual-ids");
+    let (status, body) = h.post(&path, "not a jws".into()).await;
+    assert_eq!(
+        (status, problem(&body)),
+        (StatusCode::BAD_REQUEST, "malformed-jws")
+    );
+    let unknown = h
+        .signed(
+            &key(0x21),
+            Some(id),
+            Purpose::VirtualId,
+            json!({"ttl_seconds": 60}),
+        )
+        .await;
+    let (status, body) = h.post(&path, unknown).await;
+    assert_eq!(
+        (status, problem(&body)),
+        (StatusCode::UNAUTHORIZED, "unknown-signer")
+    );
+    let transfer = h
+        .signed(
+            &h.admin,
+            Some("admin:ops"),
+            Purpose::Transfer,
+            json!({"new_owner_id": "nobody"}),
+        )
+        .await;
+    let (status, body) = h
+        .post(&format!("/v1/devices/{id}/transfer"), transfer)
+        .await;
+    assert_eq!(
+        (status, problem(&body)),
+        (StatusCode::NOT_FOUND, "owner-not-found")
+    );
+    let (status, body) = h
+        .post("/v1/devices/not-an-id/transfer", "x.y.z".into())
+        .await;
+    assert!(status.is_client_error(), "{status} {body}");
+}

@@ -1,0 +1,614 @@
+//! Security-parameter reports through the router of function `register`, domain policies and
+//! the scheduled evaluation, on the in-memory fakes of trustreg-core.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use tower::ServiceExt as _;
+use trustreg_core::actors::AdminKey;
+use trustreg_core::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
+use trustreg_core::identifier::{Identifier, RegDevId, Scheme};
+use trustreg_core::jose::JwsHeader;
+use trustreg_core::messages::{
+    AcknowledgementClaims, DomainPolicyClaims, IdentifierClaim, Purpose, RegistrationClaims,
+    ReportClaims,
+};
+use trustreg_core::records::{HistoryEntry, Outcome};
+use trustreg_core::status::{Policy, Reason, TrustStatus};
+use trustreg_core::{Registry, RegistryConfig, RegistryKind};
+use trustreg_device::client::{ACKNOWLEDGEMENT_TYP, REPORT_TYP, registration_jws, report_jws};
+use trustreg_device::{ManufacturerCa, SoftSecureElement};
+
+const JOSE: &str = "application/jose";
+const PROBLEM: &str = "https://trustreg.dev/problems/";
+
+struct Harness {
+    store: Arc<MemoryStore>,
+    clock: Arc<FixedClock>,
+    registry: Arc<Registry>,
+    router: Router,
+    ca: ManufacturerCa,
+    dir: PathBuf,
+}
+
+struct Device {
+    se: SoftSecureElement,
+    regdevid: String,
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: StatusCode,
+    json: serde_json::Value,
+}
+
+impl Reply {
+    fn problem(&self) -> &str {
+        self.json["type"]
+            .as_str()
+            .and_then(|t| t.strip_prefix(PROBLEM))
+            .unwrap_or("")
+    }
+}
+
+fn now_ms() -> u64 {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    u64::try_from(ms).unwrap()
+}
+
+impl Harness {
+    async fn new() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "trustreg-http-reports-{}-{}-{}",
+            std::process::id(),
+            now_ms(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        ));
+        let ca = ManufacturerCa::create(dir.join("ca"), "Acme Devices CA").unwrap();
+        let store = Arc::new(MemoryStore::default());
+        let clock = Arc::new(FixedClock::at(now_ms()));
+        let mut config = RegistryConfig::new(
+            "IN1.HLT.P07".parse().unwrap(),
+            RegistryKind::Primary,
+            vec!["health".into(), "energy".into()],
+        );
+        config.admin_keys = vec![AdminKey {
+            name: "alice".into(),
+            key: *admin_key().verifying_key(),
+        }];
+        let registry = Arc::new(Registry::new(
+            config,
+            store.clone(),
+            Arc::new(MemoryKeys::new(7)),
+            clock.clone(),
+            Arc::new(CountingRng::default()),
+        ));
+        registry
+            .accept_root(
+                ca.cert_der(),
+                ca.name(),
+                vec!["secure-element".into()],
+                "admin:test",
+            )
+            .await
+            .unwrap();
+        Harness {
+            store,
+            clock,
+            router: trustreg_http::register_router(registry.clone()),
+            registry,
+            ca,
+            dir,
+        }
+    }
+
+    async fn post(&self, uri: &str, content_type: &str, body: String) -> Reply {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            json: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        }
+    }
+
+    async fn nonce(&self, purpose: Purpose) -> String {
+        let body = serde_json::json!({ "purpose": purpose }).to_string();
+        let reply = self.post("/v1/challenges", "application/json", body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        reply.json["nonce"].as_str().unwrap().to_owned()
+    }
+
+    /// A secure element certified by the harness CA for `imei`.
+    fn element(&self, imei: &str) -> (SoftSecureElement, Identifier) {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let identifier = Identifier::parse(Scheme::Imei, imei).unwrap();
+        let se = SoftSecureElement::create(
+            self.dir
+                .join(format!("se-{}", NEXT.fetch_add(1, Ordering::SeqCst))),
+        )
+        .unwrap();
+        let leaf = self
+            .ca
+            .issue_device_cert(&se.public_key(), &identifier, 30)
+            .unwrap();
+        se.store_chain(&[leaf.der]).unwrap();
+        (se, identifier)
+    }
+
+    /// Registers (into `domains`) and acknowledges; the answer of the registration.
+    async fn register(&self, imei: &str, rot: &str, domains: &[&str]) -> (Reply, Option<Device>) {
+        let (se, identifier) = self.element(imei);
+        let mut device = info();
+        device.rot.kind = rot.into();
+        let claims = RegistrationClaims {
+            nonce: self.nonce(Purpose::Register).await,
+            identifier: IdentifierClaim {
+                scheme: identifier.scheme(),
+                value: identifier.value().to_owned(),
+            },
+            device,
+            owner: None,
+            trust_domains: domains.iter().map(|d| d.to_string()).collect(),
+        };
+        let reply = self
+            .post(
+                "/v1/registrations",
+                JOSE,
+                registration_jws(&se, &claims).unwrap(),
+            )
+            .await;
+        if reply.status != StatusCode::CREATED {
+            return (reply, None);
+        }
+        let regdevid = reply.json["regdevid"].as_str().unwrap().to_owned();
+        let ack = AcknowledgementClaims {
+            nonce: self.nonce(Purpose::Acknowledge).await,
+            regdevid: regdevid.clone(),
+        };
+        let header = JwsHeader::es256()
+            .with_typ(ACKNOWLEDGEMENT_TYP)
+            .with_kid(regdevid.clone());
+        let jws = se.sign_jws(&header, &serde_json::to_vec(&ack).unwrap());
+        let acked = self
+            .post(
+                &format!("/v1/devices/{regdevid}/acknowledgement"),
+                JOSE,
+                jws,
+            )
+            .await;
+        assert_eq!(acked.status, StatusCode::OK, "{acked:?}");
+        (reply, Some(Device { se, regdevid }))
+    }
+
+    async fn device(&self, imei: &str) -> Device {
+        let (reply, device) = self.register(imei, "secure-element", &["health"]).await;
+        device.unwrap_or_else(|| panic!("registration refused: {reply:?}"))
+    }
+
+    async fn report(
+        &self,
+        device: &Device,
+        firmware: &str,
+        configuration: serde_json::Value,
+    ) -> Reply {
+        let claims = report_claims(self.nonce(Purpose::Report).await, firmware, configuration);
+        let jws = report_jws(&device.se, &device.regdevid, &claims).unwrap();
+        self.post_report(&device.regdevid, jws).await
+    }
+
+    async fn post_report(&self, regdevid: &str, jws: String) -> Reply {
+        self.post(&format!("/v1/devices/{regdevid}/reports"), JOSE, jws)
+            .await
+    }
+
+    fn stored(&self, device: &Device) -> trustreg_core::records::DeviceRecord {
+        self.store.snapshot().devices[&device.regdevid].clone()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn admin_key() -> p256::ecdsa::SigningKey {
+    p256::ecdsa::SigningKey::from_bytes(&[0x42u8; 32].into()).unwrap()
+}
+
+fn info() -> trustreg_core::messages::DeviceInfo {
+    serde_json::from_value(serde_json::json!({
+        "make": "Acme", "model": "Pulse Oximeter 3", "firmware_version": "1.4.2",
+        "software_version": "2024.11", "rot": {"type": "secure-element"},
+        "communication": ["lte-m"], "power": {"source": "battery"}, "protocols": ["mqtt"]
+    }))
+    .unwrap()
+}
+
+fn report_claims(nonce: String, firmware: &str, configuration: serde_json::Value) -> ReportClaims {
+    ReportClaims {
+        nonce,
+        firmware_version: firmware.into(),
+        software_version: "2024.11".into(),
+        communication: vec!["lte-m".into()],
+        configuration: Some(configuration),
+    }
+}
+
+// Y.3059 7 iv c
+// Y.3059 9.3 ii a
+// Y.3059 9.3 i c
+#[tokio::test]
+async fn a_signed_report_is_stored_and_updates_the_device() {
+    let h = Harness::new().await;
+    let device = h.device("356938035643809").await;
+    h.clock.advance(60_000);
+    let reply = h
+        .report(&device, "1.5.0", serde_json::json!({"telnet": false}))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    assert_eq!(reply.json["status"], "trusted");
+    assert_eq!(
+        reply.json["changed"],
+        serde_json::json!(["firmware_version", "configuration"])
+    );
+    let stored = h.stored(&device);
+    assert_eq!(stored.info.firmware_version, "1.5.0");
+    assert_eq!(
+        stored.facts.last_report_at_ms,
+        Some(h.clock.0.load(Ordering::SeqCst))
+    );
+    let state = h.store.snapshot();
+    assert_eq!(state.reports.len(), 1);
+    assert_eq!(state.reports[0].regdevid.to_string(), device.regdevid);
+    let audit = state.audit.last().unwrap();
+    assert_eq!(
+        (audit.action.as_str(), audit.outcome),
+        ("report", Outcome::Accepted)
+    );
+}
+
+// Y.3059 9.3 iv
+// Y.3059 9.3 ii a
+#[tokio::test]
+async fn history_holds_the_initial_values_then_every_change_in_order() {
+    let h = Harness::new().await;
+    let device = h.device("490154203237518").await;
+    for (firmware, telnet) in [("1.5.0", false), ("1.6.0", false), ("1.6.0", true)] {
+        h.clock.advance(1_000);
+        let reply = h
+            .report(&device, firmware, serde_json::json!({"telnet": telnet}))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    }
+    let regdevid: RegDevId = device.regdevid.parse().unwrap();
+    let history = h.registry.history(&regdevid).await.unwrap();
+    assert_eq!(history.initial, info());
+    let reports: Vec<_> = history
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            HistoryEntry::Report(r) => Some(r),
+            HistoryEntry::Transition(_) => None,
+        })
+        .collect();
+    let firmware: Vec<_> = reports
+        .iter()
+        .map(|r| r.firmware_version.as_str())
+        .collect();
+    assert_eq!(firmware, ["1.5.0", "1.6.0", "1.6.0"]);
+    let changed: Vec<Vec<&str>> = reports
+        .iter()
+        .map(|r| r.changes.iter().map(|c| c.field.as_str()).collect())
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            vec!["firmware_version", "configuration"],
+            vec!["firmware_version"],
+            vec!["configuration"]
+        ]
+    );
+    assert_eq!(reports[1].changes[0].from, "1.5.0");
+    let times: Vec<u64> = history.entries.iter().map(HistoryEntry::at_ms).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert!(matches!(history.entries[0], HistoryEntry::Transition(_)));
+}
+
+// Y.3059 7 iv c
+// Y.3059 9.3 ii a
+#[tokio::test]
+async fn a_report_from_a_second_certified_device_is_refused_and_a_possible_clone() {
+    let h = Harness::new().await;
+    let device = h.device("356938035643809").await;
+    // Another secure element the same manufacturer certified for the same identifier.
+    let (clone, _) = h.element("356938035643809");
+    let claims = report_claims(
+        h.nonce(Purpose::Report).await,
+        "6.6.6",
+        serde_json::json!({}),
+    );
+    let header = JwsHeader::es256()
+        .with_typ(REPORT_TYP)
+        .with_kid(device.regdevid.clone())
+        .with_x5c_der(&clone.chain_der().unwrap());
+    let jws = clone.sign_jws(&header, &serde_json::to_vec(&claims).unwrap());
+    let reply = h.post_report(&device.regdevid, jws.clone()).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");
+    assert_eq!(reply.problem(), "bad-signature");
+    // Replayed, it is refused again but counted once.
+    let replayed = h.post_report(&device.regdevid, jws).await;
+    assert_eq!(replayed.problem(), "bad-signature");
+    let stored = h.stored(&device);
+    assert_eq!(stored.facts.clone_reports, 1);
+    assert_eq!(stored.status, TrustStatus::Unreliable);
+    assert_eq!(stored.info.firmware_version, "1.4.2");
+    let state = h.store.snapshot();
+    let last = state.transitions.last().unwrap();
+    assert_eq!(last.to, TrustStatus::Unreliable);
+    assert!(last.reasons.contains(&Reason::PossibleClone));
+    let refusals: Vec<_> = state
+        .audit
+        .iter()
+        .filter(|a| a.action == "report")
+        .collect();
+    assert_eq!(refusals.len(), 2);
+    assert!(
+        refusals
+            .iter()
+            .all(|a| a.outcome == Outcome::Rejected && a.code.as_deref() == Some("bad-signature"))
+    );
+    assert!(state.reports.is_empty());
+}
+
+// Y.3059 7 iv c
+#[tokio::test]
+async fn a_report_from_an_unknown_key_without_a_chain_records_nothing() {
+    let h = Harness::new().await;
+    let device = h.device("356938035643809").await;
+    let (stranger, _) = h.element("490154203237518");
+    let claims = report_claims(
+        h.nonce(Purpose::Report).await,
+        "6.6.6",
+        serde_json::json!({}),
+    );
+    let jws = report_jws(&stranger, &device.regdevid, &claims).unwrap();
+    let reply = h.post_report(&device.regdevid, jws).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");
+    assert_eq!(reply.problem(), "bad-signature");
+    let stored = h.stored(&device);
+    assert_eq!(stored.facts.clone_reports, 0);
+    assert_eq!(stored.status, TrustStatus::Trusted);
+    let audit = h.store.snapshot().audit.last().unwrap().clone();
+    assert_eq!(
+        (audit.action.as_str(), audit.outcome),
+        ("report", Outcome::Rejected)
+    );
+}
+
+// Y.3059 7 iv c
+#[tokio::test]
+async fn a_replayed_report_is_refused() {
+    let h = Harness::new().await;
+    let device = h.device("356938035643809").await;
+    let claims = report_claims(
+        h.nonce(Purpose::Report).await,
+        "1.5.0",
+        serde_json::json!({}),
+    );
+    let jws = report_jws(&device.se, &device.regdevid, &claims).unwrap();
+    let first = h.post_report(&device.regdevid, jws.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{first:?}");
+    let again = h.post_report(&device.regdevid, jws).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "{again:?}");
+    assert_eq!(again.problem(), "nonce-invalid");
+    assert_eq!(h.store.snapshot().reports.len(), 1);
+}
+
+// Y.3059 7 iv c
+#[tokio::test]
+async fn an_oversized_configuration_is_a_client_error() {
+    let h = Harness::new().await;
+    let device = h.device("356938035643809").await;
+    let big = serde_json::json!({"blob": "x".repeat(5000)});
+    let reply = h.report(&device, "1.5.0", big).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{reply:?}");
+    assert_eq!(reply.problem(), "malformed-request");
+    assert!(h.store.snapshot().reports.is_empty());
+}
+
+// Y.3059 6.1 f
+#[tokio::test]
+async fn the_worst_domain_policy_decides_the_status() {
+    let h = Harness::new().await;
+    let owner_required = Policy {
+        require_owner_verified: true,
+        ..Policy::default()
+    };
+    h.registry
+        .set_domain_policy("energy", owner_required, "admin:test")
+        .await
+        .unwrap();
+    let (_, both) = h
+        .register("356938035643809", "secure-element", &["health", "energy"])
+        .await;
+    let both = h.stored(&both.unwrap());
+    assert_eq!(both.status, TrustStatus::Unverified);
+    assert_eq!(both.reasons, vec![Reason::OwnerNotVerified]);
+    let health = h.device("490154203237518").await;
+    assert_eq!(h.stored(&health).status, TrustStatus::Trusted);
+    let audit = h.store.snapshot().audit;
+    assert!(
+        audit.iter().any(
+            |a| a.action == "set-domain-policy" && a.target.as_deref() == Some("domain:energy")
+        )
+    );
+}
+
+// Y.3059 6.1 f
+#[tokio::test]
+async fn a_policy_for_a_domain_not_hosted_is_refused_and_audited() {
+    let h = Harness::new().await;
+    let refused = h
+        .registry
+        .set_domain_policy("finance", Policy::default(), "admin:test")
+        .await;
+    assert_eq!(refused.unwrap_err().code(), "malformed-request");
+    let audit = h.store.snapshot().audit.last().unwrap().clone();
+    assert_eq!(audit.outcome, Outcome::Rejected);
+    assert!(h.store.snapshot().domain_policies.is_empty());
+}
+
+// Y.3059 6.1 f
+#[tokio::test]
+async fn a_rot_type_a_domain_does_not_accept_is_refused_at_registration() {
+    let h = Harness::new().await;
+    let tpm_only = Policy {
+        accepted_rot_types: vec!["tpm".into()],
+        ..Policy::default()
+    };
+    h.registry
+        .set_domain_policy("energy", tpm_only, "admin:test")
+        .await
+        .unwrap();
+    let (reply, device) = h
+        .register("356938035643809", "secure-element", &["energy"])
+        .await;
+    assert!(device.is_none());
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{reply:?}");
+    assert_eq!(reply.problem(), "rot-type-not-accepted");
+    assert!(h.store.snapshot().devices.is_empty());
+    let (ok, _) = h.register("490154203237518", "tpm", &["energy"]).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{ok:?}");
+}
+
+// Y.3059 9.3 i c
+// Y.3059 6.1 f
+#[tokio::test]
+async fn an_overdue_report_makes_the_device_unverified_on_the_scheduled_evaluation() {
+    let h = Harness::new().await;
+    let hourly = Policy {
+        max_report_age_seconds: Some(3600),
+        ..Policy::default()
+    };
+    h.registry
+        .set_domain_policy("health", hourly, "admin:test")
+        .await
+        .unwrap();
+    let late = h.device("356938035643809").await;
+    let punctual = h.device("490154203237518").await;
+    assert_eq!(h.stored(&late).status, TrustStatus::Trusted);
+    h.clock.advance(3_000_000);
+    assert_eq!(
+        h.report(&punctual, "1.4.2", serde_json::json!({}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    h.clock.advance(700_000);
+    let now = h.clock.0.load(Ordering::SeqCst);
+    let run = h.registry.evaluate_due(now, 10).await.unwrap();
+    assert_eq!(run.evaluated, 1);
+    assert_eq!(
+        run.changed,
+        vec![(late.regdevid.clone(), TrustStatus::Unverified)]
+    );
+    let stored = h.stored(&late);
+    assert_eq!(stored.status, TrustStatus::Unverified);
+    assert_eq!(stored.reasons, vec![Reason::ReportOverdue]);
+    assert_eq!(stored.next_evaluation_at_ms, None);
+    let state = h.store.snapshot();
+    let t = state.transitions.last().unwrap();
+    assert_eq!(t.regdevid.to_string(), late.regdevid);
+    assert_eq!(t.actor, "registry:scheduler");
+    assert_eq!(t.reasons, vec![Reason::ReportOverdue]);
+    assert_eq!(h.stored(&punctual).status, TrustStatus::Trusted);
+    // Nothing is due any more: the overdue device left the due index.
+    let again = h.registry.evaluate_due(now, 10).await.unwrap();
+    assert_eq!(again.evaluated, 0);
+    // A report brings it back.
+    assert_eq!(
+        h.report(&late, "1.4.2", serde_json::json!({})).await.json["status"],
+        "trusted"
+    );
+}
+
+impl Harness {
+    async fn put_policy(&self, name: &str, jws: String) -> Reply {
+        let request = Request::builder()
+            .method(Method::PUT)
+            .uri(format!("/v1/admin/trust-domains/{name}"))
+            .header(header::CONTENT_TYPE, JOSE)
+            .body(Body::from(jws))
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            json: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+// Y.3059 6.1 f
+#[tokio::test]
+async fn an_administrator_sets_a_domain_policy_and_a_device_may_not() {
+    let h = Harness::new().await;
+    let policy = Policy {
+        accepted_rot_types: vec!["tpm".into()],
+        max_report_age_seconds: Some(86_400),
+        ..Policy::default()
+    };
+    let claims = DomainPolicyClaims {
+        nonce: h.nonce(Purpose::TrustDomain).await,
+        policy: policy.clone(),
+    };
+    let header = JwsHeader::es256().with_kid("admin:alice");
+    let jws = trustreg_core::jose::sign_with(
+        &admin_key(),
+        &header,
+        &serde_json::to_vec(&claims).unwrap(),
+    );
+    let reply = h.put_policy("energy", jws).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(h.store.snapshot().domain_policies["energy"].policy, policy);
+    let audit = h.store.snapshot().audit.last().unwrap().clone();
+    assert_eq!(audit.actor, "admin:alice");
+    assert_eq!(audit.outcome, Outcome::Accepted);
+
+    // A device's key is no administrator's.
+    let device = h.device("356938035643809").await;
+    let claims = DomainPolicyClaims {
+        nonce: h.nonce(Purpose::TrustDomain).await,
+        policy: Policy::default(),
+    };
+    let header = JwsHeader::es256().with_kid(device.regdevid.clone());
+    let jws = device
+        .se
+        .sign_jws(&header, &serde_json::to_vec(&claims).unwrap());
+    let refused = h.put_policy("energy", jws).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{refused:?}");
+    assert_eq!(refused.problem(), "forbidden");
+    assert_eq!(h.store.snapshot().domain_policies["energy"].policy, policy);
+    let audit = h.store.snapshot().audit.last().unwrap().clone();
+    assert_eq!(audit.outcome, Outcome::Rejected);
+    assert_eq!(audit.target.as_deref(), Some("domain:energy"));
+}

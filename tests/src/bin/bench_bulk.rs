@@ -1,0 +1,211 @@
+//! Benchmark: bulk registration against raw BatchWriteItem of the same items, on the same
+//! LocalStack, in one run; and KMS requests per device. Run after the test stack is deployed:
+//! `cargo run --release -p trustreg-tests --bin bench-bulk -- [devices] [rounds]`.
+//! Figures are ratios against the baseline measured in the same run (machines here are noisy).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use trustreg_aws::{KmsKeys, SystemClock};
+use trustreg_core::error::KeyError;
+use trustreg_core::identifier::RegDevId;
+use trustreg_core::messages::Purpose;
+use trustreg_core::ports::{DeviceStore, NewDevice, RegistryKeys};
+use trustreg_core::records::Transition;
+use trustreg_core::{Registry, RegistryConfig};
+use trustreg_device::bulk::{body_claims, bulk_device};
+use trustreg_tests::{Manufacturer, Stack, imei, localstack, random_imei, sensor_info};
+
+/// Counts the KMS requests the registry makes.
+struct Counting {
+    inner: KmsKeys,
+    requests: AtomicU64,
+}
+
+#[async_trait]
+impl RegistryKeys for Counting {
+    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], KeyError> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.inner.sign(message).await
+    }
+    async fn public_key(&self) -> Result<p256::ecdsa::VerifyingKey, KeyError> {
+        self.inner.public_key().await
+    }
+    fn key_id(&self) -> String {
+        self.inner.key_id()
+    }
+    async fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.inner.seal(context, plaintext).await
+    }
+    async fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.inner.open(context, sealed).await
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let devices: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(500);
+    let rounds: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(3);
+    let stack = Stack::deployed();
+    let sdk = localstack().await;
+    let counting = Arc::new(Counting {
+        inner: KmsKeys::new(
+            aws_sdk_kms::Client::new(&sdk),
+            stack.output("SigningKeyId"),
+            stack.output("PiiKeyId"),
+            stack.output("RegistryPath"),
+        ),
+        requests: AtomicU64::new(0),
+    });
+    let plain = stack.registry(&sdk, Arc::new(SystemClock));
+    let store = Arc::new(stack.store(&sdk));
+    let registry = Registry::new(
+        RegistryConfig::new(
+            stack.output("RegistryPath").parse()?,
+            stack.output("RegistryType").parse()?,
+            stack
+                .output("TrustDomains")
+                .split(',')
+                .map(str::to_owned)
+                .collect(),
+        ),
+        store.clone(),
+        counting.clone(),
+        Arc::new(SystemClock),
+        Arc::new(trustreg_aws::OsRng),
+    );
+    let maker = Manufacturer::accepted_by(&plain).await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let (mut bulk_times, mut raw_times) = (Vec::new(), Vec::new());
+    let mut kms_requests = 0;
+    for round in 0..rounds {
+        // Bulk: one signed request of `devices` fresh devices, through the registry's flow.
+        let lines: Vec<String> = (0..devices)
+            .map(|_| {
+                let id = imei(&random_imei());
+                let se = maker.device(&id);
+                serde_json::to_string(&bulk_device(&se, &id, sensor_info(), vec![]).expect("line"))
+                    .expect("json")
+            })
+            .collect();
+        let body = lines.join("\n");
+        let nonce = registry.challenge(Purpose::Bulk).await?.nonce;
+        let signature = maker
+            .ca
+            .sign_jws(&serde_json::to_vec(&body_claims(nonce, body.as_bytes()))?)?;
+        let parsed = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).map_err(|e| e.to_string()))
+            .collect();
+        let before = counting.requests.load(Ordering::SeqCst);
+        let started = Instant::now();
+        let outcomes = registry
+            .register_bulk(&signature, body.as_bytes(), parsed)
+            .await?;
+        bulk_times.push(started.elapsed());
+        kms_requests += counting.requests.load(Ordering::SeqCst) - before;
+        let first = outcomes
+            .iter()
+            .find_map(|o| o.as_ref().ok())
+            .ok_or("no device registered")?;
+        assert!(outcomes.iter().all(Result::is_ok), "every device registers");
+
+        // Baseline: the same items (device, guard, transition, audit) for as many fresh
+        // identifiers, written with raw BatchWriteItem, 25 a request.
+        let template = store
+            .get_device(&first.response.regdevid.parse::<RegDevId>()?)
+            .await?
+            .ok_or("template device")?;
+        let mut items = Vec::new();
+        for _ in 0..devices {
+            let mut device = template.clone();
+            device.regdevid = RegDevId::new(device.regdevid.path.clone(), imei(&random_imei()));
+            let new = NewDevice {
+                transition: Transition {
+                    regdevid: device.regdevid.clone(),
+                    at_ms: device.registered_at_ms,
+                    from: None,
+                    to: device.status,
+                    reasons: device.reasons.clone(),
+                    actor: "bench".into(),
+                    cause: "bench".into(),
+                },
+                audit: trustreg_core::records::AuditRecord {
+                    id: format!("{:013}-{}", device.registered_at_ms, random_imei()),
+                    at_ms: device.registered_at_ms,
+                    actor: "bench".into(),
+                    action: "register".into(),
+                    target: Some(device.regdevid.to_string()),
+                    outcome: trustreg_core::records::Outcome::Accepted,
+                    code: None,
+                },
+                device,
+            };
+            items.extend(store.creation_item_maps(&new)?);
+        }
+        let started = Instant::now();
+        for chunk in items.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(item.clone()))
+                                .build()
+                                .expect("item"),
+                        )
+                        .build()
+                })
+                .collect();
+            while !requests.is_empty() {
+                let out = client
+                    .batch_write_item()
+                    .request_items(store.table(), requests)
+                    .send()
+                    .await?;
+                requests = out
+                    .unprocessed_items()
+                    .and_then(|u| u.get(store.table()))
+                    .cloned()
+                    .unwrap_or_default();
+            }
+        }
+        raw_times.push(started.elapsed());
+        eprintln!(
+            "round {round}: bulk {:?}, raw BatchWriteItem {:?}",
+            bulk_times[round], raw_times[round]
+        );
+    }
+    let (bulk, raw) = (median(bulk_times), median(raw_times));
+    let per_s = |d: Duration| devices as f64 / d.as_secs_f64();
+    println!("devices per request: {devices}, rounds: {rounds}");
+    println!(
+        "bulk registration:      {:.0} devices/s (median)",
+        per_s(bulk)
+    );
+    println!(
+        "raw BatchWriteItem:     {:.0} devices/s (median, same items)",
+        per_s(raw)
+    );
+    println!(
+        "ratio bulk / raw:       {:.2} (target >= 0.80)",
+        per_s(bulk) / per_s(raw)
+    );
+    println!(
+        "KMS requests per device: {:.4} (target <= 0.05)",
+        kms_requests as f64 / (devices * rounds) as f64
+    );
+    Ok(())
+}
