@@ -5,7 +5,7 @@ use crate::actors::{Actor, Role, unverified_kid};
 use crate::error::RegistryError;
 use crate::identifier::RegDevId;
 use crate::messages::{HoldClaims, HoldKind, HoldResponse, Purpose};
-use crate::service::Registry;
+use crate::service::{Registry, parse_regdevid};
 
 const MAX_NOTE: usize = 512;
 
@@ -56,13 +56,7 @@ impl Registry {
         release: Option<&str>,
         compact: &str,
     ) -> Result<HoldResponse, RegistryError> {
-        let regdevid: RegDevId =
-            regdevid_text
-                .parse()
-                .map_err(|source| RegistryError::InvalidIdentifier {
-                    field: "regdevid",
-                    source,
-                })?;
+        let regdevid = parse_regdevid(regdevid_text)?;
         let signed = self
             .verify_signed::<HoldClaims>(compact, &[Role::Admin, Role::Owner], Purpose::Hold)
             .await?;

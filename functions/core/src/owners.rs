@@ -18,12 +18,11 @@ use crate::ports::Updated;
 use crate::records::{
     CustodyEntry, OwnerKind, OwnerRecord, Transition, Verification, VerificationState,
 };
-use crate::service::Registry;
+use crate::service::{Registry, UPDATE_ATTEMPTS, parse_regdevid};
 use crate::status::{evaluate, next_evaluation_at_ms};
 use crate::virtual_ids::signer_name;
 
 const MAX_ATTRIBUTE: usize = 256;
-const UPDATE_ATTEMPTS: usize = 8;
 
 impl Registry {
     /// `POST /v1/owners`: signed by an administrator (`kid` = `admin:<name>`), or self-service:
@@ -254,13 +253,7 @@ impl Registry {
         regdevid_text: &str,
         compact: &str,
     ) -> Result<TransferResponse, RegistryError> {
-        let regdevid: RegDevId =
-            regdevid_text
-                .parse()
-                .map_err(|source| RegistryError::InvalidIdentifier {
-                    field: "regdevid",
-                    source,
-                })?;
+        let regdevid = parse_regdevid(regdevid_text)?;
         let signed = self
             .verify_signed::<TransferClaims>(
                 compact,

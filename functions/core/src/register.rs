@@ -16,7 +16,7 @@ use crate::policies::{check_rot_type, evaluate_all, next_evaluation_all};
 use crate::ports::Created;
 use crate::records::{DeviceRecord, Transition};
 use crate::rot::{self, AcceptedRoot, VerifiedDevice};
-use crate::service::Registry;
+use crate::service::{Registry, parse_regdevid};
 use crate::status::Facts;
 
 const MAX_TEXT: usize = 128;
@@ -268,13 +268,7 @@ impl Registry {
         compact: &str,
         actor: &str,
     ) -> Result<AcknowledgementResponse, RegistryError> {
-        let regdevid: RegDevId =
-            regdevid_text
-                .parse()
-                .map_err(|source| RegistryError::InvalidIdentifier {
-                    field: "regdevid",
-                    source,
-                })?;
+        let regdevid = parse_regdevid(regdevid_text)?;
         let jws = jose::parse(compact).map_err(RegistryError::MalformedJws)?;
         if jws.header().kid.as_deref() != Some(regdevid_text) {
             return Err(RegistryError::Malformed(

@@ -14,13 +14,12 @@ use crate::policies::reevaluate;
 use crate::ports::Updated;
 use crate::records::{Change, DeviceRecord, HistoryEntry, ReportRecord};
 use crate::rot::{self, AcceptedRoot};
-use crate::service::{Registry, hex, rfc3339};
+use crate::service::{Registry, UPDATE_ATTEMPTS, hex, parse_regdevid, rfc3339};
 
 /// Bounds of what a report may carry.
 const MAX_TEXT: usize = 128;
 const MAX_LIST: usize = 32;
 const MAX_CONFIGURATION_BYTES: usize = 4096;
-const ATTEMPTS: usize = 8;
 
 /// What the registry knows of a device over time: the values it registered with (9.3 iv),
 /// then every report and status transition, oldest first.
@@ -62,13 +61,7 @@ impl Registry {
         compact: &str,
         actor: &str,
     ) -> Result<ReportResponse, RegistryError> {
-        let regdevid: RegDevId =
-            regdevid_text
-                .parse()
-                .map_err(|source| RegistryError::InvalidIdentifier {
-                    field: "regdevid",
-                    source,
-                })?;
+        let regdevid = parse_regdevid(regdevid_text)?;
         let signed = self
             .verify_signed::<ReportClaims>(compact, &[Role::Device], Purpose::Report)
             .await?;
@@ -107,7 +100,7 @@ impl Registry {
             .latest_report(regdevid)
             .await?
             .and_then(|r| r.configuration);
-        for _ in 0..ATTEMPTS {
+        for _ in 0..UPDATE_ATTEMPTS {
             let mut device = self
                 .store
                 .get_device(regdevid)

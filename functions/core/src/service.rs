@@ -18,7 +18,7 @@ use crate::records::{AuditRecord, DeviceRecord, Nonce, Outcome};
 use crate::status::Facts;
 
 /// How many times a read-modify-write is retried when another writer got there first.
-const UPDATE_ATTEMPTS: usize = 8;
+pub(crate) const UPDATE_ATTEMPTS: usize = 8;
 
 pub struct Registry {
     pub(crate) config: RegistryConfig,
@@ -187,6 +187,15 @@ impl Registry {
         let signature = self.keys.sign(input.as_bytes()).await?;
         Ok(jose::assemble(&input, &signature))
     }
+}
+
+/// A RegDevID from a request's path: invalid is the client's mistake, naming the field.
+pub(crate) fn parse_regdevid(text: &str) -> Result<RegDevId, RegistryError> {
+    text.parse()
+        .map_err(|source| RegistryError::InvalidIdentifier {
+            field: "regdevid",
+            source,
+        })
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

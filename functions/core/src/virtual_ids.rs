@@ -8,7 +8,7 @@ use crate::error::RegistryError;
 use crate::identifier::RegDevId;
 use crate::messages::{Purpose, VirtualIdClaims, VirtualIdResponse};
 use crate::records::VirtualIdRecord;
-use crate::service::{Registry, rfc3339};
+use crate::service::{Registry, parse_regdevid, rfc3339};
 
 /// The longest a virtual ID lives.
 pub const MAX_TTL_SECONDS: u64 = 30 * 24 * 3600;
@@ -37,13 +37,7 @@ impl Registry {
         regdevid_text: &str,
         compact: &str,
     ) -> Result<VirtualIdResponse, RegistryError> {
-        let regdevid: RegDevId =
-            regdevid_text
-                .parse()
-                .map_err(|source| RegistryError::InvalidIdentifier {
-                    field: "regdevid",
-                    source,
-                })?;
+        let regdevid = parse_regdevid(regdevid_text)?;
         let signed = self
             .verify_signed::<VirtualIdClaims>(
                 compact,

@@ -130,16 +130,7 @@ impl DeviceStore for DynamoStore {
     }
 
     async fn get_device(&self, regdevid: &RegDevId) -> Result<Option<DeviceRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::device(regdevid))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk)?;
-        out.item.map(record).transpose()
+        self.get_record(keys::device(regdevid)).await
     }
 
     async fn create_device(

@@ -85,6 +85,23 @@ impl DynamoStore {
         out.items().iter().cloned().map(record).collect()
     }
 
+    /// The record stored under `key`, read consistently.
+    pub(crate) async fn get_record<T: DeserializeOwned>(
+        &self,
+        key_parts: (String, String),
+    ) -> Result<Option<T>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(key_parts)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        out.item.map(record).transpose()
+    }
+
     async fn query_index<T: DeserializeOwned>(&self, key: &str) -> Result<Vec<T>, StoreError> {
         let mut found = Vec::new();
         let mut start = None;

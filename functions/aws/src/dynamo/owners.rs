@@ -54,16 +54,7 @@ impl OwnerStore for DynamoStore {
     }
 
     async fn get_owner(&self, owner_id: &str) -> Result<Option<OwnerRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::owner(owner_id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk)?;
-        out.item.map(record).transpose()
+        self.get_record(keys::owner(owner_id)).await
     }
 
     async fn update_owner(

@@ -6,7 +6,7 @@ use trustreg_core::error::StoreError;
 use trustreg_core::ports::VirtualIdStore;
 use trustreg_core::records::{AuditRecord, VirtualIdRecord};
 
-use super::{Condition, DynamoStore, TxOutcome, item, key, record, s, sdk};
+use super::{Condition, DynamoStore, TxOutcome, item, key, s};
 use crate::keys::{self, PK, TTL};
 
 #[async_trait]
@@ -39,16 +39,7 @@ impl VirtualIdStore for DynamoStore {
         &self,
         virtual_id: &str,
     ) -> Result<Option<VirtualIdRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::virtual_id(virtual_id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk)?;
-        out.item.map(record).transpose()
+        self.get_record(keys::virtual_id(virtual_id)).await
     }
 
     async fn consume_virtual_id(

@@ -11,7 +11,7 @@ use trustreg_core::records::{
 };
 
 use super::devices::device_item;
-use super::{Condition, DynamoStore, Item, TxOutcome, item, key, record, s, sdk, transition_item};
+use super::{Condition, DynamoStore, Item, TxOutcome, item, record, s, sdk, transition_item};
 use crate::keys::{self, GSI2PK, GSI2SK, PK, SK};
 
 fn vulnerability_item(v: &VulnerabilityRecord) -> Result<Item, StoreError> {
@@ -79,16 +79,7 @@ impl VulnerabilityStore for DynamoStore {
     }
 
     async fn get_vulnerability(&self, id: &str) -> Result<Option<VulnerabilityRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::vulnerability(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk)?;
-        out.item.map(record).transpose()
+        self.get_record(keys::vulnerability(id)).await
     }
 
     async fn update_vulnerability(

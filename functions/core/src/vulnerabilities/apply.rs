@@ -6,15 +6,12 @@ use crate::identifier::RegDevId;
 use crate::messages::{VulnerabilityProgress, VulnerabilityTarget};
 use crate::ports::Updated;
 use crate::records::{AffectedLink, DeviceRecord, VulnerabilityRecord, VulnerabilityState};
-use crate::service::Registry;
+use crate::service::{Registry, UPDATE_ATTEMPTS};
 use crate::status::OpenVulnerability;
 
 use super::{MAX_BATCH, still_affected};
 
 const MAX_ID: usize = 64;
-
-/// How many times a read-modify-write is retried when another writer got there first.
-const UPDATE_ATTEMPTS: usize = 8;
 
 /// One batch of a target: the devices to look at, and where the next batch starts.
 struct Batch {
