@@ -97,19 +97,8 @@ impl DeviceStore for DynamoStore {
     }
 
     async fn roots_of_trust(&self) -> Result<Vec<RootOfTrust>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :root)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(keys::ROOTS_PK.into()))
-            .expression_attribute_values(":root", s("ROOT#".into()))
-            .send()
+        self.records_with_prefix(keys::ROOTS_PK.into(), "ROOT#")
             .await
-            .map_err(sdk)?;
-        out.items().iter().cloned().map(record).collect()
     }
 
     async fn put_root_of_trust(

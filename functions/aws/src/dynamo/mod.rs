@@ -68,21 +68,53 @@ impl DynamoStore {
 
     /// The device's status transitions, oldest first.
     pub async fn transitions_of(&self, regdevid: &RegDevId) -> Result<Vec<Transition>, StoreError> {
-        let (pk, _) = keys::device(regdevid);
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :hist)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", AttributeValue::S(pk))
-            .expression_attribute_values(":hist", AttributeValue::S("HIST#".into()))
-            .consistent_read(true)
-            .send()
+        self.records_with_prefix(keys::device(regdevid).0, "HIST#")
             .await
-            .map_err(sdk)?;
-        out.items().iter().cloned().map(record).collect()
+    }
+
+    /// Every item of partition `pk` whose sort key starts with `prefix`, in sort order, over
+    /// all pages, read consistently.
+    pub(crate) async fn query_prefix(
+        &self,
+        pk: String,
+        prefix: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":prefix", s(prefix.to_owned()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk)?;
+            found.extend(out.items().iter().cloned());
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// `query_prefix`, as records.
+    pub(crate) async fn records_with_prefix<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        prefix: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        self.query_prefix(pk, prefix)
+            .await?
+            .into_iter()
+            .map(record)
+            .collect()
     }
 
     /// The record stored under `key`, read consistently.

@@ -8,7 +8,7 @@ use trustreg_core::ports::{OwnerStore, Updated};
 use trustreg_core::records::{AuditRecord, CustodyEntry, DeviceRecord, OwnerRecord, Transition};
 
 use super::devices::device_item;
-use super::{Condition, DynamoStore, Item, TxOutcome, item, key, record, s, sdk, transition_item};
+use super::{Condition, DynamoStore, Item, TxOutcome, item, key, s, transition_item};
 use crate::keys::{self, PK, SK};
 
 fn owner_item(owner: &OwnerRecord) -> Result<Item, StoreError> {
@@ -77,38 +77,16 @@ impl OwnerStore for DynamoStore {
     }
 
     async fn devices_of_owner(&self, owner_id: &str) -> Result<Vec<RegDevId>, StoreError> {
-        let (pk, _) = keys::owner(owner_id);
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :dev)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":dev", s("DEV#".into()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk)?;
-            for it in out.items() {
-                match it.get("regdevid") {
-                    Some(AttributeValue::S(text)) => found.push(
-                        text.parse()
-                            .map_err(|e| StoreError(format!("owner link {text:?}: {e}")))?,
-                    ),
-                    _ => return Err(StoreError("owner link without regdevid".into())),
-                }
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(found);
-            }
-        }
+        let links = self.query_prefix(keys::owner(owner_id).0, "DEV#").await?;
+        links
+            .iter()
+            .map(|it| match it.get("regdevid") {
+                Some(AttributeValue::S(text)) => text
+                    .parse()
+                    .map_err(|e| StoreError(format!("owner link {text:?}: {e}"))),
+                _ => Err(StoreError("owner link without regdevid".into())),
+            })
+            .collect()
     }
 
     async fn change_custody(
@@ -159,20 +137,7 @@ impl OwnerStore for DynamoStore {
     }
 
     async fn custody_of(&self, regdevid: &RegDevId) -> Result<Vec<CustodyEntry>, StoreError> {
-        let (pk, _) = keys::device(regdevid);
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :custody)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":custody", s("CUSTODY#".into()))
-            .consistent_read(true)
-            .send()
+        self.records_with_prefix(keys::device(regdevid).0, "CUSTODY#")
             .await
-            .map_err(sdk)?;
-        out.items().iter().cloned().map(record).collect()
     }
 }

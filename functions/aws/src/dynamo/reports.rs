@@ -19,36 +19,6 @@ fn report_item(report: &ReportRecord) -> Result<Item, StoreError> {
     Ok(it)
 }
 
-impl DynamoStore {
-    /// Every item of the device's partition whose sort key starts with `prefix`, in order.
-    async fn partition(&self, regdevid: &RegDevId, prefix: &str) -> Result<Vec<Item>, StoreError> {
-        let (pk, _) = keys::device(regdevid);
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":prefix", s(prefix.to_owned()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk)?;
-            found.extend(out.items().iter().cloned());
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(found);
-            }
-        }
-    }
-}
-
 #[async_trait]
 impl ReportStore for DynamoStore {
     async fn record_report(
@@ -104,10 +74,13 @@ impl ReportStore for DynamoStore {
 
     async fn history_of(&self, regdevid: &RegDevId) -> Result<Vec<HistoryEntry>, StoreError> {
         let mut entries = Vec::new();
-        for item in self.partition(regdevid, "REPORT#").await? {
+        for item in self
+            .query_prefix(keys::device(regdevid).0, "REPORT#")
+            .await?
+        {
             entries.push(HistoryEntry::Report(record(item)?));
         }
-        for item in self.partition(regdevid, "HIST#").await? {
+        for item in self.query_prefix(keys::device(regdevid).0, "HIST#").await? {
             entries.push(HistoryEntry::Transition(record(item)?));
         }
         trustreg_core::reports::sort_history(&mut entries);

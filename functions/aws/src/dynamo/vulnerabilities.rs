@@ -11,8 +11,8 @@ use trustreg_core::records::{
 };
 
 use super::devices::device_item;
-use super::{Condition, DynamoStore, Item, TxOutcome, item, record, s, sdk, transition_item};
-use crate::keys::{self, GSI2PK, GSI2SK, PK, SK};
+use super::{Condition, DynamoStore, Item, TxOutcome, item, s, sdk, transition_item};
+use crate::keys::{self, GSI2PK, GSI2SK};
 
 fn vulnerability_item(v: &VulnerabilityRecord) -> Result<Item, StoreError> {
     let mut it = item(v, keys::vulnerability(&v.id))?;
@@ -167,31 +167,7 @@ impl VulnerabilityStore for DynamoStore {
     }
 
     async fn links_of(&self, regdevid: &RegDevId) -> Result<Vec<AffectedLink>, StoreError> {
-        let (pk, _) = keys::device(regdevid);
-        let mut links = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :vuln)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":vuln", s("VULN#".into()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk)?;
-            for it in out.items() {
-                links.push(record(it.clone())?);
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(links);
-            }
-        }
+        self.records_with_prefix(keys::device(regdevid).0, "VULN#")
+            .await
     }
 }
