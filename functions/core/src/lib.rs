@@ -17,6 +17,7 @@ pub mod messages;
 pub mod owners;
 pub mod policies;
 pub mod ports;
+pub mod published;
 pub mod records;
 pub mod register;
 pub mod reports;

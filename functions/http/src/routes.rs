@@ -113,4 +113,16 @@ pub const ROUTES: &[RouteSpec] = &[
         access: Access::Signed(&[Role::Admin, Role::Owner]),
         function: "register",
     },
+    RouteSpec {
+        method: "GET",
+        path: "/v1/registry",
+        access: Access::Public,
+        function: "interrogate",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/v1/registry/practice-statement",
+        access: Access::Public,
+        function: "interrogate",
+    },
 ];

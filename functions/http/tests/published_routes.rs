@@ -1,0 +1,114 @@
+//! The published documents through the router of function `interrogate`, on the fakes.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use http_body_util::BodyExt as _;
+use tower::ServiceExt as _;
+use trustreg_core::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
+use trustreg_core::jose;
+use trustreg_core::ports::RegistryKeys;
+use trustreg_core::{Registry, RegistryConfig, RegistryKind};
+use trustreg_device::ManufacturerCa;
+
+async fn get(app: &axum::Router, method: &str, path: &str) -> (u16, String, Vec<u8>) {
+    let response = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method(method)
+                .uri(path)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, content_type, body)
+}
+
+// Y.3059 9.1 vi
+// Y.3059 9.1 i
+// Y.3059 9.1 ii
+// Y.3059 9.3 i b
+// The registry publishes who it is, its key, its accepted roots and domain policies, and a
+// practice statement naming it; its key verifies what it signs.
+#[tokio::test]
+async fn the_registry_publishes_its_identity_key_roots_and_practice_statement() {
+    let keys = Arc::new(MemoryKeys::new(9));
+    let registry = Arc::new(Registry::new(
+        RegistryConfig::new(
+            "IN1.HLT.P07".parse().unwrap(),
+            RegistryKind::Primary,
+            vec!["health".into(), "energy".into()],
+        ),
+        Arc::new(MemoryStore::default()),
+        keys.clone(),
+        Arc::new(FixedClock::at(1_800_000_000_000)),
+        Arc::new(CountingRng::default()),
+    ));
+    let dir = std::env::temp_dir().join(format!("trustreg-published-{}", std::process::id()));
+    let ca = ManufacturerCa::create(dir.join("ca"), "Published CA").unwrap();
+    registry
+        .accept_root(
+            ca.cert_der(),
+            ca.name(),
+            vec!["secure-element".into()],
+            "admin:t",
+        )
+        .await
+        .unwrap();
+    let app = trustreg_http::interrogate_router(registry);
+
+    let (status, content_type, body) = get(&app, "GET", "/v1/registry").await;
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["reg_id"], "P07");
+    assert_eq!(doc["path"], "IN1.HLT.P07");
+    assert_eq!(doc["type"], "primary");
+    assert_eq!(doc["parent"], "IN1.HLT");
+    assert_eq!(doc["trust_domains"][1]["name"], "energy");
+    assert!(doc["trust_domains"][0]["policy"]["require_acknowledgement"].is_boolean());
+    assert_eq!(doc["accepted_roots"][0]["name"], "Published CA");
+    assert_eq!(doc["accepted_roots"][0]["rot_types"][0], "secure-element");
+
+    let published = jose::key_from_jwk(&doc["public_key"]).unwrap();
+    assert_eq!(published, keys.public_key().await.unwrap());
+    let input = jose::signing_input(&jose::JwsHeader::es256(), b"{}");
+    let signature = keys.sign(input.as_bytes()).await.unwrap();
+    let statement = jose::parse(&jose::assemble(&input, &signature)).unwrap();
+    statement.verify(&published).unwrap();
+
+    let (status, content_type, body) = get(&app, "GET", "/v1/registry/practice-statement").await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "text/markdown; charset=utf-8")
+    );
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.contains("registry IN1.HLT.P07"));
+    assert!(text.contains("health, energy"));
+    assert!(!text.contains('{'), "every placeholder is filled");
+
+    let (status, content_type, _) = get(&app, "POST", "/v1/registry").await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (405, "application/problem+json")
+    );
+    let (status, _, _) = get(&app, "GET", "/v1/registrations").await;
+    assert_eq!(status, 404, "interrogate serves only its own routes");
+    let _ = std::fs::remove_dir_all(dir);
+}
