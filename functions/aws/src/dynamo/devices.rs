@@ -15,6 +15,28 @@ use super::{
 use crate::keys::{self, GSI2PK, GSI2SK, GSI3PK, GSI3SK, PK, SK, TTL};
 
 impl DynamoStore {
+    /// A versioned change of a device with the `extra` writes that go with it, its transition
+    /// if the status changed, and its audit record: one transaction.
+    pub(super) async fn change_device_with(
+        &self,
+        device: &DeviceRecord,
+        extra: Vec<TransactWriteItem>,
+        transition: Option<&Transition>,
+        audit: &AuditRecord,
+    ) -> Result<Updated, StoreError> {
+        let put = self.put_if(
+            device_item(device)?,
+            Some(Condition::Version(device.version.saturating_sub(1))),
+        )?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        items.extend(extra);
+        if let Some(t) = transition {
+            items.push(self.put_tx(transition_item(t, &audit.id)?)?);
+        }
+        items.push(self.audit_item(audit)?);
+        self.write_versioned(items).await
+    }
+
     /// What creating a device writes, in one transaction: the uniqueness guard of its
     /// identifier and the device (both only if absent), its first transition, its audit record.
     pub(super) fn creation_items(
@@ -147,24 +169,8 @@ impl DeviceStore for DynamoStore {
         transition: Option<&Transition>,
         audit: &AuditRecord,
     ) -> Result<Updated, StoreError> {
-        let device_item = device_item(device)?;
-        let put = self.put_if(
-            device_item,
-            Some(Condition::Version(device.version.saturating_sub(1))),
-        )?;
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
-        if let Some(t) = transition {
-            items.push(
-                TransactWriteItem::builder()
-                    .put(self.put(transition_item(t, &audit.id)?)?)
-                    .build(),
-            );
-        }
-        items.push(self.audit_item(audit)?);
-        match self.transact(items).await? {
-            TxOutcome::Done => Ok(Updated::Updated),
-            TxOutcome::ConditionFailed => Ok(Updated::VersionConflict),
-        }
+        self.change_device_with(device, Vec::new(), transition, audit)
+            .await
     }
 
     async fn record_audit(&self, audit: &AuditRecord) -> Result<(), StoreError> {

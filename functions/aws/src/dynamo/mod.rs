@@ -20,6 +20,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use trustreg_core::error::StoreError;
 use trustreg_core::identifier::RegDevId;
+use trustreg_core::ports::Updated;
 use trustreg_core::records::{AuditRecord, Transition};
 
 use crate::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, PK, SK, TTL};
@@ -238,6 +239,22 @@ impl DynamoStore {
             }
             return Err(sdk(err));
         }
+    }
+
+    /// A transaction whose only conditions are versions: a failed one is a conflict to retry.
+    pub(crate) async fn write_versioned(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Updated, StoreError> {
+        match self.transact(items).await? {
+            TxOutcome::Done => Ok(Updated::Updated),
+            TxOutcome::ConditionFailed => Ok(Updated::VersionConflict),
+        }
+    }
+
+    /// An unconditional put, as one item of a transaction.
+    pub(crate) fn put_tx(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        Ok(TransactWriteItem::builder().put(self.put(item)?).build())
     }
 
     fn audit_item(&self, audit: &AuditRecord) -> Result<TransactWriteItem, StoreError> {

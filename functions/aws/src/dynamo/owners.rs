@@ -7,8 +7,7 @@ use trustreg_core::identifier::RegDevId;
 use trustreg_core::ports::{OwnerStore, Updated};
 use trustreg_core::records::{AuditRecord, CustodyEntry, DeviceRecord, OwnerRecord, Transition};
 
-use super::devices::device_item;
-use super::{Condition, DynamoStore, Item, TxOutcome, item, key, s, transition_item};
+use super::{Condition, DynamoStore, Item, TxOutcome, item, key, s};
 use crate::keys::{self, PK, SK};
 
 fn owner_item(owner: &OwnerRecord) -> Result<Item, StoreError> {
@@ -96,11 +95,7 @@ impl OwnerStore for DynamoStore {
         transition: Option<&Transition>,
         audit: &AuditRecord,
     ) -> Result<Updated, StoreError> {
-        let put = self.put_if(
-            device_item(device)?,
-            Some(Condition::Version(device.version.saturating_sub(1))),
-        )?;
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        let mut extra = Vec::new();
         if let Some(from) = &custody.from
             && from != &custody.to
         {
@@ -109,31 +104,17 @@ impl OwnerStore for DynamoStore {
                 .set_key(Some(key(keys::owner_device(from, &device.regdevid))))
                 .build()
                 .map_err(|e| StoreError(format!("delete: {e}")))?;
-            items.push(TransactWriteItem::builder().delete(delete).build());
+            extra.push(TransactWriteItem::builder().delete(delete).build());
         }
-        items.push(
-            TransactWriteItem::builder()
-                .put(self.put(link_item(&custody.to, &device.regdevid))?)
-                .build(),
-        );
+        extra.push(self.put_tx(link_item(&custody.to, &device.regdevid))?);
         let mut entry = item(
             custody,
             keys::custody(&device.regdevid, custody.at_ms, &audit.id),
         )?;
         entry.insert("kind".into(), s("custody".into()));
-        items.push(TransactWriteItem::builder().put(self.put(entry)?).build());
-        if let Some(t) = transition {
-            items.push(
-                TransactWriteItem::builder()
-                    .put(self.put(transition_item(t, &audit.id)?)?)
-                    .build(),
-            );
-        }
-        items.push(self.audit_item(audit)?);
-        match self.transact(items).await? {
-            TxOutcome::Done => Ok(Updated::Updated),
-            TxOutcome::ConditionFailed => Ok(Updated::VersionConflict),
-        }
+        extra.push(self.put_tx(entry)?);
+        self.change_device_with(device, extra, transition, audit)
+            .await
     }
 
     async fn custody_of(&self, regdevid: &RegDevId) -> Result<Vec<CustodyEntry>, StoreError> {

@@ -2,14 +2,13 @@
 //! history read by Query of that partition, the due devices by Query of gsi3, one per shard.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 use trustreg_core::error::StoreError;
 use trustreg_core::identifier::RegDevId;
 use trustreg_core::ports::{ReportStore, Updated};
 use trustreg_core::records::{AuditRecord, DeviceRecord, HistoryEntry, ReportRecord, Transition};
 
-use super::devices::device_item;
-use super::{Condition, DynamoStore, Item, TxOutcome, item, record, s, sdk, transition_item};
+use super::{DynamoStore, Item, item, record, s, sdk};
 use crate::keys::{self, DUE_SHARDS, GSI3PK, GSI3SK, PK, SK};
 
 fn report_item(report: &ReportRecord) -> Result<Item, StoreError> {
@@ -28,28 +27,9 @@ impl ReportStore for DynamoStore {
         report: &ReportRecord,
         audit: &AuditRecord,
     ) -> Result<Updated, StoreError> {
-        let put = self.put_if(
-            device_item(device)?,
-            Some(Condition::Version(device.version.saturating_sub(1))),
-        )?;
-        let mut items = vec![
-            TransactWriteItem::builder().put(put).build(),
-            TransactWriteItem::builder()
-                .put(self.put(report_item(report)?)?)
-                .build(),
-        ];
-        if let Some(t) = transition {
-            items.push(
-                TransactWriteItem::builder()
-                    .put(self.put(transition_item(t, &audit.id)?)?)
-                    .build(),
-            );
-        }
-        items.push(self.audit_item(audit)?);
-        match self.transact(items).await? {
-            TxOutcome::Done => Ok(Updated::Updated),
-            TxOutcome::ConditionFailed => Ok(Updated::VersionConflict),
-        }
+        let extra = vec![self.put_tx(report_item(report)?)?];
+        self.change_device_with(device, extra, transition, audit)
+            .await
     }
 
     async fn latest_report(&self, regdevid: &RegDevId) -> Result<Option<ReportRecord>, StoreError> {

@@ -10,8 +10,7 @@ use trustreg_core::records::{
     AffectedLink, AuditRecord, DeviceRecord, Transition, VulnerabilityRecord,
 };
 
-use super::devices::device_item;
-use super::{Condition, DynamoStore, Item, TxOutcome, item, s, sdk, transition_item};
+use super::{Condition, DynamoStore, Item, TxOutcome, item, s, sdk};
 use crate::keys::{self, GSI2PK, GSI2SK};
 
 fn vulnerability_item(v: &VulnerabilityRecord) -> Result<Item, StoreError> {
@@ -47,14 +46,7 @@ fn model_entry(item: &Item) -> Result<ModelEntry, StoreError> {
     Ok(ModelEntry { regdevid, firmware })
 }
 
-impl DynamoStore {
-    async fn write(&self, items: Vec<TransactWriteItem>) -> Result<Updated, StoreError> {
-        match self.transact(items).await? {
-            TxOutcome::Done => Ok(Updated::Updated),
-            TxOutcome::ConditionFailed => Ok(Updated::VersionConflict),
-        }
-    }
-}
+impl DynamoStore {}
 
 #[async_trait]
 impl VulnerabilityStore for DynamoStore {
@@ -91,7 +83,7 @@ impl VulnerabilityStore for DynamoStore {
             vulnerability_item(vulnerability)?,
             Some(Condition::Version(vulnerability.version.saturating_sub(1))),
         )?;
-        self.write(vec![
+        self.write_versioned(vec![
             TransactWriteItem::builder().put(put).build(),
             self.audit_item(audit)?,
         ])
@@ -145,25 +137,9 @@ impl VulnerabilityStore for DynamoStore {
         transition: Option<&Transition>,
         audit: &AuditRecord,
     ) -> Result<Updated, StoreError> {
-        let put = self.put_if(
-            device_item(device)?,
-            Some(Condition::Version(device.version.saturating_sub(1))),
-        )?;
-        let mut items = vec![
-            TransactWriteItem::builder().put(put).build(),
-            TransactWriteItem::builder()
-                .put(self.put(link_item(link)?)?)
-                .build(),
-        ];
-        if let Some(t) = transition {
-            items.push(
-                TransactWriteItem::builder()
-                    .put(self.put(transition_item(t, &audit.id)?)?)
-                    .build(),
-            );
-        }
-        items.push(self.audit_item(audit)?);
-        self.write(items).await
+        let extra = vec![self.put_tx(link_item(link)?)?];
+        self.change_device_with(device, extra, transition, audit)
+            .await
     }
 
     async fn links_of(&self, regdevid: &RegDevId) -> Result<Vec<AffectedLink>, StoreError> {
