@@ -14,8 +14,9 @@ use crate::messages::Purpose;
 use crate::records::{DeviceRecord, OwnerRecord};
 use crate::service::Registry;
 
-/// The roles of API.md that sign their requests today.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The roles of API.md (anonymous `public` is the absence of one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     Device,
     Admin,
@@ -24,6 +25,23 @@ pub enum Role {
     /// A manufacturer, signing with the key of its CA that the registry accepts as a root of
     /// trust (kid `manufacturer:<root id>`): it vouches for the devices it certified.
     Manufacturer,
+    /// An approved enquirer (kid `enquirer:<enquirer_id>`): reads device details (9.3 ii c).
+    Enquirer,
+    /// An approved enquirer acting for an agency: an enquirer that also reports vulnerabilities.
+    Agency,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Device => "device",
+            Self::Admin => "admin",
+            Self::Owner => "owner",
+            Self::Manufacturer => "manufacturer",
+            Self::Enquirer => "enquirer",
+            Self::Agency => "agency",
+        }
+    }
 }
 
 /// An authenticated signer.
@@ -34,6 +52,8 @@ pub enum Actor {
     Owner(Box<OwnerRecord>),
     /// The id of the accepted root whose key signed.
     Manufacturer(String),
+    /// An approved enquirer; its role is the record's.
+    Enquirer(Box<crate::records::EnquirerRecord>),
 }
 
 impl Actor {
@@ -43,6 +63,7 @@ impl Actor {
             Self::Admin(_) => Role::Admin,
             Self::Owner(_) => Role::Owner,
             Self::Manufacturer(_) => Role::Manufacturer,
+            Self::Enquirer(e) => e.role,
         }
     }
 
@@ -53,6 +74,7 @@ impl Actor {
             Self::Admin(name) => format!("admin:{name}"),
             Self::Owner(o) => format!("owner:{}", o.owner_id),
             Self::Manufacturer(root) => format!("manufacturer:{root}"),
+            Self::Enquirer(e) => format!("enquirer:{}", e.enquirer_id),
         }
     }
 }

@@ -78,3 +78,24 @@ impl Registry {
         Ok(root)
     }
 }
+
+impl Registry {
+    /// `PUT /v1/admin/roots/{id}`: a JWS signed by an administrator over a `root` nonce with
+    /// `{nonce, name, certificate (base64 DER), rot_types}`; `id` must be the certificate's.
+    pub async fn put_root_signed(
+        &self,
+        id: &str,
+        compact: &str,
+    ) -> Result<RootOfTrust, RegistryError> {
+        let _ = (id, compact);
+        Err(RegistryError::Forbidden("not yet".into()))
+    }
+
+    /// `DELETE /v1/admin/roots/{id}`: a JWS signed by an administrator over a `root` nonce.
+    /// The root is no longer accepted and every device that chains to it is re-evaluated
+    /// (`root_revoked`, so unreliable). Answers how many devices were re-evaluated.
+    pub async fn remove_root_signed(&self, id: &str, compact: &str) -> Result<u64, RegistryError> {
+        let _ = (id, compact);
+        Err(RegistryError::Forbidden("not yet".into()))
+    }
+}

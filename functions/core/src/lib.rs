@@ -3,6 +3,7 @@
 
 pub mod actors;
 pub mod admin;
+pub mod audit_reads;
 pub mod bulk;
 pub mod config;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod fakes;
 pub mod holds;
 pub mod identifier;
 pub mod jose;
+pub mod lookups;
 pub mod merkle;
 pub mod messages;
 pub mod owners;
@@ -23,6 +25,8 @@ pub mod register;
 pub mod reports;
 pub mod rot;
 pub mod service;
+pub mod sessions;
+pub mod statements;
 pub mod status;
 pub mod virtual_ids;
 pub mod vulnerabilities;

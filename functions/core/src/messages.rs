@@ -31,6 +31,11 @@ pub enum Purpose {
     /// Setting a trust domain's status policy (6.1 f).
     #[serde(rename = "trust-domain")]
     TrustDomain,
+    /// An administrator's decision on an enquirer (approve, reject, revoke, role).
+    #[serde(rename = "enquirer-decision")]
+    EnquirerDecision,
+    /// Adding or removing an accepted root of trust (7 ii).
+    Root,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -378,7 +383,7 @@ pub struct TransferResponse {
 }
 
 /// An owner with clear attributes: only for that owner or an administrator (9.1 iii).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OwnerDetails {
     pub owner_id: String,
     pub kind: crate::records::OwnerKind,

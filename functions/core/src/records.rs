@@ -265,3 +265,39 @@ pub struct DomainPolicy {
     pub policy: crate::status::Policy,
     pub updated_at_ms: u64,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnquirerState {
+    /// Signed up, waiting for an administrator.
+    Pending,
+    Approved,
+    Rejected,
+    /// Approved once, then withdrawn: it can no longer log in.
+    Revoked,
+}
+
+/// An enquirer or beneficiary (Y.3059 9.3 i a, 9.4 i a): signed up with its public key, able to
+/// log in (challenge-response, 9.3 iii) only once an administrator approved it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnquirerRecord {
+    pub enquirer_id: String,
+    pub name: String,
+    pub organisation: String,
+    /// Contact details are personal data: stored only sealed with the PII key, under the
+    /// enquirer id (`enquirer:<id>`) as encryption context.
+    pub contact_sealed: String,
+    /// `enquirer` or `agency` as requested at sign-up; an administrator may change it.
+    pub role: crate::actors::Role,
+    pub state: EnquirerState,
+    /// The enquirer's signing key (JWK): it signs its login challenges.
+    pub public_key: serde_json::Value,
+    pub key_thumbprint: String,
+    pub created_at_ms: u64,
+    /// The administrator who last decided on it, and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at_ms: Option<u64>,
+    pub version: u64,
+}

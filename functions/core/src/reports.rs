@@ -23,7 +23,7 @@ const MAX_CONFIGURATION_BYTES: usize = 4096;
 
 /// What the registry knows of a device over time: the values it registered with (9.3 iv),
 /// then every report and status transition, oldest first.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeviceHistory {
     pub initial: DeviceInfo,
     pub entries: Vec<HistoryEntry>,

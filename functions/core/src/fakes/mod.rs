@@ -4,6 +4,8 @@
 
 mod bulk;
 mod devices;
+mod enquirers;
+mod lookups;
 mod owners;
 mod policies;
 mod reports;

@@ -4,6 +4,8 @@
 
 mod bulk;
 mod devices;
+mod enquirers;
+mod lookups;
 mod owners;
 mod policies;
 mod reports;
@@ -16,6 +18,8 @@ use crate::error::KeyError;
 
 pub use bulk::{BulkStore, NewDevice};
 pub use devices::{Created, DeviceStore, Updated};
+pub use enquirers::EnquirerStore;
+pub use lookups::{AuditQuery, DeviceQuery, LookupStore};
 pub use owners::OwnerStore;
 pub use policies::PolicyStore;
 pub use reports::ReportStore;
@@ -31,6 +35,8 @@ pub trait Store:
     + ReportStore
     + PolicyStore
     + VulnerabilityStore
+    + EnquirerStore
+    + LookupStore
 {
 }
 
@@ -41,7 +47,9 @@ impl<
         + OwnerStore
         + ReportStore
         + PolicyStore
-        + VulnerabilityStore,
+        + VulnerabilityStore
+        + EnquirerStore
+        + LookupStore,
 > Store for T
 {
 }
@@ -58,6 +66,13 @@ pub trait RegistryKeys: Send + Sync {
     /// Encrypts PII bound to `context` (the RegDevID): it only opens with the same context.
     async fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, KeyError>;
     async fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, KeyError>;
+}
+
+/// One page of a paged read; `next` is the opaque cursor of the following page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
 }
 
 pub trait Clock: Send + Sync {
