@@ -29,7 +29,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 HERE = Path(__file__).resolve().parent
-FUNCTIONS = {"register": "RegisterCodeKey", "notify": "NotifyCodeKey", "interrogate": "InterrogateCodeKey"}  # binary name -> template parameter of its S3 key
+FUNCTIONS = {"register": "RegisterCodeKey", "notify": "NotifyCodeKey", "interrogate": "InterrogateCodeKey", "admin": "AdminCodeKey"}  # binary name -> template parameter of its S3 key
 LOCAL = bool(os.environ.get("AWS_ENDPOINT_URL"))  # boto3 sends everything there when set
 
 

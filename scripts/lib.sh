@@ -9,7 +9,7 @@ localstack_healthy() {
 # Host builds of the Lambda bootstraps (LocalStack runs them as host processes): the debug
 # build the tests share, stripped into target/lambda-local so the zips stay small. AWS
 # artifacts come from cargo-lambda instead (README).
-FUNCTIONS=(register notify interrogate)
+FUNCTIONS=(register notify interrogate admin)
 build_functions() {
   local args=()
   for f in "${FUNCTIONS[@]}"; do args+=(-p "trustreg-$f"); done

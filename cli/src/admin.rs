@@ -36,6 +36,23 @@ pub enum AdminCommand {
         #[arg(long = "rot-type", default_value = "secure-element")]
         rot_types: Vec<String>,
     },
+    /// Approve, reject or revoke an enquirer (9.3 i a), signed with the administrator's key.
+    DecideEnquirer {
+        #[arg(long, env = "TRUSTREG_API")]
+        api: String,
+        /// The directory of `trustreg admin keygen`.
+        #[arg(long)]
+        key_dir: PathBuf,
+        /// The enquirer id (without `enquirer:`).
+        #[arg(long)]
+        id: String,
+        /// approve, reject or revoke.
+        #[arg(long)]
+        decision: String,
+        /// A new role: enquirer or agency.
+        #[arg(long)]
+        role: Option<String>,
+    },
 }
 
 pub async fn run(command: AdminCommand, json_out: bool) -> Result<(), CliError> {
@@ -78,7 +95,46 @@ pub async fn run(command: AdminCommand, json_out: bool) -> Result<(), CliError> 
             );
             Ok(())
         }
+        AdminCommand::DecideEnquirer {
+            api,
+            key_dir,
+            id,
+            decision,
+            role,
+        } => {
+            let view = decide_enquirer(&api, &key_dir, &id, &decision, role).await?;
+            emit(
+                json_out,
+                &view,
+                &[format!(
+                    "enquirer {id}: {} ({})",
+                    view["state"].as_str().unwrap_or("?"),
+                    view["role"].as_str().unwrap_or("?")
+                )],
+            );
+            Ok(())
+        }
     }
+}
+
+async fn decide_enquirer(
+    api: &str,
+    key_dir: &std::path::Path,
+    id: &str,
+    decision: &str,
+    role: Option<String>,
+) -> Result<serde_json::Value, CliError> {
+    let (name, key) = keygen::open(key_dir)?;
+    let client = crate::enquirer::EnquirerApi::new(api)?;
+    let nonce = client.nonce("enquirer-decision").await?;
+    let mut claims = json!({ "nonce": nonce, "decision": decision });
+    if let Some(role) = role {
+        claims["role"] = role.into();
+    }
+    let jws = crate::enquirer::signed(&key, &format!("admin:{name}"), &claims);
+    client
+        .post_jws(&format!("/v1/admin/enquirers/{id}/decision"), jws)
+        .await
 }
 
 fn read_outputs(path: &PathBuf) -> Result<HashMap<String, String>, CliError> {

@@ -4,6 +4,7 @@ mod admin;
 mod bulk;
 mod demo;
 mod device;
+mod enquirer;
 
 use clap::{Parser, Subcommand};
 
@@ -35,6 +36,9 @@ enum Command {
     /// Operator tasks on a deployed registry stack.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Enquirers: sign up, log in, look devices up and search them (9.3).
+    #[command(subcommand)]
+    Enquirer(enquirer::EnquirerCommand),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +65,7 @@ async fn main() -> std::process::ExitCode {
         Command::Demo(c) => demo::run(c, cli.json),
         Command::Admin(c) => admin::run(c, cli.json).await,
         Command::Bulk(c) => bulk::run(c, cli.json).await,
+        Command::Enquirer(c) => enquirer::run(c, cli.json).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -54,3 +54,23 @@ pub fn ensure(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), CliError> {
     fs::write(&jwks_path, text).map_err(file_error(&jwks_path))?;
     Ok((key_path, jwks_path))
 }
+
+/// The administrator's name (the one entry of its JWKS file) and private key, from `dir`.
+pub fn open(dir: &Path) -> Result<(String, SigningKey), CliError> {
+    let read = |file: &str| {
+        let path = dir.join(file);
+        fs::read_to_string(&path).map_err(|source| CliError::File {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    let key = SigningKey::from_pkcs8_pem(&read(KEY_FILE)?)
+        .map_err(|e| CliError::Usage(format!("{KEY_FILE}: {e}")))?;
+    let jwks: serde_json::Value = serde_json::from_str(&read(JWKS_FILE)?)
+        .map_err(|e| CliError::Usage(format!("{JWKS_FILE}: {e}")))?;
+    let name = jwks
+        .as_object()
+        .and_then(|o| o.keys().next().cloned())
+        .ok_or_else(|| CliError::Usage(format!("{JWKS_FILE} names no administrator")))?;
+    Ok((name, key))
+}

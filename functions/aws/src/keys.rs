@@ -1,15 +1,21 @@
 //! The table's key layout: one table per registry, items told apart by `pk`/`sk` prefixes.
 //!
-//! Three overloaded global secondary indexes (`gsiNpk`/`gsiNsk`) serve the lookups that are not
-//! by primary key; every request path queries, none scans:
-//! - gsi1: audit records by target (`AUDIT#<target>`, record id).
+//! Four overloaded global secondary indexes (`gsiNpk`/`gsiNsk`, all attributes projected) serve
+//! the lookups that are not by primary key; every request path queries, none scans:
+//! - gsi1: audit records by target (`AUDIT#<target>`, record id), and devices by the root of
+//!   trust they chain to (`ROOTDEV#<root id>`, RegDevID), for re-evaluating them when a root
+//!   is withdrawn.
 //! - gsi2: devices by make and model (`MODEL#<make>#<model>`, firmware and RegDevID), for
 //!   vulnerabilities that target a range.
 //! - gsi3: devices by when their next security report is due (`DUE#<shard>`, due time), for
 //!   the scheduled evaluation.
+//! - gsi4: devices by trust status (`STATUS#<status>`, make, model and RegDevID), for device
+//!   search (8); enquirers by state (`ENQSTATE#<state>`, creation time and id), for the
+//!   administrators' approval queue.
 
 use trustreg_core::identifier::{Identifier, RegDevId};
-use trustreg_core::records::{AuditRecord, DeviceRecord};
+use trustreg_core::records::{AuditRecord, DeviceRecord, EnquirerRecord, EnquirerState};
+use trustreg_core::status::TrustStatus;
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -19,6 +25,8 @@ pub const GSI2PK: &str = "gsi2pk";
 pub const GSI2SK: &str = "gsi2sk";
 pub const GSI3PK: &str = "gsi3pk";
 pub const GSI3SK: &str = "gsi3sk";
+pub const GSI4PK: &str = "gsi4pk";
+pub const GSI4SK: &str = "gsi4sk";
 /// DynamoDB TTL attribute (epoch seconds).
 pub const TTL: &str = "ttl";
 
@@ -84,6 +92,66 @@ pub fn by_due_time(regdevid: &RegDevId, due_ms: u64) -> (String, String) {
     (format!("DUE#{shard}"), format!("{due_ms:013}#{regdevid}"))
 }
 
+/// gsi4: a device under its trust status, sorted by make and model (lowercase, as `by_model`)
+/// so a search by make, or make and model, is a sort-key prefix.
+pub fn by_status(device: &DeviceRecord) -> (String, String) {
+    (
+        status_partition(device.status),
+        format!(
+            "{}{}",
+            make_model_prefix(&device.info.make, Some(&device.info.model)),
+            device.regdevid
+        ),
+    )
+}
+
+pub fn status_partition(status: TrustStatus) -> String {
+    format!("STATUS#{}", status.as_str())
+}
+
+/// The gsi4 sort-key prefix of the devices of a make, or of a make and model.
+pub fn make_model_prefix(make: &str, model: Option<&str>) -> String {
+    match model {
+        Some(model) => format!("{}#{}#", make.to_lowercase(), model.to_lowercase()),
+        None => format!("{}#", make.to_lowercase()),
+    }
+}
+
+/// gsi1: a device under the root of trust it chains to.
+pub fn by_root(device: &DeviceRecord) -> (String, String) {
+    (
+        root_devices_partition(&device.root_id),
+        device.regdevid.to_string(),
+    )
+}
+
+pub fn root_devices_partition(root_id: &str) -> String {
+    format!("ROOTDEV#{root_id}")
+}
+
+/// An enquirer or beneficiary (9.3 i a).
+pub fn enquirer(enquirer_id: &str) -> (String, String) {
+    (format!("ENQ#{enquirer_id}"), "ENQUIRER".into())
+}
+
+/// gsi4: an enquirer under its state, oldest first.
+pub fn enquirer_by_state(enquirer: &EnquirerRecord) -> (String, String) {
+    (
+        enquirer_state_partition(enquirer.state),
+        format!("{:013}#{}", enquirer.created_at_ms, enquirer.enquirer_id),
+    )
+}
+
+pub fn enquirer_state_partition(state: EnquirerState) -> String {
+    let name = match state {
+        EnquirerState::Pending => "pending",
+        EnquirerState::Approved => "approved",
+        EnquirerState::Rejected => "rejected",
+        EnquirerState::Revoked => "revoked",
+    };
+    format!("ENQSTATE#{name}")
+}
+
 pub fn history(regdevid: &RegDevId, at_ms: u64, salt: &str) -> (String, String) {
     (
         format!("DEV#{regdevid}"),
@@ -121,22 +189,19 @@ pub fn root(id: &str) -> (String, String) {
 
 /// Audit records are partitioned by day; the GSI lists one target's records in time order.
 pub fn audit(record: &AuditRecord) -> (String, String) {
-    (format!("AUDIT#{}", day(record.at_ms)), record.id.clone())
+    (
+        audit_day(&trustreg_core::service::utc_day(record.at_ms)),
+        record.id.clone(),
+    )
+}
+
+/// The partition of one UTC day's audit records (`YYYY-MM-DD`).
+pub fn audit_day(day: &str) -> String {
+    format!("AUDIT#{day}")
 }
 
 pub fn audit_by_target(target: &str) -> String {
     format!("AUDIT#{target}")
-}
-
-pub fn day(ms: u64) -> String {
-    let days = (ms / 86_400_000) as i64;
-    let date = time::Date::from_julian_day(2_440_588 + days as i32).unwrap_or(time::Date::MIN);
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
 }
 
 /// A virtual RegDevID (9.2 i f); the item carries a DynamoDB `ttl` as well.
@@ -164,9 +229,23 @@ pub fn custody(regdevid: &RegDevId, at_ms: u64, salt: &str) -> (String, String) 
 
 #[cfg(test)]
 mod tests {
+    use trustreg_core::records::EnquirerState;
+
+    // The partition names the state as the record stores it, so the table reads alike to
+    // both.
     #[test]
-    fn day_of_epoch_millis() {
-        assert_eq!(super::day(0), "1970-01-01");
-        assert_eq!(super::day(1_795_000_000_000), "2026-11-18");
+    fn enquirer_partitions_name_states_as_serde_does() {
+        for state in [
+            EnquirerState::Pending,
+            EnquirerState::Approved,
+            EnquirerState::Rejected,
+            EnquirerState::Revoked,
+        ] {
+            let name = serde_json::to_value(state).unwrap_or_default();
+            assert_eq!(
+                super::enquirer_state_partition(state),
+                format!("ENQSTATE#{}", name.as_str().unwrap_or("?"))
+            );
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Who signed a request. Every state-changing request other than registration is a compact JWS
 //! signed by its actor, named by the header's `kid`: a device by its RegDevID (the key it
 //! registered), an administrator by `admin:<name>` (keys from the stack's configuration), an
-//! owner by `owner:<owner_id>` (the key it registered).
+//! owner by `owner:<owner_id>` (the key it registered), an enquirer by `enquirer:<id>` (the key
+//! it signed up with, once approved).
 //! Signed requests give non-repudiation (Y.3059 10) and carry a single-use nonce against replay.
 
 use p256::ecdsa::VerifyingKey;
@@ -11,7 +12,7 @@ use crate::error::RegistryError;
 use crate::identifier::RegDevId;
 use crate::jose;
 use crate::messages::Purpose;
-use crate::records::{DeviceRecord, OwnerRecord};
+use crate::records::{DeviceRecord, EnquirerState, OwnerRecord};
 use crate::service::Registry;
 
 /// The roles of API.md (anonymous `public` is the absence of one).
@@ -143,6 +144,9 @@ impl Registry {
         if let Some(owner_id) = kid.strip_prefix("owner:") {
             return self.owner_signer(owner_id).await;
         }
+        if let Some(enquirer_id) = kid.strip_prefix("enquirer:") {
+            return self.enquirer_signer(enquirer_id).await;
+        }
         if let Some(root_id) = kid.strip_prefix("manufacturer:") {
             let root = self
                 .store
@@ -168,6 +172,29 @@ impl Registry {
         let key = jose::key_from_jwk(&device.public_key)
             .map_err(|e| RegistryError::UnsupportedKey(e.to_string()))?;
         Ok((Actor::Device(Box::new(device)), key))
+    }
+}
+
+impl Registry {
+    /// The key of an enquirer: only an approved one signs anything.
+    async fn enquirer_signer(
+        &self,
+        enquirer_id: &str,
+    ) -> Result<(Actor, VerifyingKey), RegistryError> {
+        let enquirer = self
+            .store
+            .get_enquirer(enquirer_id)
+            .await?
+            .ok_or(RegistryError::UnknownSigner)?;
+        if enquirer.state != EnquirerState::Approved {
+            return Err(RegistryError::Forbidden(format!(
+                "enquirer {enquirer_id} is {}",
+                enquirer.state.as_str()
+            )));
+        }
+        let key = jose::key_from_jwk(&enquirer.public_key)
+            .map_err(|e| RegistryError::UnsupportedKey(e.to_string()))?;
+        Ok((Actor::Enquirer(Box::new(enquirer)), key))
     }
 }
 

@@ -4,12 +4,17 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use crate::actors::Role;
 use crate::error::RegistryError;
+use crate::messages::{Purpose, RootClaims, RootRemovalClaims};
 use crate::records::RootOfTrust;
 use crate::rot;
 use crate::service::Registry;
+use crate::virtual_ids::signer_name;
 
 const MAX_ROT_TYPES: usize = 8;
+/// How many devices of a removed root are read at a time.
+const ROOT_DEVICES_PAGE: usize = 100;
 
 impl Registry {
     /// Publishes a manufacturer CA as an accepted root of trust, for the RoT types it vouches
@@ -87,15 +92,96 @@ impl Registry {
         id: &str,
         compact: &str,
     ) -> Result<RootOfTrust, RegistryError> {
-        let _ = (id, compact);
-        Err(RegistryError::Forbidden("not yet".into()))
+        let result = self.put_root_signed_inner(id, compact).await;
+        if let Err(e) = &result {
+            self.audit_rejection(&signer_name(compact), "accept-root", root_target(id), e)
+                .await;
+        }
+        result
+    }
+
+    async fn put_root_signed_inner(
+        &self,
+        id: &str,
+        compact: &str,
+    ) -> Result<RootOfTrust, RegistryError> {
+        let signed = self
+            .verify_signed::<RootClaims>(compact, &[Role::Admin], Purpose::Root)
+            .await?;
+        let der = STANDARD
+            .decode(&signed.claims.certificate)
+            .map_err(|_| RegistryError::Malformed("certificate must be base64 DER".into()))?;
+        if rot::root_id_for(&der) != id {
+            return Err(RegistryError::Malformed(
+                "the path's id is not the certificate's".into(),
+            ));
+        }
+        let RootClaims {
+            name, rot_types, ..
+        } = signed.claims;
+        self.accept_root_inner(&der, &name, rot_types, &signed.actor.audit_name())
+            .await
     }
 
     /// `DELETE /v1/admin/roots/{id}`: a JWS signed by an administrator over a `root` nonce.
     /// The root is no longer accepted and every device that chains to it is re-evaluated
     /// (`root_revoked`, so unreliable). Answers how many devices were re-evaluated.
     pub async fn remove_root_signed(&self, id: &str, compact: &str) -> Result<u64, RegistryError> {
-        let _ = (id, compact);
-        Err(RegistryError::Forbidden("not yet".into()))
+        let result = self.remove_root_signed_inner(id, compact).await;
+        if let Err(e) = &result {
+            self.audit_rejection(&signer_name(compact), "remove-root", root_target(id), e)
+                .await;
+        }
+        result
+    }
+
+    async fn remove_root_signed_inner(
+        &self,
+        id: &str,
+        compact: &str,
+    ) -> Result<u64, RegistryError> {
+        let signed = self
+            .verify_signed::<RootRemovalClaims>(compact, &[Role::Admin], Purpose::Root)
+            .await?;
+        let admin = signed.actor.audit_name();
+        let known = self
+            .store
+            .roots_of_trust()
+            .await?
+            .iter()
+            .any(|r| r.id == id);
+        if !known {
+            return Err(RegistryError::RootNotFound(id.to_owned()));
+        }
+        let audit = self.audit(&admin, "remove-root", root_target(id), Ok(()));
+        self.store.remove_root_of_trust(id, &audit).await?;
+        // A device's root never changes, so paging while its devices change is stable.
+        let mut changed = 0u64;
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .devices_of_root(id, cursor.as_deref(), ROOT_DEVICES_PAGE)
+                .await?;
+            for regdevid in &page.items {
+                self.change_device(regdevid, &admin, "root-removed", Ok(()), |facts| {
+                    facts.root_revoked = true;
+                })
+                .await?;
+                changed += 1;
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(changed),
+            }
+        }
     }
 }
+
+/// How audit records name a root; a path id too long to be a root's is not stored.
+fn root_target(id: &str) -> Option<String> {
+    (id.len() <= 64).then(|| format!("root:{id}"))
+}
+
+#[cfg(test)]
+mod tests;

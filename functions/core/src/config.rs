@@ -48,6 +48,8 @@ pub struct RegistryConfig {
     pub policy: Policy,
     /// Administrators' public keys (the stack's `AdminPublicKeys`); they sign admin requests.
     pub admin_keys: Vec<AdminKey>,
+    /// Lifetime of a login's access token (9.3 iii): short, as a token cannot be recalled.
+    pub access_token_ttl_ms: u64,
 }
 
 impl RegistryConfig {
@@ -59,6 +61,7 @@ impl RegistryConfig {
             nonce_ttl_ms: 5 * 60 * 1000,
             policy: Policy::default(),
             admin_keys: Vec::new(),
+            access_token_ttl_ms: 15 * 60 * 1000,
         }
     }
 }

@@ -56,8 +56,19 @@ pub enum RegistryError {
     VulnerabilityNotFound(String),
     #[error("{0} holds no {1} hold")]
     HoldNotFound(String, String),
+    /// Why is for logs and the problem detail; it never echoes the token.
+    #[error("not authenticated: {0}")]
+    Unauthenticated(String),
+    #[error("no enquirer {0}")]
+    EnquirerNotFound(String),
+    #[error("no accepted root of trust {0}")]
+    RootNotFound(String),
+    #[error("invalid state transition: {0}")]
+    InvalidTransition(String),
+    #[error("too many items: at most {max}")]
+    TooManyItems { max: usize },
     #[error("storage failed: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error("registry key operation failed: {0}")]
     Keys(#[from] KeyError),
 }
@@ -88,6 +99,11 @@ impl RegistryError {
             Self::RotTypeNotAccepted { .. } => "rot-type-not-accepted",
             Self::VulnerabilityNotFound(_) => "vulnerability-not-found",
             Self::HoldNotFound(..) => "hold-not-found",
+            Self::Unauthenticated(_) => "unauthenticated",
+            Self::EnquirerNotFound(_) => "enquirer-not-found",
+            Self::RootNotFound(_) => "root-not-found",
+            Self::InvalidTransition(_) => "invalid-state-transition",
+            Self::TooManyItems { .. } => "too-many-items",
             Self::Store(_) => "storage-unavailable",
             Self::Keys(_) => "key-service-unavailable",
         }
@@ -96,6 +112,17 @@ impl RegistryError {
     /// True when the fault is the registry's, not the client's.
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::Store(_) | Self::Keys(_))
+    }
+}
+
+impl From<StoreError> for RegistryError {
+    /// A cursor the store refuses was forged or mangled by the client.
+    fn from(e: StoreError) -> Self {
+        if e.is_invalid_cursor() {
+            Self::Malformed(e.0)
+        } else {
+            Self::Store(e)
+        }
     }
 }
 
@@ -117,6 +144,34 @@ impl From<ChainError> for RegistryError {
 #[error("{0}")]
 pub struct StoreError(pub String);
 
+/// How a store marks a paging cursor it did not hand out: the client's mistake, not the store's.
+const INVALID_CURSOR: &str = "invalid cursor";
+
+impl StoreError {
+    pub fn invalid_cursor(why: &str) -> Self {
+        Self(format!("{INVALID_CURSOR}: {why}"))
+    }
+
+    pub fn is_invalid_cursor(&self) -> bool {
+        self.0.starts_with(INVALID_CURSOR)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct KeyError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A forged paging cursor is the client's mistake (400), any other store failure ours.
+    #[test]
+    fn an_invalid_cursor_is_malformed_not_a_store_failure() {
+        let forged = RegistryError::from(StoreError::invalid_cursor("not base64url"));
+        assert_eq!(forged.code(), "malformed-request");
+        assert!(!forged.is_internal());
+        let down = RegistryError::from(StoreError("timeout".into()));
+        assert!(down.is_internal());
+    }
+}

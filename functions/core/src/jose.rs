@@ -21,7 +21,7 @@ pub const MAX_COMPACT_LEN: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JoseError {
-    #[error("JWS is larger than {MAX_COMPACT_LEN} bytes")]
+    #[error("JWS is larger than accepted")]
     TooLarge,
     #[error("JWS must be three base64url segments separated by '.'")]
     Malformed,
@@ -90,7 +90,13 @@ pub struct Jws {
 }
 
 pub fn parse(compact: &str) -> Result<Jws, JoseError> {
-    if compact.len() > MAX_COMPACT_LEN {
+    parse_up_to(compact, MAX_COMPACT_LEN)
+}
+
+/// `parse` with another bound: a registry statement over a bulk answer is larger than any
+/// request, and its verifier chooses what it accepts.
+pub fn parse_up_to(compact: &str, max_len: usize) -> Result<Jws, JoseError> {
+    if compact.len() > max_len {
         return Err(JoseError::TooLarge);
     }
     let mut segments = compact.split('.');
@@ -162,6 +168,26 @@ impl Jws {
             .collect()
     }
 
+    /// A header member `JwsHeader` does not model (such as a statement's `dlg`), read from the
+    /// received header segment.
+    pub fn header_member<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, JoseError> {
+        let segment = self
+            .signing_input
+            .split('.')
+            .next()
+            .ok_or(JoseError::Malformed)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(segment)
+            .map_err(|_| JoseError::Malformed)?;
+        let mut header: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&bytes).map_err(|e| JoseError::Header(e.to_string()))?;
+        header
+            .remove(name)
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| JoseError::Header(format!("{name}: {e}")))
+    }
+
     pub fn verify(&self, key: &VerifyingKey) -> Result<(), JoseError> {
         key.verify(self.signing_input.as_bytes(), &self.signature)
             .map_err(|_| JoseError::BadSignature)
@@ -169,7 +195,8 @@ impl Jws {
 }
 
 /// `BASE64URL(header) || '.' || BASE64URL(payload)`: what the signer (KMS or a key) signs.
-pub fn signing_input(header: &JwsHeader, payload: &[u8]) -> String {
+/// Any serializable header: a registry statement adds its delegation (`dlg`) to a `JwsHeader`.
+pub fn signing_input<H: Serialize + ?Sized>(header: &H, payload: &[u8]) -> String {
     // A struct of strings always serializes; the fallback only keeps this signature infallible.
     let header_json = serde_json::to_vec(header).unwrap_or_default();
     format!(
@@ -184,7 +211,7 @@ pub fn assemble(signing_input: &str, signature_raw: &[u8; 64]) -> String {
 }
 
 /// Signs with a local key: the device side and tests. The registry signs through KMS instead.
-pub fn sign_with(key: &SigningKey, header: &JwsHeader, payload: &[u8]) -> String {
+pub fn sign_with<H: Serialize + ?Sized>(key: &SigningKey, header: &H, payload: &[u8]) -> String {
     let input = signing_input(header, payload);
     let signature: Signature = key.sign(input.as_bytes());
     assemble(&input, &signature.to_bytes().into())

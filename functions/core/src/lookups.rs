@@ -2,15 +2,22 @@
 //! depends on the caller's role, search by indexes, bulk lookup for administrators. Every
 //! answer carries a registry-signed `statement` (see `statements`).
 
+mod bulk;
+mod views;
+
 use serde::{Deserialize, Serialize};
 
+use crate::actors::Role;
 use crate::error::RegistryError;
+use crate::identifier::RegDevId;
 use crate::messages::{DeviceInfo, OwnerDetails};
-use crate::records::AffectedLink;
+use crate::ports::DeviceQuery;
+use crate::records::{AffectedLink, DeviceRecord};
 use crate::reports::DeviceHistory;
-use crate::service::Registry;
-use crate::sessions::Principal;
+use crate::service::{Registry, parse_regdevid};
+use crate::sessions::{Principal, actor_of};
 use crate::status::{Reason, TrustStatus};
+use views::View;
 
 /// What a lookup says about one device. `public` gets `id`, `status`, `status_since`,
 /// `registry` and the statement; enquirers the details too; the device's owner and
@@ -42,6 +49,9 @@ pub struct DeviceAnswer {
     pub reasons: Option<Vec<Reason>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_at: Option<String>,
+    /// The device's owner or custodian id: for administrators and that owner only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<OwnerDetails>,
 }
@@ -69,12 +79,22 @@ pub struct SearchParams {
     pub limit: Option<usize>,
 }
 
+/// `GET /v1/devices?...`: one page. The statement says `{query, devices, next}`: the search as
+/// the registry ran it (`owner` set for an owner's search, `limit` filled in), and this page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchAnswer {
     pub devices: Vec<DeviceAnswer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
     pub statement: String,
+}
+
+/// What a search's statement says.
+#[derive(Serialize)]
+struct SearchStatement<'a> {
+    query: &'a SearchParams,
+    devices: &'a [DeviceAnswer],
+    next: &'a Option<String>,
 }
 
 /// `POST /v1/bulk/lookups`.
@@ -88,16 +108,22 @@ pub struct BulkLookupRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum BulkLookupResult {
-    Found(DeviceAnswer),
-    Failed { id: String, error: String },
+    /// Boxed: a device answer is far larger than a failure.
+    Found(Box<DeviceAnswer>),
+    Failed {
+        id: String,
+        error: String,
+    },
 }
 
+/// The statement says the `results` array.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BulkLookupAnswer {
     pub results: Vec<BulkLookupResult>,
     pub statement: String,
 }
 
+/// The statement says `{regdevid, initial, entries}` (the answer without it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryAnswer {
     pub regdevid: String,
@@ -106,6 +132,7 @@ pub struct HistoryAnswer {
     pub statement: String,
 }
 
+/// The statement says `{regdevid, vulnerabilities}` (the answer without it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VulnerabilitiesAnswer {
     pub regdevid: String,
@@ -115,50 +142,278 @@ pub struct VulnerabilitiesAnswer {
 
 /// Hard bound of `POST /v1/bulk/lookups` (9.3 ii d).
 pub const MAX_BULK_LOOKUP: usize = 1000;
+pub const MAX_SEARCH_LIMIT: usize = 100;
+pub const DEFAULT_SEARCH_LIMIT: usize = 50;
+/// The longest search criterion.
+const MAX_CRITERION: usize = 128;
+/// The longest cursor handed back: the store's cursors are far shorter.
+const MAX_CURSOR: usize = 1024;
+/// Who searches and reads per-device details; an owner only about its own devices.
+const READERS: [Role; 4] = [Role::Enquirer, Role::Agency, Role::Admin, Role::Owner];
 
 impl Registry {
+    /// `GET /v1/devices/{id}` by RegDevID or virtual ID (a single-use one is spent): the view
+    /// the caller's role allows (see `DeviceAnswer`); reading owner PII is audited.
     pub async fn lookup(
         &self,
         caller: Option<&Principal>,
         id: &str,
     ) -> Result<LookupAnswer, RegistryError> {
-        let _ = (caller, id);
-        Err(RegistryError::Forbidden("not yet".into()))
+        let by_virtual = self.is_virtual_id(id);
+        let regdevid = self.resolve(id).await?;
+        let device = self.store.get_device(&regdevid).await?.ok_or_else(|| {
+            if by_virtual {
+                RegistryError::VirtualIdNotFound
+            } else {
+                RegistryError::DeviceNotFound(regdevid.to_string())
+            }
+        })?;
+        let owns = caller
+            .and_then(Principal::owner_id)
+            .is_some_and(|owner| device.owner_id.as_deref() == Some(owner));
+        let (view, with_owner) = match caller.map(|p| p.role) {
+            Some(Role::Admin) => (View::FULL, true),
+            Some(Role::Owner) if owns => (View::FULL, true),
+            Some(Role::Enquirer | Role::Agency) => (View::enquirer(!by_virtual), false),
+            _ => (View::PUBLIC, false),
+        };
+        let mut answer = view.answer(id, &device, &self.config.path.to_string());
+        if with_owner {
+            answer.owner = self.owner_for(&actor_of(caller), &device).await?;
+        }
+        let statement = self.statement(&answer).await?;
+        Ok(LookupAnswer {
+            device: answer,
+            statement,
+        })
     }
 
+    /// The clear owner of `device` for an allowed reader, with the read audited first: no PII
+    /// leaves without its record. A dangling owner id reads as no owner.
+    async fn owner_for(
+        &self,
+        reader: &str,
+        device: &DeviceRecord,
+    ) -> Result<Option<OwnerDetails>, RegistryError> {
+        let Some(owner_id) = &device.owner_id else {
+            return Ok(None);
+        };
+        let audit = self.audit(
+            reader,
+            "read-pii",
+            Some(device.regdevid.to_string()),
+            Ok(()),
+        );
+        self.store.record_audit(&audit).await?;
+        match self.open_owner(owner_id).await {
+            Ok(details) => Ok(Some(details)),
+            Err(RegistryError::OwnerNotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /v1/devices?...` (8): enquirers, agencies and admins search everything; an owner
+    /// only among its own devices; only admins search by owner.
     pub async fn search(
         &self,
         caller: Option<&Principal>,
         params: SearchParams,
     ) -> Result<SearchAnswer, RegistryError> {
-        let _ = (caller, params);
-        Err(RegistryError::Forbidden("not yet".into()))
+        let principal = self.require(caller, &READERS, "search", None).await?;
+        let result = self.search_inner(principal, params).await;
+        if let Err(e) = &result {
+            self.audit_rejection(&principal.subject, "search", None, e)
+                .await;
+        }
+        result
     }
 
+    async fn search_inner(
+        &self,
+        principal: &Principal,
+        mut params: SearchParams,
+    ) -> Result<SearchAnswer, RegistryError> {
+        validate_search(&params)?;
+        if let Some(owner) = principal.owner_id() {
+            if params.owner.as_deref().is_some_and(|asked| asked != owner) {
+                return Err(RegistryError::Forbidden(
+                    "an owner searches only its own devices".into(),
+                ));
+            }
+            params.owner = Some(owner.to_owned());
+        } else if params.owner.is_some() && principal.role != Role::Admin {
+            return Err(RegistryError::Forbidden(
+                "only administrators search by owner".into(),
+            ));
+        }
+        let status = params
+            .status
+            .as_deref()
+            .map(str::parse::<TrustStatus>)
+            .transpose()
+            .map_err(|e| RegistryError::Malformed(e.to_string()))?;
+        let limit = params.limit.unwrap_or(DEFAULT_SEARCH_LIMIT);
+        params.limit = Some(limit);
+        let query = DeviceQuery {
+            make: params.make.clone(),
+            model: params.model.clone(),
+            status,
+            domain: params.domain.clone(),
+            capability: params.capability.clone(),
+            owner_id: params.owner.clone(),
+        };
+        let page = self
+            .store
+            .search_devices(&query, params.cursor.as_deref(), limit)
+            .await?;
+        let path = self.config.path.to_string();
+        let devices: Vec<DeviceAnswer> = page
+            .items
+            .iter()
+            .map(|d| View::enquirer(true).answer(&d.regdevid.to_string(), d, &path))
+            .collect();
+        let statement = self
+            .statement(&SearchStatement {
+                query: &params,
+                devices: &devices,
+                next: &page.next,
+            })
+            .await?;
+        Ok(SearchAnswer {
+            devices,
+            next: page.next,
+            statement,
+        })
+    }
+
+    /// `GET /v1/devices/{regdevid}/history` (9.3 ii a): every report and transition.
     pub async fn history_for(
         &self,
         caller: Option<&Principal>,
         regdevid: &str,
     ) -> Result<HistoryAnswer, RegistryError> {
-        let _ = (caller, regdevid);
-        Err(RegistryError::Forbidden("not yet".into()))
+        let device = self
+            .readable_device(caller, regdevid, "read-history")
+            .await?;
+        let history = self.history(&device.regdevid).await?;
+        let regdevid = device.regdevid.to_string();
+        let statement = self
+            .statement(&serde_json::json!({
+                "regdevid": regdevid,
+                "initial": history.initial,
+                "entries": history.entries,
+            }))
+            .await?;
+        Ok(HistoryAnswer {
+            regdevid,
+            history,
+            statement,
+        })
     }
 
+    /// `GET /v1/devices/{regdevid}/vulnerabilities` (9.3 ii b): timestamped, with source.
     pub async fn vulnerabilities_for(
         &self,
         caller: Option<&Principal>,
         regdevid: &str,
     ) -> Result<VulnerabilitiesAnswer, RegistryError> {
-        let _ = (caller, regdevid);
-        Err(RegistryError::Forbidden("not yet".into()))
+        let device = self
+            .readable_device(caller, regdevid, "read-vulnerabilities")
+            .await?;
+        let mut vulnerabilities = self.store.links_of(&device.regdevid).await?;
+        vulnerabilities
+            .sort_by(|a, b| (a.at_ms, &a.vulnerability_id).cmp(&(b.at_ms, &b.vulnerability_id)));
+        let regdevid = device.regdevid.to_string();
+        let statement = self
+            .statement(&serde_json::json!({
+                "regdevid": regdevid,
+                "vulnerabilities": vulnerabilities,
+            }))
+            .await?;
+        Ok(VulnerabilitiesAnswer {
+            regdevid,
+            vulnerabilities,
+            statement,
+        })
     }
 
-    pub async fn bulk_lookup(
+    /// The device a per-device read is about, for a caller allowed to read it: enquirers,
+    /// agencies and admins, or the device's own owner. Refusals are audited.
+    async fn readable_device(
         &self,
         caller: Option<&Principal>,
-        request: BulkLookupRequest,
-    ) -> Result<BulkLookupAnswer, RegistryError> {
-        let _ = (caller, request);
-        Err(RegistryError::Forbidden("not yet".into()))
+        regdevid_text: &str,
+        action: &str,
+    ) -> Result<DeviceRecord, RegistryError> {
+        let principal = self.require(caller, &READERS, action, None).await?;
+        let regdevid: RegDevId = parse_regdevid(regdevid_text)?;
+        let device = self
+            .store
+            .get_device(&regdevid)
+            .await?
+            .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
+        if let Some(owner) = principal.owner_id()
+            && device.owner_id.as_deref() != Some(owner)
+        {
+            let refusal = RegistryError::Forbidden("an owner reads only its own devices".into());
+            self.audit_rejection(
+                &principal.subject,
+                action,
+                Some(regdevid.to_string()),
+                &refusal,
+            )
+            .await;
+            return Err(refusal);
+        }
+        Ok(device)
+    }
+
+    /// Whether `id` is shaped as one of this registry's virtual IDs (what `resolve` looks up).
+    fn is_virtual_id(&self, id: &str) -> bool {
+        id.strip_prefix(&self.config.path.to_string())
+            .is_some_and(|rest| rest.starts_with(":v:"))
     }
 }
+
+fn validate_search(params: &SearchParams) -> Result<(), RegistryError> {
+    let criteria = [
+        ("make", &params.make),
+        ("model", &params.model),
+        ("status", &params.status),
+        ("domain", &params.domain),
+        ("capability", &params.capability),
+        ("owner", &params.owner),
+    ];
+    for (name, value) in criteria {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.is_empty() || v.chars().count() > MAX_CRITERION)
+        {
+            return Err(RegistryError::Malformed(format!(
+                "{name} must be 1 to {MAX_CRITERION} characters"
+            )));
+        }
+    }
+    if params.model.is_some() && params.make.is_none() {
+        return Err(RegistryError::Malformed("model needs make".into()));
+    }
+    if params
+        .cursor
+        .as_ref()
+        .is_some_and(|c| c.is_empty() || c.len() > MAX_CURSOR)
+    {
+        return Err(RegistryError::Malformed("cursor is not one of ours".into()));
+    }
+    if params
+        .limit
+        .is_some_and(|l| !(1..=MAX_SEARCH_LIMIT).contains(&l))
+    {
+        return Err(RegistryError::Malformed(format!(
+            "limit must be 1 to {MAX_SEARCH_LIMIT}"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -399,3 +399,21 @@ pub struct DomainPolicyClaims {
     pub nonce: String,
     pub policy: crate::status::Policy,
 }
+
+/// Payload of `PUT /v1/admin/roots/{id}`, signed by an administrator over a `root` nonce.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RootClaims {
+    pub nonce: String,
+    pub name: String,
+    /// Standard base64 DER of the CA certificate.
+    pub certificate: String,
+    pub rot_types: Vec<String>,
+}
+
+/// Payload of `DELETE /v1/admin/roots/{id}`, signed by an administrator over a `root` nonce.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RootRemovalClaims {
+    pub nonce: String,
+}

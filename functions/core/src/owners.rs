@@ -348,6 +348,11 @@ impl Registry {
                 .await;
             return Err(refused);
         }
+        self.open_owner(owner_id).await
+    }
+
+    /// The owner with its attributes opened: callers decide who may see them and audit it.
+    pub(crate) async fn open_owner(&self, owner_id: &str) -> Result<OwnerDetails, RegistryError> {
         let owner = self
             .store
             .get_owner(owner_id)

@@ -277,6 +277,17 @@ pub enum EnquirerState {
     Revoked,
 }
 
+impl EnquirerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
 /// An enquirer or beneficiary (Y.3059 9.3 i a, 9.4 i a): signed up with its public key, able to
 /// log in (challenge-response, 9.3 iii) only once an administrator approved it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

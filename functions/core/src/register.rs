@@ -4,6 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 
+use crate::actors::{Actor, Role};
 use crate::config::RegistryKind;
 use crate::error::RegistryError;
 use crate::identifier::{Identifier, RegDevId, RegistryPath};
@@ -269,30 +270,20 @@ impl Registry {
         actor: &str,
     ) -> Result<AcknowledgementResponse, RegistryError> {
         let regdevid = parse_regdevid(regdevid_text)?;
-        let jws = jose::parse(compact).map_err(RegistryError::MalformedJws)?;
-        if jws.header().kid.as_deref() != Some(regdevid_text) {
-            return Err(RegistryError::Malformed(
-                "the JWS kid must be the RegDevID of the path".into(),
+        let signed = self
+            .verify_signed::<AcknowledgementClaims>(compact, &[Role::Device], Purpose::Acknowledge)
+            .await?;
+        // Only the device itself acknowledges what it stored (7 iv b).
+        if !matches!(&signed.actor, Actor::Device(d) if d.regdevid == regdevid) {
+            return Err(RegistryError::Forbidden(
+                "a device acknowledges its own RegDevID only".into(),
             ));
         }
-        let device = self
-            .store
-            .get_device(&regdevid)
-            .await?
-            .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
-        let key = jose::key_from_jwk(&device.public_key)
-            .map_err(|e| RegistryError::UnsupportedKey(e.to_string()))?;
-        jws.verify(&key).map_err(|_| RegistryError::BadSignature)?;
-        let claims: AcknowledgementClaims = jws
-            .claims()
-            .map_err(|e| RegistryError::Malformed(e.to_string()))?;
-        if claims.regdevid != regdevid_text {
+        if signed.claims.regdevid != regdevid_text {
             return Err(RegistryError::Malformed(
                 "the acknowledged RegDevID differs from the path".into(),
             ));
         }
-        self.spend_nonce(&claims.nonce, Purpose::Acknowledge)
-            .await?;
         let device = self
             .change_device(&regdevid, actor, "acknowledge", Ok(()), |facts| {
                 facts.acknowledged = true;

@@ -26,6 +26,8 @@ pub struct Registry {
     pub(crate) keys: Arc<dyn RegistryKeys>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Arc<dyn Rng>,
+    /// The session key of this instance's statements (`statements`), made on first use.
+    pub(crate) session: std::sync::Mutex<Option<Arc<crate::statements::SessionKey>>>,
 }
 
 impl Registry {
@@ -42,6 +44,7 @@ impl Registry {
             keys,
             clock,
             rng,
+            session: std::sync::Mutex::new(None),
         }
     }
 
@@ -169,6 +172,18 @@ impl Registry {
         let _ = self.store.record_audit(&record).await;
     }
 
+    /// Records a request refused before it reached a flow (by the HTTP layer: no token, a bad
+    /// token, a route the caller's role may not use), so that every refusal is audited (7 i c).
+    pub async fn audit_refusal(
+        &self,
+        actor: &str,
+        action: &str,
+        target: Option<String>,
+        error: &RegistryError,
+    ) {
+        self.audit_rejection(actor, action, target, error).await;
+    }
+
     /// A compact JWS signed by the registry's KMS key.
     pub(crate) async fn sign_statement<T: Serialize>(
         &self,
@@ -211,4 +226,19 @@ pub fn rfc3339(ms: u64) -> String {
                 .ok()
         })
         .unwrap_or_default()
+}
+
+/// The UTC day (`YYYY-MM-DD`) of a time: how the audit trail is partitioned for reading.
+pub fn utc_day(ms: u64) -> String {
+    let rfc = rfc3339(ms);
+    rfc.get(..10).unwrap_or_default().to_owned()
+}
+
+#[cfg(test)]
+mod day_tests {
+    #[test]
+    fn utc_day_of_epoch_millis() {
+        assert_eq!(super::utc_day(0), "1970-01-01");
+        assert_eq!(super::utc_day(1_795_000_000_000), "2026-11-18");
+    }
 }

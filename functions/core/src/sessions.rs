@@ -2,13 +2,26 @@
 //! challenge-response (9.3 iii) that yields a short-lived access token signed by the registry's
 //! KMS key, and the verification of that token on every request with the cached public key.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use crate::actors::Role;
-use crate::error::RegistryError;
-use crate::ports::Page;
-use crate::records::EnquirerState;
-use crate::service::Registry;
+use crate::actors::{Role, unverified_kid};
+use crate::error::{RegistryError, StoreError};
+use crate::jose;
+use crate::messages::Purpose;
+use crate::ports::{Page, Updated};
+use crate::records::{EnquirerRecord, EnquirerState};
+use crate::service::{Registry, UPDATE_ATTEMPTS, rfc3339};
+
+/// The `typ` of access tokens (RFC 9068).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+const MAX_TEXT: usize = 256;
+const ENQUIRERS_PAGE: usize = 50;
+/// Tolerated clock skew between the registry's instances.
+const SKEW_MS: u64 = 60_000;
+/// A kid longer than this is not ours: audit records name such a signer `unknown`.
+const MAX_KID: usize = 128;
 
 /// Who a request's bearer token says is asking. No token: anonymous (`public`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +30,17 @@ pub struct Principal {
     pub subject: String,
     pub role: Role,
     pub expires_at_ms: u64,
+}
+
+/// Claims of an access token (RFC 9068 shape); times in seconds since the epoch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AccessClaims {
+    iss: String,
+    sub: String,
+    role: Role,
+    iat: u64,
+    exp: u64,
+    jti: String,
 }
 
 impl Principal {
@@ -61,6 +85,16 @@ pub enum Decision {
     Revoke,
 }
 
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Reject => "reject",
+            Self::Revoke => "revoke",
+        }
+    }
+}
+
 /// Payload of `POST /v1/admin/enquirers/{id}/decision`, signed by an administrator over an
 /// `enquirer-decision` nonce.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,8 +128,52 @@ pub struct SessionResponse {
 impl Registry {
     /// `POST /v1/enquirers`: 201 with the enquirer `pending`.
     pub async fn sign_up(&self, request: SignUpRequest) -> Result<EnquirerView, RegistryError> {
-        let _ = request;
-        Err(RegistryError::Forbidden("not yet".into()))
+        let result = self.sign_up_inner(request).await;
+        if let Err(e) = &result {
+            self.audit_rejection("public", "enquirer-sign-up", None, e)
+                .await;
+        }
+        result
+    }
+
+    async fn sign_up_inner(&self, request: SignUpRequest) -> Result<EnquirerView, RegistryError> {
+        for (field, value) in [
+            ("name", &request.name),
+            ("organisation", &request.organisation),
+            ("contact", &request.contact),
+        ] {
+            let length = value.chars().count();
+            if value.trim().is_empty() || length > MAX_TEXT {
+                return Err(RegistryError::Malformed(format!(
+                    "{field} must be 1 to {MAX_TEXT} characters"
+                )));
+            }
+        }
+        requestable(request.role)?;
+        let key = jose::key_from_jwk(&request.public_key)
+            .map_err(|e| RegistryError::UnsupportedKey(e.to_string()))?;
+        // Only the key's members are kept: whatever else the client sent is not ours to store.
+        let public_key = jose::jwk_from_key(&key);
+        let enquirer_id = self.random_token();
+        let subject = format!("enquirer:{enquirer_id}");
+        let sealed = self.keys.seal(&subject, request.contact.as_bytes()).await?;
+        let enquirer = EnquirerRecord {
+            enquirer_id,
+            name: request.name,
+            organisation: request.organisation,
+            contact_sealed: URL_SAFE_NO_PAD.encode(sealed),
+            role: request.role,
+            state: EnquirerState::Pending,
+            key_thumbprint: jose::jwk_thumbprint(&public_key),
+            public_key,
+            created_at_ms: self.clock.now_ms(),
+            decided_by: None,
+            decided_at_ms: None,
+            version: 1,
+        };
+        let audit = self.audit(&subject, "enquirer-sign-up", Some(subject.clone()), Ok(()));
+        self.store.create_enquirer(&enquirer, &audit).await?;
+        Ok(view(&enquirer))
     }
 
     /// `POST /v1/admin/enquirers/{id}/decision`, a JWS signed by an administrator.
@@ -104,8 +182,50 @@ impl Registry {
         enquirer_id: &str,
         compact: &str,
     ) -> Result<EnquirerView, RegistryError> {
-        let _ = (enquirer_id, compact);
-        Err(RegistryError::Forbidden("not yet".into()))
+        let result = self.decide_enquirer_inner(enquirer_id, compact).await;
+        if let Err(e) = &result {
+            let target = Some(format!("enquirer:{}", bounded(enquirer_id)));
+            self.audit_rejection(&claimed_signer(compact), "enquirer-decision", target, e)
+                .await;
+        }
+        result
+    }
+
+    async fn decide_enquirer_inner(
+        &self,
+        enquirer_id: &str,
+        compact: &str,
+    ) -> Result<EnquirerView, RegistryError> {
+        let signed = self
+            .verify_signed::<DecisionClaims>(compact, &[Role::Admin], Purpose::EnquirerDecision)
+            .await?;
+        let admin = signed.actor.audit_name();
+        let DecisionClaims { decision, role, .. } = signed.claims;
+        if let Some(role) = role {
+            requestable(role)?;
+        }
+        for _ in 0..UPDATE_ATTEMPTS {
+            let mut enquirer = self
+                .store
+                .get_enquirer(enquirer_id)
+                .await?
+                .ok_or_else(|| RegistryError::EnquirerNotFound(enquirer_id.to_owned()))?;
+            enquirer.state = next_state(enquirer.state, decision)?;
+            if let Some(role) = role {
+                enquirer.role = role;
+            }
+            enquirer.decided_by = Some(admin.clone());
+            enquirer.decided_at_ms = Some(self.clock.now_ms());
+            enquirer.version += 1;
+            let target = Some(format!("enquirer:{enquirer_id}"));
+            let audit = self.audit(&admin, "enquirer-decision", target, Ok(()));
+            if self.store.update_enquirer(&enquirer, &audit).await? == Updated::Updated {
+                return Ok(view(&enquirer));
+            }
+        }
+        Err(RegistryError::Store(StoreError(format!(
+            "enquirer {enquirer_id} kept changing"
+        ))))
     }
 
     /// `GET /v1/admin/enquirers?state=&cursor=`, for administrators.
@@ -115,20 +235,185 @@ impl Registry {
         state: EnquirerState,
         cursor: Option<&str>,
     ) -> Result<Page<EnquirerView>, RegistryError> {
-        let _ = (caller, state, cursor);
-        Err(RegistryError::Forbidden("not yet".into()))
+        self.require(caller, &[Role::Admin], "list-enquirers", None)
+            .await?;
+        let page = self
+            .store
+            .enquirers_in(state, cursor, ENQUIRERS_PAGE)
+            .await?;
+        Ok(Page {
+            items: page.items.iter().map(view).collect(),
+            next: page.next,
+        })
     }
 
     /// `POST /v1/sessions`: a login JWS over a `login` nonce yields an access token.
     pub async fn login(&self, compact: &str) -> Result<SessionResponse, RegistryError> {
-        let _ = compact;
-        Err(RegistryError::Forbidden("not yet".into()))
+        let result = self.login_inner(compact).await;
+        if let Err(e) = &result {
+            self.audit_rejection(&claimed_signer(compact), "login", None, e)
+                .await;
+        }
+        result
+    }
+
+    async fn login_inner(&self, compact: &str) -> Result<SessionResponse, RegistryError> {
+        let kid = unverified_kid(compact).unwrap_or_default();
+        let signed = self
+            .verify_signed::<LoginClaims>(
+                compact,
+                &[Role::Enquirer, Role::Agency, Role::Owner, Role::Admin],
+                Purpose::Login,
+            )
+            .await?;
+        let subject = signed.actor.audit_name();
+        if signed.claims.enquirer_id != kid {
+            return Err(RegistryError::Unauthenticated(
+                "enquirer_id must repeat the signer's kid".into(),
+            ));
+        }
+        let now = self.clock.now_ms();
+        let ttl = self.config.access_token_ttl_ms;
+        let claims = AccessClaims {
+            iss: self.config.path.to_string(),
+            sub: subject.clone(),
+            role: signed.actor.role(),
+            iat: now / 1000,
+            exp: (now + ttl) / 1000,
+            jti: self.random_token(),
+        };
+        let access_token = self.sign_statement(ACCESS_TOKEN_TYP, &claims).await?;
+        let audit = self.audit(&subject, "login", Some(subject.clone()), Ok(()));
+        self.store.record_audit(&audit).await?;
+        Ok(SessionResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: ttl / 1000,
+        })
     }
 
     /// The principal of a bearer access token, verified with the registry's cached public key
-    /// (no KMS call). Any failure is `Unauthenticated`-class and is audited by the caller.
+    /// (no KMS call). Any failure is `Unauthenticated`-class and is audited by the caller;
+    /// only a failure to read the registry's own key is the registry's (`Keys`).
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal, RegistryError> {
-        let _ = bearer;
-        Err(RegistryError::Forbidden("not yet".into()))
+        let refuse = |why: &str| RegistryError::Unauthenticated(why.to_owned());
+        let jws = jose::parse(bearer).map_err(|_| refuse("the access token is malformed"))?;
+        if jws.header().typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+            return Err(refuse("the bearer token is not an access token"));
+        }
+        if jws.header().kid.as_deref() != Some(self.keys.key_id().as_str()) {
+            return Err(refuse(
+                "the access token is not signed by this registry's key",
+            ));
+        }
+        let key = self.keys.public_key().await?;
+        jws.verify(&key)
+            .map_err(|_| refuse("the access token's signature does not verify"))?;
+        let claims: AccessClaims = jws
+            .claims()
+            .map_err(|_| refuse("the access token's claims are malformed"))?;
+        if claims.iss != self.config.path.to_string() {
+            return Err(refuse("the access token was issued by another registry"));
+        }
+        let now = self.clock.now_ms();
+        let expires_at_ms = claims.exp.saturating_mul(1000);
+        if expires_at_ms <= now {
+            return Err(refuse("the access token has expired"));
+        }
+        if claims.iat.saturating_mul(1000) > now + SKEW_MS {
+            return Err(refuse("the access token is issued in the future"));
+        }
+        let consistent = match claims.role {
+            Role::Enquirer | Role::Agency => claims.sub.starts_with("enquirer:"),
+            Role::Owner => claims.sub.starts_with("owner:"),
+            Role::Admin => claims.sub.starts_with("admin:"),
+            Role::Device | Role::Manufacturer => false,
+        };
+        if !consistent {
+            return Err(refuse("the access token's role does not fit its subject"));
+        }
+        Ok(Principal {
+            subject: claims.sub,
+            role: claims.role,
+            expires_at_ms,
+        })
+    }
+
+    /// Admits `caller` when its role is in `allowed`; otherwise audits the refusal (actor the
+    /// principal's subject, or `public` without a token) and returns it.
+    pub(crate) async fn require<'p>(
+        &self,
+        caller: Option<&'p Principal>,
+        allowed: &[Role],
+        action: &str,
+        target: Option<String>,
+    ) -> Result<&'p Principal, RegistryError> {
+        let refusal = match caller {
+            None => RegistryError::Unauthenticated("an access token is required".into()),
+            Some(p) if allowed.contains(&p.role) => return Ok(p),
+            Some(p) => RegistryError::Forbidden(format!("{} may not do this", p.role.as_str())),
+        };
+        self.audit_rejection(&actor_of(caller), action, target, &refusal)
+            .await;
+        Err(refusal)
     }
 }
+
+/// How audit records name a caller: its subject, or `public`.
+pub(crate) fn actor_of(caller: Option<&Principal>) -> String {
+    caller.map_or_else(|| "public".to_owned(), |p| p.subject.clone())
+}
+
+/// The roles an enquirer may hold.
+fn requestable(role: Role) -> Result<(), RegistryError> {
+    match role {
+        Role::Enquirer | Role::Agency => Ok(()),
+        other => Err(RegistryError::Malformed(format!(
+            "an enquirer's role is enquirer or agency, not {}",
+            other.as_str()
+        ))),
+    }
+}
+
+fn next_state(from: EnquirerState, decision: Decision) -> Result<EnquirerState, RegistryError> {
+    use EnquirerState::{Approved, Pending, Rejected, Revoked};
+    match (decision, from) {
+        (Decision::Approve, Pending | Rejected | Revoked) => Ok(Approved),
+        (Decision::Reject, Pending) => Ok(Rejected),
+        (Decision::Revoke, Approved) => Ok(Revoked),
+        (decision, from) => Err(RegistryError::InvalidTransition(format!(
+            "cannot {} an enquirer that is {}",
+            decision.as_str(),
+            from.as_str()
+        ))),
+    }
+}
+
+fn view(enquirer: &EnquirerRecord) -> EnquirerView {
+    EnquirerView {
+        enquirer_id: enquirer.enquirer_id.clone(),
+        name: enquirer.name.clone(),
+        organisation: enquirer.organisation.clone(),
+        role: enquirer.role,
+        state: enquirer.state,
+        created_at: rfc3339(enquirer.created_at_ms),
+        decided_by: enquirer.decided_by.clone(),
+    }
+}
+
+/// The unverified signer of a refused request, as its audit record names it.
+fn claimed_signer(compact: &str) -> String {
+    unverified_kid(compact).map_or_else(|| "unknown".to_owned(), |kid| bounded(&kid).to_owned())
+}
+
+/// Client text bound for an audit record: an oversized value is replaced, not stored.
+fn bounded(text: &str) -> &str {
+    if text.len() <= MAX_KID {
+        text
+    } else {
+        "unknown"
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

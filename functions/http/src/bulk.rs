@@ -3,29 +3,29 @@
 //! (`TrustReg-JWS <compact JWS over the body's SHA-256>`). Answers 207 with one result per
 //! item, in order.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use serde::Serialize;
+use trustreg_core::RegistryError;
 use trustreg_core::bulk::{BulkLine, MAX_BULK_ITEMS};
 use trustreg_core::messages::BulkDevice;
 use trustreg_core::status::TrustStatus;
 
 use crate::Shared;
 use crate::problem::Problem;
+use crate::served::{Route, post};
 
 /// 1000 devices with their certificate chains fit well within this.
 pub const BULK_BODY_LIMIT: usize = 4 * 1024 * 1024;
 pub const AUTH_SCHEME: &str = "TrustReg-JWS";
 
-pub(crate) fn routes() -> Router<Shared> {
-    Router::new().route(
-        "/v1/bulk/registrations",
-        post(register_bulk).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)),
-    )
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        post("/v1/bulk/registrations", register_bulk)
+            .map(|handler| handler.layer(DefaultBodyLimit::max(BULK_BODY_LIMIT))),
+    ]
 }
 
 #[derive(Serialize)]
@@ -65,14 +65,17 @@ async fn register_bulk(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix(AUTH_SCHEME))
         .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                format!("sign the body: Authorization: {AUTH_SCHEME} <compact JWS>"),
-            )
-        })?;
+        .filter(|v| !v.is_empty());
+    let Some(signature) = signature else {
+        // Refused before the core sees it: audited here like the core's own refusals (7 i c).
+        let refusal = RegistryError::Unauthenticated(format!(
+            "sign the body: Authorization: {AUTH_SCHEME} <compact JWS>"
+        ));
+        registry
+            .audit_refusal("public", "bulk-register", None, &refusal)
+            .await;
+        return Err(Problem::from(refusal).with_challenge(AUTH_SCHEME));
+    };
     let lines = parse_lines(&headers, &body)?;
     let outcomes = registry.register_bulk(signature, &body, lines).await?;
     let mut summary = Summary::default();

@@ -2,22 +2,21 @@
 
 use axum::Router;
 
-use crate::{
-    Shared, bulk, common, holds, owners, register, reports, trust_domains, virtual_ids,
-    vulnerabilities,
-};
+use crate::served::{self, Route};
+use crate::{Shared, bulk, common, holds, owners, register, reports, virtual_ids};
+
+pub(crate) fn routes() -> Vec<Route> {
+    [
+        register::routes(),
+        virtual_ids::routes(),
+        owners::routes(),
+        reports::routes(),
+        bulk::routes(),
+        holds::routes(),
+    ]
+    .concat()
+}
 
 pub fn register_router(registry: Shared) -> Router {
-    common::finish(
-        Router::new()
-            .merge(register::routes())
-            .merge(virtual_ids::routes())
-            .merge(owners::routes())
-            .merge(reports::routes())
-            .merge(trust_domains::routes())
-            .merge(bulk::routes())
-            .merge(vulnerabilities::routes())
-            .merge(holds::routes()),
-        registry,
-    )
+    common::finish(served::router(routes()), registry)
 }

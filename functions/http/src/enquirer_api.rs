@@ -2,8 +2,19 @@
 
 use axum::Router;
 
-use crate::{Shared, common, published};
+use crate::served::{self, Route};
+use crate::{Shared, common, enquirers, lookups, openapi, published};
+
+pub(crate) fn routes() -> Vec<Route> {
+    [
+        enquirers::routes(),
+        lookups::routes(),
+        published::routes(),
+        openapi::routes(),
+    ]
+    .concat()
+}
 
 pub fn interrogate_router(registry: Shared) -> Router {
-    common::finish(Router::new().merge(published::routes()), registry)
+    common::finish(served::router(routes()), registry)
 }

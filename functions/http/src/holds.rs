@@ -1,20 +1,21 @@
 //! Holds on devices (stolen, compromised), by administrators or owners.
 
+use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 
 use crate::Shared;
 use crate::body::JwsBody;
 use crate::problem::Problem;
+use crate::served::{Route, post};
 use crate::vulnerabilities::path_problem;
 
-pub(crate) fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/v1/devices/{regdevid}/holds", post(hold))
-        .route("/v1/devices/{regdevid}/holds/{kind}/release", post(release))
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        post("/v1/devices/{regdevid}/holds", hold),
+        post("/v1/devices/{regdevid}/holds/{kind}/release", release),
+    ]
 }
 
 async fn hold(

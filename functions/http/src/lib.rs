@@ -1,30 +1,57 @@
-//! trustreg-http: the axum routers of the HTTP functions, their problem+json errors and
-//! request extraction. Shared by the Lambdas and any local server.
+//! trustreg-http: the axum routers of the HTTP functions, their problem+json errors, request
+//! extraction and the OpenAPI document. Shared by the Lambdas and any local server.
 
+mod admin_api;
+mod audit;
+mod auth;
 mod body;
 mod bulk;
 mod common;
 mod device_api;
 mod enquirer_api;
+mod enquirers;
 mod holds;
+mod lookups;
+mod openapi;
 mod owners;
 mod problem;
 mod published;
+mod query;
 mod register;
 mod reports;
+mod roots;
 mod routes;
+mod served;
 mod telemetry;
 mod trust_domains;
 mod virtual_ids;
 mod vulnerabilities;
 
+#[cfg(test)]
+mod routers_tests;
+
 use std::sync::Arc;
 
+pub use admin_api::admin_router;
 pub use device_api::register_router;
 pub use enquirer_api::interrogate_router;
+pub use openapi::openapi_document;
 pub use problem::{PROBLEM_BASE, PROBLEM_JSON, Problem};
-pub use routes::{Access, ROUTES, RouteSpec};
+pub use routes::{Access, FUNCTIONS, ROUTES, RouteSpec};
+
 pub use telemetry::init_tracing;
 
 /// The registry every handler works on.
 pub(crate) type Shared = Arc<trustreg_core::Registry>;
+
+/// The routes a function's router serves, as `(method, path template)`; none for a function
+/// without a router.
+pub fn served_routes(function: &str) -> Vec<(&'static str, &'static str)> {
+    let routes = match function {
+        "register" => device_api::routes(),
+        "interrogate" => enquirer_api::routes(),
+        "admin" => admin_api::routes(),
+        _ => Vec::new(),
+    };
+    served::listed(&routes)
+}

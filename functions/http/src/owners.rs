@@ -2,23 +2,24 @@
 //! administrator, transfer of a device. No route answers an owner's PII yet; the core's
 //! `owner_details` serves the owner and admin reads of the interrogation routes.
 
+use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 
 use crate::Shared;
 use crate::body::JwsBody;
 use crate::problem::Problem;
+use crate::served::{Route, post};
 use crate::virtual_ids::path_problem;
 
-pub(crate) fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/v1/owners", post(register))
-        .route("/v1/owners/{owner_id}/verification", post(verify))
-        .route("/v1/devices/{regdevid}/transfer", post(transfer))
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        post("/v1/owners", register),
+        post("/v1/owners/{owner_id}/verification", verify),
+        post("/v1/devices/{regdevid}/transfer", transfer),
+    ]
 }
 
 async fn register(

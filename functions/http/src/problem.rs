@@ -16,7 +16,15 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// `WWW-Authenticate` of a 401 for a bearer token (RFC 6750, 3): not part of the body.
+    #[serde(skip)]
+    pub www_authenticate: Option<&'static str>,
 }
+
+/// The challenge of a 401 for a request that sent no usable credentials.
+pub const BEARER: &str = "Bearer";
+/// The challenge of a 401 for a malformed, forged or expired access token.
+pub const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
 
 impl Problem {
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
@@ -25,7 +33,13 @@ impl Problem {
             title: title(code).to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
+            www_authenticate: None,
         }
+    }
+
+    pub fn with_challenge(mut self, challenge: &'static str) -> Self {
+        self.www_authenticate = Some(challenge);
+        self
     }
 
     pub fn code(&self) -> &str {
@@ -38,10 +52,16 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let challenge = self.www_authenticate;
         let mut response = (status, Json(self)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(challenge) = challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
         response
     }
 }
@@ -56,7 +76,13 @@ impl From<RegistryError> for Problem {
         } else {
             error.to_string()
         };
-        Self::new(status, error.code(), detail)
+        let problem = Self::new(status, error.code(), detail);
+        // A request without a token where one is needed: the bare challenge (RFC 6750, 3.1).
+        if matches!(error, RegistryError::Unauthenticated(_)) {
+            problem.with_challenge(BEARER)
+        } else {
+            problem
+        }
     }
 }
 
@@ -71,6 +97,7 @@ fn status_of(error: &RegistryError) -> StatusCode {
         E::BadSignature | E::NonceInvalid | E::NonceExpired | E::UnknownSigner => {
             StatusCode::UNAUTHORIZED
         }
+        E::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         E::Forbidden(_) => StatusCode::FORBIDDEN,
         E::UntrustedRoot
         | E::CertificateExpired
@@ -82,6 +109,9 @@ fn status_of(error: &RegistryError) -> StatusCode {
         E::DeviceNotFound(_) => StatusCode::NOT_FOUND,
         E::VulnerabilityNotFound(_) | E::HoldNotFound(..) => StatusCode::NOT_FOUND,
         E::VirtualIdNotFound | E::OwnerNotFound(_) => StatusCode::NOT_FOUND,
+        E::EnquirerNotFound(_) | E::RootNotFound(_) => StatusCode::NOT_FOUND,
+        E::InvalidTransition(_) => StatusCode::CONFLICT,
+        E::TooManyItems { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         E::Store(_) | E::Keys(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
@@ -112,7 +142,10 @@ fn title(code: &str) -> &'static str {
         "unknown-signer" => "The signer of the request is unknown",
         "forbidden" => "The signer may not do this",
         "rot-type-not-accepted" => "The trust domain does not accept this root-of-trust type",
-        "unauthenticated" => "The request is not signed",
+        "unauthenticated" => "The request carries no valid credentials",
+        "enquirer-not-found" => "No such enquirer",
+        "root-not-found" => "No such root of trust",
+        "invalid-state-transition" => "The resource cannot make this change from its state",
         "too-many-items" => "The bulk request holds too many items",
         "not-found" => "No such resource",
         "method-not-allowed" => "Method not allowed",

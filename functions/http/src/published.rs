@@ -1,18 +1,18 @@
 //! The registry's published documents (function `interrogate`), for anyone.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
 use crate::Shared;
 use crate::problem::Problem;
+use crate::served::{Route, get};
 
-pub(crate) fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/v1/registry", get(registry_document))
-        .route("/v1/registry/practice-statement", get(practice_statement))
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        get("/v1/registry", registry_document),
+        get("/v1/registry/practice-statement", practice_statement),
+    ]
 }
 
 async fn registry_document(State(registry): State<Shared>) -> Result<Response, Problem> {

@@ -1,22 +1,23 @@
 //! Challenges, registration and acknowledgement (function `register`).
 
+use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use trustreg_core::messages::ChallengeRequest;
 
 use crate::Shared;
 use crate::body::{JsonBody, JwsBody};
 use crate::problem::Problem;
+use crate::served::{Route, post};
 
-pub(crate) fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/v1/challenges", post(challenge))
-        .route("/v1/registrations", post(register))
-        .route("/v1/devices/{regdevid}/acknowledgement", post(acknowledge))
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        post("/v1/challenges", challenge),
+        post("/v1/registrations", register),
+        post("/v1/devices/{regdevid}/acknowledgement", acknowledge),
+    ]
 }
 
 async fn challenge(

@@ -1,18 +1,18 @@
 //! Security-parameter reports (function `register`): `POST /v1/devices/{regdevid}/reports`.
 
+use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 
 use crate::Shared;
 use crate::body::JwsBody;
 use crate::problem::Problem;
+use crate::served::{Route, post};
 
-pub(crate) fn routes() -> Router<Shared> {
-    Router::new().route("/v1/devices/{regdevid}/reports", post(report))
+pub(crate) fn routes() -> Vec<Route> {
+    vec![post("/v1/devices/{regdevid}/reports", report)]
 }
 
 async fn report(

@@ -1,19 +1,19 @@
 //! Trust-domain administration: `PUT /v1/admin/trust-domains/{name}` (6.1 f), signed by an
 //! administrator.
 
+use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::put;
-use axum::{Json, Router};
 
 use crate::Shared;
 use crate::body::JwsBody;
 use crate::problem::Problem;
+use crate::served::{Route, put};
 
-pub(crate) fn routes() -> Router<Shared> {
-    Router::new().route("/v1/admin/trust-domains/{name}", put(set_policy))
+pub(crate) fn routes() -> Vec<Route> {
+    vec![put("/v1/admin/trust-domains/{name}", set_policy)]
 }
 
 async fn set_policy(

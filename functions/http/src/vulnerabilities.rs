@@ -1,23 +1,24 @@
 //! Vulnerability reports and their follow-ups (Y.3059 9.3 ii b, 7 iv d).
 
+use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use trustreg_core::messages::VulnerabilityProgress;
 use trustreg_core::vulnerabilities::FIRST_BATCH;
 
 use crate::Shared;
 use crate::body::JwsBody;
 use crate::problem::Problem;
+use crate::served::{Route, post};
 
-pub(crate) fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/v1/vulnerabilities", post(report))
-        .route("/v1/vulnerabilities/{id}/apply", post(apply))
-        .route("/v1/vulnerabilities/{id}/fixed", post(fixed))
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        post("/v1/vulnerabilities", report),
+        post("/v1/vulnerabilities/{id}/apply", apply),
+        post("/v1/vulnerabilities/{id}/fixed", fixed),
+    ]
 }
 
 /// 202 while devices remain to re-evaluate (the follow-up is `apply`), 200 once done.

@@ -343,7 +343,10 @@ async fn bulk_requests_must_be_signed_by_the_devices_manufacturer() {
         .iter()
         .filter(|a| a.action == "bulk-register" && a.code.is_some())
         .count();
-    assert_eq!(rejected, 2, "the bad signature and the replay are audited");
+    assert_eq!(
+        rejected, 3,
+        "the unsigned request, the bad signature and the replay are audited"
+    );
 }
 
 // Y.3059 9.2 i g

@@ -1060,19 +1060,21 @@ async fn acknowledgement_path_that_is_not_a_regdevid_is_a_problem() {
 }
 
 // Y.3059 7 iv b
+// A device the registry does not know cannot prove who it is: its acknowledgement is refused
+// as from an unknown signer, and audited.
 #[tokio::test]
-async fn acknowledging_an_unknown_device_is_device_not_found() {
+async fn acknowledging_an_unknown_device_is_an_unknown_signer() {
     let h = Harness::new().await;
     let device = h.device(imei(IMEI));
     let regdevid = regdevid_of(IMEI);
     let before = h.snapshot();
     let reply = h.acknowledge(&device, &regdevid).await;
-    assert_problem(&reply, StatusCode::NOT_FOUND, "device-not-found");
+    assert_problem(&reply, StatusCode::UNAUTHORIZED, "unknown-signer");
     let after = h.snapshot();
     assert!(after.devices.is_empty());
     assert_eq!(
         after.audit.last().unwrap().code.as_deref(),
-        Some("device-not-found")
+        Some("unknown-signer")
     );
     assert_eq!(after.audit.len(), before.audit.len() + 1);
 }

@@ -1,5 +1,5 @@
-//! Security-parameter reports through the router of function `register`, domain policies and
-//! the scheduled evaluation, on the in-memory fakes of trustreg-core.
+//! Security-parameter reports through the router of function `register`, domain policies
+//! (function `admin`) and the scheduled evaluation, on the in-memory fakes of trustreg-core.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -558,7 +558,9 @@ impl Harness {
             .header(header::CONTENT_TYPE, JOSE)
             .body(Body::from(jws))
             .unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
+        // Trust domains are administration: function `admin` serves them.
+        let admin = trustreg_http::admin_router(self.registry.clone());
+        let response = admin.oneshot(request).await.unwrap();
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         Reply {

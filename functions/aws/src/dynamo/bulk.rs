@@ -5,20 +5,18 @@
 use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use trustreg_core::error::StoreError;
 use trustreg_core::identifier::{Identifier, RegDevId};
 use trustreg_core::ports::{BulkStore, Created, DeviceStore, NewDevice};
 use trustreg_core::records::DeviceRecord;
 
-use super::{DynamoStore, Item, key, record, sdk};
+use super::{DynamoStore, Item, key, record};
 use crate::keys::{self, PK};
 
 /// A device's creation writes 4 items; a transaction takes at most 100.
 const ITEMS_PER_DEVICE: usize = 4;
 const DEVICES_PER_TRANSACTION: usize = 25;
-/// BatchGetItem takes at most 100 keys.
-const KEYS_PER_BATCH_GET: usize = 100;
 
 impl DynamoStore {
     /// Creates the devices at `pending` (indexes into `devices`) in one transaction, leaving
@@ -71,42 +69,15 @@ impl DynamoStore {
 
     /// The items of these keys (consistent reads), by `pk`; absent keys are simply missing.
     async fn batch_get(&self, keys: Vec<Item>) -> Result<HashMap<String, Item>, StoreError> {
-        let mut found = HashMap::new();
-        for chunk in keys.chunks(KEYS_PER_BATCH_GET) {
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.to_vec()))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError(format!("batch get: {e}")))?,
-            );
-            while let Some(keys_and_attributes) = request.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys_and_attributes)
-                    .send()
-                    .await
-                    .map_err(sdk)?;
-                for item in out
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(AttributeValue::S(pk)) = item.get(PK) {
-                        found.insert(pk.clone(), item.clone());
-                    }
-                }
-                // Throttled keys come back unprocessed: ask again for just those.
-                request = out
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .filter(|k| !k.keys().is_empty())
-                    .cloned();
-            }
-        }
-        Ok(found)
+        Ok(self
+            .batch_read(keys)
+            .await?
+            .into_iter()
+            .filter_map(|item| match item.get(PK) {
+                Some(AttributeValue::S(pk)) => Some((pk.clone(), item)),
+                _ => None,
+            })
+            .collect())
     }
 }
 

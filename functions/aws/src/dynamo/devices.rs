@@ -12,7 +12,9 @@ use trustreg_core::records::{AuditRecord, DeviceRecord, Nonce, RootOfTrust, Tran
 use super::{
     Condition, DynamoStore, Item, TxOutcome, audit_item, item, key, record, s, sdk, transition_item,
 };
-use crate::keys::{self, GSI2PK, GSI2SK, GSI3PK, GSI3SK, PK, SK, TTL};
+use crate::keys::{
+    self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, GSI4PK, GSI4SK, PK, SK, TTL,
+};
 
 impl DynamoStore {
     /// A versioned change of a device with the `extra` writes that go with it, its transition
@@ -65,11 +67,15 @@ impl DynamoStore {
     }
 }
 
-/// A device item with its index entries: by make and model (gsi2), and by when its next
-/// evaluation falls due (gsi3).
+/// A device item with its index entries: by root of trust (gsi1), by make and model (gsi2), by
+/// when its next evaluation falls due (gsi3), and by status (gsi4). Attributes of the one item,
+/// so creating a device, in bulk too, writes no more items.
 pub(super) fn device_item(device: &DeviceRecord) -> Result<Item, StoreError> {
     let mut it = item(device, keys::device(&device.regdevid))?;
     it.insert("kind".into(), s("device".into()));
+    let (root_pk, root_sk) = keys::by_root(device);
+    it.insert(GSI1PK.into(), s(root_pk));
+    it.insert(GSI1SK.into(), s(root_sk));
     let (model_pk, model_sk) = keys::by_model(device);
     it.insert(GSI2PK.into(), s(model_pk));
     it.insert(GSI2SK.into(), s(model_sk));
@@ -78,6 +84,9 @@ pub(super) fn device_item(device: &DeviceRecord) -> Result<Item, StoreError> {
         it.insert(GSI3PK.into(), s(due_pk));
         it.insert(GSI3SK.into(), s(due_sk));
     }
+    let (status_pk, status_sk) = keys::by_status(device);
+    it.insert(GSI4PK.into(), s(status_pk));
+    it.insert(GSI4SK.into(), s(status_sk));
     Ok(it)
 }
 

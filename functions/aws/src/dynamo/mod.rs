@@ -12,26 +12,42 @@ mod reports;
 mod virtual_ids;
 mod vulnerabilities;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
-use serde::Serialize;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use trustreg_core::error::StoreError;
 use trustreg_core::identifier::RegDevId;
-use trustreg_core::ports::Updated;
+use trustreg_core::ports::{Page, Updated};
 use trustreg_core::records::{AuditRecord, Transition};
 
-use crate::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, PK, SK, TTL};
+use crate::keys::{
+    self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, GSI4PK, GSI4SK, PK, SK, TTL,
+};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// Concurrent transactions on one item are refused (TransactionConflict) rather than queued:
 /// such a refusal is retried, a failed condition is an answer.
 const CONFLICT_RETRIES: u32 = 10;
+
+/// BatchGetItem takes at most 100 keys.
+const KEYS_PER_BATCH_GET: usize = 100;
+/// Keys a throttled BatchGetItem leaves unprocessed are asked for again this often, waiting
+/// twice as long each time (from `BACKOFF_START_MS`, at most `BACKOFF_MAX_MS`), as AWS
+/// advises; then the read fails rather than hold the request.
+const UNPROCESSED_RETRIES: u32 = 8;
+const BACKOFF_START_MS: u64 = 25;
+const BACKOFF_MAX_MS: u64 = 1_000;
+
+/// Longer cursors are refused before decoding: no LastEvaluatedKey of this table comes near.
+const MAX_CURSOR_LEN: usize = 4_096;
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -44,6 +60,133 @@ enum Condition {
     Absent,
     /// The stored item's version is this one.
     Version(u64),
+}
+
+/// Where a Query reads: one partition of the table or of an index, optionally narrowed to the
+/// sort keys that start with `prefix`.
+pub(crate) struct Partition {
+    index: Index,
+    value: String,
+    prefix: Option<String>,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum Index {
+    Table,
+    Gsi1,
+    Gsi4,
+}
+
+impl Index {
+    fn name(self) -> Option<&'static str> {
+        match self {
+            Self::Table => None,
+            Self::Gsi1 => Some("gsi1"),
+            Self::Gsi4 => Some("gsi4"),
+        }
+    }
+
+    /// The partition and sort key attributes of the index.
+    fn attributes(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Table => (PK, SK),
+            Self::Gsi1 => (GSI1PK, GSI1SK),
+            Self::Gsi4 => (GSI4PK, GSI4SK),
+        }
+    }
+}
+
+impl Partition {
+    pub(crate) fn new(index: Index, value: String, prefix: Option<String>) -> Self {
+        Self {
+            index,
+            value,
+            prefix,
+        }
+    }
+}
+
+/// A FilterExpression with its names and values: applied after `Limit`, so it saves transfer,
+/// not reads.
+pub(crate) struct Filter {
+    pub expression: String,
+    pub names: Vec<(String, String)>,
+    pub values: Vec<(String, AttributeValue)>,
+}
+
+/// Where a paged read resumes: the partition of its plan (always 0 for a read of one
+/// partition) and DynamoDB's LastEvaluatedKey there (none: from the partition's start). The
+/// client holds it as base64url JSON; anything that does not decode to a position in the read
+/// it is handed back to is refused as `invalid cursor`, never passed to DynamoDB.
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Cursor {
+    #[serde(rename = "p", default)]
+    pub part: usize,
+    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<BTreeMap<String, String>>,
+}
+
+impl Cursor {
+    /// The position after `last` (a LastEvaluatedKey) in partition `part` of a plan.
+    pub(crate) fn at(part: usize, last: Option<&Item>) -> Result<Self, StoreError> {
+        let key = last
+            .map(|item| {
+                item.iter()
+                    .map(|(name, value)| match value {
+                        AttributeValue::S(text) => Ok((name.clone(), text.clone())),
+                        // Every key attribute of the table is a string.
+                        _ => Err(StoreError(format!("key attribute {name} is not a string"))),
+                    })
+                    .collect::<Result<BTreeMap<_, _>, _>>()
+            })
+            .transpose()?;
+        Ok(Self { part, key })
+    }
+
+    pub(crate) fn encode(&self) -> Result<String, StoreError> {
+        let json = serde_json::to_vec(self).map_err(|e| StoreError(format!("cursor: {e}")))?;
+        Ok(URL_SAFE_NO_PAD.encode(&json))
+    }
+
+    pub(crate) fn decode(text: &str) -> Result<Self, StoreError> {
+        let invalid = StoreError::invalid_cursor;
+        if text.len() > MAX_CURSOR_LEN {
+            return Err(invalid("too long"));
+        }
+        let json = URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| invalid("not base64url"))?;
+        serde_json::from_slice(&json).map_err(|_| invalid("not a cursor"))
+    }
+
+    /// The ExclusiveStartKey for a read of `on`, once it is checked to be a key of that
+    /// partition: a forged key would otherwise read another partition or fail in DynamoDB.
+    pub(crate) fn start_in(&self, on: &Partition) -> Result<Option<Item>, StoreError> {
+        let Some(key) = &self.key else {
+            return Ok(None);
+        };
+        let (pk, sk) = on.index.attributes();
+        let expected: Vec<&str> = match on.index {
+            Index::Table => vec![PK, SK],
+            _ => vec![PK, SK, pk, sk],
+        };
+        let fits = key.len() == expected.len()
+            && expected.iter().all(|name| key.contains_key(*name))
+            && key.get(pk) == Some(&on.value)
+            && on
+                .prefix
+                .as_ref()
+                .is_none_or(|p| key.get(sk).is_some_and(|v| v.starts_with(p.as_str())));
+        if !fits {
+            return Err(StoreError::invalid_cursor("not a position of this listing"));
+        }
+        Ok(Some(
+            key.iter()
+                .map(|(name, value)| (name.clone(), s(value.clone())))
+                .collect(),
+        ))
+    }
 }
 
 enum TxOutcome {
@@ -161,6 +304,121 @@ impl DynamoStore {
                 return Ok(found);
             }
         }
+    }
+
+    /// One Query page of `on` from `start`, evaluating at most `limit` items (before `filter`):
+    /// the items and the LastEvaluatedKey, if the partition goes on. Table partitions are read
+    /// consistently; indexes cannot be.
+    pub(crate) async fn query_page(
+        &self,
+        on: &Partition,
+        filter: Option<&Filter>,
+        start: Option<Item>,
+        limit: usize,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let (pk, sk) = on.index.attributes();
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(on.index.name().map(str::to_owned))
+            .consistent_read(matches!(on.index, Index::Table))
+            .expression_attribute_names("#pk", pk)
+            .expression_attribute_values(":pk", s(on.value.clone()))
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start);
+        query = match &on.prefix {
+            Some(prefix) => query
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", sk)
+                .expression_attribute_values(":prefix", s(prefix.clone())),
+            None => query.key_condition_expression("#pk = :pk"),
+        };
+        if let Some(filter) = filter {
+            query = query.filter_expression(&filter.expression);
+            for (name, attribute) in &filter.names {
+                query = query.expression_attribute_names(name, attribute);
+            }
+            for (name, value) in &filter.values {
+                query = query.expression_attribute_values(name, value.clone());
+            }
+        }
+        let out = query.send().await.map_err(sdk)?;
+        Ok((out.items().to_vec(), out.last_evaluated_key().cloned()))
+    }
+
+    /// One page of a read of one partition, from the client's `cursor`.
+    pub(crate) async fn page_of<T>(
+        &self,
+        on: &Partition,
+        cursor: Option<&str>,
+        limit: usize,
+        decode: impl Fn(Item) -> Result<T, StoreError>,
+    ) -> Result<Page<T>, StoreError> {
+        let start = match cursor {
+            Some(text) => {
+                let cursor = Cursor::decode(text)?;
+                if cursor.part != 0 || cursor.key.is_none() {
+                    return Err(StoreError::invalid_cursor("not a position of this listing"));
+                }
+                cursor.start_in(on)?
+            }
+            None => None,
+        };
+        let (items, last) = self.query_page(on, None, start, limit).await?;
+        let next = match last {
+            Some(last) => Some(Cursor::at(0, Some(&last))?.encode()?),
+            None => None,
+        };
+        Ok(Page {
+            items: items.into_iter().map(decode).collect::<Result<_, _>>()?,
+            next,
+        })
+    }
+
+    /// The items stored under `keys` (read consistently, in no particular order; absent ones
+    /// left out), 100 keys per BatchGetItem.
+    pub(crate) async fn batch_read(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(KEYS_PER_BATCH_GET) {
+            let mut request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError(format!("batch get: {e}")))?;
+            let mut retries = 0;
+            loop {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(sdk)?;
+                if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
+                    found.extend(items.iter().cloned());
+                }
+                match out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .filter(|k| !k.keys().is_empty())
+                {
+                    None => break,
+                    Some(_) if retries == UNPROCESSED_RETRIES => {
+                        return Err(StoreError(format!(
+                            "DynamoDB: keys still unprocessed after {retries} retries"
+                        )));
+                    }
+                    Some(unprocessed) => {
+                        let wait = (BACKOFF_START_MS << retries).min(BACKOFF_MAX_MS);
+                        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                        retries += 1;
+                        request = unprocessed.clone();
+                    }
+                }
+            }
+        }
+        Ok(found)
     }
 
     fn put(&self, item: Item) -> Result<Put, StoreError> {
@@ -295,11 +553,21 @@ fn item<T: Serialize>(value: &T, (pk, sk): (String, String)) -> Result<Item, Sto
 
 fn record<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
     for k in [
-        PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, TTL, "kind",
+        PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, GSI4PK, GSI4SK, TTL, "kind",
     ] {
         item.remove(k);
     }
     serde_dynamo::from_item(item).map_err(|e| StoreError(format!("decode: {e}")))
+}
+
+/// The RegDevID an item names in its `regdevid` attribute (devices, links to them).
+fn regdevid_of(item: &Item) -> Result<RegDevId, StoreError> {
+    match item.get("regdevid") {
+        Some(AttributeValue::S(text)) => text
+            .parse()
+            .map_err(|e| StoreError(format!("stored RegDevID {text:?}: {e}"))),
+        _ => Err(StoreError("item without regdevid".into())),
+    }
 }
 
 fn key((pk, sk): (String, String)) -> Item {

@@ -28,6 +28,8 @@ use crate::records::{AuditRecord, DeviceRecord, Nonce, RootOfTrust, Transition};
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<State>,
+    /// How many batched device reads were made: bulk lookups promise one.
+    pub get_devices_calls: AtomicU64,
 }
 
 #[derive(Default, Clone)]
@@ -48,6 +50,7 @@ pub struct State {
     pub vulnerabilities: BTreeMap<String, crate::records::VulnerabilityRecord>,
     /// (RegDevID, vulnerability id) -> the device's link to it.
     pub vulnerability_links: BTreeMap<(String, String), crate::records::AffectedLink>,
+    pub enquirers: BTreeMap<String, crate::records::EnquirerRecord>,
 }
 
 impl MemoryStore {
@@ -58,6 +61,19 @@ impl MemoryStore {
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// The first `limit` of `items` (already in order and past the cursor), with the cursor of the
+/// next page (`key` of the last item) when more remain.
+pub(crate) fn page_after<T>(
+    mut items: Vec<T>,
+    limit: usize,
+    key: impl Fn(&T) -> String,
+) -> crate::ports::Page<T> {
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = if more { items.last().map(key) } else { None };
+    crate::ports::Page { items, next }
 }
 
 /// A software stand-in for the KMS keys.

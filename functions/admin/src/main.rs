@@ -1,0 +1,10 @@
+//! Lambda `admin`: registry administration behind API Gateway.
+
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    trustreg_http::init_tracing();
+    let registry = trustreg_aws::registry_from_env().await?;
+    lambda_http::run(trustreg_http::admin_router(Arc::new(registry))).await
+}

@@ -1,0 +1,21 @@
+//! Registry administration: the router of the `admin` function (API.md, "Administration").
+
+use axum::Router;
+
+use crate::served::{self, Route};
+use crate::{Shared, audit, common, enquirers, roots, trust_domains, vulnerabilities};
+
+pub(crate) fn routes() -> Vec<Route> {
+    [
+        roots::routes(),
+        trust_domains::routes(),
+        enquirers::admin_routes(),
+        vulnerabilities::routes(),
+        audit::routes(),
+    ]
+    .concat()
+}
+
+pub fn admin_router(registry: Shared) -> Router {
+    common::finish(served::router(routes()), registry)
+}

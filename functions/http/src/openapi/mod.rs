@@ -1,0 +1,290 @@
+//! `GET /v1/openapi.json` (Y.3059 9.3 i b): the API's OpenAPI document, built from `ROUTES`
+//! so it cannot drift from the routers, with each route's description from `operations`.
+
+mod operations;
+mod schemas;
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::path::{
+    HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    Content, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, Required, ResponseBuilder,
+    ResponsesBuilder,
+};
+
+use crate::routes::{Access, ROUTES, RouteSpec};
+use crate::served::{Route, get};
+use operations::{Answer, Body, Described};
+
+#[cfg(test)]
+use operations::OPERATIONS;
+
+pub(crate) const BEARER_AUTH: &str = "bearerAuth";
+
+pub(crate) fn routes() -> Vec<Route> {
+    vec![get("/v1/openapi.json", serve)]
+}
+
+async fn serve() -> Response {
+    Json(openapi_document()).into_response()
+}
+
+pub(crate) fn bearer_scheme() -> SecurityScheme {
+    let mut http = Http::new(HttpAuthScheme::Bearer);
+    http.bearer_format = Some("JWT".into());
+    http.description = Some(
+        "An access token from POST /v1/sessions, signed by the registry's key; short-lived.".into(),
+    );
+    SecurityScheme::Http(http)
+}
+
+/// The document: one operation per route of `ROUTES`, tagged with the function that serves it.
+pub fn openapi_document() -> OpenApi {
+    let mut paths = Paths::new();
+    for spec in ROUTES {
+        if let Some(method) = http_method(spec.method) {
+            paths.add_path_operation(spec.path, vec![method], operation(spec));
+        }
+    }
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("trustreg")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "A trust registry for connected devices after ITU-T Y.3059. Errors are \
+                     application/problem+json (RFC 9457). Signed requests are compact JWS \
+                     (ES256) over a single-use nonce from POST /v1/challenges.",
+                )),
+        )
+        .paths(paths)
+        .components(Some(schemas::components()))
+        .build()
+}
+
+fn http_method(method: &str) -> Option<HttpMethod> {
+    match method {
+        "GET" => Some(HttpMethod::Get),
+        "POST" => Some(HttpMethod::Post),
+        "PUT" => Some(HttpMethod::Put),
+        "DELETE" => Some(HttpMethod::Delete),
+        "PATCH" => Some(HttpMethod::Patch),
+        _ => None,
+    }
+}
+
+fn operation(spec: &RouteSpec) -> Operation {
+    let described = operations::describe(spec.method, spec.path);
+    let mut builder = OperationBuilder::new()
+        .operation_id(Some(operation_id(spec)))
+        .tag(spec.function)
+        .summary(described.map(|d| d.summary))
+        .description(Some(description(spec.access, described)));
+    for name in path_parameters(spec.path) {
+        builder = builder.parameter(
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+        );
+    }
+    for (name, description) in described.map_or(&[][..], |d| d.query) {
+        builder = builder.parameter(
+            ParameterBuilder::new()
+                .name(*name)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(*description))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+        );
+    }
+    if let Some(Body::BulkDevices) = described.map(|d| &d.body) {
+        builder = builder.parameter(
+            ParameterBuilder::new()
+                .name("Authorization")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::True)
+                .description(Some(
+                    "`TrustReg-JWS <compact JWS>` over the body's SHA-256, signed by a \
+                     manufacturer or an administrator over a `bulk` nonce",
+                ))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+        );
+    }
+    if let Some(body) = described.and_then(request_body) {
+        builder = builder.request_body(Some(body));
+    }
+    builder = builder.responses(responses(spec.access, described));
+    for requirement in security(spec.access, described) {
+        builder = builder.security(requirement);
+    }
+    builder.build()
+}
+
+/// e.g. `get_v1_devices_id_history`.
+fn operation_id(spec: &RouteSpec) -> String {
+    let path: String = spec
+        .path
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let words: Vec<&str> = path.split('_').filter(|w| !w.is_empty()).collect();
+    format!("{}_{}", spec.method.to_ascii_lowercase(), words.join("_"))
+}
+
+fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+}
+
+fn role_names(roles: &[trustreg_core::actors::Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn description(access: Access, described: Option<&Described>) -> String {
+    let mut text = access_text(access);
+    if described.is_some_and(|d| d.optional_token) {
+        text.push_str(
+            " A bearer access token is optional: when sent it must be valid, and the answer \
+             shows what its role may see.",
+        );
+    }
+    text
+}
+
+fn access_text(access: Access) -> String {
+    match access {
+        Access::Public => "Who: anyone.".into(),
+        Access::RootOfTrust => {
+            "Who: a device, proving its root of trust with the certificate chain in the JWS \
+             header's x5c."
+                .into()
+        }
+        Access::Signed(roles) => format!(
+            "Who: {}, signing the body as a compact JWS (ES256) whose kid names the signer.",
+            role_names(roles)
+        ),
+        Access::Token(roles) => format!(
+            "Who: {}, with `Authorization: Bearer <access token>`.",
+            role_names(roles)
+        ),
+    }
+}
+
+fn request_body(described: &Described) -> Option<utoipa::openapi::request_body::RequestBody> {
+    let string = || ObjectBuilder::new().schema_type(Type::String);
+    let builder = match &described.body {
+        Body::None => return None,
+        Body::Json(schema) => RequestBodyBuilder::new().content(
+            "application/json",
+            Content::new(Some(Ref::from_schema_name(*schema))),
+        ),
+        Body::Jws { purpose, claims } => RequestBodyBuilder::new()
+            .description(Some(format!(
+                "A compact JWS (ES256) over a `{purpose}` nonce from POST /v1/challenges; \
+                 claims {claims}."
+            )))
+            .content("application/jose", Content::new(Some(string()))),
+        Body::BulkDevices => RequestBodyBuilder::new()
+            .description(Some(
+                "Up to 1000 devices: a JSON array, or one JSON object per line (NDJSON), each \
+                 {identifier:{scheme,value}, device, certificate_chain, trust_domains, ...}.",
+            ))
+            .content(
+                "application/json",
+                Content::new(Some(
+                    utoipa::openapi::schema::ArrayBuilder::new()
+                        .items(ObjectBuilder::new())
+                        .max_items(Some(trustreg_core::bulk::MAX_BULK_ITEMS)),
+                )),
+            )
+            .content("application/x-ndjson", Content::new(Some(string()))),
+    };
+    Some(builder.required(Some(Required::True)).build())
+}
+
+fn responses(access: Access, described: Option<&Described>) -> utoipa::openapi::Responses {
+    let mut builder = ResponsesBuilder::new();
+    if let Some(Answer {
+        status,
+        description,
+        media,
+        schema,
+    }) = described.map(|d| &d.answer)
+    {
+        let content = if schema.is_empty() {
+            Content::new(Some(ObjectBuilder::new().schema_type(Type::String)))
+        } else {
+            Content::new(Some(Ref::from_schema_name(*schema)))
+        };
+        builder = builder.response(
+            status.to_string(),
+            ResponseBuilder::new()
+                .description(*description)
+                .content(*media, content),
+        );
+    }
+    let mut errors: Vec<u16> = described.map_or(Vec::new(), |d| d.errors.to_vec());
+    match access {
+        Access::Public if described.is_some_and(|d| d.optional_token) => errors.push(401),
+        Access::Public => {}
+        Access::RootOfTrust => errors.extend([401, 403]),
+        Access::Signed(_) | Access::Token(_) => errors.extend([401, 403]),
+    }
+    // Every route may meet an unavailable store or key service.
+    errors.push(503);
+    errors.sort_unstable();
+    errors.dedup();
+    for status in errors {
+        builder = builder.response(
+            status.to_string(),
+            ResponseBuilder::new()
+                .description(error_text(status))
+                .content(
+                    crate::problem::PROBLEM_JSON,
+                    Content::new(Some(Ref::from_schema_name("Problem"))),
+                ),
+        );
+    }
+    builder.build()
+}
+
+fn error_text(status: u16) -> &'static str {
+    match status {
+        400 => "Malformed request, JWS, identifier or query",
+        401 => "No valid credentials: a bad or expired token, signature or nonce",
+        403 => "The caller's role may not do this, or its root of trust is not accepted",
+        404 => "No such resource",
+        409 => "Conflict with the resource's state",
+        413 => "Too many items or too large a body",
+        415 => "Unsupported media type",
+        503 => "The registry is unavailable; retry later",
+        _ => "The request failed",
+    }
+}
+
+/// Bearer routes need the token; a public route whose view depends on a token takes it
+/// optionally (the empty requirement). Signed routes carry their proof in the body.
+fn security(access: Access, described: Option<&Described>) -> Vec<SecurityRequirement> {
+    let bearer = || SecurityRequirement::new(BEARER_AUTH, Vec::<String>::new());
+    match access {
+        Access::Token(_) => vec![bearer()],
+        Access::Public if described.is_some_and(|d| d.optional_token) => {
+            vec![SecurityRequirement::default(), bearer()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,437 @@
+//! What each route of `ROUTES` does, for the OpenAPI document: its summary, request body,
+//! query parameters, main answer and the errors beyond those its access implies. Keyed by
+//! method and path; tests/openapi check that every route has exactly one entry.
+
+pub(crate) struct Described {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub body: Body,
+    /// `(name, description)` of each query parameter; all optional.
+    pub query: &'static [(&'static str, &'static str)],
+    pub answer: Answer,
+    /// Client errors of the route itself (401/403 follow from its access).
+    pub errors: &'static [u16],
+    /// A public route whose answer depends on an optional bearer token.
+    pub optional_token: bool,
+}
+
+pub(crate) enum Body {
+    None,
+    /// `application/json` of the named schema.
+    Json(&'static str),
+    /// A compact JWS (`application/jose`) over a nonce of `purpose`, with these claims.
+    Jws {
+        purpose: &'static str,
+        claims: &'static str,
+    },
+    /// A JSON array or NDJSON of devices, signed in the `Authorization` header.
+    BulkDevices,
+}
+
+pub(crate) struct Answer {
+    pub status: u16,
+    pub description: &'static str,
+    pub media: &'static str,
+    pub schema: &'static str,
+}
+
+const fn json(status: u16, description: &'static str, schema: &'static str) -> Answer {
+    Answer {
+        status,
+        description,
+        media: "application/json",
+        schema,
+    }
+}
+
+const PAGE: (&str, &str) = ("cursor", "Opaque cursor of the next page, from `next`");
+
+const fn jws(purpose: &'static str, claims: &'static str) -> Body {
+    Body::Jws { purpose, claims }
+}
+
+const NONE: &[(&str, &str)] = &[];
+
+pub(crate) const OPERATIONS: &[Described] = &[
+    Described {
+        method: "POST",
+        path: "/v1/challenges",
+        summary: "A single-use nonce for one purpose",
+        body: Body::Json("ChallengeRequest"),
+        query: NONE,
+        answer: json(201, "The nonce", "ChallengeResponse"),
+        errors: &[400, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/registrations",
+        summary: "Register a device with its root of trust (7 iv a, 9.2 i)",
+        body: jws(
+            "register",
+            "{nonce, identifier:{scheme,value}, device:{make, model, firmware_version, \
+             software_version, rot:{type}, communication, power, protocols}, owner?, \
+             trust_domains}; the device certificate chain in the header's x5c, leaf first",
+        ),
+        query: NONE,
+        answer: json(
+            201,
+            "Registered (200 with the same RegDevID for a repeat with the same key)",
+            "RegistrationResponse",
+        ),
+        errors: &[400, 409, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/devices/{regdevid}/acknowledgement",
+        summary: "The device confirms it stored its RegDevID (7 iv b)",
+        body: jws("acknowledge", "{nonce, regdevid}; kid = RegDevID"),
+        query: NONE,
+        answer: json(200, "Acknowledged", "AcknowledgementResponse"),
+        errors: &[400, 404, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/devices/{regdevid}/reports",
+        summary: "Timestamped security parameters from the device (9.3 i c)",
+        body: jws(
+            "report",
+            "{nonce, firmware_version, software_version, communication?, ...}; kid = RegDevID",
+        ),
+        query: NONE,
+        answer: json(201, "Stored with its time", "ReportResponse"),
+        errors: &[400, 404, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/bulk/registrations",
+        summary: "Register up to 1000 devices (9.2 i g)",
+        body: Body::BulkDevices,
+        query: NONE,
+        answer: json(
+            207,
+            "One result per item, in order",
+            "BulkRegistrationAnswer",
+        ),
+        errors: &[400, 413, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/devices/{regdevid}/virtual-ids",
+        summary: "A temporary or single-use virtual RegDevID (9.2 i f)",
+        body: jws(
+            "virtual-id",
+            "{nonce, ttl_seconds, single_use?}; kid = RegDevID or owner:<id>",
+        ),
+        query: NONE,
+        answer: json(201, "The virtual ID", "VirtualIdResponse"),
+        errors: &[400, 404, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/owners",
+        summary: "Register an owner or custodian (9.2 i d)",
+        body: jws(
+            "owner",
+            "{nonce, kind, attributes, public_key}: self-service signed by public_key (no \
+             kid), or by an admin",
+        ),
+        query: NONE,
+        answer: json(201, "The owner, without its PII", "OwnerResponse"),
+        errors: &[400, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/owners/{owner_id}/verification",
+        summary: "An administrator verifies or rejects an owner's identity",
+        body: jws("owner-verification", "{nonce, state}"),
+        query: NONE,
+        answer: json(200, "The owner", "OwnerResponse"),
+        errors: &[400, 404, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/devices/{regdevid}/transfer",
+        summary: "Transfer a device to another owner",
+        body: jws("transfer", "{nonce, new_owner_id}"),
+        query: NONE,
+        answer: json(200, "The device's new owner", "TransferResponse"),
+        errors: &[400, 404, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/devices/{regdevid}/holds",
+        summary: "Place a hold (stolen, compromised) on a device",
+        body: jws("hold", "{nonce, regdevid, kind, note?}"),
+        query: NONE,
+        answer: json(200, "The device's holds and status", "HoldResponse"),
+        errors: &[400, 404, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/devices/{regdevid}/holds/{kind}/release",
+        summary: "Release a hold",
+        body: jws("hold", "{nonce, regdevid, kind, note?}"),
+        query: NONE,
+        answer: json(200, "The device's holds and status", "HoldResponse"),
+        errors: &[400, 404, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/enquirers",
+        summary: "Sign up as an enquirer or agency (9.3 i a); pending until approved",
+        body: Body::Json("SignUpRequest"),
+        query: NONE,
+        answer: json(201, "Signed up, pending", "EnquirerView"),
+        errors: &[400, 409, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/sessions",
+        summary: "Log in by challenge-response (9.3 iii): an access token",
+        body: jws(
+            "login",
+            "{nonce, enquirer_id}; kid = enquirer:<id>, owner:<id> or admin:<name>, \
+             enquirer_id repeats it",
+        ),
+        query: NONE,
+        answer: json(200, "The access token", "SessionResponse"),
+        errors: &[400, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "GET",
+        path: "/v1/devices/{id}",
+        summary: "Look up a device by RegDevID or virtual ID (9.3 ii c)",
+        body: Body::None,
+        query: NONE,
+        answer: json(
+            200,
+            "Public: status only; enquirers: details; owner and admins: PII",
+            "LookupAnswer",
+        ),
+        errors: &[400, 404],
+        optional_token: true,
+    },
+    Described {
+        method: "GET",
+        path: "/v1/devices",
+        summary: "Search devices (8)",
+        body: Body::None,
+        query: &[
+            ("make", "Make"),
+            ("model", "Model"),
+            ("status", "trusted, unverified or unreliable"),
+            ("domain", "Trust domain"),
+            ("capability", "Communication technology or protocol"),
+            ("owner", "Owner id"),
+            PAGE,
+            ("limit", "Page size"),
+        ],
+        answer: json(200, "A page of devices", "SearchAnswer"),
+        errors: &[400],
+        optional_token: false,
+    },
+    Described {
+        method: "GET",
+        path: "/v1/devices/{id}/history",
+        summary: "Every report and status transition of a device, time-ordered (9.3 ii a)",
+        body: Body::None,
+        query: NONE,
+        answer: json(200, "The history", "HistoryAnswer"),
+        errors: &[400, 404],
+        optional_token: false,
+    },
+    Described {
+        method: "GET",
+        path: "/v1/devices/{id}/vulnerabilities",
+        summary: "The vulnerabilities of a device, timestamped, with source (9.3 ii b)",
+        body: Body::None,
+        query: NONE,
+        answer: json(200, "The vulnerabilities", "VulnerabilitiesAnswer"),
+        errors: &[400, 404],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/bulk/lookups",
+        summary: "Look up to 1000 devices at once (9.3 ii d)",
+        body: Body::Json("BulkLookupRequest"),
+        query: NONE,
+        answer: json(200, "One result per id, in order", "BulkLookupAnswer"),
+        errors: &[400, 413, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "GET",
+        path: "/v1/registry",
+        summary: "Who the registry is: identity, key, roots, domains, protocols (9.1 vi)",
+        body: Body::None,
+        query: NONE,
+        answer: json(200, "The registry document", "RegistryDocument"),
+        errors: &[],
+        optional_token: false,
+    },
+    Described {
+        method: "GET",
+        path: "/v1/registry/practice-statement",
+        summary: "The practice statement (9.3 i b)",
+        body: Body::None,
+        query: NONE,
+        answer: Answer {
+            status: 200,
+            description: "The practice statement",
+            media: "text/markdown",
+            schema: "",
+        },
+        errors: &[],
+        optional_token: false,
+    },
+    Described {
+        method: "GET",
+        path: "/v1/openapi.json",
+        summary: "This API (9.3 i b)",
+        body: Body::None,
+        query: NONE,
+        answer: json(200, "The OpenAPI document", "OpenApiDocument"),
+        errors: &[],
+        optional_token: false,
+    },
+    Described {
+        method: "PUT",
+        path: "/v1/admin/trust-domains/{name}",
+        summary: "Set a trust domain's status policy (6.1 f)",
+        body: jws("trust-domain", "{nonce, policy}"),
+        query: NONE,
+        answer: json(200, "The stored policy", "DomainPolicy"),
+        errors: &[400, 409, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "PUT",
+        path: "/v1/admin/roots/{id}",
+        summary: "Accept a manufacturer CA as a root of trust (7 ii)",
+        body: jws(
+            "root",
+            "{nonce, name, certificate (base64 DER), rot_types}; id = the certificate's",
+        ),
+        query: NONE,
+        answer: json(200, "The accepted root", "RootOfTrust"),
+        errors: &[400, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "DELETE",
+        path: "/v1/admin/roots/{id}",
+        summary: "Stop accepting a root of trust; its devices become unreliable (7 ii)",
+        body: jws("root", "{nonce}"),
+        query: NONE,
+        answer: json(200, "Removed, with the devices re-evaluated", "RootRemoved"),
+        errors: &[400, 404, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "GET",
+        path: "/v1/admin/enquirers",
+        summary: "Enquirers by state, for approval",
+        body: Body::None,
+        query: &[
+            ("state", "pending (default), approved, rejected or revoked"),
+            PAGE,
+        ],
+        answer: json(200, "A page of enquirers", "EnquirerList"),
+        errors: &[400],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/admin/enquirers/{id}/decision",
+        summary: "Approve, reject or revoke an enquirer, or change its role",
+        body: jws(
+            "enquirer-decision",
+            "{nonce, decision: approve|reject|revoke, role?}",
+        ),
+        query: NONE,
+        answer: json(200, "The enquirer", "EnquirerView"),
+        errors: &[400, 404, 409, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/vulnerabilities",
+        summary: "Report a vulnerability for RegDevIDs or make/model/firmware ranges (9.3 ii b)",
+        body: jws(
+            "vulnerability",
+            "{nonce, severity, cve?, summary, target: {regdevids} or a make/model/firmware range}",
+        ),
+        query: NONE,
+        answer: json(
+            202,
+            "Stored; `complete` says whether all its devices are re-evaluated",
+            "VulnerabilityProgress",
+        ),
+        errors: &[400, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/vulnerabilities/{id}/apply",
+        summary: "Continue re-evaluating the devices a vulnerability affects",
+        body: jws("vulnerability", "{nonce, id}"),
+        query: NONE,
+        answer: json(
+            200,
+            "Done (202 while devices remain)",
+            "VulnerabilityProgress",
+        ),
+        errors: &[400, 404, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/vulnerabilities/{id}/fixed",
+        summary: "Mark a vulnerability fixed and re-evaluate its devices",
+        body: jws("vulnerability", "{nonce, id}"),
+        query: NONE,
+        answer: json(
+            200,
+            "Done (202 while devices remain)",
+            "VulnerabilityProgress",
+        ),
+        errors: &[400, 404, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "GET",
+        path: "/v1/audit",
+        summary: "Read the audit trail by day or target (7 i c)",
+        body: Body::None,
+        query: &[
+            ("day", "YYYY-MM-DD (today when no criterion)"),
+            ("target", "e.g. a RegDevID or enquirer:<id>"),
+            PAGE,
+            ("limit", "Page size"),
+        ],
+        answer: json(200, "A page of audit records", "AuditPage"),
+        errors: &[400],
+        optional_token: false,
+    },
+];
+
+pub(crate) fn describe(method: &str, path: &str) -> Option<&'static Described> {
+    OPERATIONS
+        .iter()
+        .find(|d| d.method == method && d.path == path)
+}

@@ -1,0 +1,519 @@
+//! The schemas of the main request bodies and answers, built by hand: the core's types stay
+//! free of any OpenAPI dependency. Field names follow their serde forms in trustreg-core.
+
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+use utoipa::openapi::{Components, ComponentsBuilder, RefOr, Schema};
+
+use super::{BEARER_AUTH, bearer_scheme};
+
+fn text(description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .into()
+}
+
+fn integer(description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(0))
+        .description(Some(description))
+        .into()
+}
+
+fn boolean(description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::Boolean)
+        .description(Some(description))
+        .into()
+}
+
+fn one_of_strings(values: &[&str]) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .into()
+}
+
+fn array(item: RefOr<Schema>) -> RefOr<Schema> {
+    ArrayBuilder::new().items(item).into()
+}
+
+fn strings(description: &str) -> RefOr<Schema> {
+    ArrayBuilder::new().items(text(description)).into()
+}
+
+fn reference(name: &str) -> RefOr<Schema> {
+    RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name))
+}
+
+/// An object described in words, its fields those of the named core type.
+fn free(description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .description(Some(description))
+        .additional_properties(Some(
+            ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::AnyValue),
+        ))
+        .into()
+}
+
+/// An object of `fields`; a name ending in `?` is optional.
+fn object(description: &str, fields: Vec<(&str, RefOr<Schema>)>) -> RefOr<Schema> {
+    let mut builder = ObjectBuilder::new().description(Some(description));
+    for (name, schema) in fields {
+        let name = match name.strip_suffix('?') {
+            Some(optional) => optional,
+            None => {
+                builder = builder.required(name);
+                name
+            }
+        };
+        builder = builder.property(name, schema);
+    }
+    builder.into()
+}
+
+fn problem() -> RefOr<Schema> {
+    object(
+        "RFC 9457 problem details: every error answer (`application/problem+json`).",
+        vec![
+            (
+                "type",
+                text(
+                    "Stable URI of the problem, e.g. https://trustreg.dev/problems/untrusted-root",
+                ),
+            ),
+            ("title", text("Short title of the problem type")),
+            ("status", integer("The HTTP status")),
+            ("detail", text("What was wrong with this request")),
+        ],
+    )
+}
+
+fn device_answer() -> RefOr<Schema> {
+    object(
+        "One device as the caller may see it: the public gets `id`, `status`, `status_since` \
+         and `registry`; enquirers the details too; the device's owner and administrators the \
+         owner with PII. `regdevid` is shown behind a virtual ID only to the owner and admins.",
+        vec![
+            ("id", text("The id as asked: a RegDevID or a virtual ID")),
+            ("regdevid?", text("RegDevID")),
+            ("status", reference("TrustStatus")),
+            ("status_since", text("RFC 3339")),
+            ("registry", text("The registry's path, e.g. IN1.HLT.P07")),
+            ("make?", text("Make")),
+            ("model?", text("Model")),
+            ("trust_domains?", strings("Trust domain")),
+            (
+                "capabilities?",
+                strings("Communication technology or protocol"),
+            ),
+            (
+                "device?",
+                free("Make, model, versions, root of trust, communication, power, protocols"),
+            ),
+            ("reasons?", strings("Why the status is not trusted")),
+            ("registered_at?", text("RFC 3339")),
+            (
+                "owner?",
+                free("The owner or custodian with its attributes (PII)"),
+            ),
+        ],
+    )
+}
+
+fn lookup_answer() -> RefOr<Schema> {
+    let statement = object(
+        "The registry's signed statement of the answer.",
+        vec![(
+            "statement",
+            text("Compact JWS by the registry's key of the answer and when it was said"),
+        )],
+    );
+    RefOr::T(Schema::AllOf(
+        utoipa::openapi::schema::AllOfBuilder::new()
+            .item(reference("DeviceAnswer"))
+            .item(statement)
+            .build(),
+    ))
+}
+
+fn bulk_lookup_result() -> RefOr<Schema> {
+    OneOfBuilder::new()
+        .item(reference("DeviceAnswer"))
+        .item(object(
+            "An id that could not be answered.",
+            vec![
+                ("id", text("The id as asked")),
+                ("error", text("The problem code, e.g. device-not-found")),
+            ],
+        ))
+        .into()
+}
+
+fn bulk_registration_answer() -> RefOr<Schema> {
+    let item = object(
+        "The outcome of one item, in the request's order.",
+        vec![
+            ("index", integer("Position of the item in the request")),
+            (
+                "status",
+                integer("201 created, 200 already registered, or the problem's"),
+            ),
+            ("regdevid?", text("RegDevID")),
+            ("trust_status?", reference("TrustStatus")),
+            ("credential?", text("The device credential (JWS)")),
+            ("problem?", reference("Problem")),
+        ],
+    );
+    object(
+        "One result per item; one bad item never fails the rest.",
+        vec![
+            (
+                "summary",
+                object(
+                    "Counts",
+                    vec![
+                        ("created", integer("New devices")),
+                        ("existing", integer("Already registered with the same key")),
+                        ("failed", integer("Items refused")),
+                    ],
+                ),
+            ),
+            ("results", array(item)),
+        ],
+    )
+}
+
+/// Every named schema the operations refer to.
+pub(crate) fn components() -> Components {
+    let status = |extra: Vec<(&'static str, RefOr<Schema>)>, description: &str| {
+        let mut fields = vec![
+            ("regdevid", text("RegDevID")),
+            ("status", reference("TrustStatus")),
+        ];
+        fields.extend(extra);
+        object(description, fields)
+    };
+    let schemas: Vec<(&str, RefOr<Schema>)> = vec![
+        ("Problem", problem()),
+        (
+            "TrustStatus",
+            one_of_strings(&["trusted", "unverified", "unreliable"]),
+        ),
+        (
+            "Role",
+            one_of_strings(&[
+                "device",
+                "admin",
+                "owner",
+                "manufacturer",
+                "enquirer",
+                "agency",
+            ]),
+        ),
+        (
+            "ChallengeRequest",
+            object(
+                "What the nonce will be spent on.",
+                vec![(
+                    "purpose",
+                    one_of_strings(&[
+                        "register",
+                        "acknowledge",
+                        "report",
+                        "login",
+                        "virtual-id",
+                        "owner",
+                        "owner-verification",
+                        "transfer",
+                        "vulnerability",
+                        "hold",
+                        "bulk",
+                        "trust-domain",
+                        "enquirer-decision",
+                        "root",
+                    ]),
+                )],
+            ),
+        ),
+        (
+            "ChallengeResponse",
+            object(
+                "A single-use nonce, valid for 5 minutes and for its purpose only.",
+                vec![
+                    ("nonce", text("The nonce to put in the signed claims")),
+                    ("expires_at", text("RFC 3339")),
+                ],
+            ),
+        ),
+        (
+            "RegistrationResponse",
+            status(
+                vec![(
+                    "credential",
+                    text("The registry-signed device credential (JWS)"),
+                )],
+                "The device's RegDevID and its status.",
+            ),
+        ),
+        (
+            "AcknowledgementResponse",
+            status(vec![], "The device confirmed its RegDevID."),
+        ),
+        (
+            "ReportResponse",
+            status(
+                vec![
+                    ("received_at", text("RFC 3339")),
+                    ("changed", strings("Security parameter that changed")),
+                ],
+                "The report is stored with its time.",
+            ),
+        ),
+        (
+            "VirtualIdResponse",
+            object(
+                "A temporary id that stands for the RegDevID.",
+                vec![
+                    ("virtual_id", text("<path>:v:<26 chars base32>")),
+                    ("expires_at", text("RFC 3339")),
+                ],
+            ),
+        ),
+        (
+            "OwnerResponse",
+            object(
+                "An owner or custodian, without its PII.",
+                vec![
+                    ("owner_id", text("Owner id")),
+                    ("kind", one_of_strings(&["owner", "custodian"])),
+                    (
+                        "verification",
+                        one_of_strings(&["unverified", "verified", "rejected"]),
+                    ),
+                ],
+            ),
+        ),
+        (
+            "TransferResponse",
+            status(
+                vec![("owner_id", text("The new owner"))],
+                "The device's new owner.",
+            ),
+        ),
+        (
+            "HoldResponse",
+            status(vec![("holds", strings("Hold kind"))], "The device's holds."),
+        ),
+        ("BulkRegistrationAnswer", bulk_registration_answer()),
+        (
+            "Jwk",
+            free("A P-256 public key as a JWK (RFC 7517): kty EC, crv P-256, x, y"),
+        ),
+        (
+            "SignUpRequest",
+            object(
+                "An enquirer or agency asking for access; pending until an admin approves.",
+                vec![
+                    ("name", text("Name")),
+                    ("organisation", text("Organisation")),
+                    ("contact", text("Contact (kept sealed)")),
+                    ("role", one_of_strings(&["enquirer", "agency"])),
+                    ("public_key", reference("Jwk")),
+                ],
+            ),
+        ),
+        (
+            "EnquirerView",
+            object(
+                "An enquirer as the registry shows it (its contact stays sealed).",
+                vec![
+                    (
+                        "enquirer_id",
+                        text("Enquirer id; its login kid is enquirer:<id>"),
+                    ),
+                    ("name", text("Name")),
+                    ("organisation", text("Organisation")),
+                    ("role", reference("Role")),
+                    (
+                        "state",
+                        one_of_strings(&["pending", "approved", "rejected", "revoked"]),
+                    ),
+                    ("created_at", text("RFC 3339")),
+                    ("decided_by?", text("The administrator who last decided")),
+                ],
+            ),
+        ),
+        (
+            "EnquirerList",
+            object(
+                "A page of enquirers.",
+                vec![
+                    ("enquirers", array(reference("EnquirerView"))),
+                    ("next?", text("Cursor of the next page")),
+                ],
+            ),
+        ),
+        (
+            "SessionResponse",
+            object(
+                "An access token for `Authorization: Bearer`.",
+                vec![
+                    ("access_token", text("JWT signed by the registry's key")),
+                    ("token_type", one_of_strings(&["Bearer"])),
+                    ("expires_in", integer("Seconds")),
+                ],
+            ),
+        ),
+        ("DeviceAnswer", device_answer()),
+        ("LookupAnswer", lookup_answer()),
+        (
+            "SearchAnswer",
+            object(
+                "A page of devices.",
+                vec![
+                    ("devices", array(reference("DeviceAnswer"))),
+                    ("next?", text("Cursor of the next page")),
+                    ("statement", text("The registry's signed statement (JWS)")),
+                ],
+            ),
+        ),
+        (
+            "HistoryAnswer",
+            object(
+                "The device's initial information and every report and status transition, \
+                 time-ordered.",
+                vec![
+                    ("regdevid", text("RegDevID")),
+                    ("initial", free("The device information at registration")),
+                    (
+                        "entries",
+                        array(free("A report or a status transition, timestamped")),
+                    ),
+                    ("statement", text("The registry's signed statement (JWS)")),
+                ],
+            ),
+        ),
+        (
+            "VulnerabilitiesAnswer",
+            object(
+                "The vulnerabilities that affect the device, timestamped, with their source.",
+                vec![
+                    ("regdevid", text("RegDevID")),
+                    ("vulnerabilities", array(free("A vulnerability link"))),
+                    ("statement", text("The registry's signed statement (JWS)")),
+                ],
+            ),
+        ),
+        (
+            "BulkLookupRequest",
+            object(
+                "Up to 1000 ids.",
+                vec![(
+                    "ids",
+                    ArrayBuilder::new()
+                        .items(text("A RegDevID or a virtual ID"))
+                        .max_items(Some(trustreg_core::lookups::MAX_BULK_LOOKUP))
+                        .into(),
+                )],
+            ),
+        ),
+        (
+            "BulkLookupAnswer",
+            object(
+                "One result per id, in order.",
+                vec![
+                    ("results", array(bulk_lookup_result())),
+                    ("statement", text("The registry's signed statement (JWS)")),
+                ],
+            ),
+        ),
+        (
+            "RegistryDocument",
+            free(
+                "RegID, path, type, parent, peers, trust domains and their policies, public \
+                 key (JWK), accepted roots of trust, protocols, links",
+            ),
+        ),
+        (
+            "DomainPolicy",
+            free("A trust domain's status policy as stored"),
+        ),
+        (
+            "RootOfTrust",
+            object(
+                "An accepted manufacturer root of trust.",
+                vec![
+                    ("id", text("Hex SHA-256 of the certificate's DER")),
+                    ("name", text("Name")),
+                    ("certificate", text("Base64 DER")),
+                    ("rot_types", strings("Root-of-trust type it vouches for")),
+                ],
+            ),
+        ),
+        (
+            "RootRemoved",
+            object(
+                "The root is no longer accepted.",
+                vec![
+                    ("id", text("The root's id")),
+                    (
+                        "reevaluated",
+                        integer("Devices that chained to it, re-evaluated"),
+                    ),
+                ],
+            ),
+        ),
+        (
+            "VulnerabilityProgress",
+            object(
+                "Progress of a vulnerability's re-evaluation of devices.",
+                vec![
+                    ("id", text("Vulnerability id")),
+                    ("affected_so_far", integer("Devices re-evaluated so far")),
+                    (
+                        "complete",
+                        boolean("False while devices remain: call apply"),
+                    ),
+                ],
+            ),
+        ),
+        (
+            "AuditRecord",
+            object(
+                "One recorded transaction (7 i c).",
+                vec![
+                    ("id", text("Sortable id")),
+                    ("at_ms", integer("Milliseconds since the epoch")),
+                    (
+                        "actor",
+                        text("Who: device:, admin:, owner:, enquirer:, unknown"),
+                    ),
+                    ("action", text("What")),
+                    ("target?", text("On what")),
+                    ("outcome", one_of_strings(&["accepted", "rejected"])),
+                    ("code?", text("For a rejection, the problem code")),
+                ],
+            ),
+        ),
+        (
+            "AuditPage",
+            object(
+                "A page of audit records.",
+                vec![
+                    ("records", array(reference("AuditRecord"))),
+                    ("next?", text("Cursor of the next page")),
+                ],
+            ),
+        ),
+        ("OpenApiDocument", free("This document (OpenAPI 3.1)")),
+    ];
+    schemas
+        .into_iter()
+        .fold(ComponentsBuilder::new(), |builder, (name, schema)| {
+            builder.schema(name, schema)
+        })
+        .security_scheme(BEARER_AUTH, bearer_scheme())
+        .build()
+}

@@ -1,0 +1,248 @@
+//! The OpenAPI document against the route table and the API contract (docs/API.md).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt as _;
+use serde_json::Value;
+use tower::ServiceExt as _;
+use trustreg_core::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
+use trustreg_core::{Registry, RegistryConfig, RegistryKind};
+
+use super::OPERATIONS;
+use crate::routes::ROUTES;
+
+const METHODS: &[&str] = &["get", "post", "put", "delete", "patch"];
+
+/// Rows of API.md that later issues implement (subscriptions: issue 5, status lists: issue 6).
+const PENDING: &[(&str, &str)] = &[
+    ("GET", "/v1/status-lists/{}"),
+    ("POST", "/v1/subscriptions"),
+    ("DELETE", "/v1/subscriptions/{}"),
+];
+
+async fn served_document() -> (u16, String, Value) {
+    let registry = Arc::new(Registry::new(
+        RegistryConfig::new(
+            "IN1.HLT.P07".parse().unwrap(),
+            RegistryKind::Primary,
+            vec!["health".into()],
+        ),
+        Arc::new(MemoryStore::default()),
+        Arc::new(MemoryKeys::new(1)),
+        Arc::new(FixedClock::at(1_800_000_000_000)),
+        Arc::new(CountingRng::default()),
+    ));
+    let response = crate::interrogate_router(registry)
+        .oneshot(
+            Request::get("/v1/openapi.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        content_type,
+        serde_json::from_slice(&bytes).unwrap(),
+    )
+}
+
+fn document_routes(document: &Value) -> BTreeSet<(String, String)> {
+    let mut routes = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in METHODS {
+            if item.get(*method).is_some() {
+                routes.insert((method.to_ascii_uppercase(), path.clone()));
+            }
+        }
+    }
+    routes
+}
+
+/// `{regdevid or virtual id}` and `{id}` name the same segment.
+fn normalized(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
+    let mut out = String::new();
+    let mut in_parameter = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_parameter = true;
+                out.push_str("{}");
+            }
+            '}' => in_parameter = false,
+            _ if in_parameter => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Every `METHOD /v1/...` in backquotes in API.md (`PUT/DELETE /path` names two).
+fn contract_routes() -> BTreeSet<(String, String)> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/API.md"))
+        .expect("docs/API.md");
+    let mut routes = BTreeSet::new();
+    for span in text.split('`').skip(1).step_by(2) {
+        let Some((methods, path)) = span.split_once(' ') else {
+            continue;
+        };
+        if !path.starts_with("/v1/") {
+            continue;
+        }
+        let methods: Vec<&str> = methods.split('/').collect();
+        if !methods
+            .iter()
+            .all(|m| METHODS.contains(&m.to_ascii_lowercase().as_str()))
+        {
+            continue;
+        }
+        let path = path.split_whitespace().next().unwrap_or(path);
+        for method in methods {
+            routes.insert((method.to_owned(), normalized(path)));
+        }
+    }
+    routes
+}
+
+// Y.3059 9.3 i b
+// The document is served as JSON, OpenAPI 3.x, versioned like the crate.
+#[tokio::test]
+async fn the_document_is_openapi_3_json_with_the_crate_version() {
+    let (status, content_type, document) = served_document().await;
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    assert!(
+        document["openapi"].as_str().unwrap().starts_with("3."),
+        "{}",
+        document["openapi"]
+    );
+    assert_eq!(document["info"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        document["components"]["securitySchemes"]["bearerAuth"]["scheme"],
+        "bearer"
+    );
+}
+
+// Y.3059 9.3 i b
+// Its paths and methods are exactly the route table's: nothing missing, nothing extra.
+#[tokio::test]
+async fn the_document_has_exactly_the_routes_of_the_table() {
+    let (_, _, document) = served_document().await;
+    let table: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect();
+    assert_eq!(table.len(), ROUTES.len(), "a route is listed twice");
+    assert_eq!(document_routes(&document), table);
+}
+
+// Y.3059 9.3 i b
+// Every route of API.md is in the document, or is listed as pending; a pending one that is
+// now routed must leave the list.
+#[tokio::test]
+async fn every_route_of_the_contract_is_served_or_pending() {
+    let (_, _, document) = served_document().await;
+    let served: BTreeSet<(String, String)> = document_routes(&document)
+        .into_iter()
+        .map(|(m, p)| (m, normalized(&p)))
+        .collect();
+    let pending: BTreeSet<(String, String)> = PENDING
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    let contract = contract_routes();
+    assert!(contract.len() >= 20, "API.md parsed to {contract:?}");
+    let missing: Vec<_> = contract
+        .iter()
+        .filter(|r| !served.contains(*r) && !pending.contains(*r))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "API.md routes neither served nor pending: {missing:?}"
+    );
+    let routed: Vec<_> = pending.intersection(&served).collect();
+    assert!(routed.is_empty(), "pending routes now served: {routed:?}");
+    let stale: Vec<_> = pending.difference(&contract).collect();
+    assert!(stale.is_empty(), "pending routes not in API.md: {stale:?}");
+}
+
+// Y.3059 9.3 i b
+// One description per route, none for a route that does not exist.
+#[test]
+fn every_route_has_one_description() {
+    for route in ROUTES {
+        let n = OPERATIONS
+            .iter()
+            .filter(|d| d.method == route.method && d.path == route.path)
+            .count();
+        assert_eq!(n, 1, "{} {}", route.method, route.path);
+    }
+    for d in OPERATIONS {
+        assert!(
+            ROUTES
+                .iter()
+                .any(|r| r.method == d.method && r.path == d.path),
+            "described but not routed: {} {}",
+            d.method,
+            d.path
+        );
+    }
+}
+
+fn refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push(r.clone()),
+                    _ => refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+// Y.3059 9.3 i b
+// Every schema reference resolves; bearer routes require the token, errors are problems.
+#[tokio::test]
+async fn references_resolve_and_operations_state_their_access() {
+    let (_, _, document) = served_document().await;
+    let mut found = Vec::new();
+    refs(&document, &mut found);
+    assert!(!found.is_empty());
+    for r in found {
+        let name = r.strip_prefix("#/components/schemas/").unwrap();
+        assert!(
+            document["components"]["schemas"].get(name).is_some(),
+            "unresolved {r}"
+        );
+    }
+    let search = &document["paths"]["/v1/devices"]["get"];
+    assert_eq!(search["security"], serde_json::json!([{"bearerAuth": []}]));
+    assert_eq!(
+        search["responses"]["401"]["content"]["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/Problem"
+    );
+    let lookup = &document["paths"]["/v1/devices/{id}"]["get"];
+    assert_eq!(
+        lookup["security"],
+        serde_json::json!([{}, {"bearerAuth": []}])
+    );
+    let login = &document["paths"]["/v1/sessions"]["post"];
+    assert!(login["requestBody"]["content"]["application/jose"].is_object());
+    assert!(login.get("security").is_none());
+}

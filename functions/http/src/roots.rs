@@ -1,0 +1,47 @@
+//! Roots of trust (Y.3059 7 ii, 9.1 vi; function `admin`): an administrator adds or removes
+//! the manufacturer CAs the registry accepts, each request a JWS over a `root` nonce.
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::Shared;
+use crate::body::JwsBody;
+use crate::problem::Problem;
+use crate::served::{Route, delete, put};
+use crate::vulnerabilities::path_problem;
+
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        put("/v1/admin/roots/{id}", accept),
+        delete("/v1/admin/roots/{id}", remove),
+    ]
+}
+
+async fn accept(
+    State(registry): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    JwsBody(jws): JwsBody,
+) -> Result<Response, Problem> {
+    let Path(id) = id.map_err(path_problem)?;
+    Ok(Json(registry.put_root_signed(&id, &jws).await?).into_response())
+}
+
+#[derive(Serialize)]
+struct Removed {
+    id: String,
+    /// Devices that chained to the root, re-evaluated (now unreliable).
+    reevaluated: u64,
+}
+
+async fn remove(
+    State(registry): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    JwsBody(jws): JwsBody,
+) -> Result<Response, Problem> {
+    let Path(id) = id.map_err(path_problem)?;
+    let reevaluated = registry.remove_root_signed(&id, &jws).await?;
+    Ok(Json(Removed { id, reevaluated }).into_response())
+}

@@ -1,0 +1,162 @@
+//! Benchmark: a single lookup (`Registry::lookup`, anonymous and as an enquirer) against a raw
+//! GetItem of the same device item, on the same LocalStack, in one run; the KMS requests the
+//! lookups cost; and the cold start of a function's registry and router (what a Lambda's
+//! init does). Run after the test stack is deployed:
+//! `cargo run --release -p trustreg-tests --bin bench-lookup -- [lookups] [rounds]`.
+//! Figures are ratios against the baseline measured in the same run (machines here are noisy).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use trustreg_aws::{KmsKeys, SystemClock};
+use trustreg_core::actors::Role;
+use trustreg_core::error::KeyError;
+use trustreg_core::ports::RegistryKeys;
+use trustreg_core::sessions::Principal;
+use trustreg_core::{Registry, RegistryConfig};
+use trustreg_tests::{Manufacturer, Stack, challenge, imei, localstack, random_imei, registration};
+
+/// Counts the KMS requests the registry makes.
+struct Counting {
+    inner: KmsKeys,
+    requests: AtomicU64,
+}
+
+#[async_trait]
+impl RegistryKeys for Counting {
+    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], KeyError> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.inner.sign(message).await
+    }
+    async fn public_key(&self) -> Result<p256::ecdsa::VerifyingKey, KeyError> {
+        self.inner.public_key().await
+    }
+    fn key_id(&self) -> String {
+        self.inner.key_id()
+    }
+    async fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.inner.seal(context, plaintext).await
+    }
+    async fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.inner.open(context, sealed).await
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let lookups: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(200);
+    let rounds: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(5);
+    let stack = Stack::deployed();
+    let sdk = localstack().await;
+
+    // Init: what a function does before its first request, measured in-process.
+    let started = Instant::now();
+    let outputs = stack.outputs.clone();
+    let cold = trustreg_aws::registry_from(&sdk, |env| {
+        trustreg_aws::SETTINGS
+            .iter()
+            .find(|(name, _)| *name == env)
+            .and_then(|(_, output)| outputs.get(*output).cloned())
+    })?;
+    let _router = trustreg_http::interrogate_router(Arc::new(cold));
+    let init = started.elapsed();
+
+    let plain = stack.registry(&sdk, Arc::new(SystemClock));
+    let maker = Manufacturer::accepted_by(&plain).await;
+    let id = imei(&random_imei());
+    let se = maker.device(&id);
+    let api = stack.api_url();
+    let registered = plain
+        .register(&registration(&se, &id, challenge(&api, "register").await))
+        .await?;
+    let regdevid = registered.response.regdevid;
+
+    let counting = Arc::new(Counting {
+        inner: KmsKeys::new(
+            aws_sdk_kms::Client::new(&sdk),
+            stack.output("SigningKeyId"),
+            stack.output("PiiKeyId"),
+            stack.output("RegistryPath"),
+        ),
+        requests: AtomicU64::new(0),
+    });
+    let config = RegistryConfig::new(
+        stack.output("RegistryPath").parse()?,
+        stack.output("RegistryType").parse()?,
+        stack
+            .output("TrustDomains")
+            .split(',')
+            .map(str::to_owned)
+            .collect(),
+    );
+    let registry = Registry::new(
+        config,
+        Arc::new(stack.store(&sdk)),
+        counting.clone(),
+        Arc::new(SystemClock),
+        Arc::new(trustreg_aws::OsRng),
+    );
+    let enquirer = Principal {
+        subject: "enquirer:bench".into(),
+        role: Role::Enquirer,
+        expires_at_ms: u64::MAX,
+    };
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    // Warm both paths: connections, the cached public key, the statement key's delegation.
+    registry.lookup(None, &regdevid).await?;
+    let (mut raw, mut public, mut details) = (Vec::new(), Vec::new(), Vec::new());
+    let before = counting.requests.load(Ordering::SeqCst);
+    for _ in 0..rounds {
+        let started = Instant::now();
+        for _ in 0..lookups {
+            dynamo
+                .get_item()
+                .table_name(stack.table())
+                .key("pk", AttributeValue::S(format!("DEV#{regdevid}")))
+                .key("sk", AttributeValue::S("DEVICE".into()))
+                .consistent_read(true)
+                .send()
+                .await?;
+        }
+        raw.push(started.elapsed() / lookups as u32);
+        let started = Instant::now();
+        for _ in 0..lookups {
+            registry.lookup(None, &regdevid).await?;
+        }
+        public.push(started.elapsed() / lookups as u32);
+        let started = Instant::now();
+        for _ in 0..lookups {
+            registry.lookup(Some(&enquirer), &regdevid).await?;
+        }
+        details.push(started.elapsed() / lookups as u32);
+    }
+    let kms = counting.requests.load(Ordering::SeqCst) - before;
+    let (raw, public, details) = (median(raw), median(public), median(details));
+    println!("lookups per round: {lookups}, rounds: {rounds}");
+    println!("raw GetItem: {raw:?} per item (baseline)");
+    println!(
+        "lookup, public: {public:?} = {:.2}x the baseline (target <= 1.3x)",
+        public.as_secs_f64() / raw.as_secs_f64()
+    );
+    println!(
+        "lookup, enquirer: {details:?} = {:.2}x the baseline (target <= 1.3x)",
+        details.as_secs_f64() / raw.as_secs_f64()
+    );
+    println!(
+        "KMS requests during {} lookups: {kms}",
+        2 * lookups * rounds
+    );
+    println!("function init (registry + router, in-process): {init:?} (target < 30 ms)");
+    Ok(())
+}
