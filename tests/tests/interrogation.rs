@@ -279,7 +279,7 @@ async fn enquirers_sign_up_log_in_and_look_devices_up_by_role() {
     )
     .await;
     assert_eq!(audit.status, 200, "{audit:?}");
-    let pii_reads = audit.body["items"]
+    let pii_reads = audit.body["records"]
         .as_array()
         .unwrap()
         .iter()
