@@ -258,13 +258,31 @@ impl Answer {
 
 /// Posts `body` with `content_type` to `<api><path>`.
 pub async fn post(api: &str, path: &str, content_type: &str, body: String) -> Answer {
-    let response = reqwest::Client::new()
-        .post(format!("{api}{path}"))
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .expect("the API answers");
+    send(
+        "POST",
+        format!("{api}{path}"),
+        None,
+        Some((content_type, body)),
+    )
+    .await
+}
+
+/// Any request to the API: `method` to `url`, with a bearer token and a body when given.
+pub async fn send(
+    method: &str,
+    url: String,
+    token: Option<&str>,
+    body: Option<(&str, String)>,
+) -> Answer {
+    let method: reqwest::Method = method.parse().expect("an HTTP method");
+    let mut request = reqwest::Client::new().request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some((content_type, body)) = body {
+        request = request.header("content-type", content_type).body(body);
+    }
+    let response = request.send().await.expect("the API answers");
     let status = response.status().as_u16();
     let content_type = response
         .headers()
@@ -329,4 +347,71 @@ pub fn signed_request(
 ) -> String {
     let header = trustreg_core::jose::JwsHeader::es256().with_kid(kid);
     trustreg_core::jose::sign_with(key, &header, claims.to_string().as_bytes())
+}
+
+/// The stack's KMS keys, counting the KMS requests made through them (benchmarks).
+pub struct CountingKeys {
+    inner: trustreg_aws::KmsKeys,
+    requests: std::sync::atomic::AtomicU64,
+}
+
+impl CountingKeys {
+    pub fn of(stack: &Stack, sdk: &SdkConfig) -> Self {
+        Self {
+            inner: trustreg_aws::KmsKeys::new(
+                aws_sdk_kms::Client::new(sdk),
+                stack.output("SigningKeyId"),
+                stack.output("PiiKeyId"),
+                stack.output("RegistryPath"),
+            ),
+            requests: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn count(&self) {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl trustreg_core::ports::RegistryKeys for CountingKeys {
+    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], trustreg_core::error::KeyError> {
+        self.count();
+        self.inner.sign(message).await
+    }
+    async fn public_key(
+        &self,
+    ) -> Result<p256::ecdsa::VerifyingKey, trustreg_core::error::KeyError> {
+        self.inner.public_key().await
+    }
+    fn key_id(&self) -> String {
+        self.inner.key_id()
+    }
+    async fn seal(
+        &self,
+        context: &str,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, trustreg_core::error::KeyError> {
+        self.count();
+        self.inner.seal(context, plaintext).await
+    }
+    async fn open(
+        &self,
+        context: &str,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, trustreg_core::error::KeyError> {
+        self.count();
+        self.inner.open(context, sealed).await
+    }
+}
+
+/// The median of a benchmark's rounds.
+pub fn median(mut rounds: Vec<std::time::Duration>) -> std::time::Duration {
+    rounds.sort();
+    rounds[rounds.len() / 2]
 }

@@ -13,41 +13,11 @@ use trustreg_core::jose::{self, JwsHeader};
 use trustreg_core::messages::{IdentifierClaim, RegistrationClaims};
 use trustreg_core::ports::{Clock, RegistryKeys};
 use trustreg_tests::{
-    Answer, Manufacturer, Stack, challenge, imei, localstack, post, random_imei, sensor_info,
+    Answer, Manufacturer, Stack, challenge, imei, localstack, post, random_imei, send, sensor_info,
     signed_request, test_admin,
 };
 
 const JOSE: &str = "application/jose";
-
-async fn send(
-    method: &str,
-    url: String,
-    token: Option<&str>,
-    body: Option<(&str, String)>,
-) -> Answer {
-    let mut request = reqwest::Client::new().request(method.parse().unwrap(), url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some((content_type, body)) = body {
-        request = request.header("content-type", content_type).body(body);
-    }
-    let response = request.send().await.expect("the API answers");
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let text = response.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Answer {
-        status,
-        content_type,
-        body,
-    }
-}
 
 async fn get(api: &str, path: &str, token: Option<&str>) -> Answer {
     send("GET", format!("{api}{path}"), token, None).await

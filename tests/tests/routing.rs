@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use trustreg_http::ROUTES;
-use trustreg_tests::Stack;
+use trustreg_tests::{Stack, send};
 
 /// A concrete path for a route template: placeholders become values no handler knows.
 fn concrete(template: &str, path: &str) -> String {
@@ -26,25 +26,18 @@ async fn every_route_reaches_the_function_that_serves_it() {
     let stack = Stack::deployed();
     let api = stack.api_url();
     let registry_path = stack.output("RegistryPath");
-    let client = reqwest::Client::new();
     let mut misrouted = Vec::new();
     for route in ROUTES {
         let path = concrete(route.path, registry_path);
-        let response = client
-            .request(route.method.parse().unwrap(), format!("{api}{path}"))
-            .header("content-type", "application/json")
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let body = response.text().await.unwrap();
+        let answer = send(
+            route.method,
+            format!("{api}{path}"),
+            None,
+            Some(("application/json", "{}".into())),
+        )
+        .await;
+        let (status, content_type) = (answer.status, answer.content_type.as_str());
+        let body = answer.body.to_string();
         let ours = content_type.starts_with("application/problem+json")
             || content_type.starts_with("application/json")
             || content_type.starts_with("text/markdown");

@@ -4,53 +4,19 @@
 //! Figures are ratios against the baseline measured in the same run (machines here are noisy).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-use trustreg_aws::{KmsKeys, SystemClock};
-use trustreg_core::error::KeyError;
+use trustreg_aws::SystemClock;
 use trustreg_core::identifier::RegDevId;
 use trustreg_core::messages::Purpose;
-use trustreg_core::ports::{DeviceStore, NewDevice, RegistryKeys};
+use trustreg_core::ports::{DeviceStore, NewDevice};
 use trustreg_core::records::Transition;
 use trustreg_core::{Registry, RegistryConfig};
 use trustreg_device::bulk::{body_claims, bulk_device};
-use trustreg_tests::{Manufacturer, Stack, imei, localstack, random_imei, sensor_info};
-
-/// Counts the KMS requests the registry makes.
-struct Counting {
-    inner: KmsKeys,
-    requests: AtomicU64,
-}
-
-#[async_trait]
-impl RegistryKeys for Counting {
-    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], KeyError> {
-        self.requests.fetch_add(1, Ordering::SeqCst);
-        self.inner.sign(message).await
-    }
-    async fn public_key(&self) -> Result<p256::ecdsa::VerifyingKey, KeyError> {
-        self.inner.public_key().await
-    }
-    fn key_id(&self) -> String {
-        self.inner.key_id()
-    }
-    async fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
-        self.requests.fetch_add(1, Ordering::SeqCst);
-        self.inner.seal(context, plaintext).await
-    }
-    async fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
-        self.requests.fetch_add(1, Ordering::SeqCst);
-        self.inner.open(context, sealed).await
-    }
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
+use trustreg_tests::{
+    CountingKeys, Manufacturer, Stack, imei, localstack, median, random_imei, sensor_info,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -59,15 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rounds: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(3);
     let stack = Stack::deployed();
     let sdk = localstack().await;
-    let counting = Arc::new(Counting {
-        inner: KmsKeys::new(
-            aws_sdk_kms::Client::new(&sdk),
-            stack.output("SigningKeyId"),
-            stack.output("PiiKeyId"),
-            stack.output("RegistryPath"),
-        ),
-        requests: AtomicU64::new(0),
-    });
+    let counting = Arc::new(CountingKeys::of(&stack, &sdk));
     let plain = stack.registry(&sdk, Arc::new(SystemClock));
     let store = Arc::new(stack.store(&sdk));
     let registry = Registry::new(
@@ -108,13 +66,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .iter()
             .map(|l| serde_json::from_str(l).map_err(|e| e.to_string()))
             .collect();
-        let before = counting.requests.load(Ordering::SeqCst);
+        let before = counting.requests();
         let started = Instant::now();
         let outcomes = registry
             .register_bulk(&signature, body.as_bytes(), parsed)
             .await?;
         bulk_times.push(started.elapsed());
-        kms_requests += counting.requests.load(Ordering::SeqCst) - before;
+        kms_requests += counting.requests() - before;
         let first = outcomes
             .iter()
             .find_map(|o| o.as_ref().ok())

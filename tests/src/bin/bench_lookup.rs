@@ -6,51 +6,17 @@
 //! Figures are ratios against the baseline measured in the same run (machines here are noisy).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use trustreg_aws::{KmsKeys, SystemClock};
+use trustreg_aws::SystemClock;
 use trustreg_core::actors::Role;
-use trustreg_core::error::KeyError;
-use trustreg_core::ports::RegistryKeys;
 use trustreg_core::sessions::Principal;
 use trustreg_core::{Registry, RegistryConfig};
-use trustreg_tests::{Manufacturer, Stack, challenge, imei, localstack, random_imei, registration};
-
-/// Counts the KMS requests the registry makes.
-struct Counting {
-    inner: KmsKeys,
-    requests: AtomicU64,
-}
-
-#[async_trait]
-impl RegistryKeys for Counting {
-    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], KeyError> {
-        self.requests.fetch_add(1, Ordering::SeqCst);
-        self.inner.sign(message).await
-    }
-    async fn public_key(&self) -> Result<p256::ecdsa::VerifyingKey, KeyError> {
-        self.inner.public_key().await
-    }
-    fn key_id(&self) -> String {
-        self.inner.key_id()
-    }
-    async fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
-        self.requests.fetch_add(1, Ordering::SeqCst);
-        self.inner.seal(context, plaintext).await
-    }
-    async fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
-        self.requests.fetch_add(1, Ordering::SeqCst);
-        self.inner.open(context, sealed).await
-    }
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
+use trustreg_tests::{
+    CountingKeys, Manufacturer, Stack, challenge, imei, localstack, median, random_imei,
+    registration,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -82,15 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let regdevid = registered.response.regdevid;
 
-    let counting = Arc::new(Counting {
-        inner: KmsKeys::new(
-            aws_sdk_kms::Client::new(&sdk),
-            stack.output("SigningKeyId"),
-            stack.output("PiiKeyId"),
-            stack.output("RegistryPath"),
-        ),
-        requests: AtomicU64::new(0),
-    });
+    let counting = Arc::new(CountingKeys::of(&stack, &sdk));
     let config = RegistryConfig::new(
         stack.output("RegistryPath").parse()?,
         stack.output("RegistryType").parse()?,
@@ -116,7 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Warm both paths: connections, the cached public key, the statement key's delegation.
     registry.lookup(None, &regdevid).await?;
     let (mut raw, mut public, mut details) = (Vec::new(), Vec::new(), Vec::new());
-    let before = counting.requests.load(Ordering::SeqCst);
+    let before = counting.requests();
     for _ in 0..rounds {
         let started = Instant::now();
         for _ in 0..lookups {
@@ -141,7 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         details.push(started.elapsed() / lookups as u32);
     }
-    let kms = counting.requests.load(Ordering::SeqCst) - before;
+    let kms = counting.requests() - before;
     let (raw, public, details) = (median(raw), median(public), median(details));
     println!("lookups per round: {lookups}, rounds: {rounds}");
     println!("raw GetItem: {raw:?} per item (baseline)");

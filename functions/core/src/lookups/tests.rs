@@ -138,8 +138,9 @@ async fn a_public_lookup_by_virtual_id_reveals_neither_regdevid_nor_pii() {
 
 // Y.3059 9.3 ii c
 // Y.3059 8
+// Y.3059 6.1 g
 // Enquirers see the device's details but not its owner, and the RegDevID only when they
-// asked by it.
+// asked by it: the identity resolves to the device's type and connectivity.
 #[tokio::test]
 async fn enquirers_see_details_but_no_owner() {
     let f = Fixture::new();
