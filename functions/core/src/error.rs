@@ -161,6 +161,11 @@ impl StoreError {
 #[error("{0}")]
 pub struct KeyError(pub String);
 
+/// A notification service's failure (SNS).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotifyError(pub String);
+
 #[cfg(test)]
 mod tests {
     use super::*;

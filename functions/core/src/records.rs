@@ -312,3 +312,21 @@ pub struct EnquirerRecord {
     pub decided_at_ms: Option<u64>,
     pub version: u64,
 }
+
+/// A subscription of an enquirer or beneficiary to one trust domain's notifications (9.4 i a).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionRecord {
+    pub subscription_id: String,
+    /// The principal's subject that owns it (`enquirer:<id>`, `owner:<id>`, `admin:<name>`).
+    pub owner: String,
+    pub domain: String,
+    /// `sqs`, `https` or `email`.
+    pub protocol: String,
+    /// The endpoint (a queue ARN, an URL or an address): personal data for email, so stored
+    /// sealed with the PII key under the subscription id.
+    pub endpoint_sealed: String,
+    pub filter_policy: serde_json::Value,
+    /// The SNS subscription ARN, or `pending confirmation`.
+    pub subscription_arn: String,
+    pub created_at_ms: u64,
+}

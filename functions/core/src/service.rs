@@ -28,6 +28,10 @@ pub struct Registry {
     pub(crate) rng: Arc<dyn Rng>,
     /// The session key of this instance's statements (`statements`), made on first use.
     pub(crate) session: std::sync::Mutex<Option<Arc<crate::statements::SessionKey>>>,
+    /// Publishes notifications (the `notify` function and admin bulk notifications).
+    pub(crate) notifier: Option<Arc<dyn crate::ports::Notifier>>,
+    /// Holds subscriptions (the `interrogate` function).
+    pub(crate) broker: Option<Arc<dyn crate::ports::SubscriptionBroker>>,
 }
 
 impl Registry {
@@ -45,7 +49,21 @@ impl Registry {
             clock,
             rng,
             session: std::sync::Mutex::new(None),
+            notifier: None,
+            broker: None,
         }
+    }
+
+    /// The registry with a notifier: functions that publish set one.
+    pub fn with_notifier(mut self, notifier: Arc<dyn crate::ports::Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// The registry with a subscription broker: the function that serves subscriptions sets one.
+    pub fn with_broker(mut self, broker: Arc<dyn crate::ports::SubscriptionBroker>) -> Self {
+        self.broker = Some(broker);
+        self
     }
 
     pub fn config(&self) -> &RegistryConfig {

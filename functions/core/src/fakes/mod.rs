@@ -6,9 +6,11 @@ mod bulk;
 mod devices;
 mod enquirers;
 mod lookups;
+mod notifications;
 mod owners;
 mod policies;
 mod reports;
+mod subscriptions;
 mod virtual_ids;
 mod vulnerabilities;
 

@@ -6,9 +6,11 @@ mod bulk;
 mod devices;
 mod enquirers;
 mod lookups;
+mod notifications;
 mod owners;
 mod policies;
 mod reports;
+mod subscriptions;
 mod virtual_ids;
 mod vulnerabilities;
 
@@ -20,9 +22,11 @@ pub use bulk::{BulkStore, NewDevice};
 pub use devices::{Created, DeviceStore, Updated};
 pub use enquirers::EnquirerStore;
 pub use lookups::{AuditQuery, DeviceQuery, LookupStore};
+pub use notifications::{Notification, NotificationStore, Notifier};
 pub use owners::OwnerStore;
 pub use policies::PolicyStore;
 pub use reports::ReportStore;
+pub use subscriptions::{SubscriptionBroker, SubscriptionStore};
 pub use virtual_ids::VirtualIdStore;
 pub use vulnerabilities::{ModelEntry, ModelPage, VulnerabilityStore};
 
@@ -37,6 +41,8 @@ pub trait Store:
     + VulnerabilityStore
     + EnquirerStore
     + LookupStore
+    + NotificationStore
+    + SubscriptionStore
 {
 }
 
@@ -49,7 +55,9 @@ impl<
         + PolicyStore
         + VulnerabilityStore
         + EnquirerStore
-        + LookupStore,
+        + LookupStore
+        + NotificationStore
+        + SubscriptionStore,
 > Store for T
 {
 }

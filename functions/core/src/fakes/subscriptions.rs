@@ -1,0 +1,28 @@
+//! `SubscriptionStore` in memory.
+
+use async_trait::async_trait;
+
+use super::MemoryStore;
+use crate::error::StoreError;
+use crate::ports::SubscriptionStore;
+use crate::records::{AuditRecord, SubscriptionRecord};
+
+#[async_trait]
+impl SubscriptionStore for MemoryStore {
+    async fn put_subscription(
+        &self,
+        _subscription: &SubscriptionRecord,
+        _audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        Err(StoreError("not yet".into()))
+    }
+    async fn get_subscription(&self, _id: &str) -> Result<Option<SubscriptionRecord>, StoreError> {
+        Err(StoreError("not yet".into()))
+    }
+    async fn subscriptions_of(&self, _owner: &str) -> Result<Vec<SubscriptionRecord>, StoreError> {
+        Err(StoreError("not yet".into()))
+    }
+    async fn delete_subscription(&self, _id: &str, _audit: &AuditRecord) -> Result<(), StoreError> {
+        Err(StoreError("not yet".into()))
+    }
+}
