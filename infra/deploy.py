@@ -91,6 +91,11 @@ def main() -> int:
     if not ok:
         return 1
     outputs = stack_outputs(cfn, a.stack_name, domains)
+    # The stack's Deployment resource is a snapshot from the stack's creation: a stack update
+    # that changed the routes would leave the stage serving the old ones.
+    session.client("apigateway", region_name=region).create_deployment(
+        restApiId=outputs["ApiId"], stageName=outputs["StageName"],
+        description="the routes of the template as deployed")
     print(f"deploy: {a.stack_name} ready in {time.time() - t0:.1f}s")
     text = json.dumps(outputs, indent=2, sort_keys=True) + "\n"
     if a.out:

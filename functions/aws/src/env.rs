@@ -29,6 +29,10 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("ADMIN_PUBLIC_KEYS", "AdminPublicKeys"),
 ];
 
+/// The ARN of the trust domains' topics without the domain (`...:trustreg-<suffix>-`): set for
+/// the functions that publish notifications or hold subscriptions.
+pub const TOPIC_ARN_PREFIX: &str = "TOPIC_ARN_PREFIX";
+
 /// The SDK configuration from the environment (LocalStack sets `AWS_ENDPOINT_URL`).
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
@@ -76,7 +80,7 @@ pub fn registry_from(
         Some(text) => admin_keys(&text)?,
         None => Vec::new(),
     };
-    Ok(Registry::new(
+    let registry = Registry::new(
         config,
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table)),
         Arc::new(KmsKeys::new(
@@ -87,7 +91,24 @@ pub fn registry_from(
         )),
         Arc::new(SystemClock),
         Arc::new(OsRng),
-    ))
+    );
+    // Functions given the domain topics' ARN prefix hold subscriptions to them.
+    let registry = match lookup(TOPIC_ARN_PREFIX).filter(|v| !v.trim().is_empty()) {
+        Some(prefix) => registry.with_broker(Arc::new(crate::SnsSubscriptions::new(
+            aws_sdk_sns::Client::new(sdk),
+            prefix,
+        ))),
+        None => registry,
+    };
+    // ... and publish notifications on them (notify's fan-out, admin's bulk notifications).
+    let registry = match lookup(TOPIC_ARN_PREFIX).filter(|v| !v.trim().is_empty()) {
+        Some(prefix) => registry.with_notifier(Arc::new(crate::SnsNotifier::new(
+            aws_sdk_sns::Client::new(sdk),
+            prefix,
+        ))),
+        None => registry,
+    };
+    Ok(registry)
 }
 
 /// The stack's `AdminPublicKeys`: a JSON object `{"<name>": <P-256 public JWK>}`.

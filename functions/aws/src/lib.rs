@@ -5,9 +5,13 @@ mod dynamo;
 mod env;
 mod keys;
 mod kms;
+mod sns;
+mod sns_subscriptions;
 mod system;
 
 pub use dynamo::DynamoStore;
-pub use env::{EnvError, SETTINGS, registry_from, registry_from_env, sdk_config};
+pub use env::{EnvError, SETTINGS, TOPIC_ARN_PREFIX, registry_from, registry_from_env, sdk_config};
 pub use kms::KmsKeys;
+pub use sns::SnsNotifier;
+pub use sns_subscriptions::SnsSubscriptions;
 pub use system::{OsRng, SystemClock};

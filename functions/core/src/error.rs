@@ -71,6 +71,18 @@ pub enum RegistryError {
     Store(StoreError),
     #[error("registry key operation failed: {0}")]
     Keys(#[from] KeyError),
+    #[error("no subscription {0}")]
+    SubscriptionNotFound(String),
+    #[error("at most {max} subscriptions per subscriber")]
+    SubscriptionLimit { max: usize },
+    /// The notification service refused the endpoint or filter as invalid: the client's mistake.
+    #[error("the subscription was refused: {0}")]
+    SubscriptionRefused(String),
+    #[error("the subscription conflicts with an existing one: {0}")]
+    SubscriptionConflict(String),
+    /// The notification service (SNS) failed, or this function has none.
+    #[error("notification service failed: {0}")]
+    Notify(NotifyError),
 }
 
 impl RegistryError {
@@ -106,12 +118,17 @@ impl RegistryError {
             Self::TooManyItems { .. } => "too-many-items",
             Self::Store(_) => "storage-unavailable",
             Self::Keys(_) => "key-service-unavailable",
+            Self::SubscriptionNotFound(_) => "subscription-not-found",
+            Self::SubscriptionLimit { .. } => "subscription-limit",
+            Self::SubscriptionRefused(_) => "subscription-refused",
+            Self::SubscriptionConflict(_) => "subscription-conflict",
+            Self::Notify(_) => "notification-service-unavailable",
         }
     }
 
     /// True when the fault is the registry's, not the client's.
     pub fn is_internal(&self) -> bool {
-        matches!(self, Self::Store(_) | Self::Keys(_))
+        matches!(self, Self::Store(_) | Self::Keys(_) | Self::Notify(_))
     }
 }
 
@@ -165,6 +182,30 @@ pub struct KeyError(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct NotifyError(pub String);
+
+/// How a notification adapter marks a request the service refused as invalid (a bad endpoint
+/// or filter policy): the client's mistake, not the service's failure.
+const REFUSED: &str = "refused";
+
+impl NotifyError {
+    pub fn refused(why: &str) -> Self {
+        Self(format!("{REFUSED}: {why}"))
+    }
+
+    pub fn is_refused(&self) -> bool {
+        self.0.starts_with(REFUSED)
+    }
+}
+
+impl From<NotifyError> for RegistryError {
+    fn from(e: NotifyError) -> Self {
+        if e.is_refused() {
+            Self::SubscriptionRefused(e.0)
+        } else {
+            Self::Notify(e)
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,7 @@ pub mod jose;
 pub mod lookups;
 pub mod merkle;
 pub mod messages;
+pub mod notifications;
 pub mod owners;
 pub mod policies;
 pub mod ports;
@@ -28,6 +29,7 @@ pub mod service;
 pub mod sessions;
 pub mod statements;
 pub mod status;
+pub mod subscriptions;
 pub mod virtual_ids;
 pub mod vulnerabilities;
 

@@ -36,6 +36,9 @@ pub enum Purpose {
     EnquirerDecision,
     /// Adding or removing an accepted root of trust (7 ii).
     Root,
+    /// An administrator's notification to the subscribers of a set of devices (9.4 ii).
+    #[serde(rename = "bulk-notification")]
+    BulkNotification,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

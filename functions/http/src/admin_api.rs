@@ -3,7 +3,9 @@
 use axum::Router;
 
 use crate::served::{self, Route};
-use crate::{Shared, audit, common, enquirers, roots, trust_domains, vulnerabilities};
+use crate::{
+    Shared, audit, common, enquirers, notifications, roots, trust_domains, vulnerabilities,
+};
 
 pub(crate) fn routes() -> Vec<Route> {
     [
@@ -12,6 +14,7 @@ pub(crate) fn routes() -> Vec<Route> {
         enquirers::admin_routes(),
         vulnerabilities::routes(),
         audit::routes(),
+        notifications::routes(),
     ]
     .concat()
 }

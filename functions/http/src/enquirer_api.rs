@@ -3,13 +3,14 @@
 use axum::Router;
 
 use crate::served::{self, Route};
-use crate::{Shared, common, enquirers, lookups, openapi, published};
+use crate::{Shared, common, enquirers, lookups, openapi, published, subscriptions};
 
 pub(crate) fn routes() -> Vec<Route> {
     [
         enquirers::routes(),
         lookups::routes(),
         published::routes(),
+        subscriptions::routes(),
         openapi::routes(),
     ]
     .concat()

@@ -113,6 +113,10 @@ fn status_of(error: &RegistryError) -> StatusCode {
         E::InvalidTransition(_) => StatusCode::CONFLICT,
         E::TooManyItems { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         E::Store(_) | E::Keys(_) => StatusCode::SERVICE_UNAVAILABLE,
+        E::SubscriptionNotFound(_) => StatusCode::NOT_FOUND,
+        E::SubscriptionRefused(_) => StatusCode::BAD_REQUEST,
+        E::SubscriptionLimit { .. } | E::SubscriptionConflict(_) => StatusCode::CONFLICT,
+        E::Notify(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -139,6 +143,11 @@ fn title(code: &str) -> &'static str {
         "owner-not-found" => "No such owner or custodian",
         "not-a-primary-registry" => "Devices register only at primary registries",
         "storage-unavailable" | "key-service-unavailable" => "The registry is unavailable",
+        "notification-service-unavailable" => "The notification service is unavailable",
+        "subscription-not-found" => "No such subscription",
+        "subscription-limit" => "The subscriber has as many subscriptions as allowed",
+        "subscription-refused" => "The notification service refused the subscription",
+        "subscription-conflict" => "The subscription conflicts with an existing one",
         "unknown-signer" => "The signer of the request is unknown",
         "forbidden" => "The signer may not do this",
         "rot-type-not-accepted" => "The trust domain does not accept this root-of-trust type",

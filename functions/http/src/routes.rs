@@ -26,6 +26,8 @@ pub struct RouteSpec {
 
 /// Who reads device details, histories and vulnerabilities (9.3 ii c).
 const READERS: &[Role] = &[Role::Enquirer, Role::Agency, Role::Owner, Role::Admin];
+/// Who subscribes to trust-domain notifications (9.4 i a): everyone who logs in.
+const SUBSCRIBERS: &[Role] = &[Role::Enquirer, Role::Agency, Role::Owner, Role::Admin];
 
 const fn route(
     method: &'static str,
@@ -138,6 +140,24 @@ pub const ROUTES: &[RouteSpec] = &[
         "interrogate",
     ),
     route("GET", "/v1/openapi.json", Access::Public, "interrogate"),
+    route(
+        "POST",
+        "/v1/subscriptions",
+        Access::Token(SUBSCRIBERS),
+        "interrogate",
+    ),
+    route(
+        "GET",
+        "/v1/subscriptions",
+        Access::Token(SUBSCRIBERS),
+        "interrogate",
+    ),
+    route(
+        "DELETE",
+        "/v1/subscriptions/{id}",
+        Access::Token(SUBSCRIBERS),
+        "interrogate",
+    ),
     // Administration.
     route(
         "PUT",
@@ -189,6 +209,12 @@ pub const ROUTES: &[RouteSpec] = &[
         "admin",
     ),
     route("GET", "/v1/audit", Access::Token(&[Role::Admin]), "admin"),
+    route(
+        "POST",
+        "/v1/admin/notifications",
+        Access::Signed(&[Role::Admin]),
+        "admin",
+    ),
 ];
 
 /// The functions that serve HTTP routes, each with its own router.

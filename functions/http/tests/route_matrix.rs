@@ -19,7 +19,9 @@ use p256::ecdsa::SigningKey;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 use trustreg_core::actors::{AdminKey, Role};
-use trustreg_core::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
+use trustreg_core::fakes::{
+    CountingRng, FixedClock, MemoryBroker, MemoryKeys, MemoryNotifier, MemoryStore,
+};
 use trustreg_core::identifier::{Identifier, Scheme};
 use trustreg_core::jose::{self, JwsHeader};
 use trustreg_core::messages::{
@@ -115,6 +117,9 @@ const ANSWERS: &[(&str, &str, u16)] = &[
     ("GET", "/v1/registry", 200),
     ("GET", "/v1/registry/practice-statement", 200),
     ("GET", "/v1/openapi.json", 200),
+    ("POST", "/v1/subscriptions", 201),
+    ("GET", "/v1/subscriptions", 200),
+    ("DELETE", "/v1/subscriptions/{id}", 204),
     ("PUT", "/v1/admin/trust-domains/{name}", 200),
     ("PUT", "/v1/admin/roots/{id}", 200),
     ("DELETE", "/v1/admin/roots/{id}", 200),
@@ -124,6 +129,7 @@ const ANSWERS: &[(&str, &str, u16)] = &[
     ("POST", "/v1/vulnerabilities/{id}/apply", 200),
     ("POST", "/v1/vulnerabilities/{id}/fixed", 200),
     ("GET", "/v1/audit", 200),
+    ("POST", "/v1/admin/notifications", 200),
 ];
 
 /// Where the registry answers otherwise than the rule (401 without a credential, 403 for a
@@ -235,13 +241,17 @@ impl Harness {
             name: "alice".into(),
             key: *admin.verifying_key(),
         }];
-        let registry = Arc::new(Registry::new(
-            config,
-            store.clone(),
-            Arc::new(MemoryKeys::new(5)),
-            clock.clone(),
-            Arc::new(CountingRng::default()),
-        ));
+        let registry = Arc::new(
+            Registry::new(
+                config,
+                store.clone(),
+                Arc::new(MemoryKeys::new(5)),
+                clock.clone(),
+                Arc::new(CountingRng::default()),
+            )
+            .with_broker(Arc::new(MemoryBroker::default()))
+            .with_notifier(Arc::new(MemoryNotifier::default())),
+        );
         let ca = ManufacturerCa::create(dir.join("ca"), "Matrix CA").unwrap();
         registry
             .accept_root(
@@ -598,6 +608,30 @@ impl Harness {
             ("GET", "/v1/registry" | "/v1/registry/practice-statement" | "/v1/openapi.json") => {
                 (route.path.into(), Payload::None)
             }
+            ("POST", "/v1/subscriptions") => (route.path.into(), Payload::Json(subscription(0))),
+            ("GET", "/v1/subscriptions") => (route.path.into(), Payload::None),
+            ("DELETE", "/v1/subscriptions/{id}") => {
+                // The caller's own subscription; the administrator's for those without a token.
+                let owner = if self.tokens.contains_key(&who) {
+                    who
+                } else {
+                    Who::Admin
+                };
+                let principal = self
+                    .registry
+                    .authenticate(&self.tokens[&owner])
+                    .await
+                    .unwrap();
+                let request = serde_json::from_value(subscription(1)).unwrap();
+                let id = self
+                    .registry
+                    .subscribe(Some(&principal), request)
+                    .await
+                    .unwrap()
+                    .subscription
+                    .subscription_id;
+                (format!("/v1/subscriptions/{id}"), Payload::None)
+            }
             ("PUT", "/v1/admin/trust-domains/{name}") => {
                 let policy = json!({"policy": {
                     "require_acknowledgement": true, "require_owner_verified": false,
@@ -664,6 +698,16 @@ impl Harness {
                 )
             }
             ("GET", "/v1/audit") => ("/v1/audit?target=".into(), Payload::None),
+            ("POST", "/v1/admin/notifications") => (
+                route.path.into(),
+                Payload::Jws(
+                    jws(
+                        Purpose::BulkNotification,
+                        json!({"regdevids": [d], "message": "update your firmware"}),
+                    )
+                    .await,
+                ),
+            ),
             _ => return None,
         };
         let mut request = Request::builder().method(route.method).uri(uri);
@@ -716,6 +760,13 @@ enum Payload {
     Jws(String),
     /// The body and its `TrustReg-JWS` signature.
     Bulk(String, Option<String>),
+}
+
+/// A valid subscription request, to queue `n`.
+fn subscription(n: u8) -> Value {
+    json!({"trust_domain": "health", "protocol": "sqs",
+           "endpoint": format!("arn:aws:sqs:us-east-1:000000000000:matrix-{n}"),
+           "filter": {"status": ["unreliable"]}})
 }
 
 fn problem_code(reply: &Reply) -> &str {

@@ -14,6 +14,9 @@ mod subscriptions;
 mod virtual_ids;
 mod vulnerabilities;
 
+pub use notifications::MemoryNotifier;
+pub use subscriptions::MemoryBroker;
+
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,6 +56,11 @@ pub struct State {
     /// (RegDevID, vulnerability id) -> the device's link to it.
     pub vulnerability_links: BTreeMap<(String, String), crate::records::AffectedLink>,
     pub enquirers: BTreeMap<String, crate::records::EnquirerRecord>,
+    pub subscriptions: BTreeMap<String, crate::records::SubscriptionRecord>,
+    /// Dedupe marks of published notifications: id -> expiry.
+    pub notified: BTreeMap<String, u64>,
+    /// Trust domain -> time of its last digest.
+    pub digests: BTreeMap<String, u64>,
 }
 
 impl MemoryStore {

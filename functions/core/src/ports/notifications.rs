@@ -32,4 +32,9 @@ pub trait NotificationStore: Send + Sync {
     /// Marks `id` as published until `expires_at_ms` (a TTL item), atomically: `false` when it
     /// was already marked, so of two deliveries of one change only one publishes.
     async fn mark_published(&self, id: &str, expires_at_ms: u64) -> Result<bool, StoreError>;
+    /// Removes the mark of `id`: its publication failed, so a redelivery must publish it.
+    async fn unmark_published(&self, id: &str) -> Result<(), StoreError>;
+    /// When the last digest of `domain` was published, if ever.
+    async fn last_digest(&self, domain: &str) -> Result<Option<u64>, StoreError>;
+    async fn set_last_digest(&self, domain: &str, at_ms: u64) -> Result<(), StoreError>;
 }

@@ -36,4 +36,10 @@ pub trait SubscriptionBroker: Send + Sync {
     ) -> Result<String, NotifyError>;
     /// Removes a subscription by ARN (or, while pending, by its topic and endpoint).
     async fn unsubscribe(&self, subscription: &SubscriptionRecord) -> Result<(), NotifyError>;
+    /// Whether the subscription is confirmed, still awaits its endpoint's confirmation, or is
+    /// no longer held by the service.
+    async fn state(
+        &self,
+        subscription_arn: &str,
+    ) -> Result<crate::subscriptions::SubscriptionState, NotifyError>;
 }

@@ -227,12 +227,14 @@ fn responses(access: Access, described: Option<&Described>) -> utoipa::openapi::
         } else {
             Content::new(Some(Ref::from_schema_name(*schema)))
         };
-        builder = builder.response(
-            status.to_string(),
-            ResponseBuilder::new()
-                .description(*description)
-                .content(*media, content),
-        );
+        let response = ResponseBuilder::new().description(*description);
+        // An answer without a media type has no body (204).
+        let response = if media.is_empty() {
+            response
+        } else {
+            response.content(*media, content)
+        };
+        builder = builder.response(status.to_string(), response);
     }
     let mut errors: Vec<u16> = described.map_or(Vec::new(), |d| d.errors.to_vec());
     match access {

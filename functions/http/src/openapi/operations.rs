@@ -53,6 +53,16 @@ const fn jws(purpose: &'static str, claims: &'static str) -> Body {
 
 const NONE: &[(&str, &str)] = &[];
 
+/// An answer without a body.
+const fn empty(status: u16, description: &'static str) -> Answer {
+    Answer {
+        status,
+        description,
+        media: "",
+        schema: "",
+    }
+}
+
 pub(crate) const OPERATIONS: &[Described] = &[
     Described {
         method: "POST",
@@ -310,6 +320,41 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
+        method: "POST",
+        path: "/v1/subscriptions",
+        summary: "Subscribe an endpoint to a trust domain's notifications (9.4 i a)",
+        body: Body::Json("SubscriptionRequest"),
+        query: NONE,
+        answer: json(
+            201,
+            "Subscribed (200 with the same subscription for a repeat); HTTPS and email \
+             endpoints receive SNS's confirmation request first",
+            "Subscription",
+        ),
+        errors: &[400, 409, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "GET",
+        path: "/v1/subscriptions",
+        summary: "The caller's subscriptions, with their confirmation state",
+        body: Body::None,
+        query: NONE,
+        answer: json(200, "The caller's subscriptions", "SubscriptionList"),
+        errors: &[],
+        optional_token: false,
+    },
+    Described {
+        method: "DELETE",
+        path: "/v1/subscriptions/{id}",
+        summary: "Remove one of the caller's subscriptions (an administrator's: any)",
+        body: Body::None,
+        query: NONE,
+        answer: empty(204, "Unsubscribed"),
+        errors: &[404],
+        optional_token: false,
+    },
+    Described {
         method: "PUT",
         path: "/v1/admin/trust-domains/{name}",
         summary: "Set a trust domain's status policy (6.1 f)",
@@ -426,6 +471,20 @@ pub(crate) const OPERATIONS: &[Described] = &[
         ],
         answer: json(200, "A page of audit records", "AuditPage"),
         errors: &[400],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/admin/notifications",
+        summary: "Notify the subscribers of up to 1000 devices at once, on each of their trust \
+                  domains' topics (9.4 ii)",
+        body: jws(
+            "bulk-notification",
+            "{nonce, regdevids: [RegDevID] (1 to 1000), message (1 to 2048 bytes)}",
+        ),
+        query: NONE,
+        answer: json(200, "What was published", "BulkNotificationResult"),
+        errors: &[400, 413, 415],
         optional_token: false,
     },
 ];

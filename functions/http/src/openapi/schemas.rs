@@ -233,6 +233,7 @@ pub(crate) fn components() -> Components {
                         "trust-domain",
                         "enquirer-decision",
                         "root",
+                        "bulk-notification",
                     ]),
                 )],
             ),
@@ -498,6 +499,28 @@ pub(crate) fn components() -> Components {
             ),
         ),
         (
+            "BulkNotificationResult",
+            object(
+                "What a bulk notification published: one message per device and trust domain.",
+                vec![
+                    (
+                        "id",
+                        text("Names the request in the messages and the audit trail"),
+                    ),
+                    ("devices", integer("Devices notified")),
+                    ("published", integer("Messages published")),
+                    (
+                        "failed",
+                        array(text("RegDevIDs of which some message was not published")),
+                    ),
+                    (
+                        "unknown",
+                        array(text("RegDevIDs this registry does not hold")),
+                    ),
+                ],
+            ),
+        ),
+        (
             "AuditPage",
             object(
                 "A page of audit records.",
@@ -505,6 +528,58 @@ pub(crate) fn components() -> Components {
                     ("records", array(reference("AuditRecord"))),
                     ("next?", text("Cursor of the next page")),
                 ],
+            ),
+        ),
+        (
+            "SubscriptionRequest",
+            object(
+                "A subscription to one trust domain's notifications (9.4 i a). No other field.",
+                vec![
+                    ("trust_domain", text("One of the registry's trust domains")),
+                    ("protocol", one_of_strings(&["sqs", "https", "email"])),
+                    (
+                        "endpoint",
+                        text(
+                            "An SQS queue ARN (its queue policy lets the domain's topic send), \
+                             an https:// URL (http:// only to loopback) or an email address",
+                        ),
+                    ),
+                    ("filter?", reference("FilterPolicy")),
+                ],
+            ),
+        ),
+        (
+            "FilterPolicy",
+            free(
+                "An SNS filter policy on message attributes: up to 5 of event, status, \
+                 previous_status, make, model, regdevid, severity, registry, each a non-empty \
+                 array of strings, numbers or operators (anything-but, prefix, numeric); \
+                 statuses are trusted, unverified or unreliable; at most 150 combinations of \
+                 values. Absent or {}: every notification of the domain.",
+            ),
+        ),
+        (
+            "Subscription",
+            object(
+                "A subscription as its owner sees it (the endpoint stays sealed).",
+                vec![
+                    ("subscription_id", text("Id")),
+                    ("trust_domain", text("Trust domain")),
+                    ("protocol", one_of_strings(&["sqs", "https", "email"])),
+                    ("filter", reference("FilterPolicy")),
+                    (
+                        "state",
+                        one_of_strings(&["confirmed", "pending-confirmation", "removed"]),
+                    ),
+                    ("created_at", text("RFC 3339")),
+                ],
+            ),
+        ),
+        (
+            "SubscriptionList",
+            object(
+                "The caller's subscriptions, oldest first.",
+                vec![("subscriptions", array(reference("Subscription")))],
             ),
         ),
         ("OpenApiDocument", free("This document (OpenAPI 3.1)")),
