@@ -8,6 +8,7 @@ pub mod bulk;
 pub mod config;
 pub mod error;
 pub mod evaluation;
+pub mod exchange;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod holds;

@@ -39,6 +39,8 @@ pub enum Purpose {
     /// An administrator's notification to the subscribers of a set of devices (9.4 ii).
     #[serde(rename = "bulk-notification")]
     BulkNotification,
+    /// An administrator's link to another registry of the hierarchy.
+    Link,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -330,3 +330,48 @@ pub struct SubscriptionRecord {
     pub subscription_arn: String,
     pub created_at_ms: u64,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkKind {
+    /// The registry above this one (a primary's sectoral, a sectoral's geographical).
+    Parent,
+    Child,
+    /// Another geographical registry (7 iv f).
+    Peer,
+}
+
+/// Another registry this one exchanges with (Y.3059 9.1 v, 9.4 i b): its key verifies the
+/// messages it sends; its inbox receives ours.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkRecord {
+    pub reg_id: String,
+    /// Its registry path, e.g. `IN1.HLT`.
+    pub path: String,
+    pub kind: LinkKind,
+    /// Its KMS signing key, as a public JWK.
+    pub public_key: serde_json::Value,
+    /// Its exchange inbox (an SQS queue URL).
+    pub inbox: String,
+    pub linked_at_ms: u64,
+    pub linked_by: String,
+}
+
+/// The status of a device registered below this registry, as the hierarchy reported it
+/// (Y.3059 6.1 c): where it comes from, and as of when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MirrorRecord {
+    pub regdevid: RegDevId,
+    /// The path of the primary registry the device is registered at.
+    pub origin: String,
+    pub status: TrustStatus,
+    pub status_since_ms: u64,
+    pub make: String,
+    pub model: String,
+    pub trust_domains: Vec<String>,
+    /// The origin's sequence number of the message that said it.
+    pub origin_seq: u64,
+    pub received_at_ms: u64,
+    /// The path of the linked registry that sent it.
+    pub via: String,
+}

@@ -32,6 +32,8 @@ pub struct Registry {
     pub(crate) notifier: Option<Arc<dyn crate::ports::Notifier>>,
     /// Holds subscriptions (the `interrogate` function).
     pub(crate) broker: Option<Arc<dyn crate::ports::SubscriptionBroker>>,
+    /// Sends exchange messages to linked registries (the `notify` and `exchange` functions).
+    pub(crate) outbox: Option<Arc<dyn crate::ports::ExchangeOutbox>>,
 }
 
 impl Registry {
@@ -51,7 +53,14 @@ impl Registry {
             session: std::sync::Mutex::new(None),
             notifier: None,
             broker: None,
+            outbox: None,
         }
+    }
+
+    /// The registry with an exchange outbox: functions that talk to other registries set one.
+    pub fn with_outbox(mut self, outbox: Arc<dyn crate::ports::ExchangeOutbox>) -> Self {
+        self.outbox = Some(outbox);
+        self
     }
 
     /// The registry with a notifier: functions that publish set one.

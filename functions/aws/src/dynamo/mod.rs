@@ -5,6 +5,7 @@
 mod bulk;
 mod devices;
 mod enquirers;
+mod hierarchy;
 mod lookups;
 mod notifications;
 mod owners;

@@ -5,6 +5,7 @@
 mod bulk;
 mod devices;
 mod enquirers;
+mod hierarchy;
 mod lookups;
 mod notifications;
 mod owners;
@@ -21,6 +22,7 @@ use crate::error::KeyError;
 pub use bulk::{BulkStore, NewDevice};
 pub use devices::{Created, DeviceStore, Updated};
 pub use enquirers::EnquirerStore;
+pub use hierarchy::{Applied, ExchangeOutbox, HierarchyStore};
 pub use lookups::{AuditQuery, DeviceQuery, LookupStore};
 pub use notifications::{Notification, NotificationStore, Notifier};
 pub use owners::OwnerStore;
@@ -43,6 +45,7 @@ pub trait Store:
     + LookupStore
     + NotificationStore
     + SubscriptionStore
+    + HierarchyStore
 {
 }
 
@@ -57,7 +60,8 @@ impl<
         + EnquirerStore
         + LookupStore
         + NotificationStore
-        + SubscriptionStore,
+        + SubscriptionStore
+        + HierarchyStore,
 > Store for T
 {
 }

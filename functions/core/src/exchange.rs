@@ -1,0 +1,142 @@
+//! The exchange between registries of the hierarchy (Y.3059 7 iv d-f, 9.1 v, 9.4 i b): links
+//! set up by administrators, status changes sent up as JWS signed by the sender's KMS key with
+//! the origin's sequence number, verified, deduplicated and mirrored by the receiver, forwarded
+//! to its parent and peers; a gap is healed by a snapshot pulled from the sender.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::RegistryError;
+use crate::records::{LinkKind, LinkRecord};
+use crate::service::Registry;
+use crate::sessions::Principal;
+use crate::status::TrustStatus;
+
+/// `typ` of exchange messages.
+pub const EXCHANGE_TYP: &str = "trustreg-exchange+jwt";
+/// Items per message: what one DynamoDB transaction takes with the sequence item and the audit
+/// record, and well within SQS's 256 KiB.
+pub const MAX_ITEMS_PER_MESSAGE: usize = 90;
+
+/// Payload of `POST /v1/admin/links`, signed by an administrator over a `link` nonce.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkClaims {
+    pub nonce: String,
+    pub kind: LinkKind,
+    pub reg_id: String,
+    pub path: String,
+    /// The other registry's published signing key (its `GET /v1/registry` `public_key`).
+    pub public_key: serde_json::Value,
+    /// The other registry's exchange inbox (an SQS queue URL; its stack output `InboxUrl`).
+    pub inbox: String,
+}
+
+/// One device's status as the exchange carries it: no PII.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusItem {
+    pub regdevid: String,
+    pub status: TrustStatus,
+    pub status_since_ms: u64,
+    pub make: String,
+    pub model: String,
+    pub trust_domains: Vec<String>,
+}
+
+/// The claims of an exchange message. `sender` signed it (verified with its link's key);
+/// `origin` and `seq` name the change however far it travelled, which cuts loops and drops
+/// duplicates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExchangeClaims {
+    pub sender: String,
+    pub origin: String,
+    pub seq: u64,
+    /// Seconds.
+    pub iat: u64,
+    #[serde(flatten)]
+    pub body: ExchangeBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ExchangeBody {
+    /// Changes of the origin's devices, numbered `seq` by the origin.
+    Update { items: Vec<StatusItem> },
+    /// "Send me a snapshot of `origin`": after a gap.
+    SnapshotRequest,
+    /// The sender's view of every device of `origin`, as of the origin's `seq`, in pages.
+    Snapshot {
+        items: Vec<StatusItem>,
+        last_page: bool,
+    },
+}
+
+/// What receiving one message did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Received {
+    Applied { items: usize, forwarded: usize },
+    Duplicate,
+    SnapshotRequested,
+    SnapshotSent { messages: usize },
+    SnapshotApplied { items: usize },
+}
+
+/// `GET /v1/status-lists/{status}?cursor=`: the registry's devices and those mirrored from
+/// below, with one status, signed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusListAnswer {
+    pub registry: String,
+    pub status: TrustStatus,
+    pub devices: Vec<ListedDevice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    pub statement: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedDevice {
+    pub regdevid: String,
+    pub status_since: String,
+    /// The registry the device is registered at.
+    pub origin: String,
+    /// When this registry learnt it (RFC 3339).
+    pub as_of: String,
+}
+
+impl Registry {
+    /// `POST /v1/admin/links`: an administrator links another registry (parent, child or
+    /// peer), checked against the hierarchy's shape.
+    pub async fn link_registry(&self, compact: &str) -> Result<LinkRecord, RegistryError> {
+        let _ = compact;
+        Err(RegistryError::Forbidden("not yet".into()))
+    }
+
+    /// This registry's own devices changed (the `notify` function's stream batch): one
+    /// update per `MAX_ITEMS_PER_MESSAGE`, numbered, signed, sent to the parent and peers.
+    /// Answers how many messages were sent.
+    pub async fn send_updates(
+        &self,
+        devices: &[crate::records::DeviceRecord],
+    ) -> Result<usize, RegistryError> {
+        let _ = devices;
+        Err(RegistryError::Forbidden("not yet".into()))
+    }
+
+    /// One message from the inbox (the `exchange` function). A message from an unknown or
+    /// unlinked sender, or with a bad signature, is refused and audited.
+    pub async fn receive_exchange(&self, compact: &str) -> Result<Received, RegistryError> {
+        let _ = compact;
+        Err(RegistryError::Forbidden("not yet".into()))
+    }
+
+    /// `GET /v1/status-lists/{status}` (7 iv d).
+    pub async fn status_list(
+        &self,
+        caller: Option<&Principal>,
+        status: &str,
+        cursor: Option<String>,
+    ) -> Result<StatusListAnswer, RegistryError> {
+        let _ = (caller, status, cursor);
+        Err(RegistryError::Forbidden("not yet".into()))
+    }
+}
