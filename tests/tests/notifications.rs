@@ -259,7 +259,7 @@ async fn a_redelivered_record_is_published_once_and_a_poisoned_one_reported_alon
 
 // Y.3059 7 iv e
 // A poisoned device item written straight into the table (its image cannot be decoded) does
-// not stop the notifications of the changes after it.
+// not stop the notifications of the changes after it, and is recorded in the failure queue.
 #[tokio::test]
 async fn a_poisoned_stream_record_does_not_stop_the_others() {
     let stack = Stack::deployed();
@@ -298,6 +298,12 @@ async fn a_poisoned_stream_record_does_not_stop_the_others() {
         "{received:?}"
     );
     assert_eq!(received.len(), 2, "each once: {received:?}");
+    // Once its retries are spent, the poisoned record's position is kept for an operator.
+    let failures = failure_records(&sdk, stack.output("NotifyFailureQueueUrl")).await;
+    assert!(
+        failures.iter().any(|f| f.contains("DDBStreamBatchInfo")),
+        "{failures:?}"
+    );
     dynamo
         .delete_item()
         .table_name(stack.table())
@@ -390,4 +396,27 @@ async fn the_digest_is_published_on_every_domain_topic() {
         }
         subscriber.remove().await;
     }
+}
+
+/// The failure queue's messages, waiting up to a minute for a first one.
+async fn failure_records(sdk: &aws_config::SdkConfig, queue_url: &str) -> Vec<String> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut bodies = Vec::new();
+    while bodies.is_empty() && std::time::Instant::now() < deadline {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(2)
+            .send()
+            .await
+            .unwrap();
+        bodies.extend(
+            out.messages()
+                .iter()
+                .filter_map(|m| m.body().map(str::to_owned)),
+        );
+    }
+    bodies
 }
