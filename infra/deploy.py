@@ -29,7 +29,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 HERE = Path(__file__).resolve().parent
-FUNCTIONS = {"register": "RegisterCodeKey", "notify": "NotifyCodeKey", "interrogate": "InterrogateCodeKey", "admin": "AdminCodeKey"}  # binary name -> template parameter of its S3 key
+FUNCTIONS = {"register": "RegisterCodeKey", "notify": "NotifyCodeKey", "interrogate": "InterrogateCodeKey", "admin": "AdminCodeKey", "exchange": "ExchangeCodeKey"}  # binary name -> template parameter of its S3 key
 LOCAL = bool(os.environ.get("AWS_ENDPOINT_URL"))  # boto3 sends everything there when set
 
 
@@ -57,6 +57,11 @@ def main() -> int:
         p.error(f"--reg-id {a.reg_id!r}: expected [A-Z0-9]{{3}}")
     if not re.fullmatch(r"[A-Z0-9]{3}(\.[A-Z0-9]{3})*", a.path) or a.path.split(".")[-1] != a.reg_id:
         p.error(f"--path {a.path!r}: expected RegIDs joined by '.', ending with {a.reg_id}")
+    # The path is the chain from the apex (Y.3059 6.1 a): a geographical registry is the apex,
+    # a sectoral one sits under one geographical, a primary under one sectoral.
+    depth = {"geographical": 1, "sectoral": 2, "primary": 3}[a.type]
+    if len(a.path.split(".")) != depth:
+        p.error(f"--path {a.path!r}: a {a.type} registry's path has {depth} RegID(s)")
     suffix = a.name_suffix or re.sub(r"[^a-z0-9-]+", "-", a.stack_name.lower().removeprefix("trustreg-")).strip("-")[:31]
     domains = [d.strip() for d in a.domains.split(",") if d.strip()]
     session = boto3.session.Session()

@@ -1,6 +1,7 @@
 //! Operator tasks on a deployed stack, with the operator's AWS credentials.
 
 mod keygen;
+mod link;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -52,6 +53,27 @@ pub enum AdminCommand {
         /// A new role: enquirer or agency.
         #[arg(long)]
         role: Option<String>,
+    },
+    /// Link another registry of the hierarchy to this one (Y.3059 6.1 a, 9.1 v), signed with
+    /// the administrator's key: this registry then verifies the other's messages with its
+    /// published key and sends to its inbox. Each side records the link: a parent and child
+    /// are linked by one call on each side (`--kind child` at the parent, `parent` at the child).
+    Link {
+        /// This registry's API.
+        #[arg(long, env = "TRUSTREG_API")]
+        api: String,
+        /// The directory of `trustreg admin keygen`.
+        #[arg(long)]
+        key_dir: PathBuf,
+        /// What the other registry is to this one.
+        #[arg(long, value_parser = ["parent", "child", "peer"])]
+        kind: String,
+        /// The other registry's API: its RegID, path and key are read from `GET /v1/registry`.
+        #[arg(long)]
+        other_api: String,
+        /// The other registry's exchange inbox (its stack output `InboxUrl`).
+        #[arg(long)]
+        other_inbox: String,
     },
 }
 
@@ -114,7 +136,36 @@ pub async fn run(command: AdminCommand, json_out: bool) -> Result<(), CliError> 
             );
             Ok(())
         }
+        AdminCommand::Link {
+            api,
+            key_dir,
+            kind,
+            other_api,
+            other_inbox,
+        } => link_registries(&api, &key_dir, &kind, &other_api, &other_inbox, json_out).await,
     }
+}
+
+async fn link_registries(
+    api: &str,
+    key_dir: &std::path::Path,
+    kind: &str,
+    other_api: &str,
+    other_inbox: &str,
+    json_out: bool,
+) -> Result<(), CliError> {
+    let stored = link::link(api, key_dir, kind, other_api, other_inbox).await?;
+    emit(
+        json_out,
+        &stored,
+        &[format!(
+            "linked {} {} ({})",
+            stored["kind"].as_str().unwrap_or(kind),
+            stored["path"].as_str().unwrap_or("?"),
+            stored["inbox"].as_str().unwrap_or(other_inbox)
+        )],
+    );
+    Ok(())
 }
 
 async fn decide_enquirer(

@@ -417,3 +417,116 @@ pub fn median(mut rounds: Vec<std::time::Duration>) -> std::time::Duration {
     rounds.sort();
     rounds[rounds.len() / 2]
 }
+
+/// The stack outputs in `file` (as `infra/deploy.py --out` writes them).
+pub fn stack_from_file(file: &std::path::Path) -> Stack {
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| {
+        panic!(
+            "no deployed stack outputs at {} ({e}): run the test command of README.md",
+            file.display()
+        )
+    });
+    let json: serde_json::Value = serde_json::from_str(&text).expect("stack outputs are JSON");
+    Stack {
+        outputs: json
+            .as_object()
+            .expect("stack outputs are an object")
+            .iter()
+            .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
+            .collect(),
+    }
+}
+
+/// The test command's branch of the hierarchy (scripts/lib.sh `deploy_hierarchy`): the
+/// primary test registry, the sectoral registry above it and the geographical apex, linked.
+pub struct Hierarchy {
+    pub primary: Stack,
+    pub sectoral: Stack,
+    pub geographical: Stack,
+}
+
+pub const SECTORAL_STACK: &str = "trustreg-test-sec";
+pub const GEOGRAPHICAL_STACK: &str = "trustreg-test-geo";
+
+impl Hierarchy {
+    /// The primary is `Stack::deployed()`; the others are named by
+    /// `TRUSTREG_SECTORAL_STACK_OUTPUTS` and `TRUSTREG_GEOGRAPHICAL_STACK_OUTPUTS` (files), else
+    /// the test command's files.
+    pub fn deployed() -> Self {
+        let file = |var: &str, stack: &str| {
+            std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+                repo_root()
+                    .join(".trustreg/stacks")
+                    .join(format!("{stack}.json"))
+            })
+        };
+        Self {
+            primary: Stack::deployed(),
+            sectoral: stack_from_file(&file("TRUSTREG_SECTORAL_STACK_OUTPUTS", SECTORAL_STACK)),
+            geographical: stack_from_file(&file(
+                "TRUSTREG_GEOGRAPHICAL_STACK_OUTPUTS",
+                GEOGRAPHICAL_STACK,
+            )),
+        }
+    }
+}
+
+/// A fresh P-256 key.
+pub fn new_signing_key() -> p256::ecdsa::SigningKey {
+    loop {
+        let mut bytes = [0u8; 32];
+        trustreg_core::ports::Rng::fill(&OsRng, &mut bytes);
+        if let Ok(key) = p256::ecdsa::SigningKey::from_bytes(&bytes.into()) {
+            return key;
+        }
+    }
+}
+
+/// An enquirer signed up at `api`, approved by the test administrator and logged in: its
+/// access token.
+pub async fn enquirer_token(api: &str) -> String {
+    let key = new_signing_key();
+    let signed_up = post(
+        api,
+        "/v1/enquirers",
+        "application/json",
+        serde_json::json!({
+            "name": "Hierarchy Tests", "organisation": "Example Health",
+            "contact": "tests@example.org", "role": "enquirer",
+            "public_key": trustreg_core::jose::jwk_from_key(key.verifying_key())
+        })
+        .to_string(),
+    )
+    .await;
+    assert_eq!(signed_up.status, 201, "{signed_up:?}");
+    let id = signed_up.body["enquirer_id"]
+        .as_str()
+        .expect("enquirer id")
+        .to_owned();
+    let (admin, admin_key) = test_admin();
+    let decision = signed_request(
+        &admin_key,
+        &format!("admin:{admin}"),
+        &serde_json::json!({"nonce": challenge(api, "enquirer-decision").await, "decision": "approve"}),
+    );
+    let decided = post(
+        api,
+        &format!("/v1/admin/enquirers/{id}/decision"),
+        "application/jose",
+        decision,
+    )
+    .await;
+    assert_eq!(decided.status, 200, "{decided:?}");
+    let kid = format!("enquirer:{id}");
+    let login = signed_request(
+        &key,
+        &kid,
+        &serde_json::json!({"nonce": challenge(api, "login").await, "enquirer_id": kid}),
+    );
+    let session = post(api, "/v1/sessions", "application/jose", login).await;
+    assert_eq!(session.status, 200, "{session:?}");
+    session.body["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned()
+}

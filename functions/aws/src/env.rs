@@ -33,6 +33,10 @@ pub const SETTINGS: &[(&str, &str)] = &[
 /// the functions that publish notifications or hold subscriptions.
 pub const TOPIC_ARN_PREFIX: &str = "TOPIC_ARN_PREFIX";
 
+/// Set (to anything but empty) for the functions that send to other registries' inboxes (the
+/// exchange of the hierarchy: notify sends updates up, exchange forwards and answers).
+pub const EXCHANGE_ENABLED: &str = "EXCHANGE_ENABLED";
+
 /// The SDK configuration from the environment (LocalStack sets `AWS_ENDPOINT_URL`).
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
@@ -106,6 +110,10 @@ pub fn registry_from(
             aws_sdk_sns::Client::new(sdk),
             prefix,
         ))),
+        None => registry,
+    };
+    let registry = match lookup(EXCHANGE_ENABLED).filter(|v| !v.trim().is_empty()) {
+        Some(_) => registry.with_outbox(Arc::new(crate::SqsOutbox::new(sdk))),
         None => registry,
     };
     Ok(registry)

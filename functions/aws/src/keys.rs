@@ -12,9 +12,16 @@
 //! - gsi4: devices by trust status (`STATUS#<status>`, make, model and RegDevID), for device
 //!   search (8); enquirers by state (`ENQSTATE#<state>`, creation time and id), for the
 //!   administrators' approval queue.
+//!
+//! The hierarchy (Y.3059 6.1 c, 7 iv d-f): links to other registries sit next to the roots
+//! (`REGISTRY`, `LINK#<kind>#<reg_id>`) with the counter of the sequence numbers this registry
+//! originates (`REGISTRY`, `SEQUENCE`); each origin's last applied sequence number has an item
+//! of its own (`SEQ#<origin>`), as has each mirrored device (`MIRROR#<regdevid>`). Mirrors are
+//! in gsi4 by status (`MIRSTATUS#<status>`, RegDevID) for the status lists, and in gsi1 by
+//! origin (`MIRORIGIN#<origin>`, RegDevID) for snapshots.
 
 use trustreg_core::identifier::{Identifier, RegDevId};
-use trustreg_core::records::{AuditRecord, DeviceRecord, EnquirerRecord, EnquirerState};
+use trustreg_core::records::{AuditRecord, DeviceRecord, EnquirerRecord, EnquirerState, LinkKind};
 use trustreg_core::status::TrustStatus;
 
 pub const PK: &str = "pk";
@@ -225,6 +232,44 @@ pub fn custody(regdevid: &RegDevId, at_ms: u64, salt: &str) -> (String, String) 
         format!("DEV#{regdevid}"),
         format!("CUSTODY#{at_ms:013}#{salt}"),
     )
+}
+
+/// A link to another registry, next to the roots: all links are one Query.
+pub fn link(kind: LinkKind, reg_id: &str) -> (String, String) {
+    let kind = match kind {
+        LinkKind::Parent => "parent",
+        LinkKind::Child => "child",
+        LinkKind::Peer => "peer",
+    };
+    (ROOTS_PK.into(), format!("{LINK_PREFIX}{kind}#{reg_id}"))
+}
+
+pub const LINK_PREFIX: &str = "LINK#";
+
+/// The counter of the sequence numbers of the exchange messages this registry originates.
+pub fn sequence_counter() -> (String, String) {
+    (ROOTS_PK.into(), "SEQUENCE".into())
+}
+
+/// The last sequence number applied from one origin: a partition of its own, so origins never
+/// contend for one item.
+pub fn origin_sequence(origin: &str) -> (String, String) {
+    (format!("SEQ#{origin}"), "SEQ".into())
+}
+
+/// The mirrored status of a device registered below this registry.
+pub fn mirror(regdevid: &RegDevId) -> (String, String) {
+    (format!("MIRROR#{regdevid}"), "MIRROR".into())
+}
+
+/// gsi4: mirrors by status, for the status lists.
+pub fn mirror_status_partition(status: TrustStatus) -> String {
+    format!("MIRSTATUS#{}", status.as_str())
+}
+
+/// gsi1: mirrors by origin, for snapshots.
+pub fn mirror_origin_partition(origin: &str) -> String {
+    format!("MIRORIGIN#{origin}")
 }
 
 #[cfg(test)]

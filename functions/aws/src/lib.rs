@@ -7,11 +7,16 @@ mod keys;
 mod kms;
 mod sns;
 mod sns_subscriptions;
+mod sqs;
 mod system;
 
 pub use dynamo::DynamoStore;
-pub use env::{EnvError, SETTINGS, TOPIC_ARN_PREFIX, registry_from, registry_from_env, sdk_config};
+pub use env::{
+    EXCHANGE_ENABLED, EnvError, SETTINGS, TOPIC_ARN_PREFIX, registry_from, registry_from_env,
+    sdk_config,
+};
 pub use kms::KmsKeys;
 pub use sns::SnsNotifier;
 pub use sns_subscriptions::SnsSubscriptions;
+pub use sqs::{SqsOutbox, queue_region};
 pub use system::{OsRng, SystemClock};

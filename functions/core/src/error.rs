@@ -83,6 +83,13 @@ pub enum RegistryError {
     /// The notification service (SNS) failed, or this function has none.
     #[error("notification service failed: {0}")]
     Notify(NotifyError),
+    /// The link breaks the hierarchy's shape (Y.3059 6.1 a): wrong kind or path for this
+    /// registry's type.
+    #[error("the link is not allowed: {0}")]
+    InvalidLink(String),
+    /// A second parent: a registry has exactly one.
+    #[error("the link conflicts with an existing one: {0}")]
+    LinkConflict(String),
 }
 
 impl RegistryError {
@@ -123,6 +130,8 @@ impl RegistryError {
             Self::SubscriptionRefused(_) => "subscription-refused",
             Self::SubscriptionConflict(_) => "subscription-conflict",
             Self::Notify(_) => "notification-service-unavailable",
+            Self::InvalidLink(_) => "invalid-link",
+            Self::LinkConflict(_) => "link-conflict",
         }
     }
 

@@ -3,6 +3,11 @@
 //! the origin's sequence number, verified, deduplicated and mirrored by the receiver, forwarded
 //! to its parent and peers; a gap is healed by a snapshot pulled from the sender.
 
+mod links;
+mod receive;
+mod send;
+mod status_list;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::RegistryError;
@@ -103,12 +108,51 @@ pub struct ListedDevice {
     pub as_of: String,
 }
 
+/// Whether `path` is `root` or a registry below it.
+pub(crate) fn is_within(path: &str, root: &str) -> bool {
+    path.strip_prefix(root)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+impl StatusItem {
+    pub fn of_device(device: &crate::records::DeviceRecord) -> Self {
+        Self {
+            regdevid: device.regdevid.to_string(),
+            status: device.status,
+            status_since_ms: device.status_since_ms,
+            make: device.info.make.clone(),
+            model: device.info.model.clone(),
+            trust_domains: device.trust_domains.clone(),
+        }
+    }
+
+    pub fn of_mirror(mirror: &crate::records::MirrorRecord) -> Self {
+        Self {
+            regdevid: mirror.regdevid.to_string(),
+            status: mirror.status,
+            status_since_ms: mirror.status_since_ms,
+            make: mirror.make.clone(),
+            model: mirror.model.clone(),
+            trust_domains: mirror.trust_domains.clone(),
+        }
+    }
+}
+
 impl Registry {
     /// `POST /v1/admin/links`: an administrator links another registry (parent, child or
     /// peer), checked against the hierarchy's shape.
     pub async fn link_registry(&self, compact: &str) -> Result<LinkRecord, RegistryError> {
-        let _ = compact;
-        Err(RegistryError::Forbidden("not yet".into()))
+        let result = self.link_registry_inner(compact).await;
+        if let Err(e) = &result {
+            self.audit_rejection(
+                &crate::virtual_ids::signer_name(compact),
+                "link-registry",
+                None,
+                e,
+            )
+            .await;
+        }
+        result
     }
 
     /// This registry's own devices changed (the `notify` function's stream batch): one
@@ -118,15 +162,13 @@ impl Registry {
         &self,
         devices: &[crate::records::DeviceRecord],
     ) -> Result<usize, RegistryError> {
-        let _ = devices;
-        Err(RegistryError::Forbidden("not yet".into()))
+        self.send_updates_inner(devices).await
     }
 
     /// One message from the inbox (the `exchange` function). A message from an unknown or
     /// unlinked sender, or with a bad signature, is refused and audited.
     pub async fn receive_exchange(&self, compact: &str) -> Result<Received, RegistryError> {
-        let _ = compact;
-        Err(RegistryError::Forbidden("not yet".into()))
+        self.receive_exchange_inner(compact).await
     }
 
     /// `GET /v1/status-lists/{status}` (7 iv d).
@@ -136,7 +178,9 @@ impl Registry {
         status: &str,
         cursor: Option<String>,
     ) -> Result<StatusListAnswer, RegistryError> {
-        let _ = (caller, status, cursor);
-        Err(RegistryError::Forbidden("not yet".into()))
+        self.status_list_inner(caller, status, cursor).await
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -54,6 +54,13 @@ pub struct DeviceAnswer {
     pub owner_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<OwnerDetails>,
+    /// Only for a device registered elsewhere and answered from this registry's mirror
+    /// (Y.3059 6.1 c): the path of the registry it is registered at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// With `origin`: when this registry learnt the status (RFC 3339), the age of the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
 }
 
 /// `GET /v1/devices/{id}`: the answer and the registry's signed statement of it.
@@ -161,13 +168,12 @@ impl Registry {
     ) -> Result<LookupAnswer, RegistryError> {
         let by_virtual = self.is_virtual_id(id);
         let regdevid = self.resolve(id).await?;
-        let device = self.store.get_device(&regdevid).await?.ok_or_else(|| {
+        let Some(device) = self.store.get_device(&regdevid).await? else {
             if by_virtual {
-                RegistryError::VirtualIdNotFound
-            } else {
-                RegistryError::DeviceNotFound(regdevid.to_string())
+                return Err(RegistryError::VirtualIdNotFound);
             }
-        })?;
+            return self.lookup_mirror(caller, id, &regdevid).await;
+        };
         let owns = caller
             .and_then(Principal::owner_id)
             .is_some_and(|owner| device.owner_id.as_deref() == Some(owner));
@@ -181,6 +187,32 @@ impl Registry {
         if with_owner {
             answer.owner = self.owner_for(&actor_of(caller), &device).await?;
         }
+        let statement = self.statement(&answer).await?;
+        Ok(LookupAnswer {
+            device: answer,
+            statement,
+        })
+    }
+
+    /// A device registered below this registry, as the hierarchy reported it (6.1 c): the
+    /// views of `lookup` without what the exchange does not carry (owner, device details).
+    async fn lookup_mirror(
+        &self,
+        caller: Option<&Principal>,
+        id: &str,
+        regdevid: &RegDevId,
+    ) -> Result<LookupAnswer, RegistryError> {
+        let mirror = self
+            .store
+            .get_mirror(regdevid)
+            .await?
+            .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
+        let view = match caller.map(|p| p.role) {
+            Some(Role::Admin) => View::FULL,
+            Some(Role::Enquirer | Role::Agency) => View::enquirer(true),
+            _ => View::PUBLIC,
+        };
+        let answer = view.mirrored(id, &mirror, &self.config.path.to_string());
         let statement = self.statement(&answer).await?;
         Ok(LookupAnswer {
             device: answer,

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::error::RegistryError;
 use crate::jose;
+use crate::records::LinkKind;
 use crate::service::Registry;
 use crate::status::Policy;
 
@@ -68,12 +69,24 @@ impl Registry {
                 policy: self.domain_policy(name).await?,
             });
         }
+        let links = self.store.links().await?;
+        // Before its parent is linked, a registry's parent is the one its path names.
+        let parent = links
+            .iter()
+            .find(|l| l.kind == LinkKind::Parent)
+            .map(|l| l.path.clone())
+            .or_else(|| self.config.path.parent().map(|p| p.to_string()));
+        let peers = links
+            .iter()
+            .filter(|l| l.kind == LinkKind::Peer)
+            .map(|l| l.path.clone())
+            .collect();
         Ok(RegistryDocument {
             reg_id: self.config.path.own_id().to_string(),
             path: self.config.path.to_string(),
             kind: self.config.kind,
-            parent: self.config.path.parent().map(|p| p.to_string()),
-            peers: Vec::new(),
+            parent,
+            peers,
             trust_domains: domains,
             public_key,
             accepted_roots: roots

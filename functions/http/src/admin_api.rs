@@ -4,7 +4,7 @@ use axum::Router;
 
 use crate::served::{self, Route};
 use crate::{
-    Shared, audit, common, enquirers, notifications, roots, trust_domains, vulnerabilities,
+    Shared, audit, common, enquirers, links, notifications, roots, trust_domains, vulnerabilities,
 };
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -15,6 +15,7 @@ pub(crate) fn routes() -> Vec<Route> {
         vulnerabilities::routes(),
         audit::routes(),
         notifications::routes(),
+        links::routes(),
     ]
     .concat()
 }

@@ -3,7 +3,7 @@
 use axum::Router;
 
 use crate::served::{self, Route};
-use crate::{Shared, common, enquirers, lookups, openapi, published, subscriptions};
+use crate::{Shared, common, enquirers, lookups, openapi, published, status_lists, subscriptions};
 
 pub(crate) fn routes() -> Vec<Route> {
     [
@@ -11,6 +11,7 @@ pub(crate) fn routes() -> Vec<Route> {
         lookups::routes(),
         published::routes(),
         subscriptions::routes(),
+        status_lists::routes(),
         openapi::routes(),
     ]
     .concat()

@@ -117,6 +117,8 @@ fn status_of(error: &RegistryError) -> StatusCode {
         E::SubscriptionRefused(_) => StatusCode::BAD_REQUEST,
         E::SubscriptionLimit { .. } | E::SubscriptionConflict(_) => StatusCode::CONFLICT,
         E::Notify(_) => StatusCode::SERVICE_UNAVAILABLE,
+        E::InvalidLink(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        E::LinkConflict(_) => StatusCode::CONFLICT,
     }
 }
 
@@ -156,6 +158,8 @@ fn title(code: &str) -> &'static str {
         "root-not-found" => "No such root of trust",
         "invalid-state-transition" => "The resource cannot make this change from its state",
         "too-many-items" => "The bulk request holds too many items",
+        "invalid-link" => "The link does not fit the registry hierarchy",
+        "link-conflict" => "The link conflicts with an existing one",
         "not-found" => "No such resource",
         "method-not-allowed" => "Method not allowed",
         "unsupported-media-type" => "Unsupported media type",

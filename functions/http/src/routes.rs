@@ -158,6 +158,12 @@ pub const ROUTES: &[RouteSpec] = &[
         Access::Token(SUBSCRIBERS),
         "interrogate",
     ),
+    route(
+        "GET",
+        "/v1/status-lists/{status}",
+        Access::Token(READERS),
+        "interrogate",
+    ),
     // Administration.
     route(
         "PUT",
@@ -212,6 +218,12 @@ pub const ROUTES: &[RouteSpec] = &[
     route(
         "POST",
         "/v1/admin/notifications",
+        Access::Signed(&[Role::Admin]),
+        "admin",
+    ),
+    route(
+        "POST",
+        "/v1/admin/links",
         Access::Signed(&[Role::Admin]),
         "admin",
     ),

@@ -120,6 +120,7 @@ const ANSWERS: &[(&str, &str, u16)] = &[
     ("POST", "/v1/subscriptions", 201),
     ("GET", "/v1/subscriptions", 200),
     ("DELETE", "/v1/subscriptions/{id}", 204),
+    ("GET", "/v1/status-lists/{status}", 200),
     ("PUT", "/v1/admin/trust-domains/{name}", 200),
     ("PUT", "/v1/admin/roots/{id}", 200),
     ("DELETE", "/v1/admin/roots/{id}", 200),
@@ -130,6 +131,7 @@ const ANSWERS: &[(&str, &str, u16)] = &[
     ("POST", "/v1/vulnerabilities/{id}/fixed", 200),
     ("GET", "/v1/audit", 200),
     ("POST", "/v1/admin/notifications", 200),
+    ("POST", "/v1/admin/links", 201),
 ];
 
 /// Where the registry answers otherwise than the rule (401 without a credential, 403 for a
@@ -632,6 +634,9 @@ impl Harness {
                     .subscription_id;
                 (format!("/v1/subscriptions/{id}"), Payload::None)
             }
+            ("GET", "/v1/status-lists/{status}") => {
+                ("/v1/status-lists/trusted?cursor=".into(), Payload::None)
+            }
             ("PUT", "/v1/admin/trust-domains/{name}") => {
                 let policy = json!({"policy": {
                     "require_acknowledgement": true, "require_owner_verified": false,
@@ -708,6 +713,18 @@ impl Harness {
                     .await,
                 ),
             ),
+            ("POST", "/v1/admin/links") => {
+                // A primary's one link: its sectoral parent (linking it again replaces it).
+                let claims = json!({
+                    "kind": "parent", "reg_id": "HLT", "path": "IN1.HLT",
+                    "public_key": jose::jwk_from_key(key(0x72).verifying_key()),
+                    "inbox": "https://sqs.example/inbox",
+                });
+                (
+                    route.path.into(),
+                    Payload::Jws(jws(Purpose::Link, claims).await),
+                )
+            }
             _ => return None,
         };
         let mut request = Request::builder().method(route.method).uri(uri);

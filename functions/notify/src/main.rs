@@ -30,7 +30,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 /// constant input `{"task": "digest"}`), and the evaluation schedule (a scheduled event).
 async fn handle(registry: &Registry, event: Value) -> Result<Value, lambda_runtime::Error> {
     if let Some(records) = event.get("Records").and_then(Value::as_array) {
-        let outcome = stream::handle_batch(registry, records).await?;
+        let exchange =
+            if std::env::var(trustreg_aws::EXCHANGE_ENABLED).is_ok_and(|v| !v.trim().is_empty()) {
+                stream::Exchange::SendUp
+            } else {
+                stream::Exchange::Off
+            };
+        let outcome = stream::handle_batch(registry, records, exchange).await?;
         tracing::info!(
             records = records.len(),
             changes = outcome.changes,

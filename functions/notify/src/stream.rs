@@ -1,11 +1,14 @@
-//! A batch of the table's stream records -> the registry's fan-out, answered as a partial
-//! batch response: each record that fails (an image that does not decode, a notification that
-//! could not be published) is reported by its sequence number, alone; the others are done.
+//! A batch of the table's stream records -> the registry's fan-out, and the exchange's updates
+//! to the registries above (Y.3059 7 iv f), answered as a partial batch response: each record
+//! that fails (an image that does not decode, a notification that could not be published, an
+//! update that could not be sent) is reported by its sequence number, alone; the others are
+//! done.
 
 use aws_lambda_events::dynamodb::EventRecord;
 use serde_json::{Value, json};
 use trustreg_aws::DynamoStore;
 use trustreg_core::Registry;
+use trustreg_core::notifications::DeviceChange;
 
 /// What one batch came to.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -37,9 +40,18 @@ pub struct UnnamedRecord {
     pub position: usize,
 }
 
+/// Whether the batch's changes are sent up the hierarchy too: only by functions given an
+/// outbox (the stack's notify function).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exchange {
+    Off,
+    SendUp,
+}
+
 pub async fn handle_batch(
     registry: &Registry,
     records: &[Value],
+    exchange: Exchange,
 ) -> Result<BatchOutcome, UnnamedRecord> {
     let mut failed: Vec<(usize, String)> = Vec::new();
     let mut changes = Vec::new();
@@ -69,6 +81,27 @@ pub async fn handle_batch(
         }
     }
     let outcomes = registry.fan_out(&changes).await;
+    if exchange == Exchange::SendUp {
+        // What the hierarchy holds of a device (its status, make, model and domains) is sent
+        // when it changed; a report or a key rotation alone says nothing new above.
+        let (positions, devices): (Vec<&(usize, String)>, Vec<_>) = sequences
+            .iter()
+            .zip(&changes)
+            .filter(|(_, change)| mirrored_fields_changed(change))
+            .map(|(at, change)| (at, change.new.clone()))
+            .unzip();
+        if !devices.is_empty() {
+            match registry.send_updates(&devices).await {
+                Ok(messages) => tracing::debug!(messages, "updates sent up"),
+                Err(e) => {
+                    // The whole batch's updates are sent again: the receivers drop what they
+                    // hold already by sequence number, and mirrors are idempotent.
+                    tracing::warn!(error = %e, devices = devices.len(), "updates not sent up");
+                    failed.extend(positions.into_iter().cloned());
+                }
+            }
+        }
+    }
     for ((position, sequence), outcome) in sequences.into_iter().zip(outcomes) {
         match outcome {
             Ok(fan_out) => tracing::debug!(
@@ -84,10 +117,23 @@ pub async fn handle_batch(
         }
     }
     failed.sort();
+    failed.dedup();
     Ok(BatchOutcome {
         failures: failed.into_iter().map(|(_, s)| s).collect(),
         changes: changes.len(),
     })
+}
+
+fn mirrored_fields_changed(change: &DeviceChange) -> bool {
+    let Some(old) = &change.old else {
+        return true;
+    };
+    let new = &change.new;
+    old.status != new.status
+        || old.status_since_ms != new.status_since_ms
+        || old.trust_domains != new.trust_domains
+        || old.info.make != new.info.make
+        || old.info.model != new.info.model
 }
 
 #[cfg(test)]

@@ -1,55 +1,154 @@
-//! `HierarchyStore` in memory.
+//! `HierarchyStore` in memory, and `MemoryOutbox`: an exchange outbox that records what it
+//! sent and fails the inboxes it is told to.
+
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::MemoryStore;
-use crate::error::StoreError;
+use super::{MemoryStore, page_after};
+use crate::error::{NotifyError, StoreError};
 use crate::identifier::RegDevId;
-use crate::ports::{Applied, HierarchyStore, Page};
-use crate::records::{AuditRecord, LinkRecord, MirrorRecord};
+use crate::ports::{Applied, ExchangeOutbox, HierarchyStore, Page};
+use crate::records::{AuditRecord, LinkKind, LinkRecord, MirrorRecord};
 use crate::status::TrustStatus;
+
+/// The key of a link: one link per (kind, RegID).
+pub fn link_key(kind: LinkKind, reg_id: &str) -> String {
+    format!("{kind:?}#{reg_id}")
+}
 
 #[async_trait]
 impl HierarchyStore for MemoryStore {
-    async fn put_link(&self, _link: &LinkRecord, _audit: &AuditRecord) -> Result<(), StoreError> {
-        Err(StoreError("not yet".into()))
+    async fn put_link(&self, link: &LinkRecord, audit: &AuditRecord) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        s.links
+            .insert(link_key(link.kind, &link.reg_id), link.clone());
+        s.audit.push(audit.clone());
+        Ok(())
     }
+
     async fn links(&self) -> Result<Vec<LinkRecord>, StoreError> {
-        Err(StoreError("not yet".into()))
+        Ok(self.lock().links.values().cloned().collect())
     }
+
     async fn next_sequence(&self) -> Result<u64, StoreError> {
-        Err(StoreError("not yet".into()))
+        let mut s = self.lock();
+        s.sequence += 1;
+        Ok(s.sequence)
     }
+
+    async fn current_sequence(&self) -> Result<u64, StoreError> {
+        Ok(self.lock().sequence)
+    }
+
     async fn apply_exchange(
         &self,
-        _origin: &str,
-        _seq: u64,
-        _snapshot: bool,
-        _mirrors: &[MirrorRecord],
-        _audit: &AuditRecord,
+        origin: &str,
+        seq: u64,
+        snapshot: bool,
+        mirrors: &[MirrorRecord],
+        audit: &AuditRecord,
     ) -> Result<Applied, StoreError> {
-        Err(StoreError("not yet".into()))
+        let mut s = self.lock();
+        let last = s.last_sequences.get(origin).copied();
+        match last {
+            // A snapshot comes in pages that share its number.
+            Some(last) if snapshot && seq < last => return Ok(Applied::Duplicate { last }),
+            Some(last) if !snapshot && seq <= last => return Ok(Applied::Duplicate { last }),
+            Some(last) if !snapshot && seq != last + 1 => return Ok(Applied::Gap { last }),
+            _ => {}
+        }
+        for mirror in mirrors {
+            s.mirrors
+                .insert(mirror.regdevid.to_string(), mirror.clone());
+        }
+        s.last_sequences.insert(origin.to_owned(), seq);
+        s.audit.push(audit.clone());
+        Ok(Applied::Applied)
     }
-    async fn last_sequence(&self, _origin: &str) -> Result<u64, StoreError> {
-        Err(StoreError("not yet".into()))
+
+    async fn last_sequence(&self, origin: &str) -> Result<u64, StoreError> {
+        Ok(self.lock().last_sequences.get(origin).copied().unwrap_or(0))
     }
-    async fn get_mirror(&self, _regdevid: &RegDevId) -> Result<Option<MirrorRecord>, StoreError> {
-        Err(StoreError("not yet".into()))
+
+    async fn get_mirror(&self, regdevid: &RegDevId) -> Result<Option<MirrorRecord>, StoreError> {
+        Ok(self.lock().mirrors.get(&regdevid.to_string()).cloned())
     }
+
     async fn mirrors_with_status(
         &self,
-        _status: TrustStatus,
-        _cursor: Option<&str>,
-        _limit: usize,
+        status: TrustStatus,
+        cursor: Option<&str>,
+        limit: usize,
     ) -> Result<Page<MirrorRecord>, StoreError> {
-        Err(StoreError("not yet".into()))
+        let s = self.lock();
+        let found: Vec<MirrorRecord> = s
+            .mirrors
+            .iter()
+            .filter(|(key, m)| cursor.is_none_or(|c| key.as_str() > c) && m.status == status)
+            .map(|(_, m)| m.clone())
+            .collect();
+        Ok(page_after(found, limit, |m| m.regdevid.to_string()))
     }
+
     async fn mirrors_of_origin(
         &self,
-        _origin: &str,
-        _cursor: Option<&str>,
-        _limit: usize,
+        origin: &str,
+        cursor: Option<&str>,
+        limit: usize,
     ) -> Result<Page<MirrorRecord>, StoreError> {
-        Err(StoreError("not yet".into()))
+        let s = self.lock();
+        let found: Vec<MirrorRecord> = s
+            .mirrors
+            .iter()
+            .filter(|(key, m)| cursor.is_none_or(|c| key.as_str() > c) && m.origin == origin)
+            .map(|(_, m)| m.clone())
+            .collect();
+        Ok(page_after(found, limit, |m| m.regdevid.to_string()))
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct OutboxState {
+    /// Every message sent, as (inbox, compact JWS), in order.
+    pub sent: Vec<(String, String)>,
+    /// Sends to these inboxes fail.
+    pub failing: Vec<String>,
+}
+
+#[derive(Default)]
+pub struct MemoryOutbox {
+    inner: Mutex<OutboxState>,
+}
+
+impl MemoryOutbox {
+    pub fn snapshot(&self) -> OutboxState {
+        self.lock().clone()
+    }
+
+    /// Takes the messages sent so far (a test delivers them, then looks at what follows).
+    pub fn drain(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.lock().sent)
+    }
+
+    /// Sends to `inbox` fail from now on.
+    pub fn fail_inbox(&self, inbox: &str) {
+        self.lock().failing.push(inbox.to_owned());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, OutboxState> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl ExchangeOutbox for MemoryOutbox {
+    async fn send(&self, inbox: &str, message: &str) -> Result<(), NotifyError> {
+        let mut s = self.lock();
+        if s.failing.iter().any(|f| f == inbox) {
+            return Err(NotifyError(format!("inbox {inbox} unreachable")));
+        }
+        s.sent.push((inbox.to_owned(), message.to_owned()));
+        Ok(())
     }
 }

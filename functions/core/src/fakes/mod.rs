@@ -15,6 +15,7 @@ mod subscriptions;
 mod virtual_ids;
 mod vulnerabilities;
 
+pub use hierarchy::{MemoryOutbox, OutboxState};
 pub use notifications::MemoryNotifier;
 pub use subscriptions::MemoryBroker;
 
@@ -62,6 +63,14 @@ pub struct State {
     pub notified: BTreeMap<String, u64>,
     /// Trust domain -> time of its last digest.
     pub digests: BTreeMap<String, u64>,
+    /// (kind, RegID) -> the link (`hierarchy::link_key`).
+    pub links: BTreeMap<String, crate::records::LinkRecord>,
+    /// The last sequence number this registry gave its own messages.
+    pub sequence: u64,
+    /// Origin path -> the last sequence applied from it.
+    pub last_sequences: BTreeMap<String, u64>,
+    /// RegDevID -> the mirrored status of a device registered below.
+    pub mirrors: BTreeMap<String, crate::records::MirrorRecord>,
 }
 
 impl MemoryStore {

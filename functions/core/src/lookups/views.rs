@@ -1,7 +1,7 @@
 //! How much of a device each kind of caller sees (the `DeviceAnswer` doc).
 
 use super::DeviceAnswer;
-use crate::records::DeviceRecord;
+use crate::records::{DeviceRecord, MirrorRecord};
 use crate::service::rfc3339;
 
 /// What an answer shows beyond `id`, `status`, `status_since` and `registry`. Owner PII is
@@ -57,6 +57,32 @@ impl View {
                 None
             },
             owner: None,
+            origin: None,
+            as_of: None,
+        }
+    }
+
+    /// A mirrored device: the details the exchange carries, where it is registered and as of
+    /// when. No owner: a mirror holds none.
+    pub fn mirrored(self, id: &str, mirror: &MirrorRecord, registry: &str) -> DeviceAnswer {
+        let details = self.details;
+        DeviceAnswer {
+            id: id.to_owned(),
+            regdevid: self.regdevid.then(|| mirror.regdevid.to_string()),
+            status: mirror.status,
+            status_since: rfc3339(mirror.status_since_ms),
+            registry: registry.to_owned(),
+            make: details.then(|| mirror.make.clone()),
+            model: details.then(|| mirror.model.clone()),
+            trust_domains: details.then(|| mirror.trust_domains.clone()),
+            capabilities: None,
+            device: None,
+            reasons: None,
+            registered_at: None,
+            owner_id: None,
+            owner: None,
+            origin: Some(mirror.origin.clone()),
+            as_of: Some(rfc3339(mirror.received_at_ms)),
         }
     }
 }

@@ -32,9 +32,13 @@ pub trait HierarchyStore: Send + Sync {
     /// The next sequence number of the messages this registry originates (1, 2, ...):
     /// atomic, so two senders never share one.
     async fn next_sequence(&self) -> Result<u64, StoreError>;
+    /// The last number `next_sequence` gave (0 before the first): what a snapshot of this
+    /// registry's own devices is as of.
+    async fn current_sequence(&self) -> Result<u64, StoreError>;
     /// Writes `mirrors` and advances `origin`'s last applied sequence to `seq`, with the audit
     /// record, in one transaction, if `seq` is the next one (`last + 1`, or any for an origin
-    /// never seen). With `snapshot`, any `seq` above the last is taken (a snapshot heals gaps).
+    /// never seen). With `snapshot`, any `seq` at or above the last is taken: a snapshot heals
+    /// gaps, and comes in pages that all carry its `seq`.
     async fn apply_exchange(
         &self,
         origin: &str,

@@ -355,6 +355,17 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
+        method: "GET",
+        path: "/v1/status-lists/{status}",
+        summary: "The trusted, unverified or unreliable devices of this registry and those \
+                  mirrored from below it, signed (7 iv d)",
+        body: Body::None,
+        query: &[PAGE],
+        answer: json(200, "One page of the list, signed", "StatusList"),
+        errors: &[400],
+        optional_token: false,
+    },
+    Described {
         method: "PUT",
         path: "/v1/admin/trust-domains/{name}",
         summary: "Set a trust domain's status policy (6.1 f)",
@@ -385,6 +396,19 @@ pub(crate) const OPERATIONS: &[Described] = &[
         query: NONE,
         answer: json(200, "Removed, with the devices re-evaluated", "RootRemoved"),
         errors: &[400, 404, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/admin/links",
+        summary: "Link a parent, child or peer registry with its key and inbox (9.1 v)",
+        body: jws(
+            "link",
+            "{nonce, kind (parent, child or peer), reg_id, path, public_key (JWK), inbox}",
+        ),
+        query: NONE,
+        answer: json(201, "The stored link", "Link"),
+        errors: &[400, 409, 415, 422],
         optional_token: false,
     },
     Described {

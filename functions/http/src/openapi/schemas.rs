@@ -118,6 +118,16 @@ fn device_answer() -> RefOr<Schema> {
                 "owner?",
                 free("The owner or custodian with its attributes (PII)"),
             ),
+            (
+                "origin?",
+                text(
+                    "Only when answered from the mirror: the path of the registry the device is registered at",
+                ),
+            ),
+            (
+                "as_of?",
+                text("With origin: when this registry learnt the status (RFC 3339)"),
+            ),
         ],
     )
 }
@@ -580,6 +590,52 @@ pub(crate) fn components() -> Components {
             object(
                 "The caller's subscriptions, oldest first.",
                 vec![("subscriptions", array(reference("Subscription")))],
+            ),
+        ),
+        (
+            "StatusList",
+            object(
+                "One page of a status list: this registry's own devices, then those mirrored \
+                 from below it.",
+                vec![
+                    ("registry", text("The registry's path")),
+                    ("status", reference("TrustStatus")),
+                    (
+                        "devices",
+                        array(object(
+                            "A listed device.",
+                            vec![
+                                ("regdevid", text("RegDevID")),
+                                ("status_since", text("RFC 3339")),
+                                (
+                                    "origin",
+                                    text("The path of the registry it is registered at"),
+                                ),
+                                ("as_of", text("When this registry learnt it (RFC 3339)")),
+                            ],
+                        )),
+                    ),
+                    ("next?", text("Cursor of the next page")),
+                    (
+                        "statement",
+                        text("Compact JWS by the registry of {registry, status, devices, next}"),
+                    ),
+                ],
+            ),
+        ),
+        (
+            "Link",
+            object(
+                "A linked registry of the hierarchy.",
+                vec![
+                    ("reg_id", text("Its RegID")),
+                    ("path", text("Its registry path, e.g. IN1.HLT")),
+                    ("kind", one_of_strings(&["parent", "child", "peer"])),
+                    ("public_key", free("Its signing key (public JWK)")),
+                    ("inbox", text("Its exchange inbox URL")),
+                    ("linked_at_ms", integer("Milliseconds since the epoch")),
+                    ("linked_by", text("The administrator who linked it")),
+                ],
             ),
         ),
         ("OpenApiDocument", free("This document (OpenAPI 3.1)")),

@@ -10,7 +10,7 @@ use trustreg_core::records::DeviceRecord;
 use trustreg_core::status::{Facts, TrustStatus};
 use trustreg_core::{Registry, RegistryConfig, RegistryKind};
 
-use super::handle_batch;
+use super::{Exchange, handle_batch};
 
 const T0: u64 = 1_795_000_000_000;
 
@@ -128,7 +128,9 @@ async fn a_poisoned_record_is_reported_alone() {
         record("102", "INSERT", json!({}), transition),
         status_change("103", "490154203237518"),
     ];
-    let outcome = handle_batch(&registry, &batch).await.unwrap();
+    let outcome = handle_batch(&registry, &batch, Exchange::Off)
+        .await
+        .unwrap();
     assert_eq!(outcome.failures, vec!["101".to_owned()]);
     assert_eq!(outcome.changes, 2);
     assert_eq!(
@@ -155,17 +157,24 @@ async fn redeliveries_publish_once_and_failures_stay_retryable() {
         status_change("201", "490154203237518"),
     ];
     notifier.fail_ids_containing("490154203237518");
-    let first = handle_batch(&registry, &batch).await.unwrap();
+    let first = handle_batch(&registry, &batch, Exchange::Off)
+        .await
+        .unwrap();
     assert_eq!(first.failures, vec!["201".to_owned()]);
     assert_eq!(store.snapshot().notified.len(), 1);
 
     notifier.recover();
-    let again = handle_batch(&registry, &batch).await.unwrap();
+    let again = handle_batch(&registry, &batch, Exchange::Off)
+        .await
+        .unwrap();
     assert!(again.failures.is_empty());
     let published = notifier.snapshot().published;
     assert_eq!(published.len(), 2, "each change once: {published:?}");
     assert_eq!(
-        handle_batch(&registry, &batch).await.unwrap().response(),
+        handle_batch(&registry, &batch, Exchange::Off)
+            .await
+            .unwrap()
+            .response(),
         json!({"batchItemFailures": []})
     );
     assert_eq!(notifier.snapshot().published.len(), 2);
@@ -181,5 +190,9 @@ async fn a_record_without_a_sequence_number_fails_the_batch() {
         .as_object_mut()
         .unwrap()
         .remove("SequenceNumber");
-    assert!(handle_batch(&registry, &[nameless]).await.is_err());
+    assert!(
+        handle_batch(&registry, &[nameless], Exchange::Off)
+            .await
+            .is_err()
+    );
 }

@@ -1,0 +1,131 @@
+//! `ExchangeOutbox` on SQS: a message to another registry is a SendMessage to its inbox queue
+//! (a standard queue; the receiver drops duplicates by origin and sequence number).
+//!
+//! The SDK sends every request to the endpoint of its client, never to the host of the
+//! QueueUrl: an inbox in another region is reached through a client of that region (taken from
+//! the URL's host), and with an endpoint override (LocalStack, whose queue URLs name hosts
+//! that do not resolve here) the override is kept and only the region follows the URL.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::config::Region;
+use aws_sdk_sqs::error::DisplayErrorContext;
+use trustreg_core::error::NotifyError;
+use trustreg_core::ports::ExchangeOutbox;
+
+pub struct SqsOutbox {
+    sdk: aws_config::SdkConfig,
+    /// One client per region an inbox was found in.
+    clients: Mutex<HashMap<String, Client>>,
+}
+
+impl SqsOutbox {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            sdk: sdk.clone(),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn client_for(&self, region: Option<&str>) -> Result<Client, NotifyError> {
+        let region = region
+            .map(str::to_owned)
+            .or_else(|| self.sdk.region().map(|r| r.to_string()))
+            .unwrap_or_default();
+        let mut clients = self
+            .clients
+            .lock()
+            .map_err(|_| NotifyError("SQS client cache poisoned".into()))?;
+        let client = clients.entry(region.clone()).or_insert_with(|| {
+            let mut config = aws_sdk_sqs::config::Builder::from(&self.sdk);
+            if !region.is_empty() {
+                config = config.region(Region::new(region));
+            }
+            Client::from_conf(config.build())
+        });
+        Ok(client.clone())
+    }
+}
+
+#[async_trait]
+impl ExchangeOutbox for SqsOutbox {
+    async fn send(&self, inbox: &str, message: &str) -> Result<(), NotifyError> {
+        let region = queue_region(inbox)?;
+        self.client_for(region.as_deref())?
+            .send_message()
+            .queue_url(inbox)
+            .message_body(message)
+            .send()
+            .await
+            .map_err(|e| NotifyError(format!("SQS: {}", DisplayErrorContext(e))))?;
+        Ok(())
+    }
+}
+
+/// The region of a queue URL's host (`sqs.<region>.amazonaws.com`, the legacy
+/// `<region>.queue.amazonaws.com`, LocalStack's `sqs.<region>.localhost.localstack.cloud`),
+/// none for a host that does not name one (`localhost:4566`). Anything but an http(s) URL
+/// with a path `/<account>/<queue>` is refused: an inbox is nothing else.
+pub fn queue_region(url: &str) -> Result<Option<String>, NotifyError> {
+    let invalid = || NotifyError::refused(&format!("not an SQS queue URL: {url}"));
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(invalid)?;
+    let (authority, path) = rest.split_once('/').ok_or_else(invalid)?;
+    let segments: Vec<&str> = path.split('/').collect();
+    if segments.len() != 2 || segments.iter().any(|s| s.is_empty()) {
+        return Err(invalid());
+    }
+    let host = authority
+        .rsplit_once(':')
+        .map_or(authority, |(host, _port)| host);
+    let labels: Vec<&str> = host.split('.').collect();
+    let region = match labels.as_slice() {
+        ["sqs", region, ..] if labels.len() > 2 => Some(*region),
+        [region, "queue", "amazonaws", ..] => Some(*region),
+        _ => None,
+    };
+    Ok(region.map(str::to_owned))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::queue_region;
+
+    // Y.3059 9.1 v
+    #[test]
+    fn queue_urls_name_their_region() {
+        let region = |url| queue_region(url).unwrap();
+        assert_eq!(
+            region("https://sqs.eu-west-1.amazonaws.com/123456789012/trustreg-hlt-inbox"),
+            Some("eu-west-1".into())
+        );
+        assert_eq!(
+            region("https://ap-south-1.queue.amazonaws.com/123456789012/trustreg-in1-inbox"),
+            Some("ap-south-1".into())
+        );
+        assert_eq!(
+            region(
+                "http://sqs.us-east-1.localhost.localstack.cloud:4566/000000000000/trustreg-x-inbox"
+            ),
+            Some("us-east-1".into())
+        );
+        assert_eq!(
+            region("http://localhost:4566/000000000000/trustreg-x-inbox"),
+            None
+        );
+        for bad in [
+            "sqs.us-east-1.amazonaws.com/1/q",
+            "https://sqs.us-east-1.amazonaws.com/",
+            "https://sqs.us-east-1.amazonaws.com/1/q/extra",
+            "ftp://host/1/q",
+        ] {
+            assert!(queue_region(bad).unwrap_err().is_refused(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Links between registries and the hierarchy's shape (Y.3059 6.1 a, 9.1 v): a primary has one
+//! sectoral parent; a sectoral one geographical parent and primary children; a geographical
+//! registry sectoral children and geographical peers.
+
+use super::LinkClaims;
+use crate::RegistryKind;
+use crate::actors::Role;
+use crate::error::RegistryError;
+use crate::identifier::{RegId, RegistryPath};
+use crate::jose;
+use crate::messages::Purpose;
+use crate::records::{LinkKind, LinkRecord};
+use crate::service::Registry;
+
+/// The longest inbox URL accepted (SQS queue URLs are far shorter).
+const MAX_INBOX_LEN: usize = 1024;
+
+impl Registry {
+    pub(super) async fn link_registry_inner(
+        &self,
+        compact: &str,
+    ) -> Result<LinkRecord, RegistryError> {
+        let signed = self
+            .verify_signed::<LinkClaims>(compact, &[Role::Admin], Purpose::Link)
+            .await?;
+        let claims = signed.claims;
+        let key = jose::key_from_jwk(&claims.public_key)
+            .map_err(|e| RegistryError::UnsupportedKey(e.to_string()))?;
+        check_inbox(&claims.inbox)?;
+        let path = link_path(&claims.reg_id, &claims.path)?;
+        let links = self.store.links().await?;
+        if claims.kind == LinkKind::Parent
+            && let Some(parent) = links
+                .iter()
+                .find(|l| l.kind == LinkKind::Parent && l.reg_id != claims.reg_id)
+        {
+            return Err(RegistryError::LinkConflict(format!(
+                "this registry's parent is already {}",
+                parent.path
+            )));
+        }
+        check_shape(self.config.kind, &self.config.path, claims.kind, &path)?;
+        let link = LinkRecord {
+            reg_id: claims.reg_id,
+            path: path.to_string(),
+            kind: claims.kind,
+            // Rebuilt from the key: only the public members are ever stored or published.
+            public_key: jose::jwk_from_key(&key),
+            inbox: claims.inbox,
+            linked_at_ms: self.clock.now_ms(),
+            linked_by: signed.actor.audit_name(),
+        };
+        let audit = self.audit(
+            &link.linked_by,
+            "link-registry",
+            Some(link_target(&link)),
+            Ok(()),
+        );
+        self.store.put_link(&link, &audit).await?;
+        Ok(link)
+    }
+}
+
+fn link_target(link: &LinkRecord) -> String {
+    format!("{:?}:{}", link.kind, link.path).to_lowercase()
+}
+
+/// The linked registry's path, which must end with its RegID.
+fn link_path(reg_id: &str, path: &str) -> Result<RegistryPath, RegistryError> {
+    let reg_id: RegId = reg_id
+        .parse()
+        .map_err(|_| RegistryError::Malformed("reg_id must be three of A-Z, 0-9".into()))?;
+    let path: RegistryPath = path
+        .parse()
+        .map_err(|_| RegistryError::Malformed("path must be 1 to 3 RegIDs joined by '.'".into()))?;
+    if path.own_id() != reg_id {
+        return Err(RegistryError::Malformed("path must end with reg_id".into()));
+    }
+    Ok(path)
+}
+
+/// Where an exchange message goes: an https URL, or http for a local run.
+fn check_inbox(inbox: &str) -> Result<(), RegistryError> {
+    let rest = inbox
+        .strip_prefix("https://")
+        .or_else(|| inbox.strip_prefix("http://"));
+    let host_ok = rest.is_some_and(|r| {
+        let host = r.split(['/', '?', '#']).next().unwrap_or_default();
+        !host.is_empty()
+    });
+    if !host_ok
+        || inbox.len() > MAX_INBOX_LEN
+        || inbox.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(RegistryError::Malformed(
+            "inbox must be an https (or, locally, http) URL".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Y.3059 6.1 a: which links a registry of `own_kind` at `own` may have.
+pub(crate) fn check_shape(
+    own_kind: RegistryKind,
+    own: &RegistryPath,
+    kind: LinkKind,
+    other: &RegistryPath,
+) -> Result<(), RegistryError> {
+    let refuse = |why: &str| Err(RegistryError::InvalidLink(why.to_owned()));
+    match (own_kind, kind) {
+        (RegistryKind::Primary | RegistryKind::Sectoral, LinkKind::Parent) => {
+            if own.parent().as_ref() == Some(other) {
+                Ok(())
+            } else {
+                refuse("a parent's path is this registry's path without its last RegID")
+            }
+        }
+        (RegistryKind::Sectoral | RegistryKind::Geographical, LinkKind::Child) => {
+            if other.parent().as_ref() == Some(own) {
+                Ok(())
+            } else {
+                refuse("a child's path is this registry's path and the child's RegID")
+            }
+        }
+        (RegistryKind::Geographical, LinkKind::Peer) => {
+            if other.ids().len() == 1 && other != own {
+                Ok(())
+            } else {
+                refuse("a peer is another geographical registry")
+            }
+        }
+        (RegistryKind::Primary, _) => refuse("a primary registry has only its parent"),
+        (RegistryKind::Sectoral, LinkKind::Peer) => {
+            refuse("only geographical registries have peers")
+        }
+        (RegistryKind::Geographical, LinkKind::Parent) => {
+            refuse("a geographical registry has no parent")
+        }
+    }
+}

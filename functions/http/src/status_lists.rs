@@ -1,0 +1,38 @@
+//! Status lists (Y.3059 7 iv d; function `interrogate`): the registry's trusted, unverified
+//! or unreliable devices and those mirrored from below, signed and paged.
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::Shared;
+use crate::auth::Caller;
+use crate::problem::Problem;
+use crate::query::{QueryParams, non_empty};
+use crate::served::{Route, get};
+use crate::virtual_ids::path_problem;
+
+pub(crate) fn routes() -> Vec<Route> {
+    vec![get("/v1/status-lists/{status}", list)]
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    cursor: Option<String>,
+}
+
+async fn list(
+    State(registry): State<Shared>,
+    caller: Caller,
+    status: Result<Path<String>, PathRejection>,
+    QueryParams(params): QueryParams<ListParams>,
+) -> Result<Response, Problem> {
+    let Path(status) = status.map_err(path_problem)?;
+    let answer = registry
+        .status_list(caller.principal(), &status, non_empty(params.cursor))
+        .await?;
+    Ok(Json(answer).into_response())
+}

@@ -1,0 +1,578 @@
+//! The hierarchy end to end on LocalStack: the test command's primary registry (IN1.HLT.P07),
+//! the sectoral registry above it (IN1.HLT) and the geographical apex (IN1), three stacks of
+//! one template linked with `trustreg admin link`, talking only through signed messages in
+//! their SQS inboxes. Other tests change devices at the primary at the same time, so each test
+//! looks at its own devices, and messages it makes up itself go straight into an inbox.
+// card C6
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Value, json};
+use trustreg_core::exchange::{EXCHANGE_TYP, ExchangeBody, ExchangeClaims, StatusItem};
+use trustreg_core::jose::{self, JwsHeader};
+use trustreg_core::ports::{Applied, HierarchyStore, RegistryKeys};
+use trustreg_core::records::{AuditRecord, MirrorRecord, Outcome};
+use trustreg_core::status::TrustStatus;
+use trustreg_device::RegistryClient;
+use trustreg_tests::{
+    Answer, Hierarchy, Manufacturer, Stack, challenge, enquirer_token, imei, localstack,
+    new_signing_key, post, random_imei, send, sensor_info, signed_request, test_admin,
+};
+
+/// How long a change may take to travel up two registries (stream, notify, two inboxes).
+const TRAVEL: Duration = Duration::from_secs(60);
+/// How long a message made up by a test is given to be received before its effect (none) is
+/// checked: the exchange function takes well under a second per message once warm.
+const RECEIVED: Duration = Duration::from_secs(8);
+
+/// A device registered and acknowledged at the primary through its API (so `trusted`).
+async fn trusted_device(primary: &Stack) -> String {
+    let sdk = localstack().await;
+    let registry = primary.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
+    let maker = Manufacturer::accepted_by(&registry).await;
+    let id = imei(&random_imei());
+    let se = maker.device(&id);
+    let client = RegistryClient::new(primary.api_url()).unwrap();
+    let registered = client
+        .register(&se, &id, sensor_info(), vec![])
+        .await
+        .unwrap();
+    client.acknowledge(&se).await.unwrap();
+    registered.regdevid
+}
+
+/// An administrator's hold on `regdevid` at the primary: the device becomes unreliable.
+async fn hold(primary: &Stack, regdevid: &str) {
+    let api = primary.api_url();
+    let (admin, key) = test_admin();
+    let claims =
+        json!({"nonce": challenge(&api, "hold").await, "regdevid": regdevid, "kind": "stolen"});
+    let held = post(
+        &api,
+        &format!("/v1/devices/{regdevid}/holds"),
+        "application/jose",
+        signed_request(&key, &format!("admin:{admin}"), &claims),
+    )
+    .await;
+    assert_eq!(held.status, 200, "{held:?}");
+    assert_eq!(held.body["status"], "unreliable");
+}
+
+async fn lookup(stack: &Stack, token: &str, regdevid: &str) -> Answer {
+    send(
+        "GET",
+        format!("{}/v1/devices/{regdevid}", stack.api_url()),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+/// The entry of `regdevid` in the registry's `status` list, paging through it.
+async fn listed(stack: &Stack, token: &str, status: &str, regdevid: &str) -> Option<Value> {
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{}/v1/status-lists/{status}", stack.api_url());
+        if let Some(c) = &cursor {
+            url = format!("{url}?cursor={c}");
+        }
+        let page = send("GET", url, Some(token), None).await;
+        assert_eq!(page.status, 200, "{page:?}");
+        assert!(
+            page.body["statement"].is_string(),
+            "unsigned list: {page:?}"
+        );
+        if let Some(found) = page.body["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["regdevid"] == regdevid)
+        {
+            return Some(found.clone());
+        }
+        cursor = page.body["next"].as_str().map(str::to_owned);
+        cursor.as_ref()?;
+    }
+}
+
+/// Polls `check` until it answers something or `within` passes.
+async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Waits until `stack` answers a lookup of `regdevid` with `status`, mirrored from the primary.
+async fn mirrored_with(stack: &Stack, primary: &Stack, token: &str, regdevid: &str, status: &str) {
+    let origin = primary.output("RegistryPath");
+    let answer = eventually(
+        TRAVEL,
+        &format!("{regdevid} {status} at {}", stack.output("RegistryPath")),
+        || async {
+            let answer = lookup(stack, token, regdevid).await;
+            (answer.status == 200 && answer.body["status"] == status).then_some(answer)
+        },
+    )
+    .await;
+    // Y.3059 9.3 ii c: a lookup anywhere names where the device is registered, and how old
+    // the information is.
+    assert_eq!(answer.body["origin"], origin, "{answer:?}");
+    assert_eq!(answer.body["registry"], stack.output("RegistryPath"));
+    assert!(answer.body["as_of"].is_string(), "{answer:?}");
+    assert!(answer.body["statement"].is_string(), "{answer:?}");
+}
+
+/// An exchange message as a registry sends it: claims signed with ES256, `typ` and `kid` of
+/// the exchange.
+async fn message(keys: &dyn RegistryKeys, claims: &ExchangeClaims) -> String {
+    let header = JwsHeader::es256()
+        .with_typ(EXCHANGE_TYP)
+        .with_kid(keys.key_id());
+    let input = jose::signing_input(&header, &serde_json::to_vec(claims).unwrap());
+    let signature = keys.sign(input.as_bytes()).await.unwrap();
+    jose::assemble(&input, &signature)
+}
+
+fn update(sender: &str, seq: u64, regdevid: &str, status: TrustStatus) -> ExchangeClaims {
+    ExchangeClaims {
+        sender: sender.to_owned(),
+        origin: sender.to_owned(),
+        seq,
+        iat: now_ms() / 1000,
+        body: ExchangeBody::Update {
+            items: vec![StatusItem {
+                regdevid: regdevid.to_owned(),
+                status,
+                status_since_ms: now_ms(),
+                make: "Acme".into(),
+                model: "Sensor-1".into(),
+                trust_domains: vec!["health".into()],
+            }],
+        },
+    }
+}
+
+/// Puts `body` straight into `stack`'s exchange inbox, as another registry would.
+async fn into_inbox(stack: &Stack, body: &str) {
+    let sdk = localstack().await;
+    aws_sdk_sqs::Client::new(&sdk)
+        .send_message()
+        .queue_url(stack.output("InboxUrl"))
+        .message_body(body)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The audit records of `stack` since `since_ms` (its day partitions), as JSON.
+async fn audit_since(stack: &Stack, since_ms: u64) -> Vec<Value> {
+    let sdk = localstack().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let now = trustreg_core::ports::Clock::now_ms(&trustreg_aws::SystemClock);
+    let mut days = vec![trustreg_core::service::utc_day(since_ms)];
+    let today = trustreg_core::service::utc_day(now);
+    if !days.contains(&today) {
+        days.push(today);
+    }
+    let mut records = Vec::new();
+    for day in days {
+        let mut start = None;
+        loop {
+            let out = client
+                .query()
+                .table_name(stack.table())
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(format!("AUDIT#{day}")))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            for item in out.items() {
+                let record: Value = serde_dynamo::from_item(item.clone()).unwrap();
+                if record["at_ms"].as_u64().unwrap_or(0) >= since_ms {
+                    records.push(record);
+                }
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+    }
+    records
+}
+
+/// Enquirer tokens at the sectoral and the geographical registry.
+async fn tokens(h: &Hierarchy) -> (String, String) {
+    let (sectoral, geographical) = (h.sectoral.api_url(), h.geographical.api_url());
+    tokio::join!(enquirer_token(&sectoral), enquirer_token(&geographical))
+}
+
+fn now_ms() -> u64 {
+    trustreg_core::ports::Clock::now_ms(&trustreg_aws::SystemClock)
+}
+
+// Y.3059 6.1 c
+// Y.3059 7 iv d
+// Y.3059 7 iv f
+// Y.3059 9.4 i b
+// A device registered at the primary, then held there, is seen with each status at the
+// sectoral and the geographical registry, in lookups and in their status lists.
+#[tokio::test]
+async fn a_change_at_the_primary_reaches_the_sectoral_and_geographical_registries() {
+    let h = Hierarchy::deployed();
+    let (sectoral_token, geographical_token) = tokens(&h).await;
+    let regdevid = trusted_device(&h.primary).await;
+    for (stack, token) in [
+        (&h.sectoral, &sectoral_token),
+        (&h.geographical, &geographical_token),
+    ] {
+        mirrored_with(stack, &h.primary, token, &regdevid, "trusted").await;
+    }
+
+    hold(&h.primary, &regdevid).await;
+    for (stack, token) in [
+        (&h.sectoral, &sectoral_token),
+        (&h.geographical, &geographical_token),
+    ] {
+        mirrored_with(stack, &h.primary, token, &regdevid, "unreliable").await;
+        let entry = listed(stack, token, "unreliable", &regdevid)
+            .await
+            .unwrap_or_else(|| panic!("{regdevid} not in the unreliable list"));
+        assert_eq!(entry["origin"], h.primary.output("RegistryPath"));
+        assert!(
+            listed(stack, token, "trusted", &regdevid).await.is_none(),
+            "{regdevid} still listed trusted at {}",
+            stack.output("RegistryPath")
+        );
+    }
+}
+
+// Y.3059 9.1 v
+// Y.3059 7 iv f
+// An update the sectoral registry applied already, sent again (correctly signed by the
+// primary, with its old sequence number but another status), changes nothing.
+#[tokio::test]
+async fn a_replayed_exchange_message_changes_nothing() {
+    let h = Hierarchy::deployed();
+    let sdk = localstack().await;
+    let token = enquirer_token(&h.sectoral.api_url()).await;
+    let regdevid = trusted_device(&h.primary).await;
+    hold(&h.primary, &regdevid).await;
+    mirrored_with(&h.sectoral, &h.primary, &token, &regdevid, "unreliable").await;
+    let store = h.sectoral.store(&sdk);
+    let id = regdevid.parse().unwrap();
+    let before = store.get_mirror(&id).await.unwrap().expect("mirrored");
+
+    let primary_keys = trustreg_tests::CountingKeys::of(&h.primary, &sdk);
+    let replay = message(
+        &primary_keys,
+        &update(
+            h.primary.output("RegistryPath"),
+            before.origin_seq,
+            &regdevid,
+            TrustStatus::Trusted,
+        ),
+    )
+    .await;
+    into_inbox(&h.sectoral, &replay).await;
+    tokio::time::sleep(RECEIVED).await;
+    // Other tests' snapshots may rewrite the mirror meanwhile, but only with what is true.
+    let after = store
+        .get_mirror(&id)
+        .await
+        .unwrap()
+        .expect("still mirrored");
+    assert_eq!(after.status, TrustStatus::Unreliable, "{after:?}");
+    assert!(after.origin_seq >= before.origin_seq, "{after:?}");
+    let answer = lookup(&h.sectoral, &token, &regdevid).await;
+    assert_eq!(answer.body["status"], "unreliable", "{answer:?}");
+}
+
+// Y.3059 9.1 v
+// A message that claims to come from the primary but is signed by another key, and one from
+// a registry the sectoral registry is not linked to, are refused and audited; neither changes
+// the mirror.
+#[tokio::test]
+async fn forged_and_unlinked_exchange_messages_are_refused_and_audited() {
+    let h = Hierarchy::deployed();
+    let sdk = localstack().await;
+    let token = enquirer_token(&h.sectoral.api_url()).await;
+    let regdevid = trusted_device(&h.primary).await;
+    mirrored_with(&h.sectoral, &h.primary, &token, &regdevid, "trusted").await;
+    let store = h.sectoral.store(&sdk);
+    let id = regdevid.parse().unwrap();
+    let primary = h.primary.output("RegistryPath");
+    let last = store.last_sequence(primary).await.unwrap();
+    let since = now_ms();
+
+    // Signed by a key of the forger's, named as the primary's.
+    let forger = new_signing_key();
+    let claims = update(primary, last + 1, &regdevid, TrustStatus::Unreliable);
+    let header = JwsHeader::es256()
+        .with_typ(EXCHANGE_TYP)
+        .with_kid(trustreg_tests::CountingKeys::of(&h.primary, &sdk).key_id());
+    let forged = jose::sign_with(&forger, &header, &serde_json::to_vec(&claims).unwrap());
+    into_inbox(&h.sectoral, &forged).await;
+    // A primary of the same sector the sectoral registry never linked.
+    let stranger = "IN1.HLT.X99";
+    let unlinked = jose::sign_with(
+        &forger,
+        &JwsHeader::es256().with_typ(EXCHANGE_TYP).with_kid("x99"),
+        &serde_json::to_vec(&update(
+            stranger,
+            1,
+            &format!("{stranger}:imei:{}", random_imei()),
+            TrustStatus::Unreliable,
+        ))
+        .unwrap(),
+    );
+    into_inbox(&h.sectoral, &unlinked).await;
+
+    let refusals = eventually(TRAVEL, "both refusals audited", || async {
+        let records = audit_since(&h.sectoral, since).await;
+        let refused = |actor: &str, code: &str| {
+            records.iter().any(|r| {
+                r["actor"] == actor
+                    && r["action"] == "receive-exchange"
+                    && r["outcome"] == "rejected"
+                    && r["code"] == code
+            })
+        };
+        (refused(&format!("registry:{primary}"), "bad-signature")
+            && refused(&format!("registry:{stranger}"), "unknown-signer"))
+        .then_some(records)
+    })
+    .await;
+    assert!(!refusals.is_empty());
+    let mirror = store.get_mirror(&id).await.unwrap().expect("mirrored");
+    assert_eq!(mirror.status, TrustStatus::Trusted, "{mirror:?}");
+    let answer = lookup(&h.sectoral, &token, &regdevid).await;
+    assert_eq!(answer.body["status"], "trusted", "{answer:?}");
+}
+
+// Y.3059 7 iv f
+// Y.3059 7 iv d
+// A message the primary numbered but never delivered (its sequence number taken and lost) is
+// a gap at the sectoral registry: the next update is not applied but answered with a snapshot
+// request, and the primary's snapshot heals the mirror. The geographical registry, which
+// missed the same numbers, heals from the sectoral registry's mirror at the next update.
+#[tokio::test]
+async fn a_lost_update_is_healed_by_a_snapshot() {
+    let h = Hierarchy::deployed();
+    let sdk = localstack().await;
+    let (sectoral_token, geographical_token) = tokens(&h).await;
+    let regdevid = trusted_device(&h.primary).await;
+    mirrored_with(
+        &h.sectoral,
+        &h.primary,
+        &sectoral_token,
+        &regdevid,
+        "trusted",
+    )
+    .await;
+    mirrored_with(
+        &h.geographical,
+        &h.primary,
+        &geographical_token,
+        &regdevid,
+        "trusted",
+    )
+    .await;
+    let since = now_ms();
+
+    // The lost message: its number is taken and it goes nowhere.
+    let lost = h.primary.store(&sdk).next_sequence().await.unwrap();
+    hold(&h.primary, &regdevid).await;
+    mirrored_with(
+        &h.sectoral,
+        &h.primary,
+        &sectoral_token,
+        &regdevid,
+        "unreliable",
+    )
+    .await;
+    let primary = h.primary.output("RegistryPath");
+    let records = audit_since(&h.sectoral, since).await;
+    assert!(
+        records.iter().any(|r| r["action"] == "exchange-snapshot"
+            && r["actor"] == format!("registry:{primary}")
+            && r["target"]
+                .as_str()
+                .and_then(|t| t.strip_prefix(&format!("{primary}#")))
+                .and_then(|seq| seq.parse::<u64>().ok())
+                .is_some_and(|seq| seq > lost)),
+        "no snapshot after the gap at {lost}: {records:#?}"
+    );
+    assert!(h.sectoral.store(&sdk).last_sequence(primary).await.unwrap() > lost);
+
+    // The next change at the primary reaches the geographical registry after the same gap.
+    let other = trusted_device(&h.primary).await;
+    mirrored_with(
+        &h.geographical,
+        &h.primary,
+        &geographical_token,
+        &other,
+        "trusted",
+    )
+    .await;
+    mirrored_with(
+        &h.geographical,
+        &h.primary,
+        &geographical_token,
+        &regdevid,
+        "unreliable",
+    )
+    .await;
+}
+
+fn mirror(origin: &str, imei: &str, status: TrustStatus, seq: u64) -> MirrorRecord {
+    MirrorRecord {
+        regdevid: format!("{origin}:imei:{imei}").parse().unwrap(),
+        origin: origin.to_owned(),
+        status,
+        status_since_ms: now_ms(),
+        make: "Acme".into(),
+        model: "Sensor-1".into(),
+        trust_domains: vec!["health".into()],
+        origin_seq: seq,
+        received_at_ms: now_ms(),
+        via: origin.to_owned(),
+    }
+}
+
+fn audit(origin: &str, seq: u64) -> AuditRecord {
+    let at_ms = now_ms();
+    AuditRecord {
+        id: format!("{at_ms:013}-{}", random_imei()),
+        at_ms,
+        actor: format!("registry:{origin}"),
+        action: "exchange-update".into(),
+        target: Some(format!("{origin}#{seq}")),
+        outcome: Outcome::Accepted,
+        code: None,
+    }
+}
+
+// Y.3059 7 iv f
+// Y.3059 6.1 c
+// The table applies each origin's messages once and in order, in one transaction with their
+// mirrors: a duplicate or a message after a gap writes nothing; a snapshot (in pages that
+// share its number) heals a gap; mirrors are listed by origin and by status, paged.
+#[tokio::test]
+async fn the_table_applies_each_origins_messages_once_and_in_order() {
+    let h = Hierarchy::deployed();
+    let sdk = localstack().await;
+    // The apex: it sends nothing up, so taking numbers there leaves no gap anywhere.
+    let store = h.geographical.store(&sdk);
+    let digits = random_imei();
+    let origin = format!("IN1.Q{}.{}", &digits[2..4], &digits[4..7]);
+    let (a, b, c) = (random_imei(), random_imei(), random_imei());
+    let a_id: trustreg_core::identifier::RegDevId = format!("{origin}:imei:{a}").parse().unwrap();
+    let apply = |seq: u64, snapshot: bool, mirrors: Vec<MirrorRecord>| {
+        let store = store.clone();
+        let origin = origin.clone();
+        async move {
+            store
+                .apply_exchange(&origin, seq, snapshot, &mirrors, &audit(&origin, seq))
+                .await
+                .unwrap()
+        }
+    };
+    let status_of = |store: trustreg_aws::DynamoStore, id| async move {
+        store.get_mirror(&id).await.unwrap().map(|m| m.status)
+    };
+
+    let first = vec![mirror(&origin, &a, TrustStatus::Trusted, 1)];
+    assert_eq!(apply(1, false, first.clone()).await, Applied::Applied);
+    assert_eq!(apply(1, false, first).await, Applied::Duplicate { last: 1 });
+    let later = vec![mirror(&origin, &a, TrustStatus::Unverified, 3)];
+    assert_eq!(apply(3, false, later).await, Applied::Gap { last: 1 });
+    assert_eq!(
+        status_of(store.clone(), a_id.clone()).await,
+        Some(TrustStatus::Trusted)
+    );
+    let second = vec![mirror(&origin, &a, TrustStatus::Unreliable, 2)];
+    assert_eq!(apply(2, false, second).await, Applied::Applied);
+    assert_eq!(
+        status_of(store.clone(), a_id.clone()).await,
+        Some(TrustStatus::Unreliable)
+    );
+
+    // A snapshot as of 5 over the gap, in two pages.
+    let page_1 = vec![
+        mirror(&origin, &a, TrustStatus::Trusted, 5),
+        mirror(&origin, &b, TrustStatus::Trusted, 5),
+    ];
+    assert_eq!(apply(5, true, page_1).await, Applied::Applied);
+    let page_2 = vec![mirror(&origin, &c, TrustStatus::Unreliable, 5)];
+    assert_eq!(apply(5, true, page_2).await, Applied::Applied);
+    let stale = vec![mirror(&origin, &a, TrustStatus::Unreliable, 4)];
+    assert_eq!(apply(4, true, stale).await, Applied::Duplicate { last: 5 });
+    assert_eq!(store.last_sequence(&origin).await.unwrap(), 5);
+    assert_eq!(
+        status_of(store.clone(), a_id).await,
+        Some(TrustStatus::Trusted)
+    );
+
+    let first_page = store.mirrors_of_origin(&origin, None, 2).await.unwrap();
+    assert_eq!(first_page.items.len(), 2);
+    let rest = store
+        .mirrors_of_origin(&origin, first_page.next.as_deref(), 2)
+        .await
+        .unwrap();
+    let mut all: Vec<String> = first_page
+        .items
+        .iter()
+        .chain(&rest.items)
+        .map(|m| m.regdevid.to_string())
+        .collect();
+    all.sort();
+    let mut expected: Vec<String> = [&a, &b, &c]
+        .iter()
+        .map(|i| format!("{origin}:imei:{i}"))
+        .collect();
+    expected.sort();
+    assert_eq!(all, expected);
+    assert!(
+        store
+            .mirrors_of_origin(&origin, Some("bm90IGEgY3Vyc29y"), 2)
+            .await
+            .unwrap_err()
+            .is_invalid_cursor()
+    );
+
+    // The unreliable list holds c, and not a or b.
+    let mut cursor: Option<String> = None;
+    let mut unreliable = Vec::new();
+    loop {
+        let page = store
+            .mirrors_with_status(TrustStatus::Unreliable, cursor.as_deref(), 100)
+            .await
+            .unwrap();
+        unreliable.extend(page.items.into_iter().filter(|m| m.origin == origin));
+        cursor = page.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let names: Vec<String> = unreliable.iter().map(|m| m.regdevid.to_string()).collect();
+    assert_eq!(names, vec![format!("{origin}:imei:{c}")]);
+
+    let taken = store.next_sequence().await.unwrap();
+    assert_eq!(store.next_sequence().await.unwrap(), taken + 1);
+    assert!(store.current_sequence().await.unwrap() > taken);
+}
