@@ -69,6 +69,22 @@ impl Stack {
 
     /// The registry as the stack's functions see it, with the given clock.
     pub fn registry(&self, sdk: &SdkConfig, clock: Arc<dyn Clock>) -> Registry {
+        let keys = KmsKeys::new(
+            aws_sdk_kms::Client::new(sdk),
+            self.output("SigningKeyId"),
+            self.output("PiiKeyId"),
+            self.output("RegistryPath"),
+        );
+        self.registry_with(sdk, Arc::new(keys), clock)
+    }
+
+    /// The stack's registry with other keys (benchmarks count their KMS requests).
+    pub fn registry_with(
+        &self,
+        sdk: &SdkConfig,
+        keys: Arc<dyn trustreg_core::ports::RegistryKeys>,
+        clock: Arc<dyn Clock>,
+    ) -> Registry {
         let lookup = |name: &str| {
             SETTINGS
                 .iter()
@@ -85,12 +101,7 @@ impl Stack {
                 domains.split(',').map(str::to_owned).collect(),
             ),
             Arc::new(self.store(sdk)),
-            Arc::new(KmsKeys::new(
-                aws_sdk_kms::Client::new(sdk),
-                self.output("SigningKeyId"),
-                self.output("PiiKeyId"),
-                self.output("RegistryPath"),
-            )),
+            keys,
             clock,
             Arc::new(OsRng),
         )

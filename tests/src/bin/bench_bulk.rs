@@ -12,7 +12,6 @@ use trustreg_core::identifier::RegDevId;
 use trustreg_core::messages::Purpose;
 use trustreg_core::ports::{DeviceStore, NewDevice};
 use trustreg_core::records::Transition;
-use trustreg_core::{Registry, RegistryConfig};
 use trustreg_device::bulk::{body_claims, bulk_device};
 use trustreg_tests::{
     CountingKeys, Manufacturer, Stack, imei, localstack, median, random_imei, sensor_info,
@@ -28,21 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let counting = Arc::new(CountingKeys::of(&stack, &sdk));
     let plain = stack.registry(&sdk, Arc::new(SystemClock));
     let store = Arc::new(stack.store(&sdk));
-    let registry = Registry::new(
-        RegistryConfig::new(
-            stack.output("RegistryPath").parse()?,
-            stack.output("RegistryType").parse()?,
-            stack
-                .output("TrustDomains")
-                .split(',')
-                .map(str::to_owned)
-                .collect(),
-        ),
-        store.clone(),
-        counting.clone(),
-        Arc::new(SystemClock),
-        Arc::new(trustreg_aws::OsRng),
-    );
+    let registry = stack.registry_with(&sdk, counting.clone(), Arc::new(SystemClock));
     let maker = Manufacturer::accepted_by(&plain).await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let (mut bulk_times, mut raw_times) = (Vec::new(), Vec::new());

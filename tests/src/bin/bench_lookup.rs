@@ -12,7 +12,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use trustreg_aws::SystemClock;
 use trustreg_core::actors::Role;
 use trustreg_core::sessions::Principal;
-use trustreg_core::{Registry, RegistryConfig};
 use trustreg_tests::{
     CountingKeys, Manufacturer, Stack, challenge, imei, localstack, median, random_imei,
     registration,
@@ -49,22 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let regdevid = registered.response.regdevid;
 
     let counting = Arc::new(CountingKeys::of(&stack, &sdk));
-    let config = RegistryConfig::new(
-        stack.output("RegistryPath").parse()?,
-        stack.output("RegistryType").parse()?,
-        stack
-            .output("TrustDomains")
-            .split(',')
-            .map(str::to_owned)
-            .collect(),
-    );
-    let registry = Registry::new(
-        config,
-        Arc::new(stack.store(&sdk)),
-        counting.clone(),
-        Arc::new(SystemClock),
-        Arc::new(trustreg_aws::OsRng),
-    );
+    let registry = stack.registry_with(&sdk, counting.clone(), Arc::new(SystemClock));
     let enquirer = Principal {
         subject: "enquirer:bench".into(),
         role: Role::Enquirer,
