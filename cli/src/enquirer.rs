@@ -69,6 +69,17 @@ pub enum EnquirerCommand {
         #[arg(long)]
         cursor: Option<String>,
     },
+    /// The registry's signed list of one status (7 iv d), a page at a time: its own devices
+    /// and those mirrored from the registries below it, each with its origin.
+    List {
+        #[arg(long)]
+        dir: PathBuf,
+        /// trusted, unverified or unreliable.
+        status: String,
+        /// The `next` of an earlier page.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
 }
 
 pub async fn run(command: EnquirerCommand, json_out: bool) -> Result<(), CliError> {
@@ -132,12 +143,22 @@ pub async fn run(command: EnquirerCommand, json_out: bool) -> Result<(), CliErro
             let path = format!("/v1/devices/{}", encode_segment(&id));
             let answer = api.get(&path, &[], token.as_deref()).await?;
             verified(&api, json_out, answer, |a| {
-                vec![format!(
+                let mut lines = vec![format!(
                     "{}: {} since {}",
                     a["id"].as_str().unwrap_or(&id),
                     a["status"].as_str().unwrap_or("?"),
                     a["status_since"].as_str().unwrap_or("?")
-                )]
+                )];
+                // A registry above the device's own answers from its mirror (9.3 ii c): where
+                // the device is registered and how old the answer is are part of it.
+                if let Some(origin) = a["origin"].as_str() {
+                    lines.push(format!(
+                        "registered at {origin}; {} learnt it at {}",
+                        a["registry"].as_str().unwrap_or("this registry"),
+                        a["as_of"].as_str().unwrap_or("?")
+                    ));
+                }
+                lines
             })
             .await
         }
@@ -179,6 +200,37 @@ pub async fn run(command: EnquirerCommand, json_out: bool) -> Result<(), CliErro
                             d["status"].as_str().unwrap_or("?"),
                             d["make"].as_str().unwrap_or(""),
                             d["model"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect();
+                if let Some(next) = a["next"].as_str() {
+                    lines.push(format!("more: --cursor {next}"));
+                }
+                lines
+            })
+            .await
+        }
+        EnquirerCommand::List {
+            dir,
+            status,
+            cursor,
+        } => {
+            let (api, token) = connection(Some(dir), None)?;
+            let query: Vec<(&str, String)> = cursor.into_iter().map(|c| ("cursor", c)).collect();
+            let path = format!("/v1/status-lists/{}", encode_segment(&status));
+            let answer = api.get(&path, &query, token.as_deref()).await?;
+            verified(&api, json_out, answer, |a| {
+                let mut lines: Vec<String> = a["devices"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|d| {
+                        format!(
+                            "{}  since {}  at {}  (as of {})",
+                            d["regdevid"].as_str().unwrap_or("?"),
+                            d["status_since"].as_str().unwrap_or("?"),
+                            d["origin"].as_str().unwrap_or("?"),
+                            d["as_of"].as_str().unwrap_or("?")
                         )
                     })
                     .collect();

@@ -439,6 +439,140 @@ async fn a_lost_update_is_healed_by_a_snapshot() {
     .await;
 }
 
+/// A signed administrator's request about vulnerabilities at `stack`: its answer.
+async fn vulnerability_request(stack: &Stack, path: &str, mut claims: Value) -> Answer {
+    let api = stack.api_url();
+    let (admin, key) = test_admin();
+    claims["nonce"] = json!(challenge(&api, "vulnerability").await);
+    post(
+        &api,
+        path,
+        "application/jose",
+        signed_request(&key, &format!("admin:{admin}"), &claims),
+    )
+    .await
+}
+
+/// Waits until the primary's own answer for `regdevid` is `status`.
+async fn at_the_primary(primary: &Stack, token: &str, regdevid: &str, status: &str) {
+    eventually(
+        TRAVEL,
+        &format!("{regdevid} {status} at the primary"),
+        || async {
+            let answer = lookup(primary, token, regdevid).await;
+            (answer.status == 200 && answer.body["status"] == status).then_some(())
+        },
+    )
+    .await;
+}
+
+// Y.3059 7 iv d
+// Y.3059 9.4 i b
+// Y.3059 9.3 ii b
+// Y.3059 7 iv f
+// A vulnerability entered at the geographical registry goes down through the sectoral one to
+// primary 1, where the device becomes unreliable; the change comes back up, so every
+// registry's unreliable list holds it. Its fix, declared at the geographical registry, travels
+// the same way and the device is trusted again everywhere.
+#[tokio::test]
+async fn a_vulnerability_entered_at_the_geographical_registry_makes_it_unreliable_at_primary_1_and_in_every_list()
+ {
+    let h = Hierarchy::deployed();
+    let (sectoral_token, geographical_token) = tokens(&h).await;
+    let primary_token = enquirer_token(&h.primary.api_url()).await;
+    let regdevid = trusted_device(&h.primary).await;
+    mirrored_with(
+        &h.geographical,
+        &h.primary,
+        &geographical_token,
+        &regdevid,
+        "trusted",
+    )
+    .await;
+    let since = now_ms();
+
+    let reported = vulnerability_request(
+        &h.geographical,
+        "/v1/vulnerabilities",
+        json!({"severity": 9.1, "summary": "authentication bypass in the boot loader",
+               "cve": "CVE-2026-0042", "target": {"regdevids": [regdevid]}}),
+    )
+    .await;
+    assert_eq!(reported.status, 202, "{reported:?}");
+    // The geographical registry holds no devices: nothing of its own is affected.
+    assert_eq!(reported.body["affected_so_far"], 0, "{reported:?}");
+    let id = reported.body["id"].as_str().unwrap().to_owned();
+
+    at_the_primary(&h.primary, &primary_token, &regdevid, "unreliable").await;
+    let geographical = h.geographical.output("RegistryPath");
+    let sectoral = h.sectoral.output("RegistryPath");
+    let records = audit_since(&h.primary, since).await;
+    assert!(
+        records
+            .iter()
+            .any(|r| r["action"] == "receive-vulnerability"
+                && r["actor"] == format!("registry:{sectoral}")
+                && r["target"] == format!("vulnerability:{geographical}:{id}")),
+        "not received from the sectoral registry: {records:#?}"
+    );
+    assert!(
+        records.iter().any(|r| r["action"] == "vulnerability"
+            && r["actor"] == format!("registry:{geographical}")
+            && r["target"] == regdevid),
+        "the device's change does not name the origin: {records:#?}"
+    );
+    for (stack, token) in [
+        (&h.primary, &primary_token),
+        (&h.sectoral, &sectoral_token),
+        (&h.geographical, &geographical_token),
+    ] {
+        if stack.output("RegistryPath") != h.primary.output("RegistryPath") {
+            mirrored_with(stack, &h.primary, token, &regdevid, "unreliable").await;
+        }
+        let entry = listed(stack, token, "unreliable", &regdevid)
+            .await
+            .unwrap_or_else(|| {
+                panic!(
+                    "{regdevid} not in the unreliable list of {}",
+                    stack.output("RegistryPath")
+                )
+            });
+        assert_eq!(entry["origin"], h.primary.output("RegistryPath"));
+        assert!(
+            listed(stack, token, "trusted", &regdevid).await.is_none(),
+            "{regdevid} still listed trusted at {}",
+            stack.output("RegistryPath")
+        );
+    }
+
+    let fixed = vulnerability_request(
+        &h.geographical,
+        &format!("/v1/vulnerabilities/{id}/fixed"),
+        json!({"id": id}),
+    )
+    .await;
+    assert_eq!(fixed.status, 200, "{fixed:?}");
+    at_the_primary(&h.primary, &primary_token, &regdevid, "trusted").await;
+    mirrored_with(
+        &h.geographical,
+        &h.primary,
+        &geographical_token,
+        &regdevid,
+        "trusted",
+    )
+    .await;
+    assert!(
+        listed(
+            &h.geographical,
+            &geographical_token,
+            "unreliable",
+            &regdevid
+        )
+        .await
+        .is_none()
+    );
+}
+
 fn mirror(origin: &str, imei: &str, status: TrustStatus, seq: u64) -> MirrorRecord {
     MirrorRecord {
         regdevid: format!("{origin}:imei:{imei}").parse().unwrap(),

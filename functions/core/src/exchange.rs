@@ -3,6 +3,7 @@
 //! the origin's sequence number, verified, deduplicated and mirrored by the receiver, forwarded
 //! to its parent and peers; a gap is healed by a snapshot pulled from the sender.
 
+mod down;
 mod links;
 mod receive;
 mod send;
@@ -11,7 +12,8 @@ mod status_list;
 use serde::{Deserialize, Serialize};
 
 use crate::error::RegistryError;
-use crate::records::{LinkKind, LinkRecord};
+use crate::messages::VulnerabilityTarget;
+use crate::records::{LinkKind, LinkRecord, VulnerabilitySource, VulnerabilityState};
 use crate::service::Registry;
 use crate::sessions::Principal;
 use crate::status::TrustStatus;
@@ -73,17 +75,57 @@ pub enum ExchangeBody {
         items: Vec<StatusItem>,
         last_page: bool,
     },
+    /// A vulnerability entered at `origin` (a sectoral or geographical registry), sent down
+    /// to the primaries it may affect (7 iv d, 9.3 ii b). Deduplicated by the origin's id and
+    /// state, not by `seq`: a child sees only part of its parent's numbers.
+    Vulnerability { report: Box<VulnerabilityReport> },
+}
+
+/// A vulnerability as the exchange carries it down: what the origin stored, without its
+/// progress over devices (each registry re-evaluates its own).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VulnerabilityReport {
+    /// The id at the origin.
+    pub id: String,
+    /// Who reported it at the origin.
+    pub source: VulnerabilitySource,
+    pub reported_at_ms: u64,
+    pub severity: f32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cve: Option<String>,
+    pub summary: String,
+    pub target: VulnerabilityTarget,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_in_firmware: Option<String>,
+    /// `fixed` once the origin declared it fixed: devices below are then cleared.
+    pub state: VulnerabilityState,
 }
 
 /// What receiving one message did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum Received {
-    Applied { items: usize, forwarded: usize },
+    Applied {
+        items: usize,
+        forwarded: usize,
+    },
     Duplicate,
     SnapshotRequested,
-    SnapshotSent { messages: usize },
-    SnapshotApplied { items: usize },
+    SnapshotSent {
+        messages: usize,
+    },
+    SnapshotApplied {
+        items: usize,
+    },
+    /// A vulnerability from above: stored as `id` here, applied to this registry's devices
+    /// (`affected` so far; the rest through `/v1/vulnerabilities/{id}/apply` when not
+    /// `complete`), and sent on to `forwarded` children.
+    Vulnerability {
+        id: String,
+        affected: u64,
+        complete: bool,
+        forwarded: usize,
+    },
 }
 
 /// `GET /v1/status-lists/{status}?cursor=`: the registry's devices and those mirrored from

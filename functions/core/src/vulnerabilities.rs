@@ -126,7 +126,11 @@ impl Registry {
             Ok(()),
         );
         self.store.create_vulnerability(&record, &audit).await?;
-        self.apply_vulnerability(&record.id, first_batch).await
+        let progress = self.apply_vulnerability(&record.id, first_batch).await?;
+        // 7 iv d: entered at a sectoral or geographical registry, it goes down to the
+        // primaries, which hold the devices.
+        self.send_vulnerability_down(&record.id).await?;
+        Ok(progress)
     }
 
     /// `POST /v1/vulnerabilities/{id}/apply`: an admin continues the re-evaluation.
@@ -138,7 +142,11 @@ impl Registry {
     ) -> Result<VulnerabilityProgress, RegistryError> {
         let result = async {
             self.verify_vulnerability_action(id, compact).await?;
-            self.apply_vulnerability(id, limit).await
+            let progress = self.apply_vulnerability(id, limit).await?;
+            // Also how an administrator sends it down again after a failed delivery: the
+            // children drop what they hold already.
+            self.send_vulnerability_down(id).await?;
+            Ok(progress)
         }
         .await;
         self.audit_vulnerability_refusal(compact, "apply-vulnerability", id, &result)
@@ -158,7 +166,9 @@ impl Registry {
             let actor = self.verify_vulnerability_action(id, compact).await?;
             self.mark_vulnerability_fixed(id, &actor.audit_name())
                 .await?;
-            self.apply_vulnerability(id, limit).await
+            let progress = self.apply_vulnerability(id, limit).await?;
+            self.send_vulnerability_down(id).await?;
+            Ok(progress)
         }
         .await;
         self.audit_vulnerability_refusal(compact, "fix-vulnerability", id, &result)
@@ -202,7 +212,11 @@ impl Registry {
 
     /// Open -> fixed, restarting the pass over its devices to clear them. Fixing a fixed
     /// vulnerability changes nothing: the pass already under way continues.
-    async fn mark_vulnerability_fixed(&self, id: &str, actor: &str) -> Result<(), RegistryError> {
+    pub(crate) async fn mark_vulnerability_fixed(
+        &self,
+        id: &str,
+        actor: &str,
+    ) -> Result<(), RegistryError> {
         loop {
             let mut record = self
                 .store
@@ -235,7 +249,7 @@ impl Registry {
 }
 
 /// Bounds and shapes of a report; the target's RegDevIDs normalized and deduplicated.
-fn validate(claims: &VulnerabilityClaims) -> Result<VulnerabilityTarget, RegistryError> {
+pub(crate) fn validate(claims: &VulnerabilityClaims) -> Result<VulnerabilityTarget, RegistryError> {
     if !claims.severity.is_finite() || !(0.0..=10.0).contains(&claims.severity) {
         return Err(RegistryError::Malformed(
             "severity must be between 0.0 and 10.0".into(),

@@ -33,6 +33,9 @@ impl Registry {
             ExchangeBody::Snapshot { items, .. } => {
                 self.apply_snapshot(&link, &claims, items).await
             }
+            ExchangeBody::Vulnerability { report } => {
+                self.receive_vulnerability(&link, &claims, *report).await
+            }
         }
     }
 
@@ -71,7 +74,8 @@ impl Registry {
     }
 
     /// What each link may say: changes only of registries below it (a child's subtree, or a
-    /// peer's), and snapshot requests only of what this registry holds.
+    /// peer's), snapshot requests only of what this registry holds, and vulnerabilities only
+    /// from the parent, entered at a registry above this one.
     fn check_origin(
         &self,
         link: &LinkRecord,
@@ -80,6 +84,10 @@ impl Registry {
         let own = self.config.path.to_string();
         let allowed = match (&claims.body, link.kind) {
             (ExchangeBody::SnapshotRequest, _) => is_within(&claims.origin, &own),
+            (ExchangeBody::Vulnerability { .. }, LinkKind::Parent) => {
+                claims.origin != own && is_within(&own, &claims.origin)
+            }
+            (ExchangeBody::Vulnerability { .. }, LinkKind::Child | LinkKind::Peer) => false,
             (_, LinkKind::Child | LinkKind::Peer) => is_within(&claims.origin, &link.path),
             (_, LinkKind::Parent) => false,
         };

@@ -7,6 +7,7 @@ mod links;
 mod receive;
 mod send;
 mod status_lists;
+mod vulnerabilities;
 
 use std::sync::Arc;
 

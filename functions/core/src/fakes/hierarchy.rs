@@ -136,6 +136,11 @@ impl MemoryOutbox {
         self.lock().failing.push(inbox.to_owned());
     }
 
+    /// Sends to `inbox` succeed again.
+    pub fn heal_inbox(&self, inbox: &str) {
+        self.lock().failing.retain(|f| f != inbox);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, OutboxState> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
