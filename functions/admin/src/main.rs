@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    trustreg_http::init_tracing();
+    trustreg_aws::init_tracing();
     let registry = trustreg_aws::registry_from_env().await?;
     lambda_http::run(trustreg_http::admin_router(Arc::new(registry))).await
 }

@@ -20,3 +20,6 @@ pub use sns::SnsNotifier;
 pub use sns_subscriptions::SnsSubscriptions;
 pub use sqs::{SqsOutbox, queue_region};
 pub use system::{OsRng, SystemClock};
+
+mod telemetry;
+pub use telemetry::init_tracing;

@@ -16,7 +16,7 @@ use trustreg_core::Registry;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    init_tracing();
+    trustreg_aws::init_tracing();
     let registry = Arc::new(trustreg_aws::registry_from_env().await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let registry = registry.clone();
@@ -74,16 +74,4 @@ async fn handle(registry: &Registry, event: Value) -> Result<Value, lambda_runti
         "exchange batch"
     );
     Ok(json!({ "batchItemFailures": failures }))
-}
-
-/// JSON lines for CloudWatch, like the other functions.
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_target(false)
-        .without_time()
-        .try_init();
 }

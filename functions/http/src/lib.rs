@@ -26,7 +26,6 @@ mod routes;
 mod served;
 mod status_lists;
 mod subscriptions;
-mod telemetry;
 mod trust_domains;
 mod virtual_ids;
 mod vulnerabilities;
@@ -42,8 +41,6 @@ pub use enquirer_api::interrogate_router;
 pub use openapi::openapi_document;
 pub use problem::{PROBLEM_BASE, PROBLEM_JSON, Problem};
 pub use routes::{Access, FUNCTIONS, ROUTES, RouteSpec};
-
-pub use telemetry::init_tracing;
 
 /// The registry every handler works on.
 pub(crate) type Shared = Arc<trustreg_core::Registry>;

@@ -17,7 +17,7 @@ const PER_RUN: usize = 200;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    init_tracing();
+    trustreg_aws::init_tracing();
     let registry = Arc::new(trustreg_aws::registry_from_env().await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let registry = registry.clone();
@@ -88,16 +88,4 @@ async fn evaluate(
         tracing::warn!(regdevid, error, "device not re-evaluated");
     }
     Ok(serde_json::to_value(run)?)
-}
-
-/// JSON lines for CloudWatch, like the HTTP functions.
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_target(false)
-        .without_time()
-        .try_init();
 }

@@ -1,12 +1,11 @@
 //! `EnquirerStore` on DynamoDB: enquirers at `ENQ#<id>`, listed by state through gsi4.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::TransactWriteItem;
 use trustreg_core::error::StoreError;
 use trustreg_core::ports::{EnquirerStore, Page, Updated};
 use trustreg_core::records::{AuditRecord, EnquirerRecord, EnquirerState};
 
-use super::{Condition, DynamoStore, Index, Item, Partition, TxOutcome, item, record, s};
+use super::{DynamoStore, Index, Item, Partition, item, record, s};
 use crate::keys::{self, GSI4PK, GSI4SK};
 
 fn enquirer_item(enquirer: &EnquirerRecord) -> Result<Item, StoreError> {
@@ -25,19 +24,12 @@ impl EnquirerStore for DynamoStore {
         enquirer: &EnquirerRecord,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        let put = self.put_if(enquirer_item(enquirer)?, Some(Condition::Absent))?;
-        let items = vec![
-            TransactWriteItem::builder().put(put).build(),
-            self.audit_item(audit)?,
-        ];
-        match self.transact(items).await? {
-            TxOutcome::Done => Ok(()),
-            // Ids are random: a collision is the store's fault, not the client's.
-            TxOutcome::ConditionFailed => Err(StoreError(format!(
-                "enquirer {} exists",
-                enquirer.enquirer_id
-            ))),
-        }
+        self.create_audited(
+            enquirer_item(enquirer)?,
+            audit,
+            &format!("enquirer {}", enquirer.enquirer_id),
+        )
+        .await
     }
 
     async fn get_enquirer(&self, id: &str) -> Result<Option<EnquirerRecord>, StoreError> {
@@ -49,15 +41,8 @@ impl EnquirerStore for DynamoStore {
         enquirer: &EnquirerRecord,
         audit: &AuditRecord,
     ) -> Result<Updated, StoreError> {
-        let put = self.put_if(
-            enquirer_item(enquirer)?,
-            Some(Condition::Version(enquirer.version.saturating_sub(1))),
-        )?;
-        self.write_versioned(vec![
-            TransactWriteItem::builder().put(put).build(),
-            self.audit_item(audit)?,
-        ])
-        .await
+        self.update_audited(enquirer_item(enquirer)?, enquirer.version, audit)
+            .await
     }
 
     async fn enquirers_in(

@@ -516,6 +516,40 @@ impl DynamoStore {
     }
 
     /// An unconditional put, as one item of a transaction.
+    /// Puts a new item (only if absent) with its audit record, in one transaction. Ids are
+    /// random: a collision is the store's fault, not the client's.
+    pub(crate) async fn create_audited(
+        &self,
+        item: Item,
+        audit: &AuditRecord,
+        what: &str,
+    ) -> Result<(), StoreError> {
+        let put = self.put_if(item, Some(Condition::Absent))?;
+        let items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            self.audit_item(audit)?,
+        ];
+        match self.transact(items).await? {
+            TxOutcome::Done => Ok(()),
+            TxOutcome::ConditionFailed => Err(StoreError(format!("{what} exists"))),
+        }
+    }
+
+    /// Replaces an item whose stored version is `version - 1`, with its audit record.
+    pub(crate) async fn update_audited(
+        &self,
+        item: Item,
+        version: u64,
+        audit: &AuditRecord,
+    ) -> Result<Updated, StoreError> {
+        let put = self.put_if(item, Some(Condition::Version(version.saturating_sub(1))))?;
+        self.write_versioned(vec![
+            TransactWriteItem::builder().put(put).build(),
+            self.audit_item(audit)?,
+        ])
+        .await
+    }
+
     pub(crate) fn put_tx(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
         Ok(TransactWriteItem::builder().put(self.put(item)?).build())
     }

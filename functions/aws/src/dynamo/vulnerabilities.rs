@@ -2,7 +2,7 @@
 //! the device's partition, ranges found through gsi2 (make/model), never a scan.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 use trustreg_core::error::StoreError;
 use trustreg_core::identifier::RegDevId;
 use trustreg_core::ports::{ModelEntry, ModelPage, Updated, VulnerabilityStore};
@@ -10,7 +10,7 @@ use trustreg_core::records::{
     AffectedLink, AuditRecord, DeviceRecord, Transition, VulnerabilityRecord,
 };
 
-use super::{Condition, DynamoStore, Item, TxOutcome, item, s, sdk};
+use super::{DynamoStore, Item, item, s, sdk};
 use crate::keys::{self, GSI2PK, GSI2SK};
 
 fn vulnerability_item(v: &VulnerabilityRecord) -> Result<Item, StoreError> {
@@ -55,19 +55,12 @@ impl VulnerabilityStore for DynamoStore {
         vulnerability: &VulnerabilityRecord,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        let put = self.put_if(vulnerability_item(vulnerability)?, Some(Condition::Absent))?;
-        let items = vec![
-            TransactWriteItem::builder().put(put).build(),
-            self.audit_item(audit)?,
-        ];
-        match self.transact(items).await? {
-            TxOutcome::Done => Ok(()),
-            // Ids are random: a collision is the store's fault, not the client's.
-            TxOutcome::ConditionFailed => Err(StoreError(format!(
-                "vulnerability {} exists",
-                vulnerability.id
-            ))),
-        }
+        self.create_audited(
+            vulnerability_item(vulnerability)?,
+            audit,
+            &format!("vulnerability {}", vulnerability.id),
+        )
+        .await
     }
 
     async fn get_vulnerability(&self, id: &str) -> Result<Option<VulnerabilityRecord>, StoreError> {
@@ -79,14 +72,11 @@ impl VulnerabilityStore for DynamoStore {
         vulnerability: &VulnerabilityRecord,
         audit: &AuditRecord,
     ) -> Result<Updated, StoreError> {
-        let put = self.put_if(
+        self.update_audited(
             vulnerability_item(vulnerability)?,
-            Some(Condition::Version(vulnerability.version.saturating_sub(1))),
-        )?;
-        self.write_versioned(vec![
-            TransactWriteItem::builder().put(put).build(),
-            self.audit_item(audit)?,
-        ])
+            vulnerability.version,
+            audit,
+        )
         .await
     }
 
