@@ -11,13 +11,14 @@ use p256::ecdsa::VerifyingKey;
 use p256::pkcs8::DecodePublicKey as _;
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
 use sha2::{Digest, Sha256};
-use webpki::aws_lc_rs::{
-    ECDSA_P256_SHA256, ECDSA_P256_SHA384, ECDSA_P384_SHA256, ECDSA_P384_SHA384,
-};
 use webpki::{EndEntityCert, KeyUsage};
 use x509_parser::extensions::GeneralName;
 
 use crate::identifier::Identifier;
+
+mod algorithms;
+
+use algorithms::{ECDSA_P256_SHA256, ECDSA_P256_SHA384, ECDSA_P384_SHA256, ECDSA_P384_SHA384};
 
 /// Leaf plus up to four CAs: deeper manufacturer hierarchies are not expected, and the bound
 /// caps the path-building work an anonymous caller can cause.

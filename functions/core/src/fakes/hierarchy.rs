@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::{MemoryStore, page_after};
 use crate::error::{NotifyError, StoreError};
-use crate::identifier::RegDevId;
+use crate::identifier::{RegDevId, RegistryPath};
 use crate::ports::{Applied, ExchangeOutbox, HierarchyStore, Page};
 use crate::records::{AuditRecord, LinkKind, LinkRecord, MirrorRecord};
 use crate::status::TrustStatus;
@@ -105,6 +105,16 @@ impl HierarchyStore for MemoryStore {
             .map(|(_, m)| m.clone())
             .collect();
         Ok(page_after(found, limit, |m| m.regdevid.to_string()))
+    }
+
+    async fn mirrored_origins(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .lock()
+            .last_sequences
+            .keys()
+            .filter(|origin| origin.parse::<RegistryPath>().is_ok())
+            .cloned()
+            .collect())
     }
 }
 

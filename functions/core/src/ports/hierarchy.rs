@@ -64,6 +64,10 @@ pub trait HierarchyStore: Send + Sync {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<MirrorRecord>, StoreError>;
+    /// The registries whose messages this registry applied (each origin's path, sorted):
+    /// what a snapshot of everything it holds covers. Dedupe marks kept as sequences are not
+    /// registries and not listed.
+    async fn mirrored_origins(&self) -> Result<Vec<String>, StoreError>;
 }
 
 /// Delivery of exchange messages to another registry's inbox.
