@@ -170,7 +170,11 @@ impl Api {
     }
 
     /// A compact JWS as the body (login).
-    pub async fn post_jws<T: DeserializeOwned>(&self, path: &str, jws: &str) -> Result<T, ApiError> {
+    pub async fn post_jws<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        jws: &str,
+    ) -> Result<T, ApiError> {
         let request = Request::post(&self.url(path))
             .header("content-type", "application/jose")
             .body(jws)
@@ -224,8 +228,14 @@ mod tests {
 
     #[test]
     fn an_answer_without_a_problem_still_reads_as_a_sentence() {
-        assert_eq!(problem_message(401, "").message, "Please log in again: the session is missing or has expired.");
-        assert_eq!(problem_message(502, "<html>").message, "The registry answered 502.");
+        assert_eq!(
+            problem_message(401, "").message,
+            "Please log in again: the session is missing or has expired."
+        );
+        assert_eq!(
+            problem_message(502, "<html>").message,
+            "The registry answered 502."
+        );
         assert_eq!(problem_message(404, "").code, None);
     }
 
@@ -234,7 +244,11 @@ mod tests {
         assert_eq!(segment("P07:ipv6:2001:db8::1"), "P07:ipv6:2001:db8::1");
         assert_eq!(segment("a/b c"), "a%2Fb%20c");
         assert_eq!(
-            query(&[("make", "Acme Co".into()), ("model", " ".into()), ("status", "trusted".into())]),
+            query(&[
+                ("make", "Acme Co".into()),
+                ("model", " ".into()),
+                ("status", "trusted".into())
+            ]),
             "?make=Acme%20Co&status=trusted"
         );
         assert_eq!(query(&[("make", String::new())]), "");

@@ -48,6 +48,7 @@ impl FilterForm {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failure report.
 mod tests {
     use super::*;
 

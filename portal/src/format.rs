@@ -32,7 +32,15 @@ pub fn utc(at_ms: u64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
-        .map(|t| t.replace('T', " ").split('.').next().unwrap_or_default().trim_end_matches('Z').to_owned() + " UTC")
+        .map(|t| {
+            t.replace('T', " ")
+                .split('.')
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches('Z')
+                .to_owned()
+                + " UTC"
+        })
         .unwrap_or_default()
 }
 
@@ -47,6 +55,7 @@ pub fn words(code: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failure report.
 mod tests {
     use super::*;
 

@@ -15,7 +15,8 @@ extern "C" {
     #[wasm_bindgen(catch)]
     fn generate_key() -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
-    fn save_identity(api: &str, kid: &str, generated: &JsValue) -> Result<js_sys::Promise, JsValue>;
+    fn save_identity(api: &str, kid: &str, generated: &JsValue)
+    -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
     fn forget_identity(api: &str) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
@@ -38,7 +39,11 @@ pub struct NewKey {
 fn browser_error(what: &str, e: JsValue) -> ApiError {
     let reason = e
         .as_string()
-        .or_else(|| js_sys::Reflect::get(&e, &"message".into()).ok()?.as_string())
+        .or_else(|| {
+            js_sys::Reflect::get(&e, &"message".into())
+                .ok()?
+                .as_string()
+        })
         .unwrap_or_else(|| "unknown error".into());
     ApiError {
         code: None,
@@ -46,7 +51,10 @@ fn browser_error(what: &str, e: JsValue) -> ApiError {
     }
 }
 
-async fn settle(what: &str, promise: Result<js_sys::Promise, JsValue>) -> Result<JsValue, ApiError> {
+async fn settle(
+    what: &str,
+    promise: Result<js_sys::Promise, JsValue>,
+) -> Result<JsValue, ApiError> {
     let promise = promise.map_err(|e| browser_error(what, e))?;
     JsFuture::from(promise)
         .await
@@ -93,7 +101,9 @@ pub async fn keep(api: &str, kid: &str, key: NewKey) -> Result<Identity, ApiErro
 }
 
 pub async fn forget(api: &str) -> Result<(), ApiError> {
-    settle("forget the key", forget_identity(api)).await.map(|_| ())
+    settle("forget the key", forget_identity(api))
+        .await
+        .map(|_| ())
 }
 
 impl Identity {

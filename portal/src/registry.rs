@@ -18,10 +18,11 @@ pub struct Registry {
 
 impl Registry {
     pub fn from_document(document: Value) -> Result<Self, ApiError> {
-        let key = trustreg_core::jose::key_from_jwk(&document["public_key"]).map_err(|e| ApiError {
-            code: None,
-            message: format!("The registry publishes no usable key ({e})."),
-        })?;
+        let key =
+            trustreg_core::jose::key_from_jwk(&document["public_key"]).map_err(|e| ApiError {
+                code: None,
+                message: format!("The registry publishes no usable key ({e})."),
+            })?;
         let path = document["path"].as_str().unwrap_or_default().to_owned();
         Ok(Self {
             document,

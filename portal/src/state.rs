@@ -124,7 +124,10 @@ impl Portal {
         let answer: Value = api.post_jws("/v1/sessions", &jws).await?;
         let session = Session {
             kid: identity.kid.clone(),
-            token: answer["access_token"].as_str().unwrap_or_default().to_owned(),
+            token: answer["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
             expires_at_ms: now_ms() + answer["expires_in"].as_u64().unwrap_or_default() * 1000,
         };
         self.session.set(Some(session.clone()));

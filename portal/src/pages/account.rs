@@ -16,8 +16,14 @@ pub fn AccountPage() -> impl IntoView {
     let signed_up = RwSignal::new(Load::<Value>::Idle);
     let logged_in = RwSignal::new(Load::<()>::Idle);
     let sign_up = move || {
-        let (n, o, c) = (name.get_untracked(), organisation.get_untracked(), contact.get_untracked());
-        load(signed_up, async move { portal.sign_up(n.trim(), o.trim(), c.trim()).await });
+        let (n, o, c) = (
+            name.get_untracked(),
+            organisation.get_untracked(),
+            contact.get_untracked(),
+        );
+        load(signed_up, async move {
+            portal.sign_up(n.trim(), o.trim(), c.trim()).await
+        });
     };
     let log_in = move |_| load(logged_in, async move { portal.log_in().await.map(|_| ()) });
     view! {

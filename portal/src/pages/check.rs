@@ -43,8 +43,9 @@ pub fn CheckPage() -> impl IntoView {
         if input.is_empty() {
             result.set(Load::Failed(ApiError {
                 code: None,
-                message: "Enter a RegDevID, a virtual RegDevID, an IMEI, a MAC address or a serial."
-                    .into(),
+                message:
+                    "Enter a RegDevID, a virtual RegDevID, an IMEI, a MAC address or a serial."
+                        .into(),
             }));
             return;
         }
@@ -88,9 +89,15 @@ fn CheckedDevice(checked: Checked) -> impl IntoView {
             format!("as of {} (mirrored from {origin})", age_of(as_of, now)),
             Some(origin.clone()),
         ),
-        _ => (format!("as of {}", crate::format::ago(checked.signed_at_ms, now)), None),
+        _ => (
+            format!("as of {}", crate::format::ago(checked.signed_at_ms, now)),
+            None,
+        ),
     };
-    let details = device.regdevid.clone().or_else(|| device.make.is_some().then(|| device.id.clone()));
+    let details = device
+        .regdevid
+        .clone()
+        .or_else(|| device.make.is_some().then(|| device.id.clone()));
     view! {
         <div class="result">
             <div class="result-head">

@@ -32,7 +32,12 @@ pub struct Segment {
 
 /// The rows of the chart: a label and its segments, scaled to the largest total.
 pub fn bars(rows: &[(String, [u64; 3])]) -> Vec<(String, u64, Vec<Segment>)> {
-    let largest = rows.iter().map(|(_, c)| c.iter().sum::<u64>()).max().unwrap_or(0).max(1) as f64;
+    let largest = rows
+        .iter()
+        .map(|(_, c)| c.iter().sum::<u64>())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
     rows.iter()
         .map(|(label, counts)| {
             let mut start = 0.0;
@@ -41,7 +46,12 @@ pub fn bars(rows: &[(String, [u64; 3])]) -> Vec<(String, u64, Vec<Segment>)> {
                 .zip(counts)
                 .map(|(status, &count)| {
                     let width = count as f64 / largest;
-                    let segment = Segment { status, count, start, width };
+                    let segment = Segment {
+                        status,
+                        count,
+                        start,
+                        width,
+                    };
                     start += width;
                     segment
                 })
@@ -80,7 +90,10 @@ fn Statistics(stats: Value) -> impl IntoView {
     if let Some(domains) = stats["by_domain"].as_object() {
         rows.extend(domains.iter().map(|(name, c)| (name.clone(), counts(c))));
     }
-    let transitions: Vec<Value> = stats["recent_transitions"].as_array().cloned().unwrap_or_default();
+    let transitions: Vec<Value> = stats["recent_transitions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let now = now_ms();
     view! {
         <p class="hint">{format!("As of {}.", age_of(stats["as_of"].as_str().unwrap_or(""), now))}</p>
@@ -153,7 +166,10 @@ mod tests {
     // card C5: device counts by status and domain as a chart.
     #[test]
     fn bars_are_stacked_and_scaled_to_the_largest_total() {
-        let rows = vec![("all".to_owned(), [6, 3, 1]), ("health".to_owned(), [2, 0, 3])];
+        let rows = vec![
+            ("all".to_owned(), [6, 3, 1]),
+            ("health".to_owned(), [2, 0, 3]),
+        ];
         let stacked = bars(&rows);
         assert_eq!(stacked[0].1, 10);
         let all = &stacked[0].2;
@@ -162,6 +178,11 @@ mod tests {
         let health = &stacked[1].2;
         assert_eq!(health[1].width, 0.0);
         assert!((health[2].start - 0.2).abs() < 1e-9 && (health[2].width - 0.3).abs() < 1e-9);
-        assert!(bars(&[("none".to_owned(), [0, 0, 0])])[0].2.iter().all(|s| s.width == 0.0));
+        assert!(
+            bars(&[("none".to_owned(), [0, 0, 0])])[0]
+                .2
+                .iter()
+                .all(|s| s.width == 0.0)
+        );
     }
 }

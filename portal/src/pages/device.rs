@@ -26,7 +26,10 @@ struct SignedVulnerabilities {
     vulnerabilities: Vec<AffectedLink>,
 }
 
-async fn signed<T: serde::de::DeserializeOwned>(portal: Portal, path: String) -> Result<T, ApiError> {
+async fn signed<T: serde::de::DeserializeOwned>(
+    portal: Portal,
+    path: String,
+) -> Result<T, ApiError> {
     let token = portal.token();
     let answer: Value = portal.api().get(&path, token.as_deref()).await?;
     Ok(portal
@@ -50,7 +53,10 @@ pub fn DevicePage() -> impl IntoView {
         load(details, lookup(portal, id.clone()));
         let path = format!("/v1/devices/{}", segment(&id));
         load(history, signed(portal, format!("{path}/history")));
-        load(vulnerabilities, signed(portal, format!("{path}/vulnerabilities")));
+        load(
+            vulnerabilities,
+            signed(portal, format!("{path}/vulnerabilities")),
+        );
     });
     view! {
         <section>

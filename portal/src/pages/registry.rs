@@ -26,7 +26,9 @@ pub fn RegistryPage() -> impl IntoView {
     let portal = Portal::get();
     let statement = RwSignal::new(Load::<String>::Idle);
     let api = portal.api();
-    load(statement, async move { api.get_text("/v1/registry/practice-statement").await });
+    load(statement, async move {
+        api.get_text("/v1/registry/practice-statement").await
+    });
     view! {
         <section>
             <h1>"Registry"</h1>
@@ -58,7 +60,12 @@ fn Document(registry: Registry) -> impl IntoView {
     let text = |v: &Value| v.as_str().unwrap_or("—").to_owned();
     let peers = d["peers"]
         .as_array()
-        .map(|p| p.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+        .map(|p| {
+            p.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
         .unwrap_or_default();
     let roots: Vec<(String, String)> = d["accepted_roots"]
         .as_array()

@@ -12,7 +12,10 @@ use crate::widgets::{ErrorBox, Load, NeedsLogin, load, show};
 
 async fn list(portal: Portal) -> Result<Vec<SubscriptionView>, ApiError> {
     let token = portal.token();
-    let answer: SubscriptionList = portal.api().get("/v1/subscriptions", token.as_deref()).await?;
+    let answer: SubscriptionList = portal
+        .api()
+        .get("/v1/subscriptions", token.as_deref())
+        .await?;
     Ok(answer.subscriptions)
 }
 
@@ -81,7 +84,10 @@ fn NewSubscription(on_created: Callback<()>) -> impl IntoView {
         let filter = match form.policy() {
             Ok(filter) => filter,
             Err(message) => {
-                created.set(Load::Failed(ApiError { code: None, message }));
+                created.set(Load::Failed(ApiError {
+                    code: None,
+                    message,
+                }));
                 return;
             }
         };

@@ -40,7 +40,9 @@ fn statement(registry_key: &SigningKey, iss: &str, answer: &Value) -> String {
     jose::sign_with(
         &session,
         &header,
-        json!({"iss": iss, "iat": now, "answer": answer}).to_string().as_bytes(),
+        json!({"iss": iss, "iat": now, "answer": answer})
+            .to_string()
+            .as_bytes(),
     )
 }
 
@@ -68,7 +70,11 @@ fn a_statement_by_another_key_or_registry_or_none_is_refused() {
         (None, "no statement"),
     ] {
         let refused = ours.verified::<Value>(statement, NOW_MS).unwrap_err();
-        assert_eq!(refused.code.as_deref(), Some("statement-not-verified"), "{case}");
+        assert_eq!(
+            refused.code.as_deref(),
+            Some("statement-not-verified"),
+            "{case}"
+        );
     }
 }
 
@@ -76,7 +82,9 @@ fn a_statement_by_another_key_or_registry_or_none_is_refused() {
 fn a_tampered_answer_is_refused() {
     let signed = statement(&key(1), "IN1.HLT.P07", &json!({"status": "unreliable"}));
     let mut parts: Vec<String> = signed.split('.').map(str::to_owned).collect();
-    parts[1] = base64_url(&json!({"iss": "IN1.HLT.P07", "iat": NOW_MS / 1000, "answer": {"status": "trusted"}}));
+    parts[1] = base64_url(
+        &json!({"iss": "IN1.HLT.P07", "iat": NOW_MS / 1000, "answer": {"status": "trusted"}}),
+    );
     let tampered = parts.join(".");
     assert!(
         registry(&key(1), "IN1.HLT.P07")
