@@ -4,7 +4,8 @@
 //! the lookups that are not by primary key; every request path queries, none scans:
 //! - gsi1: audit records by target (`AUDIT#<target>`, record id), and devices by the root of
 //!   trust they chain to (`ROOTDEV#<root id>`, RegDevID), for re-evaluating them when a root
-//!   is withdrawn.
+//!   is withdrawn; status changes by UTC day (`TRANS#<day>`, time and RegDevID), for the
+//!   dashboard's recent transitions.
 //! - gsi2: devices by make and model (`MODEL#<make>#<model>`, firmware and RegDevID), for
 //!   vulnerabilities that target a range.
 //! - gsi3: devices by when their next security report is due (`DUE#<shard>`, due time), for
@@ -18,7 +19,8 @@
 //! originates (`REGISTRY`, `SEQUENCE`); each origin's last applied sequence number has an item
 //! of its own (`SEQ#<origin>`), as has each mirrored device (`MIRROR#<regdevid>`). Mirrors are
 //! in gsi4 by status (`MIRSTATUS#<status>`, RegDevID) for the status lists, and in gsi1 by
-//! origin (`MIRORIGIN#<origin>`, RegDevID) for snapshots.
+//! origin (`MIRORIGIN#<origin>`, RegDevID) for snapshots; origins' sequence items are in gsi1
+//! too (`ORIGINS`, origin), listing the registries whose messages were applied.
 
 use trustreg_core::identifier::{Identifier, RegDevId};
 use trustreg_core::records::{AuditRecord, DeviceRecord, EnquirerRecord, EnquirerState, LinkKind};
@@ -166,6 +168,19 @@ pub fn history(regdevid: &RegDevId, at_ms: u64, salt: &str) -> (String, String) 
     )
 }
 
+/// gsi1: a status change (not a registration's first status) under its UTC day, in time
+/// order. A day per partition: the newest are one Query of today's, then of the days before.
+pub fn by_transition_time(regdevid: &RegDevId, at_ms: u64) -> (String, String) {
+    (
+        transitions_partition(&trustreg_core::service::utc_day(at_ms)),
+        format!("{at_ms:013}#{regdevid}"),
+    )
+}
+
+pub fn transitions_partition(day: &str) -> String {
+    format!("TRANS#{day}")
+}
+
 /// A security-parameter report, in the device's partition next to its transitions.
 pub fn report(regdevid: &RegDevId, at_ms: u64, salt: &str) -> (String, String) {
     (
@@ -256,6 +271,10 @@ pub fn sequence_counter() -> (String, String) {
 pub fn origin_sequence(origin: &str) -> (String, String) {
     (format!("SEQ#{origin}"), "SEQ".into())
 }
+
+/// gsi1: every origin's sequence item, by origin: the registries a snapshot of everything this
+/// registry holds covers.
+pub const ORIGINS_PARTITION: &str = "ORIGINS";
 
 /// The mirrored status of a device registered below this registry.
 pub fn mirror(regdevid: &RegDevId) -> (String, String) {

@@ -148,6 +148,55 @@ impl Identifier {
     }
 }
 
+/// An inherent identifier as a person types it into a device check (Y.3059 6.1 h): with its
+/// scheme (`imei:356938035643809`, `mac:00-1a-2b-3c-4d-5e`, `serial:acme/X1`, any case of the
+/// scheme), as a device-identifier URN (`urn:gsma:imei:...`, see `from_san_uri`), or bare when
+/// its shape names the scheme: 6 or 8 hex octets a MAC or EUI-64, other digits (with ' ' or
+/// '-' between) an IMEI, `<manufacturer>/<serial>` a serial, anything else that parses an IPv6
+/// address. A bare value that fits none is `UnknownScheme`; one that names a scheme but is
+/// malformed is that scheme's error, so the answer says what to fix.
+pub fn parse_inherent(text: &str) -> Result<Identifier, IdentifierError> {
+    if text.len() > MAX_RAW_LEN {
+        return Err(IdentifierError::TooLong);
+    }
+    if let Some(urn) = Identifier::from_san_uri(text) {
+        return urn;
+    }
+    if let Some((scheme, value)) = text.split_once(':')
+        && let Ok(scheme) = scheme.to_ascii_lowercase().parse::<Scheme>()
+    {
+        return Identifier::parse(scheme, value);
+    }
+    Identifier::parse(bare_scheme(text)?, text)
+}
+
+/// The scheme a bare identifier's shape names. Eight two-digit hex groups are an EUI-64, not
+/// an IPv6 address that happens to be written that way: that is how EUI-64s are printed.
+fn bare_scheme(text: &str) -> Result<Scheme, IdentifierError> {
+    if normalize_hex_address(text, 6).is_some() {
+        return Ok(Scheme::Mac);
+    }
+    if normalize_hex_address(text, 8).is_some() {
+        return Ok(Scheme::Eui64);
+    }
+    // Digits that are no MAC or EUI-64 are an IMEI, so a digit too many or too few is
+    // reported as such.
+    if text.bytes().any(|b| b.is_ascii_digit())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b' ' || b == b'-')
+    {
+        return Ok(Scheme::Imei);
+    }
+    if text.contains('/') {
+        return Ok(Scheme::Serial);
+    }
+    if Ipv6Addr::from_str(text).is_ok() {
+        return Ok(Scheme::Ipv6);
+    }
+    Err(IdentifierError::UnknownScheme)
+}
+
 /// `<scheme>:<value>`, e.g. `imei:356938035643809`.
 impl fmt::Display for Identifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

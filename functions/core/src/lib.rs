@@ -29,6 +29,7 @@ pub mod rot;
 pub mod service;
 pub mod sessions;
 pub mod statements;
+pub mod statistics;
 pub mod status;
 pub mod subscriptions;
 pub mod virtual_ids;

@@ -8,11 +8,12 @@ mod views;
 use serde::{Deserialize, Serialize};
 
 use crate::actors::Role;
+use crate::config::RegistryKind;
 use crate::error::RegistryError;
-use crate::identifier::RegDevId;
+use crate::identifier::{Identifier, RegDevId, RegistryPath, parse_inherent};
 use crate::messages::{DeviceInfo, OwnerDetails};
 use crate::ports::DeviceQuery;
-use crate::records::{AffectedLink, DeviceRecord};
+use crate::records::{AffectedLink, DeviceRecord, MirrorRecord};
 use crate::reports::DeviceHistory;
 use crate::service::{Registry, parse_regdevid};
 use crate::sessions::{Principal, actor_of};
@@ -159,21 +160,78 @@ const MAX_CURSOR: usize = 1024;
 const READERS: [Role; 4] = [Role::Enquirer, Role::Agency, Role::Admin, Role::Owner];
 
 impl Registry {
-    /// `GET /v1/devices/{id}` by RegDevID or virtual ID (a single-use one is spent): the view
-    /// the caller's role allows (see `DeviceAnswer`); reading owner PII is audited.
+    /// `GET /v1/devices/{id}` by RegDevID, virtual ID (a single-use one is spent) or bare
+    /// inherent identifier (`lookup_inherent`): the view the caller's role allows (see
+    /// `DeviceAnswer`); reading owner PII is audited.
     pub async fn lookup(
         &self,
         caller: Option<&Principal>,
         id: &str,
     ) -> Result<LookupAnswer, RegistryError> {
         let by_virtual = self.is_virtual_id(id);
-        let regdevid = self.resolve(id).await?;
+        let regdevid = match self.resolve(id).await {
+            Ok(regdevid) => regdevid,
+            Err(not_a_regdevid @ RegistryError::InvalidIdentifier { .. }) => {
+                return match parse_inherent(id) {
+                    Ok(identifier) => self.lookup_inherent(caller, id, identifier).await,
+                    // Text that starts like a RegDevID is one with a fault: say that one.
+                    Err(_) if names_a_registry(id) => Err(not_a_regdevid),
+                    Err(source) => Err(RegistryError::InvalidIdentifier {
+                        field: "id",
+                        source,
+                    }),
+                };
+            }
+            Err(e) => return Err(e),
+        };
         let Some(device) = self.store.get_device(&regdevid).await? else {
             if by_virtual {
                 return Err(RegistryError::VirtualIdNotFound);
             }
             return self.lookup_mirror(caller, id, &regdevid).await;
         };
+        self.answer_device(caller, id, &device, by_virtual).await
+    }
+
+    /// A lookup by the device's inherent identifier (Y.3059 6.1 h), as the portal's device
+    /// check takes it: this registry's own device with that identifier (one GetItem, its
+    /// RegDevID being this registry's path and the identifier); else, above the primaries, the
+    /// mirrored device with it, found at each registry below that sent mirrors (one Query of
+    /// those origins and one batched read, `LookupStore::mirrors_with_identifier`). Identifiers
+    /// are unique per registry only: when two registries below hold the same one, the worst
+    /// status answers (then the newest), as an enquirer deciding on trust must not see the
+    /// better one of a clone.
+    async fn lookup_inherent(
+        &self,
+        caller: Option<&Principal>,
+        id: &str,
+        identifier: Identifier,
+    ) -> Result<LookupAnswer, RegistryError> {
+        let own = RegDevId::new(self.config.path.clone(), identifier.clone());
+        if let Some(device) = self.store.get_device(&own).await? {
+            return self.answer_device(caller, id, &device, false).await;
+        }
+        if self.config.kind != RegistryKind::Primary {
+            let mirrors = self.store.mirrors_with_identifier(&identifier).await?;
+            if let Some(mirror) = mirrors
+                .into_iter()
+                .filter(|m| m.regdevid.identifier == identifier)
+                .max_by_key(|m| (severity(m.status), m.status_since_ms))
+            {
+                return self.answer_mirror(caller, id, &mirror).await;
+            }
+        }
+        Err(RegistryError::DeviceNotFound(identifier.to_string()))
+    }
+
+    /// One of this registry's devices, as `caller` may see it.
+    async fn answer_device(
+        &self,
+        caller: Option<&Principal>,
+        id: &str,
+        device: &DeviceRecord,
+        by_virtual: bool,
+    ) -> Result<LookupAnswer, RegistryError> {
         let owns = caller
             .and_then(Principal::owner_id)
             .is_some_and(|owner| device.owner_id.as_deref() == Some(owner));
@@ -183,9 +241,9 @@ impl Registry {
             Some(Role::Enquirer | Role::Agency) => (View::enquirer(!by_virtual), false),
             _ => (View::PUBLIC, false),
         };
-        let mut answer = view.answer(id, &device, &self.config.path.to_string());
+        let mut answer = view.answer(id, device, &self.config.path.to_string());
         if with_owner {
-            answer.owner = self.owner_for(&actor_of(caller), &device).await?;
+            answer.owner = self.owner_for(&actor_of(caller), device).await?;
         }
         let statement = self.statement(&answer).await?;
         Ok(LookupAnswer {
@@ -207,12 +265,21 @@ impl Registry {
             .get_mirror(regdevid)
             .await?
             .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
+        self.answer_mirror(caller, id, &mirror).await
+    }
+
+    async fn answer_mirror(
+        &self,
+        caller: Option<&Principal>,
+        id: &str,
+        mirror: &MirrorRecord,
+    ) -> Result<LookupAnswer, RegistryError> {
         let view = match caller.map(|p| p.role) {
             Some(Role::Admin) => View::FULL,
             Some(Role::Enquirer | Role::Agency) => View::enquirer(true),
             _ => View::PUBLIC,
         };
-        let answer = view.mirrored(id, &mirror, &self.config.path.to_string());
+        let answer = view.mirrored(id, mirror, &self.config.path.to_string());
         let statement = self.statement(&answer).await?;
         Ok(LookupAnswer {
             device: answer,
@@ -404,6 +471,22 @@ impl Registry {
     fn is_virtual_id(&self, id: &str) -> bool {
         id.strip_prefix(&self.config.path.to_string())
             .is_some_and(|rest| rest.starts_with(":v:"))
+    }
+}
+
+/// Whether `id` starts with a registry path, as a RegDevID or virtual ID does.
+fn names_a_registry(id: &str) -> bool {
+    id.split(':')
+        .next()
+        .is_some_and(|path| path.parse::<RegistryPath>().is_ok())
+}
+
+/// How bad a status is, for choosing among mirrors of one identifier.
+fn severity(status: TrustStatus) -> u8 {
+    match status {
+        TrustStatus::Trusted => 0,
+        TrustStatus::Unverified => 1,
+        TrustStatus::Unreliable => 2,
     }
 }
 

@@ -1,5 +1,5 @@
 //! What every router of the API shares: the problem answers for unknown routes and methods,
-//! the body limit, and the access log.
+//! the body limit, CORS, and the access log.
 
 use std::time::Instant;
 
@@ -19,6 +19,7 @@ pub(crate) fn finish(routes: Router<Shared>, registry: Shared) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(crate::cors::cors))
         .layer(middleware::from_fn(access_log))
         .with_state(registry)
 }

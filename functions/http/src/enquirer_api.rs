@@ -3,7 +3,9 @@
 use axum::Router;
 
 use crate::served::{self, Route};
-use crate::{Shared, common, enquirers, lookups, openapi, published, status_lists, subscriptions};
+use crate::{
+    Shared, common, enquirers, lookups, openapi, published, statistics, status_lists, subscriptions,
+};
 
 pub(crate) fn routes() -> Vec<Route> {
     [
@@ -12,6 +14,7 @@ pub(crate) fn routes() -> Vec<Route> {
         published::routes(),
         subscriptions::routes(),
         status_lists::routes(),
+        statistics::routes(),
         openapi::routes(),
     ]
     .concat()

@@ -7,6 +7,7 @@ mod auth;
 mod body;
 mod bulk;
 mod common;
+mod cors;
 mod device_api;
 mod enquirer_api;
 mod enquirers;
@@ -24,6 +25,7 @@ mod reports;
 mod roots;
 mod routes;
 mod served;
+mod statistics;
 mod status_lists;
 mod subscriptions;
 mod trust_domains;
@@ -31,11 +33,14 @@ mod virtual_ids;
 mod vulnerabilities;
 
 #[cfg(test)]
+mod cors_tests;
+#[cfg(test)]
 mod routers_tests;
 
 use std::sync::Arc;
 
 pub use admin_api::admin_router;
+pub use cors::{ALLOW_HEADERS, ALLOW_METHODS, EXPOSE_HEADERS, MAX_AGE_SECONDS};
 pub use device_api::register_router;
 pub use enquirer_api::interrogate_router;
 pub use openapi::openapi_document;

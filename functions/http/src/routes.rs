@@ -26,6 +26,8 @@ pub struct RouteSpec {
 
 /// Who reads device details, histories and vulnerabilities (9.3 ii c).
 const READERS: &[Role] = &[Role::Enquirer, Role::Agency, Role::Owner, Role::Admin];
+/// Who reads the registry-wide dashboard: readers but owners, whose view is their own devices.
+const DASHBOARD: &[Role] = &[Role::Enquirer, Role::Agency, Role::Admin];
 /// Who subscribes to trust-domain notifications (9.4 i a): everyone who logs in.
 const SUBSCRIBERS: &[Role] = &[Role::Enquirer, Role::Agency, Role::Owner, Role::Admin];
 
@@ -162,6 +164,13 @@ pub const ROUTES: &[RouteSpec] = &[
         "GET",
         "/v1/status-lists/{status}",
         Access::Token(READERS),
+        "interrogate",
+    ),
+    // The portal's dashboard (card C5): a project addition to API.md.
+    route(
+        "GET",
+        "/v1/statistics",
+        Access::Token(DASHBOARD),
         "interrogate",
     ),
     // Administration.

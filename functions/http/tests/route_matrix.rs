@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt as _;
 use trustreg_core::actors::{AdminKey, Role};
 use trustreg_core::fakes::{
-    CountingRng, FixedClock, MemoryBroker, MemoryKeys, MemoryNotifier, MemoryStore,
+    CountingRng, FixedClock, MemoryBroker, MemoryKeys, MemoryNotifier, MemoryOutbox, MemoryStore,
 };
 use trustreg_core::identifier::{Identifier, Scheme};
 use trustreg_core::jose::{self, JwsHeader};
@@ -121,6 +121,7 @@ const ANSWERS: &[(&str, &str, u16)] = &[
     ("GET", "/v1/subscriptions", 200),
     ("DELETE", "/v1/subscriptions/{id}", 204),
     ("GET", "/v1/status-lists/{status}", 200),
+    ("GET", "/v1/statistics", 200),
     ("PUT", "/v1/admin/trust-domains/{name}", 200),
     ("PUT", "/v1/admin/roots/{id}", 200),
     ("DELETE", "/v1/admin/roots/{id}", 200),
@@ -252,7 +253,8 @@ impl Harness {
                 Arc::new(CountingRng::default()),
             )
             .with_broker(Arc::new(MemoryBroker::default()))
-            .with_notifier(Arc::new(MemoryNotifier::default())),
+            .with_notifier(Arc::new(MemoryNotifier::default()))
+            .with_outbox(Arc::new(MemoryOutbox::default())),
         );
         let ca = ManufacturerCa::create(dir.join("ca"), "Matrix CA").unwrap();
         registry
@@ -634,6 +636,7 @@ impl Harness {
                     .subscription_id;
                 (format!("/v1/subscriptions/{id}"), Payload::None)
             }
+            ("GET", "/v1/statistics") => (route.path.into(), Payload::None),
             ("GET", "/v1/status-lists/{status}") => {
                 ("/v1/status-lists/trusted?cursor=".into(), Payload::None)
             }

@@ -3,16 +3,18 @@
 //!   gsi4 (one, or all three in order), narrowed by the make/model sort-key prefix;
 //! - bulk lookup: BatchGetItem;
 //! - audit: a day's partition, or gsi1 by target;
-//! - devices of a root: gsi1 `ROOTDEV#<root id>`.
+//! - devices of a root: gsi1 `ROOTDEV#<root id>`;
+//! - mirrors by inherent identifier: the origins below (gsi1 `ORIGINS`), then BatchGetItem of
+//!   the RegDevID each origin would give the identifier.
 
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use trustreg_core::error::StoreError;
-use trustreg_core::identifier::RegDevId;
-use trustreg_core::ports::{AuditQuery, DeviceQuery, LookupStore, Page};
-use trustreg_core::records::{AuditRecord, DeviceRecord};
+use trustreg_core::identifier::{Identifier, RegDevId, RegistryPath};
+use trustreg_core::ports::{AuditQuery, DeviceQuery, HierarchyStore as _, LookupStore, Page};
+use trustreg_core::records::{AuditRecord, DeviceRecord, MirrorRecord};
 use trustreg_core::status::TrustStatus;
 
 use super::{
@@ -232,6 +234,30 @@ impl LookupStore for DynamoStore {
         let on = Partition::new(Index::Gsi1, keys::root_devices_partition(root_id), None);
         self.page_of(&on, cursor, limit, |item| regdevid_of(&item))
             .await
+    }
+
+    async fn mirrors_with_identifier(
+        &self,
+        identifier: &Identifier,
+    ) -> Result<Vec<MirrorRecord>, StoreError> {
+        // A RegDevID is its registry's path and the identifier, and the mirrors of a registry
+        // below all came from it as origin: the candidates are one key per origin, a few
+        // hundred at most in a hierarchy.
+        let candidates: BTreeSet<(String, String)> = self
+            .mirrored_origins()
+            .await?
+            .iter()
+            .filter_map(|origin| origin.parse::<RegistryPath>().ok())
+            .map(|path| keys::mirror(&RegDevId::new(path, identifier.clone())))
+            .collect();
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.batch_read(candidates.into_iter().map(key).collect())
+            .await?
+            .into_iter()
+            .map(record)
+            .collect()
     }
 
     async fn remove_root_of_trust(&self, id: &str, audit: &AuditRecord) -> Result<(), StoreError> {

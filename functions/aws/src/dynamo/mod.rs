@@ -11,6 +11,7 @@ mod notifications;
 mod owners;
 mod policies;
 mod reports;
+mod statistics;
 mod subscriptions;
 mod virtual_ids;
 mod vulnerabilities;
@@ -573,6 +574,13 @@ fn audit_item(audit: &AuditRecord) -> Result<Item, StoreError> {
 fn transition_item(t: &Transition, salt: &str) -> Result<Item, StoreError> {
     let mut item = item(t, keys::history(&t.regdevid, t.at_ms, salt))?;
     item.insert("kind".into(), s("transition".into()));
+    // Registrations stay out of the recent changes: a bulk registration would bury them, and
+    // write a thousand entries at once into one index partition.
+    if t.from.is_some() {
+        let (pk, sk) = keys::by_transition_time(&t.regdevid, t.at_ms);
+        item.insert(GSI1PK.into(), s(pk));
+        item.insert(GSI1SK.into(), s(sk));
+    }
     Ok(item)
 }
 

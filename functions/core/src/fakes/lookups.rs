@@ -6,9 +6,9 @@ use async_trait::async_trait;
 
 use super::{MemoryStore, page_after};
 use crate::error::StoreError;
-use crate::identifier::RegDevId;
+use crate::identifier::{Identifier, RegDevId, RegistryPath};
 use crate::ports::{AuditQuery, DeviceQuery, LookupStore, Page};
-use crate::records::{AuditRecord, DeviceRecord};
+use crate::records::{AuditRecord, DeviceRecord, MirrorRecord};
 use crate::service::utc_day;
 
 fn same_text(stored: &str, asked: Option<&String>) -> bool {
@@ -105,6 +105,23 @@ impl LookupStore for MemoryStore {
             .map(|(_, d)| d.regdevid.clone())
             .collect();
         Ok(page_after(found, limit, |r| r.to_string()))
+    }
+
+    /// As the adapter finds them: at the RegDevID each origin whose messages were applied
+    /// would give the identifier.
+    async fn mirrors_with_identifier(
+        &self,
+        identifier: &Identifier,
+    ) -> Result<Vec<MirrorRecord>, StoreError> {
+        let s = self.lock();
+        Ok(s.last_sequences
+            .keys()
+            .filter_map(|origin| origin.parse::<RegistryPath>().ok())
+            .filter_map(|path| {
+                let regdevid = RegDevId::new(path, identifier.clone());
+                s.mirrors.get(&regdevid.to_string()).cloned()
+            })
+            .collect())
     }
 
     async fn remove_root_of_trust(&self, id: &str, audit: &AuditRecord) -> Result<(), StoreError> {

@@ -11,6 +11,7 @@ mod notifications;
 mod owners;
 mod policies;
 mod reports;
+mod statistics;
 mod subscriptions;
 mod virtual_ids;
 mod vulnerabilities;

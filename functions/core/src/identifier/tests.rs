@@ -200,6 +200,61 @@ fn identifier_serde_normalizes_and_validates() {
     assert!(serde_json::from_str::<Identifier>(r#"{"scheme":"foo","value":"1"}"#).is_err());
 }
 
+// Y.3059 6.1 h
+// card C5
+// The portal's device check takes an identifier however it is written: with its scheme, as a
+// URN, or bare when its shape says which scheme it is; all come out canonical.
+#[test]
+fn inherent_identifiers_are_recognized_with_or_without_their_scheme() {
+    let cases = [
+        ("imei:356938035643809", "imei:356938035643809"),
+        ("IMEI:35693803-564380-9", "imei:356938035643809"),
+        ("356938035643809", "imei:356938035643809"),
+        ("35 693803 564380 9", "imei:356938035643809"),
+        ("urn:gsma:imei:35693803-564380-9", "imei:356938035643809"),
+        ("mac:00-1A-2B-3C-4D-5E", "mac:001a2b3c4d5e"),
+        ("00:1a:2b:3c:4d:5e", "mac:001a2b3c4d5e"),
+        ("001A.2B3C.4D5E", "mac:001a2b3c4d5e"),
+        ("001122334455", "mac:001122334455"),
+        ("00:1a:2b:ff:fe:3c:4d:5e", "eui64:001a2bfffe3c4d5e"),
+        ("eui64:001a2bfffe3c4d5e", "eui64:001a2bfffe3c4d5e"),
+        ("2001:DB8:0:0:0:0:0:1", "ipv6:2001:db8::1"),
+        ("ipv6:2001:db8::1", "ipv6:2001:db8::1"),
+        ("serial:ACME/X-1", "serial:acme/X-1"),
+        ("Acme/SN.0042", "serial:acme/SN.0042"),
+        ("urn:dev:ops:acme-SN42", "serial:acme/SN42"),
+    ];
+    for (text, canonical) in cases {
+        let id = parse_inherent(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(id.to_string(), canonical, "{text}");
+    }
+}
+
+// Y.3059 6.1 h
+// A value of a recognizable scheme says what is wrong with it; an unrecognizable one says
+// which schemes there are.
+#[test]
+fn malformed_inherent_identifiers_name_their_fault() {
+    let cases = [
+        ("356938035643808", IdentifierError::ImeiCheckDigit),
+        ("35693803564380", IdentifierError::ImeiFormat),
+        ("imei:12", IdentifierError::ImeiFormat),
+        ("mac:00:1a", IdentifierError::Mac),
+        ("serial:acme", IdentifierError::Serial),
+        ("a/b/c d", IdentifierError::Serial),
+        ("hello", IdentifierError::UnknownScheme),
+        ("", IdentifierError::UnknownScheme),
+        ("urn:gsma:imei:1", IdentifierError::Urn),
+    ];
+    for (text, error) in cases {
+        assert_eq!(parse_inherent(text), Err(error), "{text}");
+    }
+    assert_eq!(
+        parse_inherent(&"1".repeat(200)),
+        Err(IdentifierError::TooLong)
+    );
+}
+
 proptest! {
     // Y.3059 6.1 h
     #[test]
@@ -271,6 +326,7 @@ proptest! {
     // Y.3059 6.1 h
     #[test]
     fn arbitrary_input_never_panics(raw in "\\PC{0,200}", bytes in ".{0,40}") {
+        let _ = parse_inherent(&raw);
         for scheme in Scheme::ALL {
             let _ = Identifier::parse(scheme, &raw);
             let _ = Identifier::parse(scheme, &bytes);

@@ -8,13 +8,13 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::fakes::MemoryKeys;
-use crate::identifier::luhn_check_digit;
+use crate::identifier::{IdentifierError, luhn_check_digit};
 use crate::messages::Purpose;
 use crate::ports::Clock as _;
 use crate::records::Outcome;
 use crate::sessions::tests::{admin, enquirer, keyed, principal};
 use crate::statements::{Statement, verify_statement};
-use crate::virtual_ids::tests::{Fixture, key};
+use crate::virtual_ids::tests::{Fixture, T0, key};
 
 /// A valid IMEI, different for each `n`.
 pub(crate) fn imei(n: u32) -> String {
@@ -619,4 +619,161 @@ async fn bulk_lookups_are_bounded_and_for_admins_only() {
             .await
             .is_ok()
     );
+}
+
+fn mirror_of(regdevid: &str, status: TrustStatus, since: u64) -> MirrorRecord {
+    let regdevid: RegDevId = regdevid.parse().unwrap();
+    MirrorRecord {
+        origin: regdevid.path.to_string(),
+        regdevid,
+        status,
+        status_since_ms: since,
+        make: "Acme".into(),
+        model: "Pump".into(),
+        trust_domains: vec!["health".into()],
+        origin_seq: 1,
+        received_at_ms: since,
+        via: "IN1.HLT.P07".into(),
+    }
+}
+
+/// A sectoral registry IN1.HLT that applied messages from the primaries P07 and P08, holding
+/// `mirrors`.
+fn sectoral_with(mirrors: Vec<MirrorRecord>) -> Fixture {
+    let f = Fixture::with_config(|c| {
+        c.path = "IN1.HLT".parse().unwrap();
+        c.kind = crate::config::RegistryKind::Sectoral;
+    });
+    {
+        let mut s = f.store.lock();
+        for origin in ["IN1.HLT.P07", "IN1.HLT.P08"] {
+            s.last_sequences.insert(origin.into(), 1);
+        }
+        for m in mirrors {
+            s.mirrors.insert(m.regdevid.to_string(), m);
+        }
+    }
+    f
+}
+
+// Y.3059 6.1 h
+// Y.3059 9.3 ii c
+// card C5
+// The portal's device check takes the device's own identifier, however written: it names
+// this registry's device with it, and the answer is the one a lookup by RegDevID gives.
+#[tokio::test]
+async fn a_lookup_by_inherent_identifier_finds_the_registrys_own_device() {
+    let f = Fixture::new();
+    let id = device(&f, 1, None, |_| {}).await;
+    let imei = id.identifier.value().to_owned();
+    let by_regdevid = f
+        .registry
+        .lookup(Some(&enquirer()), &id.to_string())
+        .await
+        .unwrap();
+    let dashed = format!("IMEI:{}-{}-{}", &imei[..8], &imei[8..14], &imei[14..]);
+    for asked in [imei.clone(), format!("imei:{imei}"), dashed] {
+        let answer = f.registry.lookup(Some(&enquirer()), &asked).await.unwrap();
+        assert_eq!(answer.device.id, asked);
+        assert_eq!(answer.device.regdevid.as_deref(), Some(&*id.to_string()));
+        assert_eq!(
+            DeviceAnswer {
+                id: by_regdevid.device.id.clone(),
+                ..answer.device.clone()
+            },
+            by_regdevid.device
+        );
+        let said: Statement<DeviceAnswer> = said(&f, &answer.statement).await;
+        assert_eq!(said.answer, answer.device);
+        // The public sees the status, as by RegDevID.
+        let public = f.registry.lookup(None, &asked).await.unwrap();
+        assert_eq!(public.device.status, TrustStatus::Trusted);
+        assert_eq!(public.device.make, None);
+    }
+}
+
+// Y.3059 6.1 h
+// Y.3059 9.3 ii c
+// What is not an identifier is a 400 naming the fault; a valid one nobody registered is a
+// 404; a RegDevID with a fault reports that fault, not one of bare identifiers.
+#[tokio::test]
+async fn a_lookup_by_a_malformed_or_unknown_identifier_fails_clearly() {
+    let f = Fixture::new();
+    device(&f, 1, None, |_| {}).await;
+    for (asked, fault) in [
+        ("hello", IdentifierError::UnknownScheme),
+        ("35693803000001", IdentifierError::ImeiFormat),
+        ("356938030000018", IdentifierError::ImeiCheckDigit),
+        ("mac:00:1a", IdentifierError::Mac),
+        (
+            "IN1.HLT.P07:imei:356938035643808",
+            IdentifierError::ImeiCheckDigit,
+        ),
+        (
+            "IN1.HLT.P07:imei:35693803-564380-9",
+            IdentifierError::NotCanonical,
+        ),
+    ] {
+        match f.registry.lookup(None, asked).await {
+            Err(RegistryError::InvalidIdentifier { source, .. }) => {
+                assert_eq!(source, fault, "{asked}");
+            }
+            other => panic!("{asked}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        f.registry.lookup(None, &imei(2)).await,
+        Err(RegistryError::DeviceNotFound(_))
+    ));
+}
+
+// Y.3059 6.1 c
+// Y.3059 6.1 h
+// card C5
+// Above the primaries, a bare identifier finds the device mirrored from the registry below
+// that holds it, with where it is registered.
+#[tokio::test]
+async fn a_sectoral_registry_finds_a_mirrored_device_by_its_identifier() {
+    let f = sectoral_with(vec![mirror_of(
+        &format!("IN1.HLT.P08:imei:{}", imei(7)),
+        TrustStatus::Unverified,
+        T0,
+    )]);
+    let answer = f
+        .registry
+        .lookup(Some(&enquirer()), &imei(7))
+        .await
+        .unwrap();
+    assert_eq!(answer.device.status, TrustStatus::Unverified);
+    assert_eq!(answer.device.registry, "IN1.HLT");
+    assert_eq!(answer.device.origin.as_deref(), Some("IN1.HLT.P08"));
+    assert_eq!(
+        answer.device.regdevid,
+        Some(format!("IN1.HLT.P08:imei:{}", imei(7)))
+    );
+    assert!(matches!(
+        f.registry.lookup(None, &imei(8)).await,
+        Err(RegistryError::DeviceNotFound(_))
+    ));
+}
+
+// Y.3059 6.1 c
+// Identifiers are unique per primary only: when two registries below hold one, the answer is
+// the worse status, so a clone cannot vouch for the device with a better one.
+#[tokio::test]
+async fn an_identifier_held_by_two_registries_below_answers_the_worse_status() {
+    let f = sectoral_with(vec![
+        mirror_of(
+            &format!("IN1.HLT.P07:imei:{}", imei(7)),
+            TrustStatus::Trusted,
+            T0 + 5,
+        ),
+        mirror_of(
+            &format!("IN1.HLT.P08:imei:{}", imei(7)),
+            TrustStatus::Unreliable,
+            T0,
+        ),
+    ]);
+    let answer = f.registry.lookup(None, &imei(7)).await.unwrap();
+    assert_eq!(answer.device.status, TrustStatus::Unreliable);
 }

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 
 use super::Page;
 use crate::error::StoreError;
-use crate::identifier::RegDevId;
-use crate::records::{AuditRecord, DeviceRecord};
+use crate::identifier::{Identifier, RegDevId};
+use crate::records::{AuditRecord, DeviceRecord, MirrorRecord};
 use crate::status::TrustStatus;
 
 /// Search criteria (Y.3059 8); all given ones must match. Make and model compare
@@ -58,6 +58,12 @@ pub trait LookupStore: Send + Sync {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<RegDevId>, StoreError>;
+    /// The devices mirrored from below (6.1 c) whose inherent identifier is `identifier`, at
+    /// any registry below: a lookup by identifier at a sectoral or geographical registry.
+    async fn mirrors_with_identifier(
+        &self,
+        identifier: &Identifier,
+    ) -> Result<Vec<MirrorRecord>, StoreError>;
     /// Removes an accepted root of trust with its audit record, in one transaction. Its
     /// devices stay; the caller re-evaluates them.
     async fn remove_root_of_trust(&self, id: &str, audit: &AuditRecord) -> Result<(), StoreError>;

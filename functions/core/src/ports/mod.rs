@@ -11,6 +11,7 @@ mod notifications;
 mod owners;
 mod policies;
 mod reports;
+mod statistics;
 mod subscriptions;
 mod virtual_ids;
 mod vulnerabilities;
@@ -28,6 +29,7 @@ pub use notifications::{Notification, NotificationStore, Notifier};
 pub use owners::OwnerStore;
 pub use policies::PolicyStore;
 pub use reports::ReportStore;
+pub use statistics::{StatisticsStore, Tally};
 pub use subscriptions::{SubscriptionBroker, SubscriptionStore};
 pub use virtual_ids::VirtualIdStore;
 pub use vulnerabilities::{ModelEntry, ModelPage, VulnerabilityStore};
@@ -46,6 +48,7 @@ pub trait Store:
     + NotificationStore
     + SubscriptionStore
     + HierarchyStore
+    + StatisticsStore
 {
 }
 
@@ -61,7 +64,8 @@ impl<
         + LookupStore
         + NotificationStore
         + SubscriptionStore
-        + HierarchyStore,
+        + HierarchyStore
+        + StatisticsStore,
 > Store for T
 {
 }

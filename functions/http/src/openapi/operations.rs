@@ -224,7 +224,8 @@ pub(crate) const OPERATIONS: &[Described] = &[
     Described {
         method: "GET",
         path: "/v1/devices/{id}",
-        summary: "Look up a device by RegDevID or virtual ID (9.3 ii c)",
+        summary: "Look up a device by RegDevID, virtual ID or inherent identifier (IMEI, MAC, \
+                  serial...: `imei:<15 digits>` or bare) (9.3 ii c, 6.1 h)",
         body: Body::None,
         query: NONE,
         answer: json(
@@ -363,6 +364,18 @@ pub(crate) const OPERATIONS: &[Described] = &[
         query: &[PAGE],
         answer: json(200, "One page of the list, signed", "StatusList"),
         errors: &[400],
+        optional_token: false,
+    },
+    Described {
+        method: "GET",
+        path: "/v1/statistics",
+        summary: "Device counts by status and trust domain, own and mirrored from below, and \
+                  the recent status changes of the registry's own devices, signed (the \
+                  portal's dashboard)",
+        body: Body::None,
+        query: NONE,
+        answer: json(200, "The statistics, signed", "Statistics"),
+        errors: &[],
         optional_token: false,
     },
     Described {

@@ -638,6 +638,56 @@ pub(crate) fn components() -> Components {
                 ],
             ),
         ),
+        (
+            "StatusCounts",
+            object(
+                "Devices per trust status.",
+                vec![
+                    ("trusted", integer("Trusted devices")),
+                    ("unverified", integer("Unverified devices")),
+                    ("unreliable", integer("Unreliable devices")),
+                ],
+            ),
+        ),
+        (
+            "Statistics",
+            object(
+                "Device counts of this registry's own devices and, at sectoral and \
+                 geographical registries, of those mirrored from below; the latest status \
+                 changes of its own devices.",
+                vec![
+                    ("as_of", text("When the counts were read (RFC 3339)")),
+                    ("by_status", reference("StatusCounts")),
+                    (
+                        "by_domain",
+                        ObjectBuilder::new()
+                            .description(Some(
+                                "Trust domain -> its devices per status; every hosted domain, \
+                                 and a device of several domains counts in each",
+                            ))
+                            .additional_properties(Some(reference("StatusCounts")))
+                            .into(),
+                    ),
+                    (
+                        "recent_transitions",
+                        array(object(
+                            "A status change, newest first (at most 20, from the last 7 \
+                             days); registrations are not listed.",
+                            vec![
+                                ("regdevid", text("RegDevID")),
+                                ("from", reference("TrustStatus")),
+                                ("to", reference("TrustStatus")),
+                                ("at", text("RFC 3339")),
+                            ],
+                        )),
+                    ),
+                    (
+                        "statement",
+                        text("Compact JWS by the registry of the statistics without it"),
+                    ),
+                ],
+            ),
+        ),
         ("OpenApiDocument", free("This document (OpenAPI 3.1)")),
     ];
     schemas
