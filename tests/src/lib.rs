@@ -448,20 +448,31 @@ pub fn stack_from_file(file: &std::path::Path) -> Stack {
     }
 }
 
-/// The test command's branch of the hierarchy (scripts/lib.sh `deploy_hierarchy`): the
-/// primary test registry, the sectoral registry above it and the geographical apex, linked.
+/// The test command's hierarchy (scripts/lib.sh `deploy_hierarchy`): the primary test
+/// registry, the sectoral registry above it and the geographical apex, the second primary
+/// below the same sectoral registry, and the apex's geographical peer; linked.
 pub struct Hierarchy {
+    /// IN1.HLT.P07
     pub primary: Stack,
+    /// IN1.HLT
     pub sectoral: Stack,
+    /// IN1
     pub geographical: Stack,
+    /// IN1.HLT.P08
+    pub second_primary: Stack,
+    /// IN2, IN1's peer
+    pub peer: Stack,
 }
 
 pub const SECTORAL_STACK: &str = "trustreg-test-sec";
 pub const GEOGRAPHICAL_STACK: &str = "trustreg-test-geo";
+pub const SECOND_PRIMARY_STACK: &str = "trustreg-test-p08";
+pub const PEER_STACK: &str = "trustreg-test-geo2";
 
 impl Hierarchy {
     /// The primary is `Stack::deployed()`; the others are named by
-    /// `TRUSTREG_SECTORAL_STACK_OUTPUTS` and `TRUSTREG_GEOGRAPHICAL_STACK_OUTPUTS` (files), else
+    /// `TRUSTREG_SECTORAL_STACK_OUTPUTS`, `TRUSTREG_GEOGRAPHICAL_STACK_OUTPUTS`,
+    /// `TRUSTREG_SECOND_PRIMARY_STACK_OUTPUTS` and `TRUSTREG_PEER_STACK_OUTPUTS` (files), else
     /// the test command's files.
     pub fn deployed() -> Self {
         let file = |var: &str, stack: &str| {
@@ -478,6 +489,11 @@ impl Hierarchy {
                 "TRUSTREG_GEOGRAPHICAL_STACK_OUTPUTS",
                 GEOGRAPHICAL_STACK,
             )),
+            second_primary: stack_from_file(&file(
+                "TRUSTREG_SECOND_PRIMARY_STACK_OUTPUTS",
+                SECOND_PRIMARY_STACK,
+            )),
+            peer: stack_from_file(&file("TRUSTREG_PEER_STACK_OUTPUTS", PEER_STACK)),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The hierarchy end to end on LocalStack: the test command's primary registry (IN1.HLT.P07),
-//! the sectoral registry above it (IN1.HLT) and the geographical apex (IN1), three stacks of
-//! one template linked with `trustreg admin link`, talking only through signed messages in
-//! their SQS inboxes. Other tests change devices at the primary at the same time, so each test
-//! looks at its own devices, and messages it makes up itself go straight into an inbox.
+//! the sectoral registry above it (IN1.HLT), the geographical apex (IN1), the second primary
+//! (IN1.HLT.P08) and the apex's geographical peer (IN2): five stacks of one template linked
+//! with `trustreg admin link`, talking only through signed messages in their SQS inboxes.
+//! Other tests change devices at the primary at the same time, so each test looks at its own
+//! devices, and messages it makes up itself go straight into an inbox.
 // card C6
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -709,4 +710,349 @@ async fn the_table_applies_each_origins_messages_once_and_in_order() {
     let taken = store.next_sequence().await.unwrap();
     assert_eq!(store.next_sequence().await.unwrap(), taken + 1);
     assert!(store.current_sequence().await.unwrap() > taken);
+}
+
+/// The tests that unlink and link P08 again, or count on its link, one at a time.
+static SECOND_PRIMARY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The registry document (`GET /v1/registry`) of `stack`.
+async fn document(stack: &Stack) -> Value {
+    let answer = send(
+        "GET",
+        format!("{}/v1/registry", stack.api_url()),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    answer.body
+}
+
+/// One side of a link, as `trustreg admin link` makes it: at `at`, `other` is its `kind`.
+async fn link(at: &Stack, other: &Stack, kind: &str) {
+    let theirs = document(other).await;
+    let api = at.api_url();
+    let (admin, key) = test_admin();
+    let claims = json!({
+        "nonce": challenge(&api, "link").await, "kind": kind, "reg_id": theirs["reg_id"],
+        "path": theirs["path"], "public_key": theirs["public_key"],
+        "inbox": other.output("InboxUrl"),
+    });
+    let linked = post(
+        &api,
+        "/v1/admin/links",
+        "application/jose",
+        signed_request(&key, &format!("admin:{admin}"), &claims),
+    )
+    .await;
+    assert_eq!(linked.status, 201, "{linked:?}");
+}
+
+/// Removes one side of a link from `stack`'s table (there is no route for it): `stack` then
+/// neither sends to nor accepts from that registry, as before it was ever linked.
+async fn forget_link(stack: &Stack, kind: &str, reg_id: &str) {
+    let sdk = localstack().await;
+    aws_sdk_dynamodb::Client::new(&sdk)
+        .delete_item()
+        .table_name(stack.table())
+        .key("pk", AttributeValue::S("REGISTRY".into()))
+        .key("sk", AttributeValue::S(format!("LINK#{kind}#{reg_id}")))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Checks a signed answer's statement with the registry's published key (through the session
+/// key it delegates); answers what it states.
+async fn verified_statement(stack: &Stack, answer: &Value) -> Value {
+    let key = jose::key_from_jwk(&document(stack).await["public_key"]).unwrap();
+    let statement = trustreg_core::statements::verify_statement::<Value>(
+        answer["statement"].as_str().unwrap(),
+        &key,
+        now_ms(),
+    )
+    .expect("the statement verifies with the registry's key");
+    assert_eq!(statement.iss, stack.output("RegistryPath"));
+    statement.answer
+}
+
+// Y.3059 6.1 a
+// Y.3059 7 iv f
+// Y.3059 9.3 ii c
+// Y.3059 7 iv d
+// Y.3059 9.4 i b
+// IN1 and IN2 are peers, recorded on both sides. A device registered at primary 1 becomes
+// visible at IN2 (mirrored from IN1, the lookup naming its origin and age). A vulnerability
+// entered at IN2 about it goes across to IN1 and down to primary 1, where the device becomes
+// unreliable; the change comes back up and across, into IN2's unreliable list. The fix
+// declared at IN2 travels the same way.
+#[tokio::test]
+async fn a_change_at_primary_1_reaches_the_peer_and_a_vulnerability_entered_at_the_peer_reaches_primary_1()
+ {
+    let h = Hierarchy::deployed();
+    let geographical = h.geographical.output("RegistryPath");
+    let peer = h.peer.output("RegistryPath");
+    assert!(
+        document(&h.geographical).await["peers"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(peer))
+    );
+    assert!(
+        document(&h.peer).await["peers"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(geographical))
+    );
+    let (peer_api, primary_api) = (h.peer.api_url(), h.primary.api_url());
+    let (peer_token, primary_token) =
+        tokio::join!(enquirer_token(&peer_api), enquirer_token(&primary_api));
+    let regdevid = trusted_device(&h.primary).await;
+    mirrored_with(&h.peer, &h.primary, &peer_token, &regdevid, "trusted").await;
+    let since = now_ms();
+
+    let reported = vulnerability_request(
+        &h.peer,
+        "/v1/vulnerabilities",
+        json!({"severity": 8.8, "summary": "hard-coded debug credentials",
+               "target": {"regdevids": [regdevid]}}),
+    )
+    .await;
+    assert_eq!(reported.status, 202, "{reported:?}");
+    let id = reported.body["id"].as_str().unwrap().to_owned();
+    at_the_primary(&h.primary, &primary_token, &regdevid, "unreliable").await;
+    let records = audit_since(&h.primary, since).await;
+    assert!(
+        records
+            .iter()
+            .any(|r| r["action"] == "receive-vulnerability"
+                && r["target"] == format!("vulnerability:{peer}:{id}")),
+        "not received from IN2 through the branch: {records:#?}"
+    );
+    assert!(
+        records.iter().any(|r| r["action"] == "vulnerability"
+            && r["actor"] == format!("registry:{peer}")
+            && r["target"] == regdevid),
+        "the device's change does not name IN2: {records:#?}"
+    );
+    mirrored_with(&h.peer, &h.primary, &peer_token, &regdevid, "unreliable").await;
+    let entry = listed(&h.peer, &peer_token, "unreliable", &regdevid)
+        .await
+        .unwrap_or_else(|| panic!("{regdevid} not in IN2's unreliable list"));
+    assert_eq!(entry["origin"], h.primary.output("RegistryPath"));
+
+    let fixed = vulnerability_request(
+        &h.peer,
+        &format!("/v1/vulnerabilities/{id}/fixed"),
+        json!({"id": id}),
+    )
+    .await;
+    assert_eq!(fixed.status, 200, "{fixed:?}");
+    at_the_primary(&h.primary, &primary_token, &regdevid, "trusted").await;
+    mirrored_with(&h.peer, &h.primary, &peer_token, &regdevid, "trusted").await;
+}
+
+// Y.3059 6.1 c
+// Y.3059 7 iv d
+// Y.3059 7 iv f
+// The four registries: a device registered at primary 2 is visible at the sectoral and the
+// geographical registry, and the sectoral registry's signed trusted list holds it with a
+// device of primary 1, each naming its origin.
+#[tokio::test]
+async fn a_device_at_primary_2_is_visible_above_and_listed_with_primary_1s() {
+    let _one_at_a_time = SECOND_PRIMARY.lock().await;
+    let h = Hierarchy::deployed();
+    let (sectoral_token, geographical_token) = tokens(&h).await;
+    let (p07, p08) = tokio::join!(
+        trusted_device(&h.primary),
+        trusted_device(&h.second_primary)
+    );
+    for (stack, token) in [
+        (&h.sectoral, &sectoral_token),
+        (&h.geographical, &geographical_token),
+    ] {
+        mirrored_with(stack, &h.second_primary, token, &p08, "trusted").await;
+    }
+    mirrored_with(&h.sectoral, &h.primary, &sectoral_token, &p07, "trusted").await;
+    for (regdevid, origin) in [(&p07, &h.primary), (&p08, &h.second_primary)] {
+        let entry = listed(&h.sectoral, &sectoral_token, "trusted", regdevid)
+            .await
+            .unwrap_or_else(|| panic!("{regdevid} not in IN1.HLT's trusted list"));
+        assert_eq!(entry["origin"], origin.output("RegistryPath"));
+    }
+    // The list is signed by the sectoral registry's key, over what it lists.
+    let page = send(
+        "GET",
+        format!("{}/v1/status-lists/trusted", h.sectoral.api_url()),
+        Some(&sectoral_token),
+        None,
+    )
+    .await;
+    let signed = verified_statement(&h.sectoral, &page.body).await;
+    assert_eq!(signed["devices"], page.body["devices"]);
+    assert_eq!(signed["registry"], h.sectoral.output("RegistryPath"));
+}
+
+// Y.3059 7 iv d
+// Y.3059 6.1 c
+// Y.3059 9.1 v
+// A device registered at primary 2 while it is not linked goes nowhere; once the link is
+// recorded on both sides (child side first, as `scripts/lib.sh link_stacks` does), the
+// sectoral registry pulls primary 2's snapshot and forwards it: the device is visible at the
+// sectoral and the geographical registry without having changed since.
+#[tokio::test]
+async fn a_device_registered_before_its_primary_is_linked_is_visible_above_once_linked() {
+    let _one_at_a_time = SECOND_PRIMARY.lock().await;
+    let h = Hierarchy::deployed();
+    let (sectoral_token, geographical_token) = tokens(&h).await;
+    let sectoral_id = h
+        .sectoral
+        .output("RegistryPath")
+        .rsplit('.')
+        .next()
+        .unwrap();
+    let second_id = h
+        .second_primary
+        .output("RegistryPath")
+        .rsplit('.')
+        .next()
+        .unwrap();
+    forget_link(&h.second_primary, "parent", sectoral_id).await;
+    forget_link(&h.sectoral, "child", second_id).await;
+    let since = now_ms();
+
+    let regdevid = trusted_device(&h.second_primary).await;
+    tokio::time::sleep(RECEIVED).await;
+    let unknown = lookup(&h.sectoral, &sectoral_token, &regdevid).await;
+    assert_eq!(unknown.status, 404, "sent up without a link: {unknown:?}");
+
+    link(&h.second_primary, &h.sectoral, "parent").await;
+    link(&h.sectoral, &h.second_primary, "child").await;
+    for (stack, token) in [
+        (&h.sectoral, &sectoral_token),
+        (&h.geographical, &geographical_token),
+    ] {
+        mirrored_with(stack, &h.second_primary, token, &regdevid, "trusted").await;
+    }
+    let origin = h.second_primary.output("RegistryPath");
+    let records = audit_since(&h.sectoral, since).await;
+    assert!(
+        records
+            .iter()
+            .any(|r| r["action"] == "exchange-snapshot"
+                && r["actor"] == format!("registry:{origin}")),
+        "not by a snapshot: {records:#?}"
+    );
+    assert!(
+        !records.iter().any(|r| r["action"] == "exchange-update"
+            && r["actor"] == format!("registry:{origin}")),
+        "by an update: {records:#?}"
+    );
+}
+
+// Y.3059 7 iv f
+// Y.3059 9.4 i b
+// Two updates of primary 2 reach the sectoral inbox in the wrong order: the later one waits
+// for the earlier one instead of pulling a snapshot; both are applied, in order, and go on up.
+#[tokio::test]
+async fn reordered_updates_are_applied_without_a_snapshot() {
+    let _one_at_a_time = SECOND_PRIMARY.lock().await;
+    let h = Hierarchy::deployed();
+    let sdk = localstack().await;
+    let (sectoral_token, geographical_token) = tokens(&h).await;
+    let origin = h.second_primary.output("RegistryPath");
+    let own = h.second_primary.store(&sdk);
+    let sectoral = h.sectoral.store(&sdk);
+    // Whatever primary 2 sent before has been applied: the next number is the next expected.
+    eventually(TRAVEL, "the sectoral registry in step with P08", || async {
+        let current = own.current_sequence().await.unwrap();
+        (sectoral.last_sequence(origin).await.unwrap() == current).then_some(())
+    })
+    .await;
+    // Numbers taken as P08's notify function takes them: P08's own updates never reuse them.
+    let first = own.next_sequence().await.unwrap();
+    let second = own.next_sequence().await.unwrap();
+    let keys = trustreg_tests::CountingKeys::of(&h.second_primary, &sdk);
+    let (a, b) = (
+        format!("{origin}:imei:{}", random_imei()),
+        format!("{origin}:imei:{}", random_imei()),
+    );
+    let since = now_ms();
+    let later = message(&keys, &update(origin, second, &b, TrustStatus::Trusted)).await;
+    let earlier = message(&keys, &update(origin, first, &a, TrustStatus::Trusted)).await;
+    into_inbox(&h.sectoral, &later).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    into_inbox(&h.sectoral, &earlier).await;
+
+    for regdevid in [&a, &b] {
+        for (stack, token) in [
+            (&h.sectoral, &sectoral_token),
+            (&h.geographical, &geographical_token),
+        ] {
+            mirrored_with(stack, &h.second_primary, token, regdevid, "trusted").await;
+        }
+    }
+    assert_eq!(sectoral.last_sequence(origin).await.unwrap(), second);
+    let records = audit_since(&h.sectoral, since).await;
+    let actor = format!("registry:{origin}");
+    let applied: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["action"] == "exchange-update" && r["actor"] == actor)
+        .map(|r| &r["target"])
+        .collect();
+    assert_eq!(
+        applied,
+        vec![
+            &json!(format!("{origin}#{first}")),
+            &json!(format!("{origin}#{second}"))
+        ],
+        "{records:#?}"
+    );
+    assert!(
+        !records
+            .iter()
+            .any(|r| r["action"] == "exchange-snapshot" && r["actor"] == actor),
+        "a snapshot was pulled: {records:#?}"
+    );
+}
+
+/// The inbox's queue policy, if it has one.
+async fn inbox_policy(stack: &Stack) -> Option<Value> {
+    let sdk = localstack().await;
+    let attributes = aws_sdk_sqs::Client::new(&sdk)
+        .get_queue_attributes()
+        .queue_url(stack.output("InboxUrl"))
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::Policy)
+        .send()
+        .await
+        .unwrap();
+    attributes
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::Policy))
+        .map(|p| serde_json::from_str(p).unwrap())
+}
+
+// Y.3059 7 iv f
+// Y.3059 6.1 a
+// A registry of another AWS account (the test peer stands for one: scripts/lib.sh
+// PEER_TEST_ACCOUNT) may send to the inbox, only that, only over TLS; a registry whose links
+// are all in its own account keeps its inbox without a policy.
+#[tokio::test]
+async fn an_inbox_admits_the_linked_registries_of_other_accounts_only_to_send() {
+    let h = Hierarchy::deployed();
+    let policy = inbox_policy(&h.peer)
+        .await
+        .expect("the peer's inbox has a queue policy");
+    let statements = policy["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1, "{policy}");
+    let statement = &statements[0];
+    assert_eq!(statement["Effect"], "Allow");
+    assert_eq!(statement["Action"], "sqs:SendMessage");
+    let principal = statement["Principal"]["AWS"].to_string();
+    assert!(principal.contains("111122223333"), "{policy}");
+    assert_eq!(
+        statement["Condition"]["Bool"]["aws:SecureTransport"], "true",
+        "{policy}"
+    );
+    assert_eq!(inbox_policy(&h.primary).await, None);
 }

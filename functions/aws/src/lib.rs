@@ -18,7 +18,7 @@ pub use env::{
 pub use kms::KmsKeys;
 pub use sns::SnsNotifier;
 pub use sns_subscriptions::SnsSubscriptions;
-pub use sqs::{SqsOutbox, queue_region};
+pub use sqs::{Redelivery, SqsOutbox, queue_region, queue_url_of_arn};
 pub use system::{OsRng, SystemClock};
 
 mod telemetry;

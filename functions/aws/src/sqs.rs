@@ -65,6 +65,58 @@ impl ExchangeOutbox for SqsOutbox {
     }
 }
 
+/// Brings messages of a function's SQS event source back sooner than the queue's visibility
+/// timeout (minutes, sized for the function's timeout): a message reported as failed is
+/// otherwise received again only then.
+pub struct Redelivery {
+    client: Client,
+}
+
+impl Redelivery {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            client: Client::new(sdk),
+        }
+    }
+
+    /// The message of `receipt_handle` in the queue `queue_arn` (an event record's
+    /// `eventSourceARN`) is received again after `seconds`.
+    pub async fn after(
+        &self,
+        queue_arn: &str,
+        receipt_handle: &str,
+        seconds: i32,
+    ) -> Result<(), NotifyError> {
+        let url = queue_url_of_arn(queue_arn)
+            .ok_or_else(|| NotifyError(format!("not an SQS queue ARN: {queue_arn}")))?;
+        self.client
+            .change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(seconds)
+            .send()
+            .await
+            .map_err(|e| NotifyError(format!("SQS: {}", DisplayErrorContext(e))))?;
+        Ok(())
+    }
+}
+
+/// `arn:<partition>:sqs:<region>:<account>:<name>` -> the queue's URL. Only its path
+/// (account, name) matters to an endpoint override; the host names the region for AWS.
+pub fn queue_url_of_arn(arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    match parts.as_slice() {
+        ["arn", _, "sqs", region, account, name]
+            if !region.is_empty() && !account.is_empty() && !name.is_empty() =>
+        {
+            Some(format!(
+                "https://sqs.{region}.amazonaws.com/{account}/{name}"
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// The region of a queue URL's host (`sqs.<region>.amazonaws.com`, the legacy
 /// `<region>.queue.amazonaws.com`, LocalStack's `sqs.<region>.localhost.localstack.cloud`),
 /// none for a host that does not name one (`localhost:4566`). Anything but an http(s) URL
@@ -95,7 +147,23 @@ pub fn queue_region(url: &str) -> Result<Option<String>, NotifyError> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::queue_region;
+    use super::{queue_region, queue_url_of_arn};
+
+    // Y.3059 7 iv f
+    #[test]
+    fn an_event_sources_queue_arn_gives_its_url() {
+        assert_eq!(
+            queue_url_of_arn("arn:aws:sqs:eu-west-1:123456789012:trustreg-hlt-inbox").as_deref(),
+            Some("https://sqs.eu-west-1.amazonaws.com/123456789012/trustreg-hlt-inbox")
+        );
+        for bad in [
+            "arn:aws:sns:eu-west-1:1:t",
+            "arn:aws:sqs::1:q",
+            "trustreg-hlt-inbox",
+        ] {
+            assert_eq!(queue_url_of_arn(bad), None, "{bad}");
+        }
+    }
 
     // Y.3059 9.1 v
     #[test]

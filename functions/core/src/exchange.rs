@@ -23,6 +23,11 @@ pub const EXCHANGE_TYP: &str = "trustreg-exchange+jwt";
 /// Items per message: what one DynamoDB transaction takes with the sequence item and the audit
 /// record, and well within SQS's 256 KiB.
 pub const MAX_ITEMS_PER_MESSAGE: usize = 90;
+/// Deliveries of an update after a gap that wait for the missing one before a snapshot is
+/// pulled. With the exchange function's delay between deliveries (seconds), a reordered
+/// message costs a few seconds, not a snapshot; and the inbox's receive limit (5) is never
+/// reached by waiting alone.
+pub const REORDER_DEFERRALS: u32 = 2;
 
 /// Payload of `POST /v1/admin/links`, signed by an administrator over a `link` nonce.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,6 +80,11 @@ pub enum ExchangeBody {
         items: Vec<StatusItem>,
         last_page: bool,
     },
+    /// "I recorded you as my parent (or peer)", from `origin`, the sender itself: the link is
+    /// then recorded on both sides, and the receiver pulls a snapshot of everything the
+    /// sender holds (a `SnapshotRequest` of the sender's path), so that devices registered
+    /// before the link are known above without waiting for their next change.
+    Linked,
     /// A vulnerability entered at `origin` (a sectoral or geographical registry), sent down
     /// to the primaries it may affect (7 iv d, 9.3 ii b). Deduplicated by the origin's id and
     /// state, not by `seq`: a child sees only part of its parent's numbers.
@@ -110,6 +120,11 @@ pub enum Received {
         forwarded: usize,
     },
     Duplicate,
+    /// An update after a gap, not applied: to be delivered again shortly, when the update
+    /// numbered `waiting_for` has most likely arrived.
+    Deferred {
+        waiting_for: u64,
+    },
     SnapshotRequested,
     SnapshotSent {
         messages: usize,
@@ -182,7 +197,8 @@ impl StatusItem {
 
 impl Registry {
     /// `POST /v1/admin/links`: an administrator links another registry (parent, child or
-    /// peer), checked against the hierarchy's shape.
+    /// peer), checked against the hierarchy's shape. Once both sides recorded the link, the
+    /// side that receives updates pulls the other's current state (see `ExchangeBody::Linked`).
     pub async fn link_registry(&self, compact: &str) -> Result<LinkRecord, RegistryError> {
         let result = self.link_registry_inner(compact).await;
         if let Err(e) = &result {
@@ -207,10 +223,24 @@ impl Registry {
         self.send_updates_inner(devices).await
     }
 
-    /// One message from the inbox (the `exchange` function). A message from an unknown or
-    /// unlinked sender, or with a bad signature, is refused and audited.
+    /// One message from the inbox, handled at once: a gap is answered with a snapshot
+    /// request. A message from an unknown or unlinked sender, or with a bad signature, is
+    /// refused and audited.
     pub async fn receive_exchange(&self, compact: &str) -> Result<Received, RegistryError> {
-        self.receive_exchange_inner(compact).await
+        self.receive_exchange_inner(compact, u32::MAX).await
+    }
+
+    /// One message from the inbox as the `exchange` function gets it, on its `attempt`th
+    /// delivery (1 for the first): an update after a gap is `Deferred` on its first
+    /// `REORDER_DEFERRALS` deliveries, as the missing one is most likely only late (the inbox
+    /// is a standard queue, and messages of one origin go out from concurrent batches); a
+    /// snapshot is requested only when it did not come.
+    pub async fn receive_exchange_delivery(
+        &self,
+        compact: &str,
+        attempt: u32,
+    ) -> Result<Received, RegistryError> {
+        self.receive_exchange_inner(compact, attempt).await
     }
 
     /// `GET /v1/status-lists/{status}` (7 iv d).

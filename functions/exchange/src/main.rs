@@ -6,21 +6,35 @@
 //! registry refuses (unknown or unlinked sender, bad signature, malformed) would be refused
 //! again, so it leaves the queue, audited by the registry and logged here; one that failed on
 //! the registry's side (storage, KMS, another inbox) is reported and delivered again, and
-//! after the queue's receive limit goes to its dead-letter queue.
+//! after the queue's receive limit goes to its dead-letter queue. An update that came before
+//! an earlier one of its origin is deferred: reported too, and made visible again after
+//! `DEFER_SECONDS` rather than the queue's visibility timeout, by when the earlier one has
+//! most likely been applied.
 
 use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
+use trustreg_aws::Redelivery;
 use trustreg_core::Registry;
+use trustreg_core::exchange::Received;
+
+/// How long a deferred update waits: reordering in the queue and concurrent senders are a
+/// matter of a second or so.
+const DEFER_SECONDS: i32 = 2;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     trustreg_aws::init_tracing();
-    let registry = Arc::new(trustreg_aws::registry_from_env().await?);
+    let sdk = trustreg_aws::sdk_config().await;
+    let registry = Arc::new(trustreg_aws::registry_from(&sdk, |name| {
+        std::env::var(name).ok()
+    })?);
+    let redelivery = Arc::new(Redelivery::new(&sdk));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let registry = registry.clone();
-        async move { handle(&registry, event.payload).await }
+        let redelivery = redelivery.clone();
+        async move { handle(&registry, &redelivery, event.payload).await }
     }))
     .await
 }
@@ -37,13 +51,18 @@ impl std::fmt::Display for NotAnSqsBatch {
 
 impl std::error::Error for NotAnSqsBatch {}
 
-async fn handle(registry: &Registry, event: Value) -> Result<Value, lambda_runtime::Error> {
+async fn handle(
+    registry: &Registry,
+    redelivery: &Redelivery,
+    event: Value,
+) -> Result<Value, lambda_runtime::Error> {
     let records = event
         .get("Records")
         .and_then(Value::as_array)
         .ok_or_else(|| NotAnSqsBatch("no Records".into()))?;
     let mut failures = Vec::new();
     let mut refused = 0usize;
+    let mut deferred = 0usize;
     for (position, record) in records.iter().enumerate() {
         let id = record
             .get("messageId")
@@ -55,7 +74,27 @@ async fn handle(registry: &Registry, event: Value) -> Result<Value, lambda_runti
             refused += 1;
             continue;
         };
-        match registry.receive_exchange(body.trim()).await {
+        // A count that cannot be read counts as a late delivery: never deferred for ever.
+        let attempt = record
+            .pointer("/attributes/ApproximateReceiveCount")
+            .and_then(Value::as_str)
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(u32::MAX);
+        match registry
+            .receive_exchange_delivery(body.trim(), attempt)
+            .await
+        {
+            Ok(Received::Deferred { waiting_for }) => {
+                deferred += 1;
+                tracing::info!(
+                    message_id = id,
+                    waiting_for,
+                    attempt,
+                    "exchange message deferred"
+                );
+                soon(redelivery, record, id).await;
+                failures.push(json!({ "itemIdentifier": id }));
+            }
             Ok(received) => tracing::info!(message_id = id, ?received, "exchange message"),
             Err(e) if e.is_internal() => {
                 tracing::warn!(message_id = id, error = %e, "exchange message to retry");
@@ -70,8 +109,25 @@ async fn handle(registry: &Registry, event: Value) -> Result<Value, lambda_runti
     tracing::info!(
         messages = records.len(),
         refused,
-        retried = failures.len(),
+        deferred,
+        retried = failures.len() - deferred,
         "exchange batch"
     );
     Ok(json!({ "batchItemFailures": failures }))
+}
+
+/// The deferred message back after `DEFER_SECONDS`; if that fails it comes back after the
+/// queue's visibility timeout, later but still handled.
+async fn soon(redelivery: &Redelivery, record: &Value, id: &str) {
+    let field = |name: &str| record.get(name).and_then(Value::as_str);
+    let (Some(queue), Some(receipt)) = (field("eventSourceARN"), field("receiptHandle")) else {
+        tracing::warn!(
+            message_id = id,
+            "deferred message without its queue or receipt"
+        );
+        return;
+    };
+    if let Err(e) = redelivery.after(queue, receipt, DEFER_SECONDS).await {
+        tracing::warn!(message_id = id, error = %e, "deferred message not brought forward");
+    }
 }

@@ -10,8 +10,8 @@
 //! - raw SQS through two queues (send, receive, send on, receive): the transport of the two
 //!   inboxes alone.
 //!
-//! Run after the test command has deployed its three stacks (`Hierarchy::deployed()`:
-//! trustreg-test, -sec, -geo): `source localstack/env`, then
+//! Run after the test command has deployed its stacks (`Hierarchy::deployed()`:
+//! trustreg-test, -sec, -geo, -p08, -geo2): `source localstack/env`, then
 //! `cargo run --release -p trustreg-tests --bin bench-hierarchy -- [N]` (N defaults to 30).
 
 use std::error::Error;

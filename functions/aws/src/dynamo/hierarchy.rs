@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteIte
 use serde::{Deserialize, Serialize};
 use trustreg_core::error::StoreError;
 use trustreg_core::exchange::MAX_ITEMS_PER_MESSAGE;
-use trustreg_core::identifier::RegDevId;
+use trustreg_core::identifier::{RegDevId, RegistryPath};
 use trustreg_core::ports::{Applied, HierarchyStore, Page};
 use trustreg_core::records::{AuditRecord, LinkRecord, MirrorRecord};
 use trustreg_core::status::TrustStatus;
@@ -152,7 +152,32 @@ impl HierarchyStore for DynamoStore {
         let on = Partition::new(Index::Gsi1, keys::mirror_origin_partition(origin), None);
         self.page_of(&on, cursor, limit, record).await
     }
+
+    async fn mirrored_origins(&self) -> Result<Vec<String>, StoreError> {
+        let on = Partition::new(Index::Gsi1, keys::ORIGINS_PARTITION.into(), None);
+        let mut origins = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .page_of(
+                    &on,
+                    cursor.as_deref(),
+                    ORIGINS_PAGE,
+                    record::<OriginSequence>,
+                )
+                .await?;
+            origins.extend(page.items.into_iter().map(|s| s.origin));
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        Ok(origins)
+    }
 }
+
+/// Origins read per query when listing them: a hierarchy has hundreds of registries at most.
+const ORIGINS_PAGE: usize = 500;
 
 impl DynamoStore {
     /// The origin's sequence item at `seq`, if `seq` follows the last one (an update), or is
@@ -176,6 +201,12 @@ impl DynamoStore {
             keys::origin_sequence(origin),
         )?;
         sequence.insert("kind".into(), s("sequence".into()));
+        // Registries' sequences are listed (gsi1) for snapshots of everything held; dedupe
+        // marks, kept as sequences too, are not registries.
+        if origin.parse::<RegistryPath>().is_ok() {
+            sequence.insert(GSI1PK.into(), s(keys::ORIGINS_PARTITION.into()));
+            sequence.insert(GSI1SK.into(), s(origin.to_owned()));
+        }
         let (condition, bound) = if snapshot {
             ("attribute_not_exists(#pk) OR #last <= :bound", seq)
         } else {

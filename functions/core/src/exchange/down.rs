@@ -2,6 +2,9 @@
 //! a sectoral or geographical registry goes, signed, to the children whose subtree it may
 //! affect; each stores it, applies it to its own devices (only primaries have any) and sends
 //! it on. The devices' changes then go back up as ordinary updates, so every list shows them.
+//! One entered at a geographical registry also goes across to the peers whose subtree it may
+//! affect, which send it down their own branch and never to another peer: peer to peer goes
+//! one step, as updates do, and the marks below drop any copy that comes round again.
 //!
 //! Downward messages are deduplicated by a mark per (origin, id, state), not by the origin's
 //! sequence: a child sees only the numbers its parent sent down (not its updates to its own
@@ -41,7 +44,11 @@ impl Registry {
             return Ok(0);
         }
         let links = self.store.links().await?;
-        let to = children_reached(&links, &record.target);
+        let mut to = children_reached(&links, &record.target);
+        // Entered at a geographical registry, it also goes across to the peers whose
+        // subtree it may affect; they send it down to their children, never on to their own
+        // peers, so it cannot loop.
+        to.extend(peers_reached(&links, &record.target));
         // Numbers are only taken for messages that go somewhere.
         if to.is_empty() {
             return Ok(0);
@@ -64,7 +71,8 @@ impl Registry {
         Ok(to.len())
     }
 
-    /// A vulnerability from the parent (checked by `check_origin`): stored, applied, sent on.
+    /// A vulnerability from the parent or a peer (checked by `check_origin`): stored, applied,
+    /// sent on down.
     pub(super) async fn receive_vulnerability(
         &self,
         from: &LinkRecord,
@@ -238,14 +246,27 @@ fn children_reached<'a>(
     links
         .iter()
         .filter(|l| l.kind == LinkKind::Child)
-        .filter(|l| match target {
-            VulnerabilityTarget::Devices { regdevids } => regdevids.iter().any(|r| {
-                r.parse::<RegDevId>()
-                    .is_ok_and(|id| is_within(&id.path.to_string(), &l.path))
-            }),
-            VulnerabilityTarget::Range { .. } => true,
-        })
+        .filter(|l| reaches(l, target))
         .collect()
+}
+
+/// The peers whose subtree holds a device of the target: all of them for a make/model.
+fn peers_reached<'a>(links: &'a [LinkRecord], target: &VulnerabilityTarget) -> Vec<&'a LinkRecord> {
+    links
+        .iter()
+        .filter(|l| l.kind == LinkKind::Peer)
+        .filter(|l| reaches(l, target))
+        .collect()
+}
+
+fn reaches(link: &LinkRecord, target: &VulnerabilityTarget) -> bool {
+    match target {
+        VulnerabilityTarget::Devices { regdevids } => regdevids.iter().any(|r| {
+            r.parse::<RegDevId>()
+                .is_ok_and(|id| is_within(&id.path.to_string(), &link.path))
+        }),
+        VulnerabilityTarget::Range { .. } => true,
+    }
 }
 
 /// What a report entered here would have to satisfy, and an id fit for a key. Answers the

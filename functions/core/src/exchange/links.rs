@@ -5,7 +5,7 @@
 use super::LinkClaims;
 use crate::RegistryKind;
 use crate::actors::Role;
-use crate::error::RegistryError;
+use crate::error::{NotifyError, RegistryError};
 use crate::identifier::{RegId, RegistryPath};
 use crate::jose;
 use crate::messages::Purpose;
@@ -57,7 +57,35 @@ impl Registry {
             Ok(()),
         );
         self.store.put_link(&link, &audit).await?;
+        self.start_exchange(&link).await.map_err(|e| {
+            RegistryError::Notify(NotifyError(format!(
+                "the link to {} is stored, but its first exchange failed ({e}); linking \
+                 again retries it",
+                link.path
+            )))
+        })?;
         Ok(link)
+    }
+
+    /// The first messages of a new (or renewed) link, so that each side starts from the
+    /// other's current state rather than its next change (Y.3059 7 iv d, f): to a child or
+    /// peer, a request for everything it holds; to a parent or peer, word that it is linked,
+    /// on which it asks the same. Whichever side records the link second finds the other
+    /// ready; the first side's message is refused over there as from an unknown registry
+    /// (and audited), which costs nothing. Only small messages go out here: the snapshots
+    /// themselves are served by the exchange function.
+    async fn start_exchange(&self, link: &LinkRecord) -> Result<(), RegistryError> {
+        if matches!(link.kind, LinkKind::Child | LinkKind::Peer) {
+            self.request_snapshot(link, &link.path).await?;
+        }
+        if matches!(link.kind, LinkKind::Parent | LinkKind::Peer) {
+            let own = self.config.path.to_string();
+            let seq = self.store.current_sequence().await?;
+            let linked = self.exchange_claims(&own, seq, super::ExchangeBody::Linked);
+            let message = self.sign_exchange(&linked).await?;
+            super::send::report(self.deliver(&[link], &message).await)?;
+        }
+        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@ use super::{
     EXCHANGE_TYP, ExchangeBody, ExchangeClaims, MAX_ITEMS_PER_MESSAGE, Received, StatusItem,
     is_within,
 };
+use crate::RegistryKind;
 use crate::error::RegistryError;
 use crate::identifier::RegDevId;
 use crate::jose;
@@ -18,6 +19,7 @@ impl Registry {
     pub(super) async fn receive_exchange_inner(
         &self,
         compact: &str,
+        attempt: u32,
     ) -> Result<Received, RegistryError> {
         let (link, claims) = match self.verify_exchange(compact).await {
             Ok(verified) => verified,
@@ -28,11 +30,15 @@ impl Registry {
             }
         };
         match claims.body.clone() {
-            ExchangeBody::Update { items } => self.apply_update(&link, &claims, items).await,
-            ExchangeBody::SnapshotRequest => self.serve_snapshot(&link, &claims.origin).await,
-            ExchangeBody::Snapshot { items, .. } => {
-                self.apply_snapshot(&link, &claims, items).await
+            ExchangeBody::Update { items } => {
+                let may_wait = attempt <= super::REORDER_DEFERRALS;
+                self.apply_update(&link, &claims, items, may_wait).await
             }
+            ExchangeBody::SnapshotRequest => self.serve_snapshot(&link, &claims.origin).await,
+            ExchangeBody::Snapshot { items, last_page } => {
+                self.apply_snapshot(&link, &claims, items, last_page).await
+            }
+            ExchangeBody::Linked => self.pull_on_link(&link).await,
             ExchangeBody::Vulnerability { report } => {
                 self.receive_vulnerability(&link, &claims, *report).await
             }
@@ -74,8 +80,10 @@ impl Registry {
     }
 
     /// What each link may say: changes only of registries below it (a child's subtree, or a
-    /// peer's), snapshot requests only of what this registry holds, and vulnerabilities only
-    /// from the parent, entered at a registry above this one.
+    /// peer's), snapshot requests only of what this registry holds, that it linked this
+    /// registry only of itself, and vulnerabilities from the parent (entered above this
+    /// registry, or at a geographical registry the parent's apex is a peer of) or from a peer
+    /// (entered there).
     fn check_origin(
         &self,
         link: &LinkRecord,
@@ -84,10 +92,14 @@ impl Registry {
         let own = self.config.path.to_string();
         let allowed = match (&claims.body, link.kind) {
             (ExchangeBody::SnapshotRequest, _) => is_within(&claims.origin, &own),
+            (ExchangeBody::Linked, LinkKind::Child | LinkKind::Peer) => claims.origin == link.path,
+            (ExchangeBody::Linked, LinkKind::Parent) => false,
             (ExchangeBody::Vulnerability { .. }, LinkKind::Parent) => {
-                claims.origin != own && is_within(&own, &claims.origin)
+                let geographical = !claims.origin.contains('.');
+                claims.origin != own && (is_within(&own, &claims.origin) || geographical)
             }
-            (ExchangeBody::Vulnerability { .. }, LinkKind::Child | LinkKind::Peer) => false,
+            (ExchangeBody::Vulnerability { .. }, LinkKind::Peer) => claims.origin == link.path,
+            (ExchangeBody::Vulnerability { .. }, LinkKind::Child) => false,
             (_, LinkKind::Child | LinkKind::Peer) => is_within(&claims.origin, &link.path),
             (_, LinkKind::Parent) => false,
         };
@@ -106,6 +118,7 @@ impl Registry {
         from: &LinkRecord,
         claims: &ExchangeClaims,
         items: Vec<StatusItem>,
+        may_wait: bool,
     ) -> Result<Received, RegistryError> {
         let mirrors = self.mirrors_of(from, claims, &items).await?;
         let audit = self.audit(
@@ -120,32 +133,37 @@ impl Registry {
             .await?
         {
             Applied::Applied => {
-                let forwarded = self.forward(from, claims, items.clone()).await?;
+                let items_len = items.len();
+                let forwarded = self
+                    .forward(from, claims, ExchangeBody::Update { items })
+                    .await?;
                 Ok(Received::Applied {
-                    items: items.len(),
+                    items: items_len,
                     forwarded,
                 })
             }
             Applied::Duplicate { .. } => Ok(Received::Duplicate),
-            Applied::Gap { last } => {
-                let request =
-                    self.exchange_claims(&claims.origin, last, ExchangeBody::SnapshotRequest);
-                let message = self.sign_exchange(&request).await?;
-                report(self.deliver(&[from], &message).await)?;
+            // Nothing was written: delivered again, it is checked anew.
+            Applied::Gap { last } if may_wait => Ok(Received::Deferred {
+                waiting_for: last + 1,
+            }),
+            Applied::Gap { .. } => {
+                self.request_snapshot(from, &claims.origin).await?;
                 Ok(Received::SnapshotRequested)
             }
         }
     }
 
-    /// An applied update goes on up, and across to the peers when it came from below: never
-    /// back to where it came from, never from a peer to another peer, so it cannot loop.
-    /// Answers to how many registries it went; one that missed it sees a gap and pulls a
-    /// snapshot, so a failed forward does not fail the (already applied) receipt.
+    /// An applied update or snapshot page goes on up, and across to the peers when it came
+    /// from below: never back to where it came from, never from a peer to another peer, so it
+    /// cannot loop. Answers to how many registries it went; one that missed an update sees a
+    /// gap and pulls a snapshot, so a failed forward does not fail the (already applied)
+    /// receipt.
     async fn forward(
         &self,
         from: &LinkRecord,
         claims: &ExchangeClaims,
-        items: Vec<StatusItem>,
+        body: ExchangeBody,
     ) -> Result<usize, RegistryError> {
         let links = self.store.links().await?;
         let to: Vec<&LinkRecord> = links
@@ -159,26 +177,76 @@ impl Registry {
         if to.is_empty() {
             return Ok(0);
         }
-        let forward =
-            self.exchange_claims(&claims.origin, claims.seq, ExchangeBody::Update { items });
+        let forward = self.exchange_claims(&claims.origin, claims.seq, body);
         let message = self.sign_exchange(&forward).await?;
         let failures = self.deliver(&to, &message).await;
         Ok(to.len() - failures.len())
     }
 
-    /// Pages of what this registry knows of `origin`, to the requester.
+    /// Pages of what this registry knows of `origin`, to the requester; asked of its own
+    /// path, everything it holds of its subtree (a new link's first pull).
     async fn serve_snapshot(
         &self,
         to: &LinkRecord,
         origin: &str,
     ) -> Result<Received, RegistryError> {
+        let origins = if origin == self.config.path.to_string() {
+            self.held_origins().await?
+        } else {
+            vec![origin.to_owned()]
+        };
+        let mut messages = 0;
+        let mut failures = Vec::new();
+        for origin in &origins {
+            let (sent, failed) = self.send_snapshot(to, origin).await?;
+            messages += sent;
+            failures.extend(failed);
+        }
+        report(failures)?;
+        Ok(Received::SnapshotSent { messages })
+    }
+
+    /// The origins of this registry's subtree it holds devices of: itself when it is a
+    /// primary (only primaries register devices, 6.1 b), and each registry below it mirrored
+    /// here. Never a peer's: what came across goes no further.
+    async fn held_origins(&self) -> Result<Vec<String>, RegistryError> {
+        let own = self.config.path.to_string();
+        let mut origins = Vec::new();
+        if self.config.kind == RegistryKind::Primary {
+            origins.push(own.clone());
+        }
+        origins.extend(
+            self.store
+                .mirrored_origins()
+                .await?
+                .into_iter()
+                .filter(|o| *o != own && is_within(o, &own)),
+        );
+        Ok(origins)
+    }
+
+    /// One origin's snapshot, in pages, to `to`: answers the pages sent and the deliveries
+    /// that failed. Nothing for an origin this registry holds nothing of.
+    async fn send_snapshot(
+        &self,
+        to: &LinkRecord,
+        origin: &str,
+    ) -> Result<(usize, Vec<crate::error::NotifyError>), RegistryError> {
         let own = origin == self.config.path.to_string();
         // Read before the devices: the snapshot is then at least as new as its number says.
         let seq = if own {
-            self.store.current_sequence().await?
+            match self.store.current_sequence().await? {
+                // Nothing sent yet (no link took a number): the snapshot takes the first, so
+                // the next update follows it.
+                0 => self.store.next_sequence().await?,
+                current => current,
+            }
         } else {
             self.store.last_sequence(origin).await?
         };
+        if seq == 0 {
+            return Ok((0, Vec::new()));
+        }
         let audit = self.audit(
             &format!("registry:{}", to.path),
             "exchange-snapshot-request",
@@ -227,15 +295,37 @@ impl Registry {
                 None => break,
             }
         }
-        report(failures)?;
-        Ok(Received::SnapshotSent { messages })
+        Ok((messages, failures))
     }
 
+    /// A child or peer says it linked this registry: both sides are recorded now, so this
+    /// registry pulls everything the other holds of its subtree.
+    async fn pull_on_link(&self, from: &LinkRecord) -> Result<Received, RegistryError> {
+        self.request_snapshot(from, &from.path).await?;
+        Ok(Received::SnapshotRequested)
+    }
+
+    /// Asks `from` for a snapshot of `origin` (of everything below it when `origin` is its
+    /// path).
+    pub(super) async fn request_snapshot(
+        &self,
+        from: &LinkRecord,
+        origin: &str,
+    ) -> Result<(), RegistryError> {
+        let last = self.store.last_sequence(origin).await?;
+        let request = self.exchange_claims(origin, last, ExchangeBody::SnapshotRequest);
+        let message = self.sign_exchange(&request).await?;
+        report(self.deliver(&[from], &message).await)
+    }
+
+    /// A snapshot page, applied and forwarded like an update: the registries above learn
+    /// what a new link or a healed gap brought.
     async fn apply_snapshot(
         &self,
         from: &LinkRecord,
         claims: &ExchangeClaims,
         items: Vec<StatusItem>,
+        last_page: bool,
     ) -> Result<Received, RegistryError> {
         let mirrors = self.mirrors_of(from, claims, &items).await?;
         let audit = self.audit(
@@ -249,7 +339,12 @@ impl Registry {
             .apply_exchange(&claims.origin, claims.seq, true, &mirrors, &audit)
             .await?
         {
-            Applied::Applied => Ok(Received::SnapshotApplied { items: items.len() }),
+            Applied::Applied => {
+                let items_len = items.len();
+                self.forward(from, claims, ExchangeBody::Snapshot { items, last_page })
+                    .await?;
+                Ok(Received::SnapshotApplied { items: items_len })
+            }
             Applied::Duplicate { .. } | Applied::Gap { .. } => Ok(Received::Duplicate),
         }
     }

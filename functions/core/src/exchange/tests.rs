@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failure report.
 
 mod hierarchy;
+mod link_sync;
 mod links;
+mod peers;
 mod receive;
 mod send;
 mod status_lists;
@@ -104,8 +106,17 @@ impl Node {
         jose::sign_with(signer, &header, claims.to_string().as_bytes())
     }
 
-    /// Links `other` here as `kind`, through the admin flow.
+    /// Links `other` here as `kind`, through the admin flow, and drops the link's first
+    /// messages (tests that wire registries before any device exists); `link_live` keeps them.
     pub async fn link(&self, other: &Node, kind: &str) -> Result<LinkRecord, RegistryError> {
+        let linked = self.link_live(other, kind).await;
+        self.outbox.drain();
+        linked
+    }
+
+    /// Links `other` here as `kind`, through the admin flow; the link's first messages stay in
+    /// the outbox.
+    pub async fn link_live(&self, other: &Node, kind: &str) -> Result<LinkRecord, RegistryError> {
         let request = self
             .link_request(json!({
                 "kind": kind,

@@ -269,3 +269,68 @@ async fn forged_and_foreign_messages_are_refused_and_audited() {
     assert!(state.last_sequences.is_empty());
     assert!(sectoral.outbox.drain().is_empty());
 }
+
+// Y.3059 7 iv f
+// Y.3059 9.4 i b
+// Updates that arrive out of order wait for the missing one on their first deliveries instead
+// of each pulling a snapshot: once it came, they apply in order and nothing is requested. A
+// message that stays missing is pulled as a snapshot on the delivery after the waits.
+#[tokio::test]
+async fn reordered_updates_wait_for_the_missing_one_instead_of_pulling_a_snapshot() {
+    let (primary, sectoral, _geo) = trio().await;
+    let first = update(&primary, 1, TrustStatus::Trusted).await;
+    let second = update(&primary, 2, TrustStatus::Trusted).await;
+    let third = update(&primary, 3, TrustStatus::Unreliable).await;
+    let receive = |message: &String, attempt: u32| {
+        let registry = &sectoral.registry;
+        let message = message.clone();
+        async move {
+            registry
+                .receive_exchange_delivery(&message, attempt)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(matches!(receive(&first, 1).await, Received::Applied { .. }));
+    assert_eq!(
+        receive(&third, 1).await,
+        Received::Deferred { waiting_for: 2 }
+    );
+    assert!(mirrored(&sectoral, 3).is_none());
+    assert!(matches!(
+        receive(&second, 1).await,
+        Received::Applied { .. }
+    ));
+    assert!(matches!(receive(&third, 2).await, Received::Applied { .. }));
+    assert_eq!(
+        mirrored(&sectoral, 3).unwrap().status,
+        TrustStatus::Unreliable
+    );
+    let sent = sectoral.outbox.drain();
+    assert!(
+        sent.iter()
+            .all(|(_, m)| matches!(claims_of(m).body, ExchangeBody::Update { .. })),
+        "{sent:?}"
+    );
+    assert_eq!(sent.len(), 3, "each update forwarded once, in order");
+    let forwarded: Vec<u64> = sent.iter().map(|(_, m)| claims_of(m).seq).collect();
+    assert_eq!(forwarded, vec![1, 2, 3]);
+
+    // Number 4 is lost: 5 waits twice, then its third delivery pulls a snapshot.
+    let _lost = update(&primary, 4, TrustStatus::Trusted).await;
+    let fifth = update(&primary, 5, TrustStatus::Trusted).await;
+    for attempt in 1..=REORDER_DEFERRALS {
+        assert_eq!(
+            receive(&fifth, attempt).await,
+            Received::Deferred { waiting_for: 4 }
+        );
+    }
+    assert!(sectoral.outbox.drain().is_empty());
+    assert_eq!(
+        receive(&fifth, REORDER_DEFERRALS + 1).await,
+        Received::SnapshotRequested
+    );
+    let request = sectoral.outbox.drain();
+    assert_eq!(request.len(), 1);
+    assert_eq!(claims_of(&request[0].1).body, ExchangeBody::SnapshotRequest);
+}
