@@ -8,8 +8,10 @@
 
 Steps: create the artifact bucket if missing; zip each function binary `<bin-dir>/<name>` as
 `bootstrap` under a content-hash key and upload it; expand the per-domain topics of the template;
-create or update the stack; wait; write the outputs as JSON. Re-running with unchanged inputs
-succeeds ("No updates are to be performed"). Needs boto3 and PyYAML (both in the LocalStack venv).
+create or update the stack; wait; upload the built portal (portal/dist, when it exists) with a
+config.json naming the stack's API to the stack's portal bucket (infra/portal.py); write the
+outputs as JSON. Re-running with unchanged inputs succeeds ("No updates are to be performed").
+Needs boto3 and PyYAML (both in the LocalStack venv).
 """
 
 import argparse
@@ -27,6 +29,8 @@ import boto3
 import yaml
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from portal import portal_url, upload_portal
 
 HERE = Path(__file__).resolve().parent
 FUNCTIONS = {"register": "RegisterCodeKey", "notify": "NotifyCodeKey", "interrogate": "InterrogateCodeKey", "admin": "AdminCodeKey", "exchange": "ExchangeCodeKey"}  # binary name -> template parameter of its S3 key
@@ -48,7 +52,12 @@ def main() -> int:
     p.add_argument("--log-level", default="info")
     p.add_argument("--admin-keys", type=Path,
                    help='administrators\' public keys: JSON {"<name>": <P-256 public JWK>} (trustreg admin keygen)')
+    p.add_argument("--linked-accounts", default="",
+                   help="comma-separated AWS accounts of linked registries that may send to the inbox")
     p.add_argument("--template", type=Path, default=HERE / "template.yaml")
+    p.add_argument("--portal-dist", type=Path, default=HERE.parent / "portal" / "dist",
+                   help="the built portal (scripts/build-portal): uploaded to the stack's portal "
+                        "bucket with a config.json naming the stack's API, when it exists")
     a = p.parse_args()
 
     # Default suffix: the stack name without a leading "trustreg-" (trustreg-p07 -> p07).
@@ -78,7 +87,7 @@ def main() -> int:
     params = {
         "RegId": a.reg_id, "RegistryPath": a.path, "RegistryType": a.type,
         "TrustDomains": ",".join(domains), "NameSuffix": suffix, "ArtifactBucket": bucket,
-        "Architecture": a.arch, "LogLevel": a.log_level,
+        "Architecture": a.arch, "LogLevel": a.log_level, "LinkedAccounts": a.linked_accounts,
     }
     if a.admin_keys:
         try:
@@ -101,6 +110,10 @@ def main() -> int:
     session.client("apigateway", region_name=region).create_deployment(
         restApiId=outputs["ApiId"], stageName=outputs["StageName"],
         description="the routes of the template as deployed")
+    if (a.portal_dist / "index.html").is_file() and outputs.get("PortalBucket"):
+        api = outputs.get("local_api_url") or outputs["ApiUrl"]
+        upload_portal(s3, outputs["PortalBucket"], a.portal_dist, api)
+        outputs["portal_url"] = portal_url(outputs, os.environ.get("AWS_ENDPOINT_URL"))
     print(f"deploy: {a.stack_name} ready in {time.time() - t0:.1f}s")
     text = json.dumps(outputs, indent=2, sort_keys=True) + "\n"
     if a.out:

@@ -31,15 +31,16 @@ ensure_test_admin() {
   fi
 }
 
-# deploy_stack NAME REGID PATH TYPE DOMAINS -> .trustreg/stacks/NAME.json
+# deploy_stack NAME REGID PATH TYPE DOMAINS [LINKED_ACCOUNTS] -> .trustreg/stacks/NAME.json
+# LINKED_ACCOUNTS: AWS accounts of linked registries elsewhere, allowed to send to the inbox.
 deploy_stack() {
-  local name=$1 regid=$2 path=$3 type=$4 domains=$5
+  local name=$1 regid=$2 path=$3 type=$4 domains=$5 linked=${6:-}
   mkdir -p .trustreg/stacks
   ensure_test_admin
   "$TRUSTREG_LS_PYTHON" infra/deploy.py \
     --stack-name "$name" --reg-id "$regid" --path "$path" --type "$type" \
     --domains "$domains" --bin-dir "$LAMBDA_DIR" --arch x86_64 \
-    --admin-keys "$TEST_ADMIN_DIR/admin-jwks.json" \
+    --admin-keys "$TEST_ADMIN_DIR/admin-jwks.json" --linked-accounts "$linked" \
     --out ".trustreg/stacks/$name.json"
 }
 
@@ -64,22 +65,38 @@ link_stacks() {
     --other-inbox "$(stack_output "$a" InboxUrl)"
 }
 
-# deploy_hierarchy PRIMARY SECTORAL GEOGRAPHICAL: the three registries of IN1.HLT.P07's
-# branch, linked primary <-> sectoral <-> geographical. The primary goes first (it uploads the
-# function zips); the other two are deployed side by side.
+# The AWS account the test peer stands for (tests/tests/hierarchy.rs checks its inbox policy).
+PEER_TEST_ACCOUNT=111122223333
+
+# deploy_hierarchy PRIMARY SECTORAL GEOGRAPHICAL [SECOND_PRIMARY [PEER]]: the registries of
+# IN1.HLT.P07's branch, linked primary <-> sectoral <-> geographical; with SECOND_PRIMARY,
+# IN1.HLT.P08 below the same sectoral registry; with PEER, the geographical registry IN2 as
+# IN1's peer (Y.3059 6.1 a). The primary goes first (it uploads the function zips); the others
+# are deployed side by side, then linked.
 deploy_hierarchy() {
-  local primary=$1 sectoral=$2 geographical=$3 domains=health,energy
+  local primary=$1 sectoral=$2 geographical=$3 second=${4:-} peer=${5:-} domains=health,energy
   deploy_stack "$primary" P07 IN1.HLT.P07 primary "$domains"
-  local started=$SECONDS
+  local started=$SECONDS jobs=() job failed=0
   deploy_stack "$sectoral" HLT IN1.HLT sectoral "$domains" &
-  local sec=$!
+  jobs+=($!)
   deploy_stack "$geographical" IN1 IN1 geographical "$domains" &
-  local geo=$!
-  wait "$sec"
-  wait "$geo"
+  jobs+=($!)
+  if [ -n "$second" ]; then
+    deploy_stack "$second" P08 IN1.HLT.P08 primary "$domains" &
+    jobs+=($!)
+  fi
+  if [ -n "$peer" ]; then
+    # The peer stands for a registry of another AWS account: its inbox admits that account.
+    deploy_stack "$peer" IN2 IN2 geographical "$domains" "$PEER_TEST_ACCOUNT" &
+    jobs+=($!)
+  fi
+  for job in "${jobs[@]}"; do wait "$job" || failed=1; done
+  [ "$failed" = 0 ] || { echo "deploy_hierarchy: a deployment failed (see above)" >&2; return 1; }
   link_stacks "$primary" "$sectoral"
+  [ -z "$second" ] || link_stacks "$second" "$sectoral"
   link_stacks "$sectoral" "$geographical"
-  echo "hierarchy: $sectoral and $geographical deployed and linked in $((SECONDS - started))s"
+  [ -z "$peer" ] || link_stacks "$geographical" "$peer" peer
+  echo "hierarchy: ${#jobs[@]} registries above and beside $primary deployed and linked in $((SECONDS - started))s"
 }
 
 # deploy_stack_if_changed NAME REGID PATH TYPE DOMAINS: deploy_stack, skipped when the stack
@@ -126,4 +143,121 @@ outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 complete = stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 sys.exit(0 if complete and outputs.get("ApiId") == saved.get("ApiId") else 1)
 PY
+}
+
+# ------------------------------------------------------------------------ the portal (portal/)
+# A client-side Leptos app built to static files: cargo for wasm32-unknown-unknown (profile
+# `portal`: size-optimised, see Cargo.toml), then wasm-bindgen into portal/dist with the static
+# files beside. No trunk: the two steps and a copy are all it did.
+TRUSTREG_CACHE=${TRUSTREG_CACHE:-$HOME/.cache/trustreg}
+PORTAL_DIST=portal/dist
+PORTAL_PROFILE=portal
+
+# The wasm-bindgen version Cargo.lock pins: the CLI must be exactly that version.
+wasm_bindgen_version() {
+  awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+# ensure_wasm_bindgen: wasm-bindgen-cli of Cargo.lock's version, installed once into
+# $TRUSTREG_CACHE/wasm-bindgen-<version> (about 6 minutes on 2 cores); prints the binary's path.
+# Without --locked: a dependency of its lockfile is missing from the index.
+ensure_wasm_bindgen() {
+  local version root
+  version=$(wasm_bindgen_version)
+  [ -n "$version" ] || { echo "portal: no wasm-bindgen in Cargo.lock" >&2; return 1; }
+  root="$TRUSTREG_CACHE/wasm-bindgen-$version"
+  if [ ! -x "$root/bin/wasm-bindgen" ] ||
+    [ "$("$root/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bindgen $version" ]; then
+    echo "portal: installing wasm-bindgen-cli $version into $root" >&2
+    # Its own temporary target dir (CARGO_TARGET_DIR would keep its build in ours).
+    env -u CARGO_TARGET_DIR CARGO_INSTALL_ROOT="$root" \
+      cargo install wasm-bindgen-cli --version "=$version" --force >&2
+  fi
+  echo "$root/bin/wasm-bindgen"
+}
+
+ensure_wasm_target() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+# build_portal: portal/dist with index.html, style.css, trustreg_portal.js and
+# trustreg_portal_bg.wasm. config.json is not part of the build: whoever serves dist writes it
+# for its stack (infra/deploy.py, scripts/serve_portal.py).
+build_portal() {
+  local wb started=$SECONDS
+  ensure_wasm_target || return 1
+  wb=$(ensure_wasm_bindgen) || return 1
+  cargo build --locked --profile "$PORTAL_PROFILE" --target wasm32-unknown-unknown \
+    -p trustreg-portal || return 1
+  rm -rf "$PORTAL_DIST"
+  mkdir -p "$PORTAL_DIST"
+  "$wb" --target web --no-typescript --remove-name-section --remove-producers-section \
+    --out-dir "$PORTAL_DIST" --out-name trustreg_portal \
+    "$TARGET_DIR/wasm32-unknown-unknown/$PORTAL_PROFILE/trustreg-portal.wasm" || return 1
+  cp portal/index.html portal/style.css "$PORTAL_DIST/" || return 1
+  echo "portal: built $PORTAL_DIST in $((SECONDS - started))s" \
+    "(wasm $(wc -c <"$PORTAL_DIST/trustreg_portal_bg.wasm") bytes)"
+}
+
+# ensure_chromium: Debian's chromium (and chromium-driver) for the browser tests, installed
+# with apt when /usr/bin/chromium is missing (about a minute). Playwright's own browser
+# download does not work here; playwright-core drives this one.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  local sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo)
+  step "install chromium (apt)"
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+}
+
+# ensure_portal_e2e: the browser tests' npm packages (portal/e2e: playwright-core, pinned by
+# its package-lock.json), installed with npm ci when missing or when the lockfile changed.
+# npm's download cache is kept with the project's other caches.
+PORTAL_E2E=portal/e2e
+ensure_portal_e2e() {
+  local want stamp=$PORTAL_E2E/node_modules/.trustreg-lock
+  want=$(sha256sum "$PORTAL_E2E/package-lock.json" | cut -c1-16)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    (cd "$PORTAL_E2E" && npm ci --no-audit --no-fund --cache "$TRUSTREG_CACHE/npm")
+    echo "$want" >"$stamp"
+  fi
+}
+
+# serve_portal STACK PORT [ARGS...]: scripts/serve_portal.py in the background for STACK's API
+# (PORT 0: any free one); sets PORTAL_URL and PORTAL_PID once it listens. Stop it with
+# stop_portal. With PORTAL_DETACH=FILE it runs in a session of its own, outliving the script,
+# logging to FILE.
+serve_portal() {
+  local stack=$1 port=$2 url_file
+  shift 2
+  url_file=$(mktemp -u "${TMPDIR:-/tmp}/trustreg-portal-url.XXXXXX")
+  local cmd=(python3 scripts/serve_portal.py --stack "$stack" --port "$port" --url-file "$url_file" "$@")
+  if [ -n "${PORTAL_DETACH:-}" ]; then
+    setsid "${cmd[@]}" </dev/null >"$PORTAL_DETACH" 2>&1 &
+  else
+    "${cmd[@]}" &
+  fi
+  PORTAL_PID=$!
+  local waited=0
+  until [ -s "$url_file" ]; do
+    if ! kill -0 "$PORTAL_PID" 2>/dev/null || ((waited > 100)); then
+      echo "portal: the server did not start" >&2
+      stop_portal
+      return 1
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  PORTAL_URL=$(cat "$url_file")
+}
+
+stop_portal() {
+  if [ -n "${PORTAL_PID:-}" ]; then
+    kill "$PORTAL_PID" 2>/dev/null || true
+    wait "$PORTAL_PID" 2>/dev/null || true
+    PORTAL_PID=
+  fi
 }

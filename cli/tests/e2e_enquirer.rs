@@ -127,8 +127,8 @@ fn an_enquirer_signs_up_logs_in_looks_up_and_searches_with_the_cli() {
         &api,
         "--key-dir",
         path(&admin_dir),
-        "--id",
-        enquirer_id,
+        // Enquirer ids may start with '-', which clap would take for an option.
+        &format!("--id={enquirer_id}"),
         "--decision",
         "approve",
     ]);

@@ -14,13 +14,21 @@ mod widgets;
 
 use leptos::prelude::*;
 
+use crate::api::{Api, ApiError};
+use crate::widgets::{ErrorBox, Loading};
+
 fn main() {
-    leptos::task::spawn_local(async {
-        match api::Api::from_config().await {
-            Ok(api) => leptos::mount::mount_to_body(move || view! { <app::App api/> }),
-            Err(error) => leptos::mount::mount_to_body(move || {
-                view! { <main><widgets::ErrorBox error/></main> }
-            }),
-        }
-    });
+    leptos::mount::mount_to_body(Root);
+}
+
+/// Mounting starts Leptos's task executor, so the configuration is read from inside the app.
+#[component]
+fn Root() -> impl IntoView {
+    let config = RwSignal::new(None::<Result<Api, ApiError>>);
+    leptos::task::spawn_local(async move { config.set(Some(Api::from_config().await)) });
+    move || match config.get() {
+        None => view! { <Loading/> }.into_any(),
+        Some(Ok(api)) => view! { <app::App api/> }.into_any(),
+        Some(Err(error)) => view! { <main><ErrorBox error/></main> }.into_any(),
+    }
 }

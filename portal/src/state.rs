@@ -69,15 +69,19 @@ impl Portal {
             .map(|s| s.token)
     }
 
-    /// The registry's document, or why there is none yet.
-    pub fn registry_now(&self) -> Result<Registry, ApiError> {
-        match self.registry.get_untracked() {
-            Some(result) => result,
-            None => Err(ApiError {
-                code: None,
-                message: "The registry's published key is still loading; try again.".into(),
-            }),
+    /// The registry's document: the one read at start, or read now if that is still on its
+    /// way (an answer can arrive before it).
+    pub async fn registry(&self) -> Result<Registry, ApiError> {
+        if let Some(Ok(registry)) = self.registry.get_untracked() {
+            return Ok(registry);
         }
+        let registry = self
+            .api()
+            .get::<Value>("/v1/registry", None)
+            .await
+            .and_then(Registry::from_document);
+        self.registry.set(Some(registry.clone()));
+        registry
     }
 
     /// Signs up with a key pair made now in the browser; the browser keeps the key for login.

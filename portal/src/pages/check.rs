@@ -24,7 +24,8 @@ pub async fn lookup(portal: Portal, id: String) -> Result<Checked, ApiError> {
         .get(&format!("/v1/devices/{}", segment(&id)), token.as_deref())
         .await?;
     let said = portal
-        .registry_now()?
+        .registry()
+        .await?
         .verified::<DeviceAnswer>(Some(&answer.statement), now_ms())?;
     Ok(Checked {
         device: said.answer,

@@ -2,7 +2,7 @@
 //! (card C5), from the registry's signed statistics.
 
 use leptos::prelude::*;
-use serde_json::Value;
+use trustreg_core::statistics::{Statistics as Signed, StatusCounts};
 
 use crate::api::{ApiError, segment};
 use crate::format::age_of;
@@ -11,12 +11,13 @@ use crate::widgets::{Badge, Load, NeedsLogin, load, show};
 
 const STATUSES: [&str; 3] = ["trusted", "unverified", "unreliable"];
 
-async fn statistics(portal: Portal) -> Result<Value, ApiError> {
+async fn statistics(portal: Portal) -> Result<Signed, ApiError> {
     let token = portal.token();
-    let answer: Value = portal.api().get("/v1/statistics", token.as_deref()).await?;
+    let answer: serde_json::Value = portal.api().get("/v1/statistics", token.as_deref()).await?;
     Ok(portal
-        .registry_now()?
-        .verified::<Value>(answer["statement"].as_str(), now_ms())?
+        .registry()
+        .await?
+        .verified::<Signed>(answer["statement"].as_str(), now_ms())?
         .answer)
 }
 
@@ -61,14 +62,14 @@ pub fn bars(rows: &[(String, [u64; 3])]) -> Vec<(String, u64, Vec<Segment>)> {
         .collect()
 }
 
-fn counts(value: &Value) -> [u64; 3] {
-    STATUSES.map(|s| value[s].as_u64().unwrap_or(0))
+fn counts(c: &StatusCounts) -> [u64; 3] {
+    [c.trusted, c.unverified, c.unreliable]
 }
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let portal = Portal::get();
-    let stats = RwSignal::new(Load::<Value>::Idle);
+    let stats = RwSignal::new(Load::<Signed>::Idle);
     Effect::new(move |_| {
         if portal.session.get().is_some() {
             load(stats, statistics(portal));
@@ -85,18 +86,18 @@ pub fn DashboardPage() -> impl IntoView {
 }
 
 #[component]
-fn Statistics(stats: Value) -> impl IntoView {
-    let mut rows = vec![("All devices".to_owned(), counts(&stats["by_status"]))];
-    if let Some(domains) = stats["by_domain"].as_object() {
-        rows.extend(domains.iter().map(|(name, c)| (name.clone(), counts(c))));
-    }
-    let transitions: Vec<Value> = stats["recent_transitions"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+fn Statistics(stats: Signed) -> impl IntoView {
+    let mut rows = vec![("All devices".to_owned(), counts(&stats.by_status))];
+    rows.extend(
+        stats
+            .by_domain
+            .iter()
+            .map(|(name, c)| (name.clone(), counts(c))),
+    );
+    let transitions = stats.recent_transitions;
     let now = now_ms();
     view! {
-        <p class="hint">{format!("As of {}.", age_of(stats["as_of"].as_str().unwrap_or(""), now))}</p>
+        <p class="hint">{format!("As of {}.", age_of(&stats.as_of, now))}</p>
         <Chart rows/>
         <h2>"Recent transitions"</h2>
         <ul class="timeline" data-testid="recent-transitions">
@@ -104,14 +105,13 @@ fn Statistics(stats: Value) -> impl IntoView {
                 view! { <li>"None yet."</li> }.into_any()
             } else {
                 transitions.into_iter().map(|t| {
-                    let id = t["regdevid"].as_str().unwrap_or_default().to_owned();
-                    let href = format!("/devices/{}", segment(&id));
+                    let href = format!("/devices/{}", segment(&t.regdevid));
                     view! {
                         <li>
-                            <time>{age_of(t["at"].as_str().unwrap_or(""), now)}</time>
-                            <a href=href>{id}</a>
-                            <span>{format!(" {} → ", t["from"].as_str().unwrap_or("registered"))}</span>
-                            <Badge status=t["to"].as_str().unwrap_or("?").to_owned()/>
+                            <time>{age_of(&t.at, now)}</time>
+                            <a href=href>{t.regdevid.clone()}</a>
+                            <span>{format!(" {} → ", t.from.as_str())}</span>
+                            <Badge status=t.to.as_str().to_owned()/>
                         </li>
                     }
                 }).collect_view().into_any()

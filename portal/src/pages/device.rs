@@ -33,7 +33,8 @@ async fn signed<T: serde::de::DeserializeOwned>(
     let token = portal.token();
     let answer: Value = portal.api().get(&path, token.as_deref()).await?;
     Ok(portal
-        .registry_now()?
+        .registry()
+        .await?
         .verified::<T>(answer["statement"].as_str(), now_ms())?
         .answer)
 }
@@ -84,7 +85,8 @@ fn Details(checked: Checked) -> impl IntoView {
         .map(|fields| {
             fields
                 .into_iter()
-                .map(|(name, value)| (words(&name), plain(&value)))
+                .map(|(name, value)| (label(&name), plain(&value)))
+                .filter(|(_, value)| !value.is_empty())
                 .collect()
         })
         .unwrap_or_default();
@@ -118,6 +120,14 @@ fn Details(checked: Checked) -> impl IntoView {
                 "✓ Signed by " {checked.iss} " on " {utc(checked.signed_at_ms)} "; verified in this browser."
             </p>
         </div>
+    }
+}
+
+/// The name of a device-information field as the page shows it.
+fn label(field: &str) -> String {
+    match field {
+        "rot" => "Root of trust".to_owned(),
+        other => words(other),
     }
 }
 

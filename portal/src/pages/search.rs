@@ -23,7 +23,8 @@ async fn search(portal: Portal, params: Vec<(&'static str, String)>) -> Result<F
         .get(&format!("/v1/devices{}", query(&params)), token.as_deref())
         .await?;
     Ok(portal
-        .registry_now()?
+        .registry()
+        .await?
         .verified::<Found>(answer["statement"].as_str(), now_ms())?
         .answer)
 }
