@@ -69,6 +69,22 @@ impl Portal {
             .map(|s| s.token)
     }
 
+    /// The trust domains the registry hosts (tracked: forms fill their lists from it).
+    pub fn trust_domains(&self) -> Vec<String> {
+        self.registry
+            .get()
+            .and_then(Result::ok)
+            .map(|r| {
+                r.document["trust_domains"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| d["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The registry's document: the one read at start, or read now if that is still on its
     /// way (an answer can arrive before it).
     pub async fn registry(&self) -> Result<Registry, ApiError> {

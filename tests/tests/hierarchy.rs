@@ -7,9 +7,8 @@
 // card C6
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
@@ -20,8 +19,8 @@ use trustreg_core::records::{AuditRecord, MirrorRecord, Outcome};
 use trustreg_core::status::TrustStatus;
 use trustreg_device::RegistryClient;
 use trustreg_tests::{
-    Answer, Hierarchy, Manufacturer, Stack, challenge, enquirer_token, imei, localstack,
-    new_signing_key, post, random_imei, send, sensor_info, signed_request, test_admin,
+    Answer, Hierarchy, Manufacturer, Stack, challenge, enquirer_token, eventually, imei,
+    localstack, new_signing_key, post, random_imei, send, sensor_info, signed_request, test_admin,
 };
 
 /// How long a change may take to travel up two registries (stream, notify, two inboxes).
@@ -97,22 +96,6 @@ async fn listed(stack: &Stack, token: &str, status: &str, regdevid: &str) -> Opt
         }
         cursor = page.body["next"].as_str().map(str::to_owned);
         cursor.as_ref()?;
-    }
-}
-
-/// Polls `check` until it answers something or `within` passes.
-async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 

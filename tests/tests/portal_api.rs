@@ -8,10 +8,9 @@
 // card C6
 #![allow(clippy::unwrap_used)]
 
-use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use trustreg_core::identifier::{Identifier, Scheme};
@@ -19,8 +18,8 @@ use trustreg_core::ports::Clock as _;
 use trustreg_device::client::RegistryClient;
 use trustreg_http::ROUTES;
 use trustreg_tests::{
-    Answer, Manufacturer, SECTORAL_STACK, Stack, enquirer_token, imei, localstack, random_imei,
-    repo_root, send, sensor_info, stack_from_file,
+    Answer, Manufacturer, SECTORAL_STACK, Stack, enquirer_token, eventually, imei, localstack,
+    random_imei, repo_root, send, sensor_info, stack_from_file,
 };
 
 const PORTAL: &str = "http://127.0.0.1:8080";
@@ -78,22 +77,6 @@ fn concrete(template: &str, path: &str) -> String {
 
 async fn get(stack: &Stack, path: &str, token: Option<&str>) -> Answer {
     send("GET", format!("{}{path}", stack.api_url()), token, None).await
-}
-
-/// Polls `check` until it answers something or `within` passes.
-async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }
 
 /// A device registered at `stack` through its API with `identifier`, acknowledged when

@@ -3,39 +3,17 @@
 // card C5
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
-use trustreg_core::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
-use trustreg_core::{Registry, RegistryConfig, RegistryKind};
 
+use crate::PROBLEM_JSON;
+use crate::routers_tests::routers;
 use crate::routes::ROUTES;
-use crate::{PROBLEM_JSON, admin_router, interrogate_router, register_router};
 
 const PORTAL: &str = "http://127.0.0.1:8080";
-
-fn routers() -> Vec<(&'static str, Router)> {
-    let registry = Arc::new(Registry::new(
-        RegistryConfig::new(
-            "IN1.HLT.P07".parse().unwrap(),
-            RegistryKind::Primary,
-            vec!["health".into()],
-        ),
-        Arc::new(MemoryStore::default()),
-        Arc::new(MemoryKeys::new(1)),
-        Arc::new(FixedClock::at(1_800_000_000_000)),
-        Arc::new(CountingRng::default()),
-    ));
-    vec![
-        ("register", register_router(registry.clone())),
-        ("interrogate", interrogate_router(registry.clone())),
-        ("admin", admin_router(registry)),
-    ]
-}
 
 fn concrete(path: &str) -> String {
     path.split('/')

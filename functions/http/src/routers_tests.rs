@@ -16,7 +16,8 @@ use trustreg_core::{Registry, RegistryConfig, RegistryKind};
 use crate::routes::{FUNCTIONS, ROUTES};
 use crate::{PROBLEM_BASE, admin_router, interrogate_router, register_router, served_routes};
 
-fn routers() -> Vec<(&'static str, Router)> {
+/// The three functions' routers over one in-memory registry.
+pub(crate) fn routers() -> Vec<(&'static str, Router)> {
     let registry = Arc::new(Registry::new(
         RegistryConfig::new(
             "IN1.HLT.P07".parse().unwrap(),

@@ -47,21 +47,7 @@ pub fn SearchPage() -> impl IntoView {
         ];
         load(found, search(portal, params));
     };
-    let domains = move || {
-        portal
-            .registry
-            .get()
-            .and_then(Result::ok)
-            .map(|r| {
-                r.document["trust_domains"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|d| d["name"].as_str().map(str::to_owned))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-    };
+    let domains = move || portal.trust_domains();
     view! {
         <section>
             <h1>"Search devices"</h1>

@@ -54,21 +54,7 @@ fn NewSubscription(on_created: Callback<()>) -> impl IntoView {
     let make = RwSignal::new(String::new());
     let severity = RwSignal::new(String::new());
     let created = RwSignal::new(Load::<Value>::Idle);
-    let domains = move || {
-        portal
-            .registry
-            .get()
-            .and_then(Result::ok)
-            .map(|r| {
-                r.document["trust_domains"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|d| d["name"].as_str().map(str::to_owned))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-    };
+    let domains = move || portal.trust_domains();
     let create = move || {
         let one = |s: RwSignal<String>| {
             let v = s.get_untracked();
