@@ -128,6 +128,10 @@ async fn reports_are_stored_and_read_back_in_order() {
 
 // Y.3059 7 iv c
 // Y.3059 9.3 ii a
+// Y.3059 9.2 ii a-d: d, the registered device provides its information
+// Y.3059 9.2 note: once registered, the registry interrogates the device: every report answers
+// a fresh challenge of the registry, signed with the key the device registered, through the
+// API Gateway endpoint (TLS-only on AWS).
 // End to end: the device client reports through API Gateway and the function.
 #[tokio::test]
 async fn the_device_reports_through_the_api() {
