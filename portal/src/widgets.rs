@@ -60,6 +60,17 @@ where
     }
 }
 
+/// The choices of a status field: any, or one of the three (Y.3059 6.1 d).
+#[component]
+pub fn StatusOptions() -> impl IntoView {
+    view! {
+        <option value="">"any"</option>
+        <option value="trusted">"trusted"</option>
+        <option value="unverified">"unverified"</option>
+        <option value="unreliable">"unreliable"</option>
+    }
+}
+
 /// Asks to log in, for pages that need an enquirer's session.
 #[component]
 pub fn NeedsLogin() -> impl IntoView {

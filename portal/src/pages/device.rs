@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use trustreg_core::records::{AffectedLink, HistoryEntry};
 use trustreg_core::reports::DeviceHistory;
+use trustreg_core::status::Reason;
 
 use crate::api::{ApiError, segment};
 use crate::format::{age_of, utc, words};
@@ -90,15 +91,7 @@ fn Details(checked: Checked) -> impl IntoView {
                 .collect()
         })
         .unwrap_or_default();
-    let reasons = d
-        .reasons
-        .clone()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|r| serde_json::to_value(r).ok())
-        .map(|r| words(&plain(&r)))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let reasons = reasons_text(d.reasons.as_deref().unwrap_or_default());
     view! {
         <div class="result" data-testid="device-details">
             <div class="result-head">
@@ -121,6 +114,16 @@ fn Details(checked: Checked) -> impl IntoView {
             </p>
         </div>
     }
+}
+
+/// Why a device has its status, in words.
+fn reasons_text(reasons: &[Reason]) -> String {
+    reasons
+        .iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .map(|r| words(&plain(&r)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The name of a device-information field as the page shows it.
@@ -152,13 +155,7 @@ fn Timeline(history: DeviceHistory) -> impl IntoView {
         HistoryEntry::Transition(t) => {
             let from = t.from.map(|f| f.as_str().to_owned()).unwrap_or_else(|| "registered".into());
             let to = t.to.as_str().to_owned();
-            let reasons = t
-                .reasons
-                .iter()
-                .filter_map(|r| serde_json::to_value(r).ok())
-                .map(|r| words(&plain(&r)))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let reasons = reasons_text(&t.reasons);
             view! {
                 <li class="transition">
                     <time>{utc(t.at_ms)}</time>

@@ -7,7 +7,7 @@ use trustreg_core::lookups::DeviceAnswer;
 
 use crate::api::{ApiError, query, segment};
 use crate::state::{Portal, now_ms};
-use crate::widgets::{Badge, Load, NeedsLogin, load, show};
+use crate::widgets::{Badge, Load, NeedsLogin, StatusOptions, load, show};
 
 /// What a search's statement says.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -60,10 +60,7 @@ pub fn SearchPage() -> impl IntoView {
                     <label>"Model"<input id="search-model" type="text" prop:value=move || model.get() on:input=move |ev| model.set(event_target_value(&ev))/></label>
                     <label>"Status"
                         <select id="search-status" on:change=move |ev| status.set(event_target_value(&ev))>
-                            <option value="">"any"</option>
-                            <option value="trusted">"trusted"</option>
-                            <option value="unverified">"unverified"</option>
-                            <option value="unreliable">"unreliable"</option>
+                            <StatusOptions/>
                         </select>
                     </label>
                     <label>"Trust domain"

@@ -8,7 +8,7 @@ use trustreg_core::subscriptions::{SubscriptionList, SubscriptionView};
 use crate::api::{ApiError, segment};
 use crate::filter::FilterForm;
 use crate::state::Portal;
-use crate::widgets::{ErrorBox, Load, NeedsLogin, load, show};
+use crate::widgets::{ErrorBox, Load, NeedsLogin, StatusOptions, load, show};
 
 async fn list(portal: Portal) -> Result<Vec<SubscriptionView>, ApiError> {
     let token = portal.token();
@@ -129,10 +129,7 @@ fn NewSubscription(on_created: Callback<()>) -> impl IntoView {
             </label>
             <label>"New status"
                 <select id="sub-filter-status" on:change=move |ev| status.set(event_target_value(&ev))>
-                    <option value="">"any"</option>
-                    <option value="trusted">"trusted"</option>
-                    <option value="unverified">"unverified"</option>
-                    <option value="unreliable">"unreliable"</option>
+                    <StatusOptions/>
                 </select>
             </label>
             <label>"Make"
