@@ -52,6 +52,8 @@ def main() -> int:
     p.add_argument("--log-level", default="info")
     p.add_argument("--admin-keys", type=Path,
                    help='administrators\' public keys: JSON {"<name>": <P-256 public JWK>} (trustreg admin keygen)')
+    p.add_argument("--allow-loopback-endpoints", action="store_true",
+                   help="test stacks only: subscriptions may name loopback endpoints")
     p.add_argument("--linked-accounts", default="",
                    help="comma-separated AWS accounts of linked registries that may send to the inbox")
     p.add_argument("--template", type=Path, default=HERE / "template.yaml")
@@ -88,6 +90,7 @@ def main() -> int:
         "RegId": a.reg_id, "RegistryPath": a.path, "RegistryType": a.type,
         "TrustDomains": ",".join(domains), "NameSuffix": suffix, "ArtifactBucket": bucket,
         "Architecture": a.arch, "LogLevel": a.log_level, "LinkedAccounts": a.linked_accounts,
+        "AllowLoopbackEndpoints": "true" if a.allow_loopback_endpoints else "false",
     }
     if a.admin_keys:
         try:

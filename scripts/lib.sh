@@ -32,6 +32,8 @@ ensure_test_admin() {
 }
 
 # deploy_stack NAME REGID PATH TYPE DOMAINS [LINKED_ACCOUNTS] -> .trustreg/stacks/NAME.json
+# Local stacks admit loopback subscription endpoints: the tests' and the local run's
+# subscribers listen on loopback (a stack on AWS is deployed without the flag).
 # LINKED_ACCOUNTS: AWS accounts of linked registries elsewhere, allowed to send to the inbox.
 deploy_stack() {
   local name=$1 regid=$2 path=$3 type=$4 domains=$5 linked=${6:-}
@@ -41,6 +43,7 @@ deploy_stack() {
     --stack-name "$name" --reg-id "$regid" --path "$path" --type "$type" \
     --domains "$domains" --bin-dir "$LAMBDA_DIR" --arch x86_64 \
     --admin-keys "$TEST_ADMIN_DIR/admin-jwks.json" --linked-accounts "$linked" \
+    --allow-loopback-endpoints \
     --out ".trustreg/stacks/$name.json"
 }
 
@@ -260,4 +263,29 @@ stop_portal() {
     wait "$PORTAL_PID" 2>/dev/null || true
     PORTAL_PID=
   fi
+}
+
+# ------------------------------------------------------------------ API fuzzing (scripts/fuzz-api)
+# schemathesis (PyPI) in a venv of its own, $TRUSTREG_CACHE/schemathesis-<version>/venv, with
+# cryptography for the hooks' signed enquirer login (scripts/fuzz_api_hooks.py). Installed once
+# (about 30 s), reused after; prints the venv's schemathesis.
+SCHEMATHESIS_VERSION=4.32.5
+SCHEMATHESIS_REQUIREMENTS=("schemathesis==$SCHEMATHESIS_VERSION" "cryptography==46.0.3")
+ensure_schemathesis() {
+  local root="$TRUSTREG_CACHE/schemathesis-$SCHEMATHESIS_VERSION" py=${TRUSTREG_PYTHON:-python3.11}
+  local venv="$root/venv" want="${SCHEMATHESIS_REQUIREMENTS[*]}"
+  if [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$want" ]; then
+    mkdir -p "$root"
+    (
+      flock 8 # the cache is shared by all clones of this user
+      if [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$want" ]; then
+        echo "fuzz-api: installing schemathesis $SCHEMATHESIS_VERSION into $venv" >&2
+        [ -x "$venv/bin/python" ] || "$py" -m venv "$venv" >&2 || exit 1
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+          "${SCHEMATHESIS_REQUIREMENTS[@]}" >&2 || exit 1
+        printf '%s' "$want" >"$venv/.stamp"
+      fi
+    ) 8>"$root/install.lock" || return 1
+  fi
+  echo "$venv/bin/schemathesis"
 }

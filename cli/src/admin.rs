@@ -182,10 +182,9 @@ async fn decide_enquirer(
     if let Some(role) = role {
         claims["role"] = role.into();
     }
-    let jws = crate::enquirer::signed(&key, &format!("admin:{name}"), &claims);
-    client
-        .post_jws(&format!("/v1/admin/enquirers/{id}/decision"), jws)
-        .await
+    let path = format!("/v1/admin/enquirers/{id}/decision");
+    let jws = crate::enquirer::signed(&key, &format!("admin:{name}"), "POST", &path, &claims);
+    client.post_jws(&path, jws).await
 }
 
 fn read_outputs(path: &PathBuf) -> Result<HashMap<String, String>, CliError> {

@@ -39,12 +39,18 @@ pub fn bulk_device(
     })
 }
 
-/// The claims a bulk request's signer signs: a fresh nonce and the body's digest.
-pub fn body_claims(nonce: String, body: &[u8]) -> BodySignatureClaims {
-    BodySignatureClaims {
+/// The route a bulk registration is posted to.
+pub const BULK_PATH: &str = "/v1/bulk/registrations";
+
+/// The claims a bulk request's signer signs: a fresh nonce and the body's digest, made for
+/// `POST /v1/bulk/registrations` (`htm`, `htu`).
+pub fn body_claims(nonce: String, body: &[u8]) -> serde_json::Value {
+    let claims = BodySignatureClaims {
         nonce,
         body_sha256: URL_SAFE_NO_PAD.encode(Sha256::digest(body)),
-    }
+    };
+    let value = serde_json::to_value(claims).unwrap_or_default();
+    trustreg_core::binding::bind(value, "POST", BULK_PATH)
 }
 
 impl RegistryClient {
@@ -62,7 +68,7 @@ impl RegistryClient {
         let signature = sign(&claims)?;
         let response = self
             .http()
-            .post(format!("{}/v1/bulk/registrations", self.base_url()))
+            .post(format!("{}{BULK_PATH}", self.base_url()))
             .header(CONTENT_TYPE, content_type)
             .header(AUTHORIZATION, format!("{AUTH_SCHEME} {signature}"))
             .body(body)

@@ -147,9 +147,9 @@ impl RegistryClient {
         };
         let jws = acknowledgement_jws(se, &claims)?;
         let url = format!(
-            "{}/v1/devices/{}/acknowledgement",
+            "{}{}",
             self.base_url,
-            encode_path_segment(&regdevid)
+            device_path(&regdevid, "acknowledgement")
         );
         let response: AcknowledgementResponse = self.post_jws(url, jws).await?;
         se.store_registration(&StoredRegistration {
@@ -177,11 +177,7 @@ impl RegistryClient {
             configuration: params.configuration,
         };
         let jws = report_jws(se, &regdevid, &claims)?;
-        let url = format!(
-            "{}/v1/devices/{}/reports",
-            self.base_url,
-            encode_path_segment(&regdevid)
-        );
+        let url = format!("{}{}", self.base_url, device_path(&regdevid, "reports"));
         self.post_jws(url, jws).await
     }
 
@@ -214,7 +210,7 @@ pub fn registration_jws(
     let header = JwsHeader::es256()
         .with_typ(REGISTRATION_TYP)
         .with_x5c_der(&chain);
-    Ok(se.sign_jws(&header, &to_json(claims)?))
+    Ok(se.sign_jws(&header, &bound(claims, "POST", "/v1/registrations")?))
 }
 
 /// The acknowledgement: claims signed by the registered key, naming the device by `kid`.
@@ -225,7 +221,8 @@ pub fn acknowledgement_jws(
     let header = JwsHeader::es256()
         .with_typ(ACKNOWLEDGEMENT_TYP)
         .with_kid(claims.regdevid.clone());
-    Ok(se.sign_jws(&header, &to_json(claims)?))
+    let path = device_path(&claims.regdevid, "acknowledgement");
+    Ok(se.sign_jws(&header, &bound(claims, "POST", &path)?))
 }
 
 /// What a device reports about itself; the client adds the nonce.
@@ -244,11 +241,21 @@ pub fn report_jws(
     claims: &ReportClaims,
 ) -> Result<String, ClientError> {
     let header = JwsHeader::es256().with_typ(REPORT_TYP).with_kid(regdevid);
-    Ok(se.sign_jws(&header, &to_json(claims)?))
+    let path = device_path(regdevid, "reports");
+    Ok(se.sign_jws(&header, &bound(claims, "POST", &path)?))
 }
 
-fn to_json(value: &impl Serialize) -> Result<Vec<u8>, ClientError> {
-    serde_json::to_vec(value).map_err(|e| ClientError::Decode(e.to_string()))
+/// The claims of a signed request made for `method` on `path` (`htm`, `htu`: API.md, "Signed
+/// requests"), as JSON bytes to sign.
+pub fn bound(claims: &impl Serialize, method: &str, path: &str) -> Result<Vec<u8>, ClientError> {
+    let value = serde_json::to_value(claims).map_err(|e| ClientError::Decode(e.to_string()))?;
+    serde_json::to_vec(&trustreg_core::binding::bind(value, method, path))
+        .map_err(|e| ClientError::Decode(e.to_string()))
+}
+
+/// `/v1/devices/<regdevid>/<rest>`, the RegDevID percent-encoded as one path segment.
+pub fn device_path(regdevid: &str, rest: &str) -> String {
+    format!("/v1/devices/{}/{rest}", encode_path_segment(regdevid))
 }
 
 /// Success bodies become `T`; RFC 9457 problems become `ClientError::Problem`.
@@ -290,7 +297,7 @@ pub(crate) async fn decode<T: DeserializeOwned>(
 
 /// Percent-encodes everything but RFC 3986 unreserved characters: a serial RegDevID contains
 /// '/', and ':' is left to no server's interpretation either.
-fn encode_path_segment(segment: &str) -> String {
+pub fn encode_path_segment(segment: &str) -> String {
     let mut encoded = String::with_capacity(segment.len());
     for byte in segment.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
@@ -321,16 +328,12 @@ impl RegistryClient {
             ttl_seconds,
             single_use,
         };
-        let payload =
-            serde_json::to_vec(&claims).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let path = device_path(&regdevid, "virtual-ids");
+        let payload = bound(&claims, "POST", &path)?;
         let header = JwsHeader::es256()
             .with_typ(VIRTUAL_ID_TYP)
             .with_kid(regdevid.clone());
-        let url = format!(
-            "{}/v1/devices/{}/virtual-ids",
-            self.base_url,
-            encode_path_segment(&regdevid)
-        );
+        let url = format!("{}{path}", self.base_url);
         self.post_jws(url, se.sign_jws(&header, &payload)).await
     }
 }

@@ -138,9 +138,13 @@ impl Portal {
             .post_json("/v1/challenges", &json!({"purpose": "login"}), None)
             .await?;
         let nonce = challenge["nonce"].as_str().unwrap_or_default();
-        let jws = identity
-            .signed(&json!({"nonce": nonce, "enquirer_id": identity.kid}))
-            .await?;
+        // Made for this request only (`htm`, `htu`: API.md, "Signed requests").
+        let claims = trustreg_core::binding::bind(
+            json!({"nonce": nonce, "enquirer_id": identity.kid}),
+            "POST",
+            "/v1/sessions",
+        );
+        let jws = identity.signed(&claims).await?;
         let answer: Value = api.post_jws("/v1/sessions", &jws).await?;
         let session = Session {
             kid: identity.kid.clone(),

@@ -352,14 +352,30 @@ pub fn test_admin() -> (String, p256::ecdsa::SigningKey) {
     (name, key)
 }
 
-/// A compact JWS over `claims` signed by `key`, naming its signer by `kid`.
+/// A compact JWS over `claims` signed by `key`, naming its signer by `kid`, made for `method`
+/// on `path` (its `htm` and `htu` claims: API.md, "Signed requests").
 pub fn signed_request(
     key: &p256::ecdsa::SigningKey,
     kid: &str,
+    method: &str,
+    path: &str,
     claims: &serde_json::Value,
 ) -> String {
     let header = trustreg_core::jose::JwsHeader::es256().with_kid(kid);
+    let claims = trustreg_core::binding::bind(claims.clone(), method, path);
     trustreg_core::jose::sign_with(key, &header, claims.to_string().as_bytes())
+}
+
+/// Posts `claims`, signed by `key` as `kid` for `POST <path>`, to `<api><path>`.
+pub async fn post_signed(
+    api: &str,
+    path: &str,
+    key: &p256::ecdsa::SigningKey,
+    kid: &str,
+    claims: &serde_json::Value,
+) -> Answer {
+    let jws = signed_request(key, kid, "POST", path, claims);
+    post(api, path, "application/jose", jws).await
 }
 
 /// The stack's KMS keys, counting the KMS requests made through them (benchmarks).
@@ -531,26 +547,24 @@ pub async fn enquirer_token(api: &str) -> String {
         .expect("enquirer id")
         .to_owned();
     let (admin, admin_key) = test_admin();
-    let decision = signed_request(
+    let decided = post_signed(
+        api,
+        &format!("/v1/admin/enquirers/{id}/decision"),
         &admin_key,
         &format!("admin:{admin}"),
         &serde_json::json!({"nonce": challenge(api, "enquirer-decision").await, "decision": "approve"}),
-    );
-    let decided = post(
-        api,
-        &format!("/v1/admin/enquirers/{id}/decision"),
-        "application/jose",
-        decision,
     )
     .await;
     assert_eq!(decided.status, 200, "{decided:?}");
     let kid = format!("enquirer:{id}");
-    let login = signed_request(
+    let session = post_signed(
+        api,
+        "/v1/sessions",
         &key,
         &kid,
         &serde_json::json!({"nonce": challenge(api, "login").await, "enquirer_id": kid}),
-    );
-    let session = post(api, "/v1/sessions", "application/jose", login).await;
+    )
+    .await;
     assert_eq!(session.status, 200, "{session:?}");
     session.body["access_token"]
         .as_str()

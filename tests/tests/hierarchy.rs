@@ -20,7 +20,7 @@ use trustreg_core::status::TrustStatus;
 use trustreg_device::RegistryClient;
 use trustreg_tests::{
     Answer, Hierarchy, Manufacturer, Stack, challenge, enquirer_token, eventually, imei,
-    localstack, new_signing_key, post, random_imei, send, sensor_info, signed_request, test_admin,
+    localstack, new_signing_key, post_signed, random_imei, send, sensor_info, test_admin,
 };
 
 /// How long a change may take to travel up two registries (stream, notify, two inboxes).
@@ -51,11 +51,12 @@ async fn hold(primary: &Stack, regdevid: &str) {
     let (admin, key) = test_admin();
     let claims =
         json!({"nonce": challenge(&api, "hold").await, "regdevid": regdevid, "kind": "stolen"});
-    let held = post(
+    let held = post_signed(
         &api,
         &format!("/v1/devices/{regdevid}/holds"),
-        "application/jose",
-        signed_request(&key, &format!("admin:{admin}"), &claims),
+        &key,
+        &format!("admin:{admin}"),
+        &claims,
     )
     .await;
     assert_eq!(held.status, 200, "{held:?}");
@@ -428,13 +429,7 @@ async fn vulnerability_request(stack: &Stack, path: &str, mut claims: Value) -> 
     let api = stack.api_url();
     let (admin, key) = test_admin();
     claims["nonce"] = json!(challenge(&api, "vulnerability").await);
-    post(
-        &api,
-        path,
-        "application/jose",
-        signed_request(&key, &format!("admin:{admin}"), &claims),
-    )
-    .await
+    post_signed(&api, path, &key, &format!("admin:{admin}"), &claims).await
 }
 
 /// Waits until the primary's own answer for `regdevid` is `status`.
@@ -721,11 +716,12 @@ async fn link(at: &Stack, other: &Stack, kind: &str) {
         "path": theirs["path"], "public_key": theirs["public_key"],
         "inbox": other.output("InboxUrl"),
     });
-    let linked = post(
+    let linked = post_signed(
         &api,
         "/v1/admin/links",
-        "application/jose",
-        signed_request(&key, &format!("admin:{admin}"), &claims),
+        &key,
+        &format!("admin:{admin}"),
+        &claims,
     )
     .await;
     assert_eq!(linked.status, 201, "{linked:?}");

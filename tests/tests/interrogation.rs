@@ -13,8 +13,8 @@ use trustreg_core::jose::{self, JwsHeader};
 use trustreg_core::messages::{IdentifierClaim, RegistrationClaims};
 use trustreg_core::ports::{Clock, RegistryKeys};
 use trustreg_tests::{
-    Answer, Manufacturer, Stack, challenge, imei, localstack, post, random_imei, send, sensor_info,
-    signed_request, test_admin,
+    Answer, Manufacturer, Stack, challenge, imei, localstack, post, post_signed, random_imei, send,
+    sensor_info, signed_request, test_admin,
 };
 
 const JOSE: &str = "application/jose";
@@ -32,8 +32,14 @@ fn new_key() -> SigningKey {
 /// Logs `kid` in with `key`: the access token.
 async fn login(api: &str, key: &SigningKey, kid: &str) -> Answer {
     let nonce = challenge(api, "login").await;
-    let jws = signed_request(key, kid, &json!({"nonce": nonce, "enquirer_id": kid}));
-    post(api, "/v1/sessions", JOSE, jws).await
+    post_signed(
+        api,
+        "/v1/sessions",
+        key,
+        kid,
+        &json!({"nonce": nonce, "enquirer_id": kid}),
+    )
+    .await
 }
 
 async fn token(api: &str, key: &SigningKey, kid: &str) -> String {
@@ -78,16 +84,12 @@ async fn approved_enquirer(api: &str, role: &str) -> (SigningKey, String) {
 async fn decide(api: &str, id: &str, decision: &str) -> Answer {
     let (name, admin) = test_admin();
     let nonce = challenge(api, "enquirer-decision").await;
-    let jws = signed_request(
+    post_signed(
+        api,
+        &format!("/v1/admin/enquirers/{id}/decision"),
         &admin,
         &format!("admin:{name}"),
         &json!({"nonce": nonce, "decision": decision}),
-    );
-    post(
-        api,
-        &format!("/v1/admin/enquirers/{id}/decision"),
-        JOSE,
-        jws,
     )
     .await
 }
@@ -323,6 +325,8 @@ async fn forged_expired_and_replayed_credentials_are_refused() {
     let jws = signed_request(
         &admin_key,
         &kid,
+        "POST",
+        "/v1/sessions",
         &json!({"nonce": nonce, "enquirer_id": kid}),
     );
     assert_eq!(
@@ -355,16 +359,12 @@ async fn a_public_lookup_by_virtual_id_reveals_neither_regdevid_nor_pii() {
     .unwrap();
     let owner_id = device.owner_id.unwrap();
     let nonce = challenge(&api, "virtual-id").await;
-    let jws = signed_request(
+    let issued = post_signed(
+        &api,
+        &format!("/v1/devices/{}/virtual-ids", segment(&regdevid)),
         &owner_key,
         &format!("owner:{owner_id}"),
         &json!({"nonce": nonce, "ttl_seconds": 600, "single_use": false}),
-    );
-    let issued = post(
-        &api,
-        &format!("/v1/devices/{}/virtual-ids", segment(&regdevid)),
-        JOSE,
-        jws,
     )
     .await;
     assert_eq!(issued.status, 201, "{issued:?}");
@@ -459,6 +459,8 @@ async fn removing_a_root_makes_its_devices_unreliable() {
             signed_request(
                 &admin,
                 &kid,
+                "PUT",
+                &format!("/v1/admin/roots/{root_id}"),
                 &json!({"nonce": challenge(&api, "root").await, "name": maker.ca.name(),
                         "certificate": certificate, "rot_types": ["secure-element"]}),
             ),
@@ -477,6 +479,8 @@ async fn removing_a_root_makes_its_devices_unreliable() {
             signed_request(
                 &admin,
                 &kid,
+                "DELETE",
+                &format!("/v1/admin/roots/{root_id}"),
                 &json!({"nonce": challenge(&api, "root").await}),
             ),
         )),

@@ -10,8 +10,8 @@ use trustreg_core::status::{Reason, TrustStatus};
 use trustreg_device::RegistryClient;
 use trustreg_device::client::ReportParams;
 use trustreg_tests::{
-    Manufacturer, Stack, challenge, imei, localstack, post, random_imei, sensor_info,
-    signed_request, test_admin,
+    Manufacturer, Stack, challenge, imei, localstack, post_signed, random_imei, sensor_info,
+    test_admin,
 };
 
 fn firmware(version: &str) -> ReportParams {
@@ -63,11 +63,12 @@ async fn register_acknowledge_report_vulnerable_fixed_trusted() {
         "target": {"make": "Acme", "model": model, "firmware_below": "1.5"},
         "fixed_in_firmware": "1.5"
     });
-    let accepted = post(
+    let accepted = post_signed(
         &api,
         "/v1/vulnerabilities",
-        "application/jose",
-        signed_request(&key, &format!("admin:{admin}"), &claims),
+        &key,
+        &format!("admin:{admin}"),
+        &claims,
     )
     .await;
     assert_eq!(accepted.status, 202, "{accepted:?}");

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use trustreg_device::RegistryClient;
 use trustreg_tests::subscriber::{Received, Subscriber, domains, topic_arn};
 use trustreg_tests::{
-    Manufacturer, Stack, challenge, imei, localstack, post, random_imei, sensor_info,
-    signed_request, test_admin,
+    Manufacturer, Stack, challenge, imei, localstack, post_signed, random_imei, sensor_info,
+    test_admin,
 };
 
 const DELIVERY: Duration = Duration::from_secs(30);
@@ -43,11 +43,12 @@ async fn hold(stack: &Stack, regdevid: &str) {
     let (admin, key) = test_admin();
     let claims =
         json!({"nonce": challenge(&api, "hold").await, "regdevid": regdevid, "kind": "stolen"});
-    let held = post(
+    let held = post_signed(
         &api,
         &format!("/v1/devices/{regdevid}/holds"),
-        "application/jose",
-        signed_request(&key, &format!("admin:{admin}"), &claims),
+        &key,
+        &format!("admin:{admin}"),
+        &claims,
     )
     .await;
     assert_eq!(held.status, 200, "{held:?}");
@@ -340,11 +341,12 @@ async fn an_admin_bulk_notification_reaches_the_devices_subscribers() {
         "regdevids": [a, b, unknown],
         "message": "firmware 2.0 fixes CVE-2026-0001: update"
     });
-    let answer = post(
+    let answer = post_signed(
         &api,
         "/v1/admin/notifications",
-        "application/jose",
-        signed_request(&key, &format!("admin:{admin}"), &claims),
+        &key,
+        &format!("admin:{admin}"),
+        &claims,
     )
     .await;
     assert_eq!(answer.status, 200, "{answer:?}");

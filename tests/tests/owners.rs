@@ -125,6 +125,7 @@ async fn owners_register_and_transfer_devices_through_the_api() {
     let claims = json!({"nonce": nonce, "kind": "owner",
         "attributes": {"name": NAME, "email": EMAIL},
         "public_key": jose::jwk_from_key(buyer.verifying_key())});
+    let claims = trustreg_core::binding::bind(claims, "POST", "/v1/owners");
     let jws = jose::sign_with(&buyer, &JwsHeader::es256(), claims.to_string().as_bytes());
     let answer = post(&api, "/v1/owners", "application/jose", jws).await;
     assert_eq!(answer.status, 201, "{answer:?}");
@@ -163,6 +164,7 @@ async fn owners_register_and_transfer_devices_through_the_api() {
     let path = format!("/v1/devices/{}/transfer", regdevid.replace(':', "%3A"));
     let transfer = |key: &SigningKey, kid: String, nonce: String| {
         let claims = json!({"nonce": nonce, "new_owner_id": buyer_id});
+        let claims = trustreg_core::binding::bind(claims, "POST", &path);
         jose::sign_with(
             key,
             &JwsHeader::es256().with_kid(kid),

@@ -18,10 +18,8 @@ use p256::ecdsa::SigningKey;
 use serde_json::{Value, json};
 use trustreg_core::jose;
 use trustreg_tests::{
-    Answer, Stack, challenge, localstack, post, random_imei, send, signed_request, test_admin,
+    Answer, Stack, challenge, localstack, post, post_signed, random_imei, send, test_admin,
 };
-
-const JOSE: &str = "application/jose";
 
 fn new_key() -> SigningKey {
     let mut bytes = [0u8; 32];
@@ -45,23 +43,25 @@ async fn enquirer_token(api: &str) -> String {
     let id = signed_up.body["enquirer_id"].as_str().unwrap().to_owned();
     let (name, admin) = test_admin();
     let nonce = challenge(api, "enquirer-decision").await;
-    let decision = signed_request(
+    let decided = post_signed(
+        api,
+        &format!("/v1/admin/enquirers/{id}/decision"),
         &admin,
         &format!("admin:{name}"),
         &json!({"nonce": nonce, "decision": "approve"}),
-    );
-    let decided = post(
-        api,
-        &format!("/v1/admin/enquirers/{id}/decision"),
-        JOSE,
-        decision,
     )
     .await;
     assert_eq!(decided.status, 200, "{decided:?}");
     let kid = format!("enquirer:{id}");
     let nonce = challenge(api, "login").await;
-    let login = signed_request(&key, &kid, &json!({"nonce": nonce, "enquirer_id": kid}));
-    let session = post(api, "/v1/sessions", JOSE, login).await;
+    let session = post_signed(
+        api,
+        "/v1/sessions",
+        &key,
+        &kid,
+        &json!({"nonce": nonce, "enquirer_id": kid}),
+    )
+    .await;
     assert_eq!(session.status, 200, "{session:?}");
     session.body["access_token"].as_str().unwrap().to_owned()
 }

@@ -40,6 +40,12 @@ pub async fn link(
         "public_key": field("public_key")?,
         "inbox": other_inbox,
     });
-    let jws = signed(&key, &format!("admin:{name}"), &claims);
+    let jws = signed(
+        &key,
+        &format!("admin:{name}"),
+        "POST",
+        "/v1/admin/links",
+        &claims,
+    );
     client.post_jws("/v1/admin/links", jws).await
 }

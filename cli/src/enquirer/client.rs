@@ -56,7 +56,8 @@ impl EnquirerApi {
     /// Challenge-response login (Y.3059 9.3 iii): the nonce signed with the key of `kid`.
     pub async fn login(&self, key: &SigningKey, kid: &str) -> Result<Value, CliError> {
         let nonce = self.nonce("login").await?;
-        let jws = signed(key, kid, &json!({ "nonce": nonce, "enquirer_id": kid }));
+        let claims = json!({ "nonce": nonce, "enquirer_id": kid });
+        let jws = signed(key, kid, "POST", "/v1/sessions", &claims);
         self.post_jws("/v1/sessions", jws).await
     }
 
@@ -95,8 +96,10 @@ impl EnquirerApi {
     }
 }
 
-pub fn signed(key: &SigningKey, kid: &str, claims: &Value) -> String {
+/// A signed request of `kid` made for `method` on `path` (its `htm` and `htu` claims).
+pub fn signed(key: &SigningKey, kid: &str, method: &str, path: &str, claims: &Value) -> String {
     let header = JwsHeader::es256().with_kid(kid);
+    let claims = trustreg_core::binding::bind(claims.clone(), method, path);
     jose::sign_with(key, &header, claims.to_string().as_bytes())
 }
 

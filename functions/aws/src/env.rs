@@ -33,6 +33,10 @@ pub const SETTINGS: &[(&str, &str)] = &[
 /// the functions that publish notifications or hold subscriptions.
 pub const TOPIC_ARN_PREFIX: &str = "TOPIC_ARN_PREFIX";
 
+/// `true` where the stack is deployed for tests (`AllowLoopbackEndpoints`): subscriptions may
+/// then name loopback endpoints, where the tests' subscriber listens.
+pub const LOOPBACK_ENDPOINTS: &str = "LOOPBACK_ENDPOINTS";
+
 /// Set (to anything but empty) for the functions that send to other registries' inboxes (the
 /// exchange of the hierarchy: notify sends updates up, exchange forwards and answers).
 pub const EXCHANGE_ENABLED: &str = "EXCHANGE_ENABLED";
@@ -84,6 +88,7 @@ pub fn registry_from(
         Some(text) => admin_keys(&text)?,
         None => Vec::new(),
     };
+    config.loopback_endpoints = lookup(LOOPBACK_ENDPOINTS).is_some_and(|v| v == "true");
     let registry = Registry::new(
         config,
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table)),

@@ -100,9 +100,19 @@ pub struct AdminKey {
     pub key: VerifyingKey,
 }
 
+/// Longest `kid` a signed request may name: longer than any RegDevID, `admin:` name or id, and
+/// far below DynamoDB's key limits (a partition key is at most 2,048 bytes:
+/// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html), so an
+/// oversized `kid` is refused as unknown before it reaches a key read.
+pub const MAX_KID: usize = 128;
+
 impl Registry {
-    /// Verifies a signed request: the signer's key, that its role is in `allowed`, and spends
-    /// the request's nonce for `purpose`. Any failure is a refusal the caller audits.
+    /// Verifies a signed request: the signature with the key of the signer its `kid` names,
+    /// then (and only then) the signer's standing and that its role is in `allowed`, and spends
+    /// the request's nonce for `purpose`. Until the signature verifies nothing about the signer
+    /// is revealed: an unknown signer, an oversized `kid` and a wrong signature are the same
+    /// `bad-signature` refusal, and a pending enquirer learns its state only with its own key.
+    /// Any failure is a refusal the caller audits.
     pub async fn verify_signed<T: DeserializeOwned>(
         &self,
         compact: &str,
@@ -113,14 +123,21 @@ impl Registry {
         let kid = jws.header().kid.clone().ok_or_else(|| {
             RegistryError::Malformed("a signed request names its signer in kid".into())
         })?;
-        let (actor, key) = self.signer(&kid).await?;
+        if kid.len() > MAX_KID {
+            return Err(RegistryError::BadSignature);
+        }
+        let (actor, key) = self
+            .signer(&kid)
+            .await?
+            .ok_or(RegistryError::BadSignature)?;
+        jws.verify(&key).map_err(|_| RegistryError::BadSignature)?;
+        standing(&actor)?;
         if !allowed.contains(&actor.role()) {
             return Err(RegistryError::Forbidden(format!(
                 "{} may not do this",
                 actor.audit_name()
             )));
         }
-        jws.verify(&key).map_err(|_| RegistryError::BadSignature)?;
         let nonce: NonceClaim = jws
             .claims()
             .map_err(|e| RegistryError::Malformed(e.to_string()))?;
@@ -131,70 +148,79 @@ impl Registry {
         Ok(Signed { actor, claims })
     }
 
-    async fn signer(&self, kid: &str) -> Result<(Actor, VerifyingKey), RegistryError> {
+    /// The actor a `kid` names and its key, whatever its standing; `None` when there is none.
+    async fn signer(&self, kid: &str) -> Result<Option<(Actor, VerifyingKey)>, RegistryError> {
         if let Some(name) = kid.strip_prefix("admin:") {
-            let admin = self
+            return Ok(self
                 .config
                 .admin_keys
                 .iter()
                 .find(|a| a.name == name)
-                .ok_or(RegistryError::UnknownSigner)?;
-            return Ok((Actor::Admin(admin.name.clone()), admin.key));
+                .map(|admin| (Actor::Admin(admin.name.clone()), admin.key)));
         }
         if let Some(owner_id) = kid.strip_prefix("owner:") {
             return self.owner_signer(owner_id).await;
         }
         if let Some(enquirer_id) = kid.strip_prefix("enquirer:") {
-            return self.enquirer_signer(enquirer_id).await;
+            let Some(enquirer) = self.store.get_enquirer(enquirer_id).await? else {
+                return Ok(None);
+            };
+            let key = jose::key_from_jwk(&enquirer.public_key)
+                .map_err(|e| RegistryError::UnsupportedKey(e.to_string()))?;
+            return Ok(Some((Actor::Enquirer(Box::new(enquirer)), key)));
         }
         if let Some(root_id) = kid.strip_prefix("manufacturer:") {
-            let root = self
+            let Some(root) = self
                 .store
                 .roots_of_trust()
                 .await?
                 .into_iter()
                 .find(|r| r.id == root_id)
-                .ok_or(RegistryError::UnknownSigner)?;
-            let der = base64::Engine::decode(
+            else {
+                return Ok(None);
+            };
+            let Ok(der) = base64::Engine::decode(
                 &base64::engine::general_purpose::STANDARD,
                 &root.certificate,
-            )
-            .map_err(|_| RegistryError::UnknownSigner)?;
+            ) else {
+                return Ok(None);
+            };
             let key = crate::rot::public_key_of(&der)?;
-            return Ok((Actor::Manufacturer(root.id), key));
+            return Ok(Some((Actor::Manufacturer(root.id), key)));
         }
-        let regdevid: RegDevId = kid.parse().map_err(|_| RegistryError::UnknownSigner)?;
-        let device = self
-            .store
-            .get_device(&regdevid)
-            .await?
-            .ok_or(RegistryError::UnknownSigner)?;
+        let Ok(regdevid) = kid.parse::<RegDevId>() else {
+            return Ok(None);
+        };
+        let Some(device) = self.store.get_device(&regdevid).await? else {
+            return Ok(None);
+        };
         let key = jose::key_from_jwk(&device.public_key)
             .map_err(|e| RegistryError::UnsupportedKey(e.to_string()))?;
-        Ok((Actor::Device(Box::new(device)), key))
+        Ok(Some((Actor::Device(Box::new(device)), key)))
     }
 }
 
-impl Registry {
-    /// The key of an enquirer: only an approved one signs anything.
-    async fn enquirer_signer(
-        &self,
-        enquirer_id: &str,
-    ) -> Result<(Actor, VerifyingKey), RegistryError> {
-        let enquirer = self
-            .store
-            .get_enquirer(enquirer_id)
-            .await?
-            .ok_or(RegistryError::UnknownSigner)?;
-        if enquirer.state != EnquirerState::Approved {
-            return Err(RegistryError::Forbidden(format!(
-                "enquirer {enquirer_id} is {}",
+/// Whether a verified signer may sign anything: only an approved enquirer does.
+fn standing(actor: &Actor) -> Result<(), RegistryError> {
+    match actor {
+        Actor::Enquirer(enquirer) if enquirer.state != EnquirerState::Approved => {
+            Err(RegistryError::Forbidden(format!(
+                "enquirer {} is {}",
+                enquirer.enquirer_id,
                 enquirer.state.as_str()
-            )));
+            )))
         }
-        let key = jose::key_from_jwk(&enquirer.public_key)
-            .map_err(|e| RegistryError::UnsupportedKey(e.to_string()))?;
-        Ok((Actor::Enquirer(Box::new(enquirer)), key))
+        _ => Ok(()),
+    }
+}
+
+/// How a refused request's audit record names its signer: the `kid` it claims, marked as
+/// unverified (the refusal may have come before or instead of the signature's check), or
+/// `unknown` when it names none or one too long to record.
+pub fn unverified_actor(compact: &str) -> String {
+    match unverified_kid(compact) {
+        Some(kid) if kid.len() <= MAX_KID => format!("unverified:{kid}"),
+        _ => "unknown".into(),
     }
 }
 

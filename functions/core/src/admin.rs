@@ -5,12 +5,12 @@ use base64::engine::general_purpose::STANDARD;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::actors::Role;
+use crate::actors::unverified_actor;
 use crate::error::RegistryError;
 use crate::messages::{Purpose, RootClaims, RootRemovalClaims};
 use crate::records::RootOfTrust;
 use crate::rot;
 use crate::service::Registry;
-use crate::virtual_ids::signer_name;
 
 const MAX_ROT_TYPES: usize = 8;
 /// How many devices of a removed root are read at a time.
@@ -94,8 +94,13 @@ impl Registry {
     ) -> Result<RootOfTrust, RegistryError> {
         let result = self.put_root_signed_inner(id, compact).await;
         if let Err(e) = &result {
-            self.audit_rejection(&signer_name(compact), "accept-root", root_target(id), e)
-                .await;
+            self.audit_rejection(
+                &unverified_actor(compact),
+                "accept-root",
+                root_target(id),
+                e,
+            )
+            .await;
         }
         result
     }
@@ -129,8 +134,13 @@ impl Registry {
     pub async fn remove_root_signed(&self, id: &str, compact: &str) -> Result<u64, RegistryError> {
         let result = self.remove_root_signed_inner(id, compact).await;
         if let Err(e) = &result {
-            self.audit_rejection(&signer_name(compact), "remove-root", root_target(id), e)
-                .await;
+            self.audit_rejection(
+                &unverified_actor(compact),
+                "remove-root",
+                root_target(id),
+                e,
+            )
+            .await;
         }
         result
     }

@@ -61,7 +61,7 @@ impl Registry {
         body: &[u8],
         lines: Vec<BulkLine>,
     ) -> Result<Vec<Result<Registered, RegistryError>>, RegistryError> {
-        let signer = crate::actors::unverified_kid(signature).unwrap_or_else(|| "unknown".into());
+        let signer = crate::actors::unverified_actor(signature);
         match self.register_bulk_inner(signature, body, lines).await {
             Ok((actor, outcomes)) => {
                 let record = self.audit(&actor.audit_name(), "bulk-register", None, Ok(()));

@@ -50,6 +50,9 @@ pub struct RegistryConfig {
     pub admin_keys: Vec<AdminKey>,
     /// Lifetime of a login's access token (9.3 iii): short, as a token cannot be recalled.
     pub access_token_ttl_ms: u64,
+    /// Whether subscriptions may name loopback endpoints: only stacks deployed for tests
+    /// (`AllowLoopbackEndpoints`), where the tests' subscriber listens on loopback.
+    pub loopback_endpoints: bool,
 }
 
 impl RegistryConfig {
@@ -62,6 +65,7 @@ impl RegistryConfig {
             policy: Policy::default(),
             admin_keys: Vec::new(),
             access_token_ttl_ms: 15 * 60 * 1000,
+            loopback_endpoints: false,
         }
     }
 }

@@ -45,6 +45,9 @@ pub enum RegistryError {
     UnknownSigner,
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// A signed request made for another method, route or target (`crate::binding`).
+    #[error("the signed request was made for another request: {0}")]
+    WrongTarget(String),
     /// Says nothing of the device behind it: a virtual ID exists so the RegDevID stays private.
     #[error("the virtual ID is unknown, expired or already used")]
     VirtualIdNotFound,
@@ -113,6 +116,7 @@ impl RegistryError {
             Self::NotPrimary(_) => "not-a-primary-registry",
             Self::UnknownSigner => "unknown-signer",
             Self::Forbidden(_) => "forbidden",
+            Self::WrongTarget(_) => "wrong-target",
             Self::VirtualIdNotFound => "virtual-id-not-found",
             Self::OwnerNotFound(_) => "owner-not-found",
             Self::RotTypeNotAccepted { .. } => "rot-type-not-accepted",

@@ -203,7 +203,7 @@ impl Registry {
         let result = self.link_registry_inner(compact).await;
         if let Err(e) = &result {
             self.audit_rejection(
-                &crate::virtual_ids::signer_name(compact),
+                &crate::actors::unverified_actor(compact),
                 "link-registry",
                 None,
                 e,

@@ -1,7 +1,10 @@
 //! Holds on a device (stolen, compromised): placed and released by an administrator, or by
-//! the device's owner. A held device is `unreliable` until every hold is released.
+//! the device's owner. A held device is `unreliable` until every hold is released. A hold
+//! remembers whether an administrator placed it: then only an administrator releases it (an
+//! owner cannot undo a `compromised` an administrator found), and an owner placing the same
+//! kind again does not take it over.
 
-use crate::actors::{Actor, Role, unverified_kid};
+use crate::actors::{Actor, Role, unverified_actor};
 use crate::error::RegistryError;
 use crate::identifier::RegDevId;
 use crate::messages::{HoldClaims, HoldKind, HoldResponse, Purpose};
@@ -43,7 +46,7 @@ impl Registry {
         result: &Result<HoldResponse, RegistryError>,
     ) {
         if let Err(e) = result {
-            let actor = unverified_kid(compact).unwrap_or_else(|| "unknown".into());
+            let actor = unverified_actor(compact);
             let target = regdevid.parse::<RegDevId>().ok().map(|r| r.to_string());
             self.audit_rejection(&actor, action, target, e).await;
         }
@@ -104,6 +107,12 @@ impl Registry {
                 kind.to_owned(),
             ));
         }
+        let by_admin = matches!(signed.actor, Actor::Admin(_));
+        if releasing && !by_admin && device.facts.admin_holds.iter().any(|h| h == kind) {
+            return Err(RegistryError::Forbidden(format!(
+                "the {kind} hold on {regdevid} was placed by an administrator, who alone releases it"
+            )));
+        }
         let action = hold_action(claims.kind, releasing);
         let device = self
             .change_device(
@@ -112,9 +121,19 @@ impl Registry {
                 &action,
                 Ok(()),
                 |facts| {
+                    let admin_placed = facts.admin_holds.iter().any(|h| h == kind);
+                    // Checked above on an earlier read; kept here under the write's condition,
+                    // should an administrator have placed it in between.
+                    if releasing && admin_placed && !by_admin {
+                        return;
+                    }
                     facts.holds.retain(|h| h != kind);
+                    facts.admin_holds.retain(|h| h != kind);
                     if !releasing {
                         facts.holds.push(kind.to_owned());
+                        if by_admin || admin_placed {
+                            facts.admin_holds.push(kind.to_owned());
+                        }
                     }
                 },
             )

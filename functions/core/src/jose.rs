@@ -145,8 +145,12 @@ impl Jws {
         &self.payload
     }
 
+    /// The claims, without a signed request's binding (`crate::binding`), which was checked
+    /// against the request before.
     pub fn claims<T: DeserializeOwned>(&self) -> Result<T, JoseError> {
-        serde_json::from_slice(&self.payload).map_err(|e| JoseError::Claims(e.to_string()))
+        crate::binding::without_binding(&self.payload)
+            .and_then(serde_json::from_value)
+            .map_err(|e| JoseError::Claims(e.to_string()))
     }
 
     /// The exact bytes that were signed: the received segments, never a re-encoding.

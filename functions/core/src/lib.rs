@@ -4,6 +4,7 @@
 pub mod actors;
 pub mod admin;
 pub mod audit_reads;
+pub mod binding;
 pub mod bulk;
 pub mod config;
 pub mod error;

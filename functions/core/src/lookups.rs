@@ -13,6 +13,7 @@ use crate::error::RegistryError;
 use crate::identifier::{Identifier, RegDevId, RegistryPath, parse_inherent};
 use crate::messages::{DeviceInfo, OwnerDetails};
 use crate::ports::DeviceQuery;
+use crate::records::HistoryEntry;
 use crate::records::{AffectedLink, DeviceRecord, MirrorRecord};
 use crate::reports::DeviceHistory;
 use crate::service::{Registry, parse_regdevid};
@@ -394,7 +395,16 @@ impl Registry {
         let device = self
             .readable_device(caller, regdevid, "read-history")
             .await?;
-        let history = self.history(&device.regdevid).await?;
+        let mut history = self.history(&device.regdevid).await?;
+        if caller.map(|p| p.role) != Some(Role::Admin) {
+            // Who acted is identifying (an owner's id, an administrator's name): others see
+            // the role that acted, not the actor.
+            for entry in &mut history.entries {
+                if let HistoryEntry::Transition(transition) = entry {
+                    transition.actor = actor_role(&transition.actor).to_owned();
+                }
+            }
+        }
         let regdevid = device.regdevid.to_string();
         let statement = self
             .statement(&serde_json::json!({
@@ -471,6 +481,15 @@ impl Registry {
     fn is_virtual_id(&self, id: &str) -> bool {
         id.strip_prefix(&self.config.path.to_string())
             .is_some_and(|rest| rest.starts_with(":v:"))
+    }
+}
+
+/// The role part of an actor as transitions record it (`owner:<id>` is `owner`, `admin:<name>`
+/// is `admin`, `device:<regdevid>` is `device`); `registry` for the registry's own changes.
+fn actor_role(actor: &str) -> &str {
+    match actor.split_once(':').map_or(actor, |(role, _)| role) {
+        role @ ("owner" | "admin" | "device" | "manufacturer" | "enquirer" | "registry") => role,
+        _ => "registry",
     }
 }
 

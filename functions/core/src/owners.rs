@@ -6,6 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use p256::ecdsa::VerifyingKey;
 
+use crate::actors::unverified_actor;
 use crate::actors::{Actor, Role};
 use crate::error::{RegistryError, StoreError};
 use crate::identifier::RegDevId;
@@ -20,7 +21,6 @@ use crate::records::{
 };
 use crate::service::{Registry, UPDATE_ATTEMPTS, parse_regdevid};
 use crate::status::{evaluate, next_evaluation_at_ms};
-use crate::virtual_ids::signer_name;
 
 const MAX_ATTRIBUTE: usize = 256;
 
@@ -30,7 +30,7 @@ impl Registry {
     pub async fn register_owner(&self, compact: &str) -> Result<OwnerResponse, RegistryError> {
         let result = self.register_owner_inner(compact).await;
         if let Err(e) = &result {
-            self.audit_rejection(&signer_name(compact), "register-owner", None, e)
+            self.audit_rejection(&unverified_actor(compact), "register-owner", None, e)
                 .await;
         }
         result
@@ -131,23 +131,20 @@ impl Registry {
         Ok(owner)
     }
 
-    /// The signing key of an owner that registered one.
+    /// The signing key of an owner that registered one; `None` for any other.
     pub(crate) async fn owner_signer(
         &self,
         owner_id: &str,
-    ) -> Result<(Actor, VerifyingKey), RegistryError> {
-        let owner = self
-            .store
-            .get_owner(owner_id)
-            .await?
-            .ok_or(RegistryError::UnknownSigner)?;
-        let jwk = owner
-            .public_key
-            .as_ref()
-            .ok_or(RegistryError::UnknownSigner)?;
+    ) -> Result<Option<(Actor, VerifyingKey)>, RegistryError> {
+        let Some(owner) = self.store.get_owner(owner_id).await? else {
+            return Ok(None);
+        };
+        let Some(jwk) = owner.public_key.as_ref() else {
+            return Ok(None);
+        };
         let key =
             jose::key_from_jwk(jwk).map_err(|e| RegistryError::UnsupportedKey(e.to_string()))?;
-        Ok((Actor::Owner(Box::new(owner)), key))
+        Ok(Some((Actor::Owner(Box::new(owner)), key)))
     }
 
     /// `POST /v1/owners/{owner_id}/verification`, admin-signed: records the verification and
@@ -160,7 +157,7 @@ impl Registry {
         let result = self.verify_owner_inner(owner_id, compact).await;
         if let Err(e) = &result {
             let target = Some(format!("owner:{owner_id}"));
-            self.audit_rejection(&signer_name(compact), "verify-owner", target, e)
+            self.audit_rejection(&unverified_actor(compact), "verify-owner", target, e)
                 .await;
         }
         result
@@ -242,7 +239,7 @@ impl Registry {
         let result = self.transfer_inner(regdevid, compact).await;
         if let Err(e) = &result {
             let target = regdevid.parse::<RegDevId>().ok().map(|r| r.to_string());
-            self.audit_rejection(&signer_name(compact), "transfer", target, e)
+            self.audit_rejection(&unverified_actor(compact), "transfer", target, e)
                 .await;
         }
         result

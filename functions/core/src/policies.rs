@@ -1,7 +1,7 @@
 //! Status policies per trust domain (Y.3059 6.1 f): stored by administrators, defaulting to the
 //! registry's own; a device is evaluated under every domain it belongs to and gets the worst.
 
-use crate::actors::{Role, unverified_kid};
+use crate::actors::{Role, unverified_actor};
 use crate::error::RegistryError;
 use crate::messages::{DomainPolicyClaims, Purpose};
 use crate::records::{DeviceRecord, DomainPolicy, Transition};
@@ -146,7 +146,7 @@ impl Registry {
         {
             Ok(signed) => signed,
             Err(e) => {
-                let actor = unverified_kid(compact).unwrap_or_else(|| "unknown".into());
+                let actor = unverified_actor(compact);
                 self.audit_rejection(
                     &actor,
                     "set-domain-policy",

@@ -258,6 +258,7 @@ impl Registry {
         let result = self.acknowledge_inner(regdevid, compact, &actor).await;
         if let Err(e) = &result {
             let target = regdevid.parse::<RegDevId>().ok().map(|r| r.to_string());
+            let actor = crate::actors::unverified_actor(compact);
             self.audit_rejection(&actor, "acknowledge", target, e).await;
         }
         result

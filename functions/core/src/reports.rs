@@ -49,6 +49,7 @@ impl Registry {
             Err(RegistryError::BadSignature) if self.clone_recorded(regdevid, compact).await => {}
             Err(e) => {
                 let target = regdevid.parse::<RegDevId>().ok().map(|r| r.to_string());
+                let actor = crate::actors::unverified_actor(compact);
                 self.audit_rejection(&actor, "report", target, e).await;
             }
         }

@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use crate::actors::{Role, unverified_kid};
+use crate::actors::{Role, unverified_actor, unverified_kid};
 use crate::error::{RegistryError, StoreError};
 use crate::jose;
 use crate::messages::Purpose;
@@ -21,7 +21,7 @@ const ENQUIRERS_PAGE: usize = 50;
 /// Tolerated clock skew between the registry's instances.
 const SKEW_MS: u64 = 60_000;
 /// A kid longer than this is not ours: audit records name such a signer `unknown`.
-const MAX_KID: usize = 128;
+use crate::actors::MAX_KID;
 
 /// Who a request's bearer token says is asking. No token: anonymous (`public`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,7 +185,7 @@ impl Registry {
         let result = self.decide_enquirer_inner(enquirer_id, compact).await;
         if let Err(e) = &result {
             let target = Some(format!("enquirer:{}", bounded(enquirer_id)));
-            self.audit_rejection(&claimed_signer(compact), "enquirer-decision", target, e)
+            self.audit_rejection(&unverified_actor(compact), "enquirer-decision", target, e)
                 .await;
         }
         result
@@ -251,7 +251,7 @@ impl Registry {
     pub async fn login(&self, compact: &str) -> Result<SessionResponse, RegistryError> {
         let result = self.login_inner(compact).await;
         if let Err(e) = &result {
-            self.audit_rejection(&claimed_signer(compact), "login", None, e)
+            self.audit_rejection(&unverified_actor(compact), "login", None, e)
                 .await;
         }
         result
@@ -399,11 +399,6 @@ fn view(enquirer: &EnquirerRecord) -> EnquirerView {
         created_at: rfc3339(enquirer.created_at_ms),
         decided_by: enquirer.decided_by.clone(),
     }
-}
-
-/// The unverified signer of a refused request, as its audit record names it.
-fn claimed_signer(compact: &str) -> String {
-    unverified_kid(compact).map_or_else(|| "unknown".to_owned(), |kid| bounded(&kid).to_owned())
 }
 
 /// Client text bound for an audit record: an oversized value is replaced, not stored.

@@ -90,6 +90,9 @@ pub struct Facts {
     /// Admin or owner holds (stolen, compromised).
     #[serde(default)]
     pub holds: Vec<String>,
+    /// The kinds of `holds` an administrator placed: only an administrator releases them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admin_holds: Vec<String>,
 }
 
 /// A vulnerability that affects the device and is not fixed for it.

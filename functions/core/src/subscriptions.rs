@@ -105,6 +105,41 @@ pub struct SubscriptionList {
     pub subscriptions: Vec<SubscriptionView>,
 }
 
+impl Registry {
+    /// An owner subscribes to its own devices only (anyone may become an owner without
+    /// approval; a whole domain's notifications are for approved enquirers): its filter names
+    /// every device in `regdevid` by exact value, each one the owner holds now.
+    async fn own_devices_only(
+        &self,
+        owner: &str,
+        filter: &serde_json::Value,
+    ) -> Result<(), RegistryError> {
+        let refuse = || {
+            RegistryError::Forbidden(
+                "an owner subscribes to its own devices only: name them in filter.regdevid".into(),
+            )
+        };
+        let named = filter
+            .get("regdevid")
+            .and_then(serde_json::Value::as_array)
+            .ok_or_else(refuse)?;
+        let owned: std::collections::HashSet<String> = self
+            .store
+            .devices_of_owner(owner)
+            .await?
+            .into_iter()
+            .map(|r| r.to_string())
+            .collect();
+        let all_owned = named
+            .iter()
+            .all(|v| v.as_str().is_some_and(|r| owned.contains(r)));
+        if named.is_empty() || !all_owned {
+            return Err(refuse());
+        }
+        Ok(())
+    }
+}
+
 /// What is left of a request once checked.
 struct Checked {
     domain: String,
@@ -138,6 +173,9 @@ impl Registry {
         request: SubscriptionRequest,
     ) -> Result<Subscribed, RegistryError> {
         let checked = self.check(request)?;
+        if let Some(owner) = principal.owner_id() {
+            self.own_devices_only(owner, &checked.filter).await?;
+        }
         // A read, not a condition: concurrent requests of one subscriber may pass it together
         // by one or two; the limit bounds cost, it guards no invariant.
         let held = self.store.subscriptions_of(&principal.subject).await?;
@@ -326,7 +364,11 @@ impl Registry {
                 self.config.trust_domains.join(", ")
             )));
         }
-        endpoint::check(request.protocol, &request.endpoint)?;
+        endpoint::check(
+            request.protocol,
+            &request.endpoint,
+            self.config.loopback_endpoints,
+        )?;
         let filter = filter::check(request.filter.unwrap_or_else(|| serde_json::json!({})))?;
         Ok(Checked {
             domain: request.trust_domain,

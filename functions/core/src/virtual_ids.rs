@@ -3,7 +3,7 @@
 
 use data_encoding::BASE32_NOPAD;
 
-use crate::actors::{Actor, Role, unverified_kid};
+use crate::actors::{Actor, Role, unverified_actor};
 use crate::error::RegistryError;
 use crate::identifier::RegDevId;
 use crate::messages::{Purpose, VirtualIdClaims, VirtualIdResponse};
@@ -24,7 +24,7 @@ impl Registry {
     ) -> Result<VirtualIdResponse, RegistryError> {
         let result = self.issue_virtual_id_inner(regdevid, compact).await;
         if let Err(e) = &result {
-            let actor = signer_name(compact);
+            let actor = unverified_actor(compact);
             let target = regdevid.parse::<RegDevId>().ok().map(|r| r.to_string());
             self.audit_rejection(&actor, "issue-virtual-id", target, e)
                 .await;
@@ -137,15 +137,6 @@ impl Registry {
             }
         }
         Ok(record.regdevid)
-    }
-}
-
-/// How the audit record of a refused request names its signer, before it is verified.
-pub(crate) fn signer_name(compact: &str) -> String {
-    match unverified_kid(compact) {
-        Some(kid) if kid.starts_with("admin:") || kid.starts_with("owner:") => kid,
-        Some(kid) => format!("device:{kid}"),
-        None => "unknown".into(),
     }
 }
 

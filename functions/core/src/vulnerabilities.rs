@@ -7,7 +7,7 @@ mod firmware;
 #[cfg(test)]
 mod tests;
 
-use crate::actors::{Actor, Role, unverified_kid};
+use crate::actors::{Actor, Role, unverified_actor};
 use crate::error::RegistryError;
 use crate::identifier::RegDevId;
 use crate::messages::{
@@ -52,7 +52,7 @@ impl Registry {
     ) -> Result<VulnerabilityProgress, RegistryError> {
         let result = self.report_vulnerability_inner(compact, first_batch).await;
         if let Err(e) = &result {
-            let actor = unverified_kid(compact).unwrap_or_else(|| "unknown".into());
+            let actor = unverified_actor(compact);
             self.audit_rejection(&actor, "report-vulnerability", None, e)
                 .await;
         }
@@ -204,7 +204,7 @@ impl Registry {
         result: &Result<T, RegistryError>,
     ) {
         if let Err(e) = result {
-            let actor = unverified_kid(compact).unwrap_or_else(|| "unknown".into());
+            let actor = unverified_actor(compact);
             self.audit_rejection(&actor, action, Some(format!("vulnerability:{id}")), e)
                 .await;
         }

@@ -2,19 +2,47 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, MatchedPath, Request};
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
+use trustreg_core::actors::unverified_actor;
+use trustreg_core::binding;
 
+use crate::Shared;
 use crate::problem::Problem;
 
 /// Largest body any route takes: a JWS with a certificate chain fits comfortably.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// A compact JWS sent as the whole body (`application/jose`, or `text/plain`).
+/// A compact JWS sent as the whole body (`application/jose`, or `text/plain`), made for this
+/// request: its `htm` and `htu` claims name the request's method and path
+/// (`trustreg_core::binding`), or it is refused (and audited) before any handler runs.
 pub struct JwsBody(pub String);
 
-impl<S: Send + Sync> FromRequest<S> for JwsBody {
+impl FromRequest<Shared> for JwsBody {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, Self::Rejection> {
+        let method = req.method().as_str().to_owned();
+        let path = req.uri().path().to_owned();
+        let action = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or_else(|| path.clone(), |m| m.as_str().to_owned());
+        let JwsText(jws) = JwsText::from_request(req, state).await?;
+        if let Err(error) = binding::check(&jws, &method, &path) {
+            let actor = unverified_actor(&jws);
+            state.audit_refusal(&actor, &action, None, &error).await;
+            return Err(Problem::from(error));
+        }
+        Ok(Self(jws))
+    }
+}
+
+/// The body's text as a JWS, before any check of what it was made for.
+struct JwsText(String);
+
+impl<S: Send + Sync> FromRequest<S> for JwsText {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {

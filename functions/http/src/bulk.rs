@@ -5,10 +5,11 @@
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use trustreg_core::RegistryError;
+use trustreg_core::binding;
 use trustreg_core::bulk::{BulkLine, MAX_BULK_ITEMS};
 use trustreg_core::messages::BulkDevice;
 use trustreg_core::status::TrustStatus;
@@ -57,6 +58,8 @@ struct BulkAnswer {
 
 async fn register_bulk(
     State(registry): State<Shared>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
@@ -76,6 +79,13 @@ async fn register_bulk(
             .await;
         return Err(Problem::from(refusal).with_challenge(AUTH_SCHEME));
     };
+    if let Err(error) = binding::check(signature, method.as_str(), uri.path()) {
+        let actor = trustreg_core::actors::unverified_actor(signature);
+        registry
+            .audit_refusal(&actor, "bulk-register", None, &error)
+            .await;
+        return Err(Problem::from(error));
+    }
     let lines = parse_lines(&headers, &body)?;
     let outcomes = registry.register_bulk(signature, &body, lines).await?;
     let mut summary = Summary::default();

@@ -98,7 +98,7 @@ fn status_of(error: &RegistryError) -> StatusCode {
             StatusCode::UNAUTHORIZED
         }
         E::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        E::Forbidden(_) => StatusCode::FORBIDDEN,
+        E::Forbidden(_) | E::WrongTarget(_) => StatusCode::FORBIDDEN,
         E::UntrustedRoot
         | E::CertificateExpired
         | E::InvalidChain(_)
@@ -152,6 +152,7 @@ fn title(code: &str) -> &'static str {
         "subscription-conflict" => "The subscription conflicts with an existing one",
         "unknown-signer" => "The signer of the request is unknown",
         "forbidden" => "The signer may not do this",
+        "wrong-target" => "The signed request was made for another method, path or target",
         "rot-type-not-accepted" => "The trust domain does not accept this root-of-trust type",
         "unauthenticated" => "The request carries no valid credentials",
         "enquirer-not-found" => "No such enquirer",

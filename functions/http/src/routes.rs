@@ -26,9 +26,11 @@ pub struct RouteSpec {
 
 /// Who reads device details, histories and vulnerabilities (9.3 ii c).
 const READERS: &[Role] = &[Role::Enquirer, Role::Agency, Role::Owner, Role::Admin];
-/// Who reads the registry-wide dashboard: readers but owners, whose view is their own devices.
-const DASHBOARD: &[Role] = &[Role::Enquirer, Role::Agency, Role::Admin];
-/// Who subscribes to trust-domain notifications (9.4 i a): everyone who logs in.
+/// Who reads registry-wide lists and the dashboard: approved readers, not owners (anyone may
+/// become an owner without approval; an owner's view is its own devices).
+const REGISTRY_WIDE: &[Role] = &[Role::Enquirer, Role::Agency, Role::Admin];
+/// Who subscribes to trust-domain notifications (9.4 i a): everyone who logs in; an owner only
+/// to the notifications of its own devices.
 const SUBSCRIBERS: &[Role] = &[Role::Enquirer, Role::Agency, Role::Owner, Role::Admin];
 
 const fn route(
@@ -163,14 +165,14 @@ pub const ROUTES: &[RouteSpec] = &[
     route(
         "GET",
         "/v1/status-lists/{status}",
-        Access::Token(READERS),
+        Access::Token(REGISTRY_WIDE),
         "interrogate",
     ),
     // The portal's dashboard (card C5): a project addition to API.md.
     route(
         "GET",
         "/v1/statistics",
-        Access::Token(DASHBOARD),
+        Access::Token(REGISTRY_WIDE),
         "interrogate",
     ),
     // Administration.

@@ -23,6 +23,7 @@ use trustreg_core::records::{HistoryEntry, Outcome};
 use trustreg_core::status::{Policy, Reason, TrustStatus};
 use trustreg_core::{Registry, RegistryConfig, RegistryKind};
 use trustreg_device::client::{ACKNOWLEDGEMENT_TYP, REPORT_TYP, registration_jws, report_jws};
+use trustreg_device::client::{bound, device_path};
 use trustreg_device::{ManufacturerCa, SoftSecureElement};
 
 const JOSE: &str = "application/jose";
@@ -185,7 +186,8 @@ impl Harness {
         let header = JwsHeader::es256()
             .with_typ(ACKNOWLEDGEMENT_TYP)
             .with_kid(regdevid.clone());
-        let jws = se.sign_jws(&header, &serde_json::to_vec(&ack).unwrap());
+        let path = device_path(&regdevid, "acknowledgement");
+        let jws = se.sign_jws(&header, &bound(&ack, "POST", &path).unwrap());
         let acked = self
             .post(
                 &format!("/v1/devices/{regdevid}/acknowledgement"),
@@ -349,7 +351,8 @@ async fn a_report_from_a_second_certified_device_is_refused_and_a_possible_clone
         .with_typ(REPORT_TYP)
         .with_kid(device.regdevid.clone())
         .with_x5c_der(&clone.chain_der().unwrap());
-    let jws = clone.sign_jws(&header, &serde_json::to_vec(&claims).unwrap());
+    let path = device_path(&device.regdevid, "reports");
+    let jws = clone.sign_jws(&header, &bound(&claims, "POST", &path).unwrap());
     let reply = h.post_report(&device.regdevid, jws.clone()).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");
     assert_eq!(reply.problem(), "bad-signature");
@@ -587,7 +590,7 @@ async fn an_administrator_sets_a_domain_policy_and_a_device_may_not() {
     let jws = trustreg_core::jose::sign_with(
         &admin_key(),
         &header,
-        &serde_json::to_vec(&claims).unwrap(),
+        &bound(&claims, "PUT", "/v1/admin/trust-domains/energy").unwrap(),
     );
     let reply = h.put_policy("energy", jws).await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
@@ -603,9 +606,10 @@ async fn an_administrator_sets_a_domain_policy_and_a_device_may_not() {
         policy: Policy::default(),
     };
     let header = JwsHeader::es256().with_kid(device.regdevid.clone());
-    let jws = device
-        .se
-        .sign_jws(&header, &serde_json::to_vec(&claims).unwrap());
+    let jws = device.se.sign_jws(
+        &header,
+        &bound(&claims, "PUT", "/v1/admin/trust-domains/energy").unwrap(),
+    );
     let refused = h.put_policy("energy", jws).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{refused:?}");
     assert_eq!(refused.problem(), "forbidden");

@@ -422,6 +422,7 @@ impl Harness {
             "attributes": {"name": name, "email": "owner@example.org"},
             "public_key": jose::jwk_from_key(k.verifying_key()),
         });
+        let claims = trustreg_core::binding::bind(claims, "POST", "/v1/owners");
         jose::sign_with(k, &JwsHeader::es256(), claims.to_string().as_bytes())
     }
 
@@ -440,6 +441,12 @@ impl Harness {
         }
     }
 
+    /// `claims` with a fresh nonce for `purpose`, to be signed for the request they are sent in.
+    async fn unsent(&self, purpose: Purpose, mut claims: Value) -> Payload {
+        claims["nonce"] = json!(self.nonce(purpose).await);
+        Payload::Claims(claims)
+    }
+
     /// `claims` with a fresh nonce for `purpose`, signed by `who`.
     async fn signed(&self, who: Who, purpose: Purpose, mut claims: Value) -> String {
         claims["nonce"] = json!(self.nonce(purpose).await);
@@ -448,8 +455,9 @@ impl Harness {
 
     async fn login(&self, who: Who) -> String {
         let kid = self.kids[&who].clone();
-        self.signed(who, Purpose::Login, json!({"enquirer_id": kid}))
-            .await
+        let claims = json!({"enquirer_id": kid, "nonce": self.nonce(Purpose::Login).await});
+        let claims = trustreg_core::binding::bind(claims, "POST", "/v1/sessions");
+        self.sign_payload(who, claims.to_string().as_bytes())
     }
 
     /// A vulnerability of the device, reported by the administrator.
@@ -499,7 +507,7 @@ impl Harness {
     /// for a route this matrix does not know.
     async fn call(&self, route: &RouteSpec, who: Who) -> Option<Reply> {
         let d = &self.regdevid;
-        let jws = |purpose, claims| self.signed(who, purpose, claims);
+        let jws = |purpose, claims| self.unsent(purpose, claims);
         let (uri, body) = match (route.method, route.path) {
             ("POST", "/v1/challenges") => (
                 route.path.into(),
@@ -507,7 +515,7 @@ impl Harness {
             ),
             ("POST", "/v1/registrations") => {
                 let body = if who == Who::Device {
-                    self.registration().await
+                    Payload::Jws(self.registration().await)
                 } else {
                     // Everyone else signs the same claims with its own key: no chain.
                     let claims = json!({
@@ -519,21 +527,19 @@ impl Harness {
                     });
                     jws(Purpose::Register, claims).await
                 };
-                (route.path.into(), Payload::Jws(body))
+                (route.path.into(), body)
             }
             ("POST", "/v1/devices/{regdevid}/acknowledgement") => (
                 format!("/v1/devices/{d}/acknowledgement"),
-                Payload::Jws(jws(Purpose::Acknowledge, json!({"regdevid": d})).await),
+                jws(Purpose::Acknowledge, json!({"regdevid": d})).await,
             ),
             ("POST", "/v1/devices/{regdevid}/reports") => (
                 format!("/v1/devices/{d}/reports"),
-                Payload::Jws(
-                    jws(
-                        Purpose::Report,
-                        json!({"firmware_version": "1.0.1", "software_version": "1.0.1"}),
-                    )
-                    .await,
-                ),
+                jws(
+                    Purpose::Report,
+                    json!({"firmware_version": "1.0.1", "software_version": "1.0.1"}),
+                )
+                .await,
             ),
             ("POST", "/v1/bulk/registrations") => {
                 // One item that is not a device: the request is admitted, the item fails.
@@ -548,34 +554,41 @@ impl Harness {
             }
             ("POST", "/v1/devices/{regdevid}/virtual-ids") => (
                 format!("/v1/devices/{d}/virtual-ids"),
-                Payload::Jws(jws(Purpose::VirtualId, json!({"ttl_seconds": 60})).await),
+                jws(Purpose::VirtualId, json!({"ttl_seconds": 60})).await,
             ),
             ("POST", "/v1/owners") => {
                 let body = if who == Who::Owner {
                     // Self-service: a new owner proves the key its claims carry.
-                    self.self_registration(&key(0x33), "Alan Turing").await
+                    Payload::Jws(self.self_registration(&key(0x33), "Alan Turing").await)
                 } else {
                     let claims = json!({"kind": "owner", "attributes": {"name": "Alan Turing"}});
                     jws(Purpose::Owner, claims).await
                 };
-                (route.path.into(), Payload::Jws(body))
+                (route.path.into(), body)
             }
             ("POST", "/v1/owners/{owner_id}/verification") => (
                 format!("/v1/owners/{}/verification", self.owner2),
-                Payload::Jws(jws(Purpose::OwnerVerification, json!({"state": "verified"})).await),
+                jws(Purpose::OwnerVerification, json!({"state": "verified"})).await,
             ),
             ("POST", "/v1/devices/{regdevid}/transfer") => (
                 format!("/v1/devices/{d}/transfer"),
-                Payload::Jws(jws(Purpose::Transfer, json!({"new_owner_id": self.owner2})).await),
+                jws(Purpose::Transfer, json!({"new_owner_id": self.owner2})).await,
             ),
             ("POST", "/v1/devices/{regdevid}/holds") => (
                 format!("/v1/devices/{d}/holds"),
-                Payload::Jws(jws(Purpose::Hold, json!({"regdevid": d, "kind": "stolen"})).await),
+                jws(Purpose::Hold, json!({"regdevid": d, "kind": "stolen"})).await,
             ),
             ("POST", "/v1/devices/{regdevid}/holds/{kind}/release") => {
+                // An owner releases the holds it placed (an administrator's are the
+                // administrator's to release).
+                let placer = if who == Who::Owner {
+                    Who::Owner
+                } else {
+                    Who::Admin
+                };
                 let hold = self
                     .signed(
-                        Who::Admin,
+                        placer,
                         Purpose::Hold,
                         json!({"regdevid": d, "kind": "stolen"}),
                     )
@@ -583,9 +596,7 @@ impl Harness {
                 self.registry.place_hold(d, &hold).await.unwrap();
                 (
                     format!("/v1/devices/{d}/holds/stolen/release"),
-                    Payload::Jws(
-                        jws(Purpose::Hold, json!({"regdevid": d, "kind": "stolen"})).await,
-                    ),
+                    jws(Purpose::Hold, json!({"regdevid": d, "kind": "stolen"})).await,
                 )
             }
             ("POST", "/v1/enquirers") => (
@@ -612,7 +623,7 @@ impl Harness {
             ("GET", "/v1/registry" | "/v1/registry/practice-statement" | "/v1/openapi.json") => {
                 (route.path.into(), Payload::None)
             }
-            ("POST", "/v1/subscriptions") => (route.path.into(), Payload::Json(subscription(0))),
+            ("POST", "/v1/subscriptions") => (route.path.into(), Payload::Json(subscription(0, d))),
             ("GET", "/v1/subscriptions") => (route.path.into(), Payload::None),
             ("DELETE", "/v1/subscriptions/{id}") => {
                 // The caller's own subscription; the administrator's for those without a token.
@@ -626,7 +637,7 @@ impl Harness {
                     .authenticate(&self.tokens[&owner])
                     .await
                     .unwrap();
-                let request = serde_json::from_value(subscription(1)).unwrap();
+                let request = serde_json::from_value(subscription(1, d)).unwrap();
                 let id = self
                     .registry
                     .subscribe(Some(&principal), request)
@@ -646,7 +657,7 @@ impl Harness {
                     "max_report_age_seconds": null, "unreliable_at_severity": 7.0}});
                 (
                     "/v1/admin/trust-domains/health".into(),
-                    Payload::Jws(jws(Purpose::TrustDomain, policy).await),
+                    jws(Purpose::TrustDomain, policy).await,
                 )
             }
             ("PUT", "/v1/admin/roots/{id}") => {
@@ -661,14 +672,14 @@ impl Harness {
                 });
                 (
                     format!("/v1/admin/roots/{id}"),
-                    Payload::Jws(jws(Purpose::Root, claims).await),
+                    jws(Purpose::Root, claims).await,
                 )
             }
             ("DELETE", "/v1/admin/roots/{id}") => {
                 let id = trustreg_core::rot::root_id_for(self.ca.cert_der());
                 (
                     format!("/v1/admin/roots/{id}"),
-                    Payload::Jws(jws(Purpose::Root, json!({})).await),
+                    jws(Purpose::Root, json!({})).await,
                 )
             }
             ("GET", "/v1/admin/enquirers") => (
@@ -681,40 +692,34 @@ impl Harness {
                     .to_owned();
                 (
                     format!("/v1/admin/enquirers/{id}/decision"),
-                    Payload::Jws(
-                        jws(Purpose::EnquirerDecision, json!({"decision": "revoke"})).await,
-                    ),
+                    jws(Purpose::EnquirerDecision, json!({"decision": "revoke"})).await,
                 )
             }
             ("POST", "/v1/vulnerabilities") => (
                 route.path.into(),
-                Payload::Jws(
-                    jws(
-                        Purpose::Vulnerability,
-                        json!({"severity": 5.0, "summary": "weak default",
+                jws(
+                    Purpose::Vulnerability,
+                    json!({"severity": 5.0, "summary": "weak default",
                                "target": {"regdevids": [d]}}),
-                    )
-                    .await,
-                ),
+                )
+                .await,
             ),
             ("POST", "/v1/vulnerabilities/{id}/apply" | "/v1/vulnerabilities/{id}/fixed") => {
                 let id = self.vulnerability().await;
                 let action = route.path.rsplit('/').next().unwrap_or_default();
                 (
                     format!("/v1/vulnerabilities/{id}/{action}"),
-                    Payload::Jws(jws(Purpose::Vulnerability, json!({"id": id})).await),
+                    jws(Purpose::Vulnerability, json!({"id": id})).await,
                 )
             }
             ("GET", "/v1/audit") => ("/v1/audit?target=".into(), Payload::None),
             ("POST", "/v1/admin/notifications") => (
                 route.path.into(),
-                Payload::Jws(
-                    jws(
-                        Purpose::BulkNotification,
-                        json!({"regdevids": [d], "message": "update your firmware"}),
-                    )
-                    .await,
-                ),
+                jws(
+                    Purpose::BulkNotification,
+                    json!({"regdevids": [d], "message": "update your firmware"}),
+                )
+                .await,
             ),
             ("POST", "/v1/admin/links") => {
                 // A primary's one link: its sectoral parent (linking it again replaces it).
@@ -723,14 +728,11 @@ impl Harness {
                     "public_key": jose::jwk_from_key(key(0x72).verifying_key()),
                     "inbox": "https://sqs.example/inbox",
                 });
-                (
-                    route.path.into(),
-                    Payload::Jws(jws(Purpose::Link, claims).await),
-                )
+                (route.path.into(), jws(Purpose::Link, claims).await)
             }
             _ => return None,
         };
-        let mut request = Request::builder().method(route.method).uri(uri);
+        let mut request = Request::builder().method(route.method).uri(&uri);
         if let Some(token) = self.tokens.get(&who) {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
@@ -742,6 +744,15 @@ impl Harness {
             Payload::Jws(jws) => request
                 .header(header::CONTENT_TYPE, JOSE)
                 .body(axum::body::Body::from(jws)),
+            Payload::Claims(claims) => {
+                // Signed by the caller for this request: its method and path.
+                let path = uri.split('?').next().unwrap_or_default();
+                let claims = trustreg_core::binding::bind(claims, route.method, path);
+                let jws = self.sign_payload(who, claims.to_string().as_bytes());
+                request
+                    .header(header::CONTENT_TYPE, JOSE)
+                    .body(axum::body::Body::from(jws))
+            }
             Payload::Bulk(body, signature) => {
                 // This route's Authorization carries the body's signature, not a token.
                 let mut request = request.header(header::CONTENT_TYPE, "application/json");
@@ -777,16 +788,20 @@ impl Harness {
 enum Payload {
     None,
     Json(Value),
+    /// A JWS already made for this request.
     Jws(String),
+    /// Claims the caller signs for this request when it is sent.
+    Claims(Value),
     /// The body and its `TrustReg-JWS` signature.
     Bulk(String, Option<String>),
 }
 
 /// A valid subscription request, to queue `n`.
-fn subscription(n: u8) -> Value {
+/// Of the device the owner holds, so every subscriber may subscribe to it.
+fn subscription(n: u8, regdevid: &str) -> Value {
     json!({"trust_domain": "health", "protocol": "sqs",
            "endpoint": format!("arn:aws:sqs:us-east-1:000000000000:matrix-{n}"),
-           "filter": {"status": ["unreliable"]}})
+           "filter": {"status": ["unreliable"], "regdevid": [regdevid]}})
 }
 
 fn problem_code(reply: &Reply) -> &str {

@@ -96,7 +96,7 @@ async fn main() -> Result<()> {
             "nonce": nonce(&http, &api, "hold").await?,
             "regdevid": regdevid, "kind": "stolen"
         });
-        let body = signed_request(&key, &kid, &claims);
+        let body = signed_request(&key, &kid, "POST", &path, &claims);
         let started = Instant::now();
         let answer = http
             .post(format!("{api}{path}"))

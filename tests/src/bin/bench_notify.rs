@@ -69,7 +69,13 @@ async fn main() {
     for regdevid in &devices {
         let claims =
             json!({"nonce": challenge(&api, "hold").await, "regdevid": regdevid, "kind": "stolen"});
-        let body = signed_request(&key, &kid, &claims);
+        let body = signed_request(
+            &key,
+            &kid,
+            "POST",
+            &format!("/v1/devices/{regdevid}/holds"),
+            &claims,
+        );
         let started = Instant::now();
         let held = post(
             &api,

@@ -71,7 +71,7 @@ async fn an_administrator_puts_a_root_under_its_own_id() {
     ));
     assert!(matches!(
         put(&f, &id, "admin:mallory", claims.clone()).await,
-        Err(RegistryError::UnknownSigner)
+        Err(RegistryError::BadSignature)
     ));
     assert!(f.store.snapshot().roots.is_empty());
     let root = put(&f, &id, "admin:ops", claims).await.unwrap();

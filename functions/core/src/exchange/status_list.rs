@@ -14,7 +14,9 @@ use crate::sessions::Principal;
 use crate::status::TrustStatus;
 
 pub const STATUS_LIST_PAGE: usize = 100;
-const LISTERS: [Role; 4] = [Role::Enquirer, Role::Agency, Role::Owner, Role::Admin];
+/// Registry-wide reads are for approved enquirers, agencies and administrators (9.3 i a,
+/// 9.3 iii); an owner, which anyone may become without approval, sees its own devices only.
+const LISTERS: [Role; 3] = [Role::Enquirer, Role::Agency, Role::Admin];
 /// The longest cursor accepted: the ones handed out are far shorter.
 const MAX_CURSOR: usize = 1024;
 

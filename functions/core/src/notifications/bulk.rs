@@ -9,12 +9,12 @@ use serde_json::json;
 
 use super::{BULK, device_attributes, domains_of, no_notifier, publish_all};
 use crate::actors::Role;
+use crate::actors::unverified_actor;
 use crate::error::RegistryError;
 use crate::identifier::RegDevId;
 use crate::messages::Purpose;
 use crate::ports::Notification;
 use crate::service::{Registry, parse_regdevid};
-use crate::virtual_ids::signer_name;
 
 pub const MAX_BULK_DEVICES: usize = 1000;
 const MAX_MESSAGE: usize = 2048;
@@ -54,7 +54,7 @@ impl Registry {
     ) -> Result<BulkNotificationResponse, RegistryError> {
         let result = self.notify_devices_inner(compact).await;
         if let Err(e) = &result {
-            self.audit_rejection(&signer_name(compact), "bulk-notification", None, e)
+            self.audit_rejection(&unverified_actor(compact), "bulk-notification", None, e)
                 .await;
         }
         result

@@ -1,5 +1,11 @@
-//! Whether an endpoint fits its protocol: an SQS queue ARN, an HTTPS URL (plain HTTP only to
-//! loopback, where a local run's subscriber listens), an email address.
+//! Whether an endpoint fits its protocol: an SQS queue ARN, an HTTPS URL, an email address.
+//! An HTTPS endpoint must be a public DNS name or a public address: nothing a subscriber names
+//! may point the notification service at an internal address (the instance metadata service at
+//! 169.254.169.254, a private network, loopback). Loopback (and plain `http://` to it) only
+//! where the stack is deployed for tests (`AllowLoopbackEndpoints`), where the subscriber of
+//! a local run listens.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::Protocol;
 use crate::error::RegistryError;
@@ -11,10 +17,14 @@ const MAX_LOCAL_PART: usize = 64;
 const MAX_ADDRESS: usize = 254;
 const MAX_QUEUE_NAME: usize = 80;
 
-pub(super) fn check(protocol: Protocol, endpoint: &str) -> Result<(), RegistryError> {
+pub(super) fn check(
+    protocol: Protocol,
+    endpoint: &str,
+    loopback: bool,
+) -> Result<(), RegistryError> {
     let why = match protocol {
         Protocol::Sqs => queue_arn(endpoint),
-        Protocol::Https => url(endpoint),
+        Protocol::Https => url(endpoint, loopback),
         Protocol::Email => email(endpoint),
     };
     why.map_err(|why| {
@@ -22,7 +32,7 @@ pub(super) fn check(protocol: Protocol, endpoint: &str) -> Result<(), RegistryEr
             "endpoint is not {}: {why}",
             match protocol {
                 Protocol::Sqs => "an SQS queue ARN (arn:aws:sqs:<region>:<account>:<queue>)",
-                Protocol::Https => "an https:// URL (http:// only to loopback)",
+                Protocol::Https => "an https:// URL of a public host",
                 Protocol::Email => "an email address",
             }
         ))
@@ -63,7 +73,7 @@ fn queue_arn(endpoint: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn url(endpoint: &str) -> Result<(), &'static str> {
+fn url(endpoint: &str, loopback: bool) -> Result<(), &'static str> {
     if endpoint.len() > MAX_URL {
         return Err("it is longer than 2048 characters");
     }
@@ -84,10 +94,95 @@ fn url(endpoint: &str) -> Result<(), &'static str> {
     // SNS sends basic-auth credentials given as user:password@host.
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = host(host_port)?;
-    if !secure && !is_loopback(host) {
-        return Err("plain http:// is only for loopback hosts");
+    match reach(host) {
+        Reach::Loopback if loopback => {}
+        Reach::Loopback => return Err("the host is loopback"),
+        Reach::Internal => return Err("the host is not public (private, link-local or special)"),
+        Reach::Public if !secure => return Err("plain http:// is only for loopback hosts"),
+        Reach::Public => {}
     }
     Ok(())
+}
+
+/// Where a host leads, as far as its text says (a name is not resolved here: SNS delivers
+/// from AWS's network, and names that only mean something inside a network are refused).
+#[derive(Debug, PartialEq, Eq)]
+enum Reach {
+    Loopback,
+    Internal,
+    Public,
+}
+
+fn reach(host: &str) -> Reach {
+    let lower = host.to_ascii_lowercase();
+    let name = lower.trim_end_matches('.');
+    if name == "localhost" || name.ends_with(".localhost") {
+        return Reach::Loopback;
+    }
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        return ip_reach(ip);
+    }
+    // Names of internal networks (AWS's `*.internal`, mDNS `.local`, the metadata service's
+    // names), and numbers written as names (`2130706433`, `0x7f.1`), which resolvers and HTTP
+    // clients read as addresses: no public name ends in a numeric label.
+    let last = name.rsplit('.').next().unwrap_or_default();
+    let internal_suffix = [".internal", ".local", ".intranet", ".lan", ".home.arpa"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix));
+    let numeric = last.bytes().all(|b| b.is_ascii_digit()) || last.starts_with("0x");
+    if internal_suffix || numeric || !name.contains('.') {
+        return Reach::Internal;
+    }
+    Reach::Public
+}
+
+fn ip_reach(ip: IpAddr) -> Reach {
+    match ip {
+        IpAddr::V4(v4) => v4_reach(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4_reach(v4),
+            None => v6_reach(v6),
+        },
+    }
+}
+
+fn v4_reach(ip: Ipv4Addr) -> Reach {
+    let [a, b, ..] = ip.octets();
+    if ip.is_loopback() {
+        Reach::Loopback
+    } else if ip.is_private()
+        || ip.is_link_local()
+        || ip.is_multicast()
+        || ip.is_broadcast()
+        || ip.is_unspecified()
+        || ip.is_documentation()
+        || a == 0
+        // 100.64.0.0/10, carrier-grade NAT (RFC 6598); 240.0.0.0/4 reserved.
+        || (a == 100 && (64..128).contains(&b))
+        || a >= 240
+    {
+        Reach::Internal
+    } else {
+        Reach::Public
+    }
+}
+
+fn v6_reach(ip: Ipv6Addr) -> Reach {
+    let first = ip.segments()[0];
+    if ip.is_loopback() {
+        Reach::Loopback
+    } else if ip.is_unspecified()
+        || ip.is_multicast()
+        // fc00::/7 unique local, fe80::/10 link-local (RFC 4193, RFC 4291).
+        || (first & 0xfe00) == 0xfc00
+        || (first & 0xffc0) == 0xfe80
+        // 2001:db8::/32 documentation.
+        || (first == 0x2001 && ip.segments()[1] == 0x0db8)
+    {
+        Reach::Internal
+    } else {
+        Reach::Public
+    }
 }
 
 /// The host of `host[:port]` (`[v6]` bracketed), checked.
@@ -135,14 +230,6 @@ fn host(host_port: &str) -> Result<&str, &'static str> {
     Ok(host)
 }
 
-fn is_loopback(host: &str) -> bool {
-    if host.eq_ignore_ascii_case("localhost") || host == "::1" {
-        return true;
-    }
-    host.parse::<std::net::Ipv4Addr>()
-        .is_ok_and(|ip| ip.is_loopback())
-}
-
 fn email(endpoint: &str) -> Result<(), &'static str> {
     if endpoint.len() > MAX_ADDRESS {
         return Err("it is longer than 254 characters");
@@ -170,4 +257,60 @@ fn email(endpoint: &str) -> Result<(), &'static str> {
         return Err("the part after @ is not a domain name");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Y.3059 9.4 i a
+    #[test]
+    fn only_public_hosts_take_notifications() {
+        for internal in [
+            "https://169.254.169.254/latest/meta-data/",
+            "https://10.0.0.1/",
+            "https://172.16.5.4/",
+            "https://192.168.1.1/hook",
+            "https://100.64.0.1/",
+            "https://0.0.0.0/",
+            "https://224.0.0.1/",
+            "https://[fd00::1]/",
+            "https://[fe80::1]/",
+            "https://[ff02::1]/",
+            "https://[::ffff:10.0.0.1]/",
+            "https://2130706433/",
+            "https://0x7f.1/",
+            "https://metadata.google.internal/",
+            "https://ip-10-0-0-1.ec2.internal/",
+            "https://printer.local/",
+            "https://intranet/",
+        ] {
+            assert!(url(internal, true).is_err(), "{internal}");
+        }
+        for loopback in [
+            "https://127.0.0.1/",
+            "http://127.0.0.1:8080/sns",
+            "https://localhost/",
+            "https://[::1]/",
+            "http://a.localhost/",
+        ] {
+            assert!(
+                url(loopback, false).is_err(),
+                "{loopback} in a production stack"
+            );
+            assert!(url(loopback, true).is_ok(), "{loopback} in a test stack");
+        }
+        for public in [
+            "https://hooks.example.org/trustreg",
+            "https://user:pw@hooks.example.org:8443/x",
+            "https://93.184.216.34/",
+            "https://[2606:4700::1111]/",
+        ] {
+            assert!(url(public, false).is_ok(), "{public}");
+        }
+        assert!(
+            url("http://hooks.example.org/", true).is_err(),
+            "http only to loopback"
+        );
+    }
 }

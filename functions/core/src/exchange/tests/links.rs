@@ -97,7 +97,7 @@ async fn link_requests_are_checked() {
         .await;
     assert!(matches!(
         sectoral.registry.link_registry(&not_admin).await,
-        Err(RegistryError::UnknownSigner)
+        Err(RegistryError::BadSignature)
     ));
     assert!(sectoral.store.snapshot().links.is_empty());
     assert_eq!(

@@ -92,18 +92,25 @@ async fn status_lists_page_through_own_then_mirrored_devices() {
 }
 
 // Y.3059 7 iv d
-// Lists are for enquirers, agencies, owners and administrators; the public and devices are
-// refused and audited.
+// Lists are for approved enquirers, agencies and administrators; owners (which need no
+// approval), the public and devices are refused and audited.
 #[tokio::test]
 async fn status_lists_are_for_known_callers() {
     let node = Node::primary();
-    for role in [Role::Agency, Role::Owner, Role::Admin] {
+    for role in [Role::Enquirer, Role::Agency, Role::Admin] {
         let caller = principal("someone", role);
         node.registry
             .status_list(Some(&caller), "trusted", None)
             .await
             .unwrap();
     }
+    let owner = principal("owner:o1", Role::Owner);
+    let e = node
+        .registry
+        .status_list(Some(&owner), "trusted", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "forbidden");
     let e = node
         .registry
         .status_list(None, "trusted", None)
@@ -117,5 +124,5 @@ async fn status_lists_are_for_known_callers() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), "forbidden");
-    assert_eq!(node.audited("status-list", Outcome::Rejected).len(), 2);
+    assert_eq!(node.audited("status-list", Outcome::Rejected).len(), 3);
 }

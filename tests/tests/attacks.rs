@@ -1,0 +1,518 @@
+//! An attacker's suite through API Gateway on the deployed test stack: each test is an attack a
+//! malicious device, owner, manufacturer, enquirer or anonymous caller could try, with what the
+//! contract (docs/API.md) says must happen, and the state checked afterwards.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use trustreg_core::status::TrustStatus;
+use trustreg_device::RegistryClient;
+use trustreg_tests::{
+    Answer, Manufacturer, Stack, challenge, imei, localstack, new_signing_key, post, post_signed,
+    random_imei, send, sensor_info, signed_request, test_admin,
+};
+
+const JOSE: &str = "application/jose";
+
+/// The test administrator's kid and key.
+fn admin() -> (String, p256::ecdsa::SigningKey) {
+    let (name, key) = test_admin();
+    (format!("admin:{name}"), key)
+}
+
+/// A device registered and acknowledged through the API (trusted), by a fresh manufacturer:
+/// its RegDevID, its manufacturer and its secure element.
+async fn trusted_device(
+    stack: &Stack,
+) -> (String, Manufacturer, trustreg_device::SoftSecureElement) {
+    let sdk = localstack().await;
+    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
+    let maker = Manufacturer::accepted_by(&registry).await;
+    let id = imei(&random_imei());
+    let se = maker.device(&id);
+    let client = RegistryClient::new(stack.api_url()).unwrap();
+    let registered = client
+        .register(&se, &id, sensor_info(), vec![])
+        .await
+        .unwrap();
+    client.acknowledge(&se).await.unwrap();
+    (registered.regdevid, maker, se)
+}
+
+/// The public view of a device: its status.
+async fn status_of(api: &str, regdevid: &str) -> String {
+    let answer = send("GET", format!("{api}/v1/devices/{regdevid}"), None, None).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    answer.body["status"].as_str().unwrap().to_owned()
+}
+
+/// An enquirer signed up (pending): its id and key.
+async fn signed_up_enquirer(api: &str) -> (String, p256::ecdsa::SigningKey) {
+    let key = new_signing_key();
+    let answer = post(
+        api,
+        "/v1/enquirers",
+        "application/json",
+        json!({"name": "Attacks", "organisation": "Example Health", "contact": "a@example.org",
+               "role": "enquirer",
+               "public_key": trustreg_core::jose::jwk_from_key(key.verifying_key())})
+        .to_string(),
+    )
+    .await;
+    assert_eq!(answer.status, 201, "{answer:?}");
+    (answer.body["enquirer_id"].as_str().unwrap().to_owned(), key)
+}
+
+/// A login of `kid` signed with `key`.
+async fn login(api: &str, key: &p256::ecdsa::SigningKey, kid: &str) -> Answer {
+    let claims = json!({"nonce": challenge(api, "login").await, "enquirer_id": kid});
+    post_signed(api, "/v1/sessions", key, kid, &claims).await
+}
+
+/// `jws` with its signature replaced by another of the same length.
+fn junk_signature(jws: &str) -> String {
+    let (input, _) = jws.rsplit_once('.').unwrap();
+    let junk = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        [0x42u8; 64],
+    );
+    format!("{input}.{junk}")
+}
+
+// ------------------------------------------------------------------------------------------
+// Finding 6: a signed request names the method, path and target it acts on.
+// ------------------------------------------------------------------------------------------
+
+// Y.3059 7 ii
+// An administrator's removal of root A, posted to root B's path, removes nothing.
+#[tokio::test]
+async fn a_root_removal_signed_for_one_root_cannot_remove_another() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let sdk = localstack().await;
+    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
+    let a = Manufacturer::accepted_by(&registry).await;
+    let b = Manufacturer::accepted_by(&registry).await;
+    let id_of = |m: &Manufacturer| trustreg_core::rot::root_id_for(m.ca.cert_der());
+    let (kid, key) = admin();
+    let for_a = signed_request(
+        &key,
+        &kid,
+        "DELETE",
+        &format!("/v1/admin/roots/{}", id_of(&a)),
+        &json!({"nonce": challenge(&api, "root").await}),
+    );
+    let answer = send(
+        "DELETE",
+        format!("{api}/v1/admin/roots/{}", id_of(&b)),
+        None,
+        Some((JOSE, for_a)),
+    )
+    .await;
+    assert_eq!((answer.status, answer.problem()), (403, "wrong-target"));
+    let document = send("GET", format!("{api}/v1/registry"), None, None).await;
+    assert!(
+        document.body.to_string().contains(&id_of(&b)),
+        "B is still accepted"
+    );
+    assert!(document.body.to_string().contains(&id_of(&a)), "A too");
+}
+
+// Y.3059 6.1 e
+// An administrator's "place stolen" posted to the release route releases nothing.
+#[tokio::test]
+async fn a_hold_placement_cannot_be_replayed_as_its_release() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let (regdevid, _, _) = trusted_device(&stack).await;
+    let (kid, key) = admin();
+    let hold = |nonce: String| json!({"nonce": nonce, "regdevid": regdevid, "kind": "stolen"});
+    let placed = post_signed(
+        &api,
+        &format!("/v1/devices/{regdevid}/holds"),
+        &key,
+        &kid,
+        &hold(challenge(&api, "hold").await),
+    )
+    .await;
+    assert_eq!(placed.status, 200, "{placed:?}");
+    // A second placement, never sent where it was made for, replayed as a release.
+    let placement = signed_request(
+        &key,
+        &kid,
+        "POST",
+        &format!("/v1/devices/{regdevid}/holds"),
+        &hold(challenge(&api, "hold").await),
+    );
+    let answer = post(
+        &api,
+        &format!("/v1/devices/{regdevid}/holds/stolen/release"),
+        JOSE,
+        placement,
+    )
+    .await;
+    assert_eq!((answer.status, answer.problem()), (403, "wrong-target"));
+    assert_eq!(status_of(&api, &regdevid).await, "unreliable");
+}
+
+// Y.3059 9.3 iii
+// An approval signed for enquirer 1, posted for enquirer 2, approves nobody.
+#[tokio::test]
+async fn an_approval_signed_for_one_enquirer_cannot_approve_another() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let (first, _) = signed_up_enquirer(&api).await;
+    let (second, second_key) = signed_up_enquirer(&api).await;
+    let (kid, key) = admin();
+    let approval = signed_request(
+        &key,
+        &kid,
+        "POST",
+        &format!("/v1/admin/enquirers/{first}/decision"),
+        &json!({"nonce": challenge(&api, "enquirer-decision").await, "decision": "approve"}),
+    );
+    let answer = post(
+        &api,
+        &format!("/v1/admin/enquirers/{second}/decision"),
+        JOSE,
+        approval,
+    )
+    .await;
+    assert_eq!((answer.status, answer.problem()), (403, "wrong-target"));
+    let refused = login(&api, &second_key, &format!("enquirer:{second}")).await;
+    assert_eq!((refused.status, refused.problem()), (403, "forbidden"));
+}
+
+// Y.3059 6.1 f
+// A domain policy signed for one trust domain cannot set another's.
+#[tokio::test]
+async fn a_policy_signed_for_one_domain_cannot_set_another() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let before = send("GET", format!("{api}/v1/registry"), None, None).await;
+    let (kid, key) = admin();
+    let lax = json!({"require_acknowledgement": false, "require_owner_verified": false,
+                     "max_report_age_seconds": null, "unreliable_at_severity": 10.0});
+    let for_energy = signed_request(
+        &key,
+        &kid,
+        "PUT",
+        "/v1/admin/trust-domains/energy",
+        &json!({"nonce": challenge(&api, "trust-domain").await, "policy": lax}),
+    );
+    let answer = send(
+        "PUT",
+        format!("{api}/v1/admin/trust-domains/health"),
+        None,
+        Some((JOSE, for_energy)),
+    )
+    .await;
+    assert_eq!((answer.status, answer.problem()), (403, "wrong-target"));
+    let after = send("GET", format!("{api}/v1/registry"), None, None).await;
+    assert_eq!(
+        before.body["trust_domains"], after.body["trust_domains"],
+        "no domain's policy changed"
+    );
+}
+
+// Y.3059 7 iv c
+// A device's report without the request's binding is refused before anything is recorded.
+#[tokio::test]
+async fn a_signed_request_that_names_no_route_is_refused() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let (regdevid, _, se) = trusted_device(&stack).await;
+    let claims = json!({"nonce": challenge(&api, "report").await, "firmware_version": "9.9.9",
+                        "software_version": "1.0.0"});
+    let unbound = se.sign_jws(
+        &trustreg_core::jose::JwsHeader::es256().with_kid(regdevid.clone()),
+        claims.to_string().as_bytes(),
+    );
+    let answer = post(
+        &api,
+        &format!("/v1/devices/{regdevid}/reports"),
+        JOSE,
+        unbound,
+    )
+    .await;
+    assert_eq!(
+        (answer.status, answer.problem()),
+        (400, "malformed-request")
+    );
+    let sdk = localstack().await;
+    let store = stack.store(&sdk);
+    let device = trustreg_core::ports::DeviceStore::get_device(&store, &regdevid.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(device.status, TrustStatus::Trusted);
+    assert_ne!(device.info.firmware_version, "9.9.9");
+}
+
+// ------------------------------------------------------------------------------------------
+// Finding 8: nothing about the signer before its signature verifies.
+// ------------------------------------------------------------------------------------------
+
+// Y.3059 9.3 iii
+// With a junk signature, a pending enquirer's kid, an unknown enquirer and an unknown admin
+// name all get the same answer: nobody learns who exists or in which state.
+#[tokio::test]
+async fn a_junk_signature_reveals_nothing_about_the_signer() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let (pending, key) = signed_up_enquirer(&api).await;
+    let attempt = |kid: String| {
+        let api = api.clone();
+        let key = key.clone();
+        async move {
+            let claims = json!({"nonce": challenge(&api, "login").await, "enquirer_id": kid});
+            let jws = signed_request(&key, &kid, "POST", "/v1/sessions", &claims);
+            post(&api, "/v1/sessions", JOSE, junk_signature(&jws)).await
+        }
+    };
+    let answers = [
+        attempt(format!("enquirer:{pending}")).await,
+        attempt("enquirer:NOBODY0000000000000000000".into()).await,
+        attempt("admin:nobody".into()).await,
+        attempt(format!("enquirer:{}", "x".repeat(3000))).await,
+    ];
+    let shape = |a: &Answer| (a.status, a.body["type"].clone(), a.body["detail"].clone());
+    for answer in &answers {
+        assert_eq!(shape(answer), shape(&answers[0]), "{answer:?}");
+    }
+    assert_eq!(answers[0].status, 401);
+    assert_eq!(answers[0].problem(), "bad-signature");
+    let detail: &Value = &answers[0].body["detail"];
+    assert!(!detail.to_string().contains("pending"), "{detail}");
+}
+
+// ------------------------------------------------------------------------------------------
+// Finding 1: approval cannot be skipped by becoming an owner.
+// ------------------------------------------------------------------------------------------
+
+/// An owner created by itself (no administrator involved), logged in: its id, key and token.
+async fn self_made_owner(api: &str) -> (String, p256::ecdsa::SigningKey, String) {
+    let key = new_signing_key();
+    let claims = json!({"nonce": challenge(api, "owner").await, "kind": "owner",
+        "attributes": {"name": "Mallory", "email": "mallory@example.org"},
+        "public_key": trustreg_core::jose::jwk_from_key(key.verifying_key())});
+    let claims = trustreg_core::binding::bind(claims, "POST", "/v1/owners");
+    let jws = trustreg_core::jose::sign_with(
+        &key,
+        &trustreg_core::jose::JwsHeader::es256(),
+        claims.to_string().as_bytes(),
+    );
+    let created = post(api, "/v1/owners", JOSE, jws).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let id = created.body["owner_id"].as_str().unwrap().to_owned();
+    let session = login(api, &key, &format!("owner:{id}")).await;
+    assert_eq!(session.status, 200, "{session:?}");
+    let token = session.body["access_token"].as_str().unwrap().to_owned();
+    (id, key, token)
+}
+
+// Y.3059 9.3 i a
+// Y.3059 9.3 iii
+// An owner nobody approved reads no registry-wide list and subscribes to no whole domain.
+#[tokio::test]
+async fn a_self_made_owner_reads_no_registry_wide_list_and_subscribes_to_no_domain() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let (_, _, token) = self_made_owner(&api).await;
+    for status in ["trusted", "unverified", "unreliable"] {
+        let list = send(
+            "GET",
+            format!("{api}/v1/status-lists/{status}"),
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (list.status, list.problem()),
+            (403, "forbidden"),
+            "{status}"
+        );
+    }
+    let statistics = send("GET", format!("{api}/v1/statistics"), Some(&token), None).await;
+    assert_eq!(statistics.status, 403, "{statistics:?}");
+    // A device registered by somebody else: the owner may not follow it either.
+    let (theirs, _, _) = trusted_device(&stack).await;
+    for filter in [json!({}), json!({"regdevid": [theirs]})] {
+        let subscribe = send(
+            "POST",
+            format!("{api}/v1/subscriptions"),
+            Some(&token),
+            Some((
+                "application/json",
+                json!({"trust_domain": "health", "protocol": "sqs",
+                       "endpoint": "arn:aws:sqs:us-east-1:000000000000:mallory",
+                       "filter": filter})
+                .to_string(),
+            )),
+        )
+        .await;
+        assert_eq!((subscribe.status, subscribe.problem()), (403, "forbidden"));
+    }
+    let held = send("GET", format!("{api}/v1/subscriptions"), Some(&token), None).await;
+    assert_eq!(held.status, 200, "{held:?}");
+    assert_eq!(
+        held.body["subscriptions"],
+        json!([]),
+        "nothing was subscribed"
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Finding 2: an owner cannot release a hold an administrator placed.
+// ------------------------------------------------------------------------------------------
+
+/// A trusted device held by a self-made owner: RegDevID, owner id, owner key.
+async fn owned_device(stack: &Stack) -> (String, String, p256::ecdsa::SigningKey) {
+    let api = stack.api_url();
+    let sdk = localstack().await;
+    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
+    let maker = Manufacturer::accepted_by(&registry).await;
+    let key = new_signing_key();
+    let id = imei(&random_imei());
+    let se = maker.device(&id);
+    let client = RegistryClient::new(&api).unwrap();
+    let owner = json!({"attributes": {"name": "Owner"},
+                       "public_key": trustreg_core::jose::jwk_from_key(key.verifying_key())});
+    let registered = client
+        .register_with_owner(&se, &id, sensor_info(), Some(owner), vec![])
+        .await
+        .unwrap();
+    client.acknowledge(&se).await.unwrap();
+    let device = trustreg_core::ports::DeviceStore::get_device(
+        &stack.store(&sdk),
+        &registered.regdevid.parse().unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    (registered.regdevid, device.owner_id.unwrap(), key)
+}
+
+// Y.3059 6.1 e
+// An administrator's `compromised` hold stays until an administrator releases it; the owner's
+// signed release is refused and changes nothing.
+#[tokio::test]
+async fn an_owner_cannot_release_an_administrators_hold() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let (regdevid, owner, owner_key) = owned_device(&stack).await;
+    let (kid, key) = admin();
+    let hold = |nonce: String| json!({"nonce": nonce, "regdevid": regdevid, "kind": "compromised"});
+    let placed = post_signed(
+        &api,
+        &format!("/v1/devices/{regdevid}/holds"),
+        &key,
+        &kid,
+        &hold(challenge(&api, "hold").await),
+    )
+    .await;
+    assert_eq!(placed.status, 200, "{placed:?}");
+    let release = format!("/v1/devices/{regdevid}/holds/compromised/release");
+    let by_owner = post_signed(
+        &api,
+        &release,
+        &owner_key,
+        &format!("owner:{owner}"),
+        &hold(challenge(&api, "hold").await),
+    )
+    .await;
+    assert_eq!((by_owner.status, by_owner.problem()), (403, "forbidden"));
+    assert_eq!(status_of(&api, &regdevid).await, "unreliable");
+    let by_admin = post_signed(
+        &api,
+        &release,
+        &key,
+        &kid,
+        &hold(challenge(&api, "hold").await),
+    )
+    .await;
+    assert_eq!(by_admin.status, 200, "{by_admin:?}");
+    assert_eq!(status_of(&api, &regdevid).await, "trusted");
+}
+
+// ------------------------------------------------------------------------------------------
+// Finding 9: subscriptions reach no internal endpoint.
+// ------------------------------------------------------------------------------------------
+
+// Y.3059 9.4 i a
+// An enquirer cannot point the notification service at the metadata service or a private
+// network; nothing is subscribed.
+#[tokio::test]
+async fn a_subscription_to_an_internal_endpoint_is_refused() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let token = trustreg_tests::enquirer_token(&api).await;
+    for endpoint in [
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.1/",
+        "https://[fd00::1]/",
+        "https://metadata.google.internal/",
+        "https://2130706433/",
+    ] {
+        let answer = send(
+            "POST",
+            format!("{api}/v1/subscriptions"),
+            Some(&token),
+            Some((
+                "application/json",
+                json!({"trust_domain": "health", "protocol": "https", "endpoint": endpoint})
+                    .to_string(),
+            )),
+        )
+        .await;
+        assert_eq!(
+            (answer.status, answer.problem()),
+            (400, "malformed-request"),
+            "{endpoint}"
+        );
+    }
+    let held = send("GET", format!("{api}/v1/subscriptions"), Some(&token), None).await;
+    assert_eq!(held.body["subscriptions"], json!([]), "{held:?}");
+}
+
+// ------------------------------------------------------------------------------------------
+// Finding 10: a device's history names roles, not owners or administrators.
+// ------------------------------------------------------------------------------------------
+
+// Y.3059 9.3 ii a
+// An enquirer reading the history of an owned, held device sees who acted as a role only.
+#[tokio::test]
+async fn history_shows_enquirers_roles_not_identities() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let (regdevid, owner, owner_key) = owned_device(&stack).await;
+    let placed = post_signed(
+        &api,
+        &format!("/v1/devices/{regdevid}/holds"),
+        &owner_key,
+        &format!("owner:{owner}"),
+        &json!({"nonce": challenge(&api, "hold").await, "regdevid": regdevid, "kind": "stolen"}),
+    )
+    .await;
+    assert_eq!(placed.status, 200, "{placed:?}");
+    let token = trustreg_tests::enquirer_token(&api).await;
+    let history = send(
+        "GET",
+        format!("{api}/v1/devices/{regdevid}/history"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(history.status, 200, "{history:?}");
+    let text = history.body.to_string();
+    assert!(!text.contains(&owner), "the owner's id leaks: {text}");
+    assert!(!text.contains("admin:"), "{text}");
+    let actors: Vec<&str> = history.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["actor"].as_str())
+        .collect();
+    assert!(actors.contains(&"owner"), "{actors:?}");
+}
