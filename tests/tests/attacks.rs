@@ -516,3 +516,155 @@ async fn history_shows_enquirers_roles_not_identities() {
         .collect();
     assert!(actors.contains(&"owner"), "{actors:?}");
 }
+
+// ------------------------------------------------------------------------------------------
+// Finding 7: bounds before work.
+// ------------------------------------------------------------------------------------------
+
+// Y.3059 9.2 i e
+// A device cannot store (and make every lookup repeat) tens of kilobytes of description:
+// 45 KB in `device.power` is a 400 and registers nothing.
+#[tokio::test]
+async fn an_oversized_device_description_is_refused() {
+    let stack = Stack::deployed();
+    let sdk = localstack().await;
+    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
+    let maker = Manufacturer::accepted_by(&registry).await;
+    let id = imei(&random_imei());
+    let se = maker.device(&id);
+    let mut info = sensor_info();
+    info.power
+        .extra
+        .insert("padding".into(), Value::String("x".repeat(45_000)));
+    let client = RegistryClient::new(stack.api_url()).unwrap();
+    let refused = client.register(&se, &id, info, vec![]).await.unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            trustreg_device::ClientError::Problem { status: 400, .. }
+        ),
+        "{refused:?}"
+    );
+    let regdevid: trustreg_core::identifier::RegDevId =
+        format!("{}:{id}", stack.output("RegistryPath"))
+            .parse()
+            .unwrap();
+    let stored = trustreg_core::ports::DeviceStore::get_device(&stack.store(&sdk), &regdevid)
+        .await
+        .unwrap();
+    assert!(stored.is_none(), "nothing registered");
+}
+
+// Y.3059 6.1 e
+// A 3,000-byte kid never reaches a key read (a DynamoDB partition key is at most 2,048
+// bytes on AWS): 401, as for any signer that is not known.
+#[tokio::test]
+async fn an_oversized_kid_is_refused_as_unknown() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let (regdevid, _, _) = trusted_device(&stack).await;
+    let kid = format!("{regdevid}{}", "9".repeat(3000));
+    let answer = post_signed(
+        &api,
+        &format!("/v1/devices/{regdevid}/holds"),
+        &new_signing_key(),
+        &kid,
+        &json!({"nonce": challenge(&api, "hold").await, "regdevid": regdevid, "kind": "stolen"}),
+    )
+    .await;
+    assert_eq!((answer.status, answer.problem()), (401, "bad-signature"));
+    assert_eq!(status_of(&api, &regdevid).await, "trusted");
+}
+
+// ------------------------------------------------------------------------------------------
+// Finding 5: revocation takes effect on the tokens already issued.
+// ------------------------------------------------------------------------------------------
+
+// Y.3059 9.3 iii
+// A revoked enquirer's token stops working within the standing cache's 30 s (API.md).
+#[tokio::test]
+async fn a_revoked_enquirers_token_stops_working() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let (id, key) = signed_up_enquirer(&api).await;
+    let (kid, admin_key) = admin();
+    let decide = |decision: &'static str| {
+        let api = api.clone();
+        let admin_key = admin_key.clone();
+        let kid = kid.clone();
+        let id = id.clone();
+        async move {
+            post_signed(
+                &api,
+                &format!("/v1/admin/enquirers/{id}/decision"),
+                &admin_key,
+                &kid,
+                &json!({"nonce": challenge(&api, "enquirer-decision").await, "decision": decision}),
+            )
+            .await
+        }
+    };
+    assert_eq!(decide("approve").await.status, 200);
+    let session = login(&api, &key, &format!("enquirer:{id}")).await;
+    let token = session.body["access_token"].as_str().unwrap().to_owned();
+    let search = || {
+        send(
+            "GET",
+            format!("{api}/v1/devices?make=Acme"),
+            Some(&token),
+            None,
+        )
+    };
+    assert_eq!(search().await.status, 200);
+    assert_eq!(decide("revoke").await.status, 200);
+    let started = std::time::Instant::now();
+    let refused = trustreg_tests::eventually(
+        std::time::Duration::from_secs(45),
+        "the revoked enquirer's token is refused",
+        || async {
+            let answer = search().await;
+            (answer.status == 401).then_some(answer)
+        },
+    )
+    .await;
+    assert_eq!(refused.problem(), "unauthenticated");
+    assert!(started.elapsed() <= std::time::Duration::from_secs(40));
+}
+
+// ------------------------------------------------------------------------------------------
+// Finding 3: a transfer cannot launder a device's status.
+// ------------------------------------------------------------------------------------------
+
+// Y.3059 9.2 i d
+// Y.3059 6.1 f
+// A device unreliable for an open vulnerability, "transferred" by its owner to itself, stays
+// unreliable: the transfer changes nothing, and no policy but the domain's decides status.
+#[tokio::test]
+async fn a_transfer_to_oneself_does_not_clear_a_vulnerability() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let (regdevid, owner, owner_key) = owned_device(&stack).await;
+    let (kid, key) = admin();
+    let reported = post_signed(
+        &api,
+        "/v1/vulnerabilities",
+        &key,
+        &kid,
+        &json!({"nonce": challenge(&api, "vulnerability").await, "severity": 9.1,
+                "summary": "remote code execution", "target": {"regdevids": [regdevid]}}),
+    )
+    .await;
+    assert_eq!(reported.status, 202, "{reported:?}");
+    assert_eq!(status_of(&api, &regdevid).await, "unreliable");
+    let transferred = post_signed(
+        &api,
+        &format!("/v1/devices/{regdevid}/transfer"),
+        &owner_key,
+        &format!("owner:{owner}"),
+        &json!({"nonce": challenge(&api, "transfer").await, "new_owner_id": owner}),
+    )
+    .await;
+    assert_eq!(transferred.status, 200, "{transferred:?}");
+    assert_eq!(transferred.body["status"], "unreliable");
+    assert_eq!(status_of(&api, &regdevid).await, "unreliable");
+}

@@ -15,12 +15,10 @@ use crate::messages::{
     OwnerAttributes, OwnerClaim, OwnerDetails, OwnerRegistrationClaims, OwnerResponse, Purpose,
     TransferClaims, TransferResponse, VerificationClaims,
 };
+use crate::policies::reevaluate;
 use crate::ports::Updated;
-use crate::records::{
-    CustodyEntry, OwnerKind, OwnerRecord, Transition, Verification, VerificationState,
-};
+use crate::records::{CustodyEntry, OwnerKind, OwnerRecord, Verification, VerificationState};
 use crate::service::{Registry, UPDATE_ATTEMPTS, parse_regdevid};
-use crate::status::{evaluate, next_evaluation_at_ms};
 
 const MAX_ATTRIBUTE: usize = 256;
 
@@ -278,6 +276,15 @@ impl Registry {
                     "only the device's current owner may transfer it".into(),
                 ));
             }
+            // To the owner it already has: nothing changes, nothing is written (a repeat of
+            // a transfer that went through answers as it did).
+            if device.owner_id.as_deref() == Some(new_owner.owner_id.as_str()) {
+                return Ok(TransferResponse {
+                    regdevid: regdevid.to_string(),
+                    owner_id: new_owner.owner_id,
+                    status: device.status,
+                });
+            }
             let now = self.clock.now_ms();
             let custody = CustodyEntry {
                 regdevid: regdevid.clone(),
@@ -288,23 +295,10 @@ impl Registry {
             };
             device.owner_id = Some(new_owner.owner_id.clone());
             device.facts.owner_verified = verified;
-            let evaluation = evaluate(&self.config.policy, &device.facts, now);
-            device.next_evaluation_at_ms =
-                next_evaluation_at_ms(&self.config.policy, &device.facts);
-            let transition = (evaluation.status != device.status).then(|| Transition {
-                regdevid: regdevid.clone(),
-                at_ms: now,
-                from: Some(device.status),
-                to: evaluation.status,
-                reasons: evaluation.reasons.clone(),
-                actor: actor.clone(),
-                cause: "transfer".into(),
-            });
-            if transition.is_some() {
-                device.status = evaluation.status;
-                device.status_since_ms = now;
-            }
-            device.reasons = evaluation.reasons;
+            // Under the policies of the device's trust domains, as every other change (the
+            // worst wins, 6.1 f), and kept in the due-evaluation index.
+            let policies = self.policies_of(&device.trust_domains).await?;
+            let transition = reevaluate(&mut device, &policies, now, &actor, "transfer");
             device.version += 1;
             let audit = self.audit(&actor, "transfer", Some(regdevid.to_string()), Ok(()));
             match self

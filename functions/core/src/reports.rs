@@ -255,9 +255,13 @@ fn validate(claims: &ReportClaims) -> Result<(), RegistryError> {
         let size = serde_json::to_vec(configuration)
             .map(|v| v.len())
             .unwrap_or(usize::MAX);
-        if size > MAX_CONFIGURATION_BYTES {
+        if size > MAX_CONFIGURATION_BYTES
+            || crate::register::json_depth(configuration) > crate::register::MAX_JSON_DEPTH
+        {
             return Err(RegistryError::Malformed(format!(
-                "configuration must be at most {MAX_CONFIGURATION_BYTES} bytes of JSON"
+                "configuration must be at most {MAX_CONFIGURATION_BYTES} bytes of JSON, nested \
+                 at most {} deep",
+                crate::register::MAX_JSON_DEPTH
             )));
         }
     }

@@ -34,6 +34,8 @@ pub struct Registry {
     pub(crate) broker: Option<Arc<dyn crate::ports::SubscriptionBroker>>,
     /// Sends exchange messages to linked registries (the `notify` and `exchange` functions).
     pub(crate) outbox: Option<Arc<dyn crate::ports::ExchangeOutbox>>,
+    /// What this instance last read of enquirers' standing, for access tokens (`sessions`).
+    pub(crate) standing: crate::sessions::StandingCache,
 }
 
 impl Registry {
@@ -54,6 +56,7 @@ impl Registry {
             notifier: None,
             broker: None,
             outbox: None,
+            standing: crate::sessions::StandingCache::default(),
         }
     }
 

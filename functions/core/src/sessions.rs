@@ -332,11 +332,57 @@ impl Registry {
         if !consistent {
             return Err(refuse("the access token's role does not fit its subject"));
         }
+        self.still_standing(&claims.sub, claims.role, now).await?;
         Ok(Principal {
             subject: claims.sub,
             role: claims.role,
             expires_at_ms,
         })
+    }
+
+    /// Whether the subject of a valid token still stands: an administrator whose key was
+    /// removed from the stack, or an enquirer revoked, rejected or given another role, is
+    /// refused from then on, not only at its next login. An administrator is checked against
+    /// this instance's configuration (a stack update replaces the instances at once); an
+    /// enquirer against its record, read at most every `STANDING_TTL_MS` per instance.
+    async fn still_standing(
+        &self,
+        subject: &str,
+        role: Role,
+        now: u64,
+    ) -> Result<(), RegistryError> {
+        let refuse = |why: String| RegistryError::Unauthenticated(why);
+        if let Some(name) = subject.strip_prefix("admin:") {
+            if !self.config.admin_keys.iter().any(|a| a.name == name) {
+                return Err(refuse(format!(
+                    "{subject} is no longer an administrator of this registry"
+                )));
+            }
+            return Ok(());
+        }
+        let Some(id) = subject.strip_prefix("enquirer:") else {
+            return Ok(());
+        };
+        let standing = match self.standing.fresh(id, now) {
+            Some(standing) => standing,
+            None => {
+                let read = self
+                    .store
+                    .get_enquirer(id)
+                    .await?
+                    .map(|e| (e.state, e.role));
+                self.standing.keep(id, read, now);
+                read
+            }
+        };
+        match standing {
+            Some((EnquirerState::Approved, held)) if held == role => Ok(()),
+            Some((EnquirerState::Approved, _)) => {
+                Err(refuse(format!("{subject}'s role changed: log in again")))
+            }
+            Some((state, _)) => Err(refuse(format!("{subject} is {}", state.as_str()))),
+            None => Err(refuse(format!("{subject} is not known here"))),
+        }
     }
 
     /// Admits `caller` when its role is in `allowed`; otherwise audits the refusal (actor the
@@ -398,6 +444,35 @@ fn view(enquirer: &EnquirerRecord) -> EnquirerView {
         state: enquirer.state,
         created_at: rfc3339(enquirer.created_at_ms),
         decided_by: enquirer.decided_by.clone(),
+    }
+}
+
+/// How long an instance relies on what it read of an enquirer's standing: a revoked or
+/// rejected enquirer's access token stops working at most this long after the decision.
+pub const STANDING_TTL_MS: u64 = 30_000;
+/// Enquirers remembered per instance; the cache starts over when it is full.
+const STANDING_ENTRIES: usize = 10_000;
+
+/// Enquirers' standing as this instance last read it: (state, role) or unknown, and when.
+#[derive(Default)]
+pub(crate) struct StandingCache(
+    std::sync::Mutex<std::collections::HashMap<String, (u64, Option<(EnquirerState, Role)>)>>,
+);
+
+impl StandingCache {
+    fn fresh(&self, id: &str, now: u64) -> Option<Option<(EnquirerState, Role)>> {
+        let cache = self.0.lock().ok()?;
+        let (read_at, standing) = cache.get(id)?;
+        (now.saturating_sub(*read_at) < STANDING_TTL_MS).then_some(*standing)
+    }
+
+    fn keep(&self, id: &str, standing: Option<(EnquirerState, Role)>, now: u64) {
+        if let Ok(mut cache) = self.0.lock() {
+            if cache.len() >= STANDING_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(id.to_owned(), (now, standing));
+        }
     }
 }
 

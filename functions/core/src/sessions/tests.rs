@@ -246,6 +246,23 @@ async fn only_approved_enquirers_log_in() {
 }
 
 // Y.3059 9.3 iii
+// Revoking an enquirer ends the tokens it holds, not only its next login: once the standing
+// cache's lifetime has passed, the old token is refused.
+#[tokio::test]
+async fn a_revoked_enquirers_token_stops_working() {
+    let f = Fixture::new();
+    let (id, k) = signed_up(&f, 0x43).await;
+    let kid = format!("enquirer:{id}");
+    decide(&f, &id, "approve", None).await.unwrap();
+    let token = login_as(&f, &k, &kid).await.unwrap().access_token;
+    f.registry.authenticate(&token).await.unwrap();
+    decide(&f, &id, "revoke", None).await.unwrap();
+    f.clock.advance(super::STANDING_TTL_MS);
+    let refused = unauthenticated(f.registry.authenticate(&token).await);
+    assert!(refused.contains("revoked"), "{refused}");
+}
+
+// Y.3059 9.3 iii
 // A login nonce is single-use: the same signed login replayed is refused.
 #[tokio::test]
 async fn a_replayed_login_is_refused() {
