@@ -36,6 +36,10 @@ pub enum AdminCommand {
         /// RoT types this CA vouches for.
         #[arg(long = "rot-type", default_value = "secure-element")]
         rot_types: Vec<String>,
+        /// The identifiers the root may certify, one range each (repeat): `imei:<TAC>`,
+        /// `mac:<OUI>`, `eui64:<prefix>`, `serial:<manufacturer>`, `ipv6:<prefix>/<length>`.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
     },
     /// Approve, reject or revoke an enquirer (9.3 i a), signed with the administrator's key.
     DecideEnquirer {
@@ -97,6 +101,7 @@ pub async fn run(command: AdminCommand, json_out: bool) -> Result<(), CliError> 
             cert,
             name,
             rot_types,
+            scopes,
         } => {
             let outputs = read_outputs(&stack)?;
             let sdk = trustreg_aws::sdk_config().await;
@@ -109,10 +114,13 @@ pub async fn run(command: AdminCommand, json_out: bool) -> Result<(), CliError> 
             .map_err(|e| CliError::Usage(e.to_string()))?;
             let der = trustreg_device::pki::read_certificate_pem(&cert)?;
             let actor = format!("operator:{}", whoami());
-            let root = registry.accept_root(&der, &name, rot_types, &actor).await?;
+            let root = registry
+                .accept_root(&der, &name, rot_types, scopes, &actor)
+                .await?;
             emit(
                 json_out,
-                &json!({"id": root.id, "name": root.name, "rot_types": root.rot_types}),
+                &json!({"id": root.id, "name": root.name, "rot_types": root.rot_types,
+                        "identifier_scopes": root.identifier_scopes}),
                 &[format!("accepted root {} ({})", root.id, root.name)],
             );
             Ok(())

@@ -64,6 +64,8 @@ fn an_enquirer_signs_up_logs_in_looks_up_and_searches_with_the_cli() {
     let accepted = Command::new(env!("CARGO_BIN_EXE_trustreg"))
         .args(["--json", "admin", "accept-root", "--stack", &outputs])
         .args(["--cert", path(&ca_dir.join("ca-cert.pem")), "--name", &make])
+        // Every test IMEI starts with 35 (`random_imei`).
+        .args(["--scope", "imei:35"])
         .envs(aws)
         .output()
         .unwrap();

@@ -87,6 +87,9 @@ async fn a_device_registers_and_acknowledges_through_api_gateway() {
         path(&ca_dir.join("ca-cert.pem")),
         "--name",
         "E2E Devices CA",
+        // Every test IMEI starts with 35 (`random_imei`).
+        "--scope",
+        "imei:35",
     ]);
     let id = random_imei();
     trustreg(&[

@@ -150,11 +150,13 @@ impl ManufacturerCa {
         files::pem_encode("CERTIFICATE", &self.cert_der)
     }
 
-    /// This CA as a registry would accept it (Y.3059 7 ii).
-    pub fn accepted_root(&self) -> AcceptedRoot {
+    /// This CA as a registry would accept it (Y.3059 7 ii), for the identifiers of `scopes`
+    /// (`trustreg_core::rot::scope`).
+    pub fn accepted_root(&self, scopes: &[&str]) -> AcceptedRoot {
         AcceptedRoot {
             id: root_id_for(&self.cert_der),
             der: self.cert_der.clone(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
 
@@ -280,6 +282,15 @@ fn corrupt(path: &Path, message: impl ToString) -> PkiError {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    /// What the tests' devices carry.
+    const TEST_SCOPES: &[&str] = &[
+        "imei:3",
+        "imei:4",
+        "mac:0",
+        "serial:acme",
+        "ipv6:2001:db8::/32",
+    ];
+
     use trustreg_core::identifier::Scheme;
     use trustreg_core::rot::{ChainError, verify_device_chain};
 
@@ -307,7 +318,8 @@ mod tests {
                 .issue_device_cert(&se.public_key(), &identifier, 30)
                 .unwrap();
             assert!(cert.pem.starts_with("-----BEGIN CERTIFICATE-----"));
-            let verified = verify_device_chain(&[cert.der], &[ca.accepted_root()], now()).unwrap();
+            let verified =
+                verify_device_chain(&[cert.der], &[ca.accepted_root(TEST_SCOPES)], now()).unwrap();
             assert_eq!(verified.public_key, se.public_key());
             assert_eq!(verified.identifiers, vec![identifier]);
             assert_eq!(verified.root_id, root_id_for(ca.cert_der()));
@@ -331,14 +343,15 @@ mod tests {
             .unwrap();
         verify_device_chain(
             std::slice::from_ref(&cert.der),
-            &[created.accepted_root()],
+            &[created.accepted_root(TEST_SCOPES)],
             now(),
         )
         .unwrap();
 
         let other = ManufacturerCa::create(dir.path().join("other"), "Acme Devices CA").unwrap();
         assert_eq!(
-            verify_device_chain(&[cert.der], &[other.accepted_root()], now()).unwrap_err(),
+            verify_device_chain(&[cert.der], &[other.accepted_root(TEST_SCOPES)], now())
+                .unwrap_err(),
             ChainError::BadChain("InvalidSignatureForPublicKey".into())
         );
     }
@@ -400,7 +413,11 @@ mod tests {
             .issue_device_cert(&se.public_key(), &identifier, 1)
             .unwrap();
         assert_eq!(
-            verify_device_chain(&[cert.der], &[ca.accepted_root()], now() + 3 * 86_400),
+            verify_device_chain(
+                &[cert.der],
+                &[ca.accepted_root(TEST_SCOPES)],
+                now() + 3 * 86_400
+            ),
             Err(ChainError::Expired)
         );
     }

@@ -66,6 +66,7 @@ fn roots() -> &'static [AcceptedRoot] {
         vec![AcceptedRoot {
             id: rot::validate_root(ROOT_DER).expect("the fixture root is a valid trust anchor"),
             der: ROOT_DER.to_vec(),
+            scopes: trustreg_core::fakes::broad_identifier_scopes(),
         }]
     })
 }
@@ -210,6 +211,7 @@ pub fn x5c_chain(data: &[u8]) -> bool {
             AcceptedRoot {
                 id: "fuzzed".into(),
                 der: last.clone(),
+                scopes: trustreg_core::fakes::broad_identifier_scopes(),
             },
         ];
         if let Ok(device) = rot::verify_device_chain(rest, &with_fuzzed_root, NOW_SECONDS) {

@@ -176,6 +176,7 @@ impl Manufacturer {
                 manufacturer.ca.cert_der(),
                 manufacturer.ca.name(),
                 vec!["secure-element".into()],
+                trustreg_core::fakes::broad_identifier_scopes(),
                 "admin:tests",
             )
             .await

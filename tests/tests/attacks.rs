@@ -240,12 +240,7 @@ async fn a_signed_request_that_names_no_route_is_refused() {
         (answer.status, answer.problem()),
         (400, "malformed-request")
     );
-    let sdk = localstack().await;
-    let store = stack.store(&sdk);
-    let device = trustreg_core::ports::DeviceStore::get_device(&store, &regdevid.parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let device = stored(&stack, &regdevid).await;
     assert_eq!(device.status, TrustStatus::Trusted);
     assert_ne!(device.info.firmware_version, "9.9.9");
 }
@@ -667,4 +662,141 @@ async fn a_transfer_to_oneself_does_not_clear_a_vulnerability() {
     assert_eq!(transferred.status, 200, "{transferred:?}");
     assert_eq!(transferred.body["status"], "unreliable");
     assert_eq!(status_of(&api, &regdevid).await, "unreliable");
+}
+
+// ------------------------------------------------------------------------------------------
+// Finding 4: an accepted root certifies only its own identifiers.
+// ------------------------------------------------------------------------------------------
+
+/// A fresh TAC (8 digits) of the tests' range, and an IMEI in it.
+fn fresh_tac() -> String {
+    random_imei()[..8].to_owned()
+}
+
+fn imei_in(tac: &str) -> trustreg_core::identifier::Identifier {
+    let rest = &random_imei()[8..14];
+    let body = format!("{tac}{rest}");
+    let check = trustreg_core::identifier::luhn_check_digit(&body).unwrap();
+    imei(&format!("{body}{check}"))
+}
+
+/// A manufacturer the stack accepts for the IMEIs of `tac` only.
+async fn maker_of(stack: &Stack, tac: &str) -> Manufacturer {
+    let sdk = localstack().await;
+    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
+    let maker = Manufacturer::unaccepted();
+    registry
+        .accept_root(
+            maker.ca.cert_der(),
+            maker.ca.name(),
+            vec!["secure-element".into()],
+            vec![format!("imei:{tac}")],
+            "admin:tests",
+        )
+        .await
+        .unwrap();
+    maker
+}
+
+/// The device as the store holds it.
+async fn stored(stack: &Stack, regdevid: &str) -> trustreg_core::records::DeviceRecord {
+    let sdk = localstack().await;
+    trustreg_core::ports::DeviceStore::get_device(&stack.store(&sdk), &regdevid.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+// Y.3059 7 ii
+// Y.3059 9.2 i a
+// Manufacturer B, accepted for its own TAC, certifies A's registered IMEI: its registration,
+// its report about A's device and its bulk request are all refused, and A's device is not
+// marked a possible clone; B cannot squat an unregistered IMEI of A's TAC either.
+#[tokio::test]
+async fn a_root_cannot_certify_another_makers_identifiers() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let (tac_a, tac_b) = (fresh_tac(), fresh_tac());
+    let a = maker_of(&stack, &tac_a).await;
+    let b = maker_of(&stack, &tac_b).await;
+    let client = RegistryClient::new(&api).unwrap();
+    let victim_id = imei_in(&tac_a);
+    let victim = a.device(&victim_id);
+    let regdevid = client
+        .register(&victim, &victim_id, sensor_info(), vec![])
+        .await
+        .unwrap()
+        .regdevid;
+    client.acknowledge(&victim).await.unwrap();
+    assert_eq!(status_of(&api, &regdevid).await, "trusted");
+
+    // Registration by B's leaf for A's IMEI.
+    let impostor = b.device(&victim_id);
+    let refused = client
+        .register(&impostor, &victim_id, sensor_info(), vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, trustreg_device::ClientError::Problem { status: 403, problem_type, .. }
+            if problem_type.ends_with("/identifier-out-of-scope")),
+        "{refused:?}"
+    );
+
+    // A report about A's device, signed by B's leaf, with B's chain.
+    let claims = json!({"nonce": challenge(&api, "report").await, "firmware_version": "6.6.6",
+                        "software_version": "1.0.0"});
+    let path = trustreg_device::client::device_path(&regdevid, "reports");
+    let header = trustreg_core::jose::JwsHeader::es256()
+        .with_kid(regdevid.clone())
+        .with_x5c_der(&impostor.chain_der().unwrap());
+    let report = impostor.sign_jws(
+        &header,
+        trustreg_core::binding::bind(claims, "POST", &path)
+            .to_string()
+            .as_bytes(),
+    );
+    let answer = post(&api, &path, JOSE, report).await;
+    assert_eq!(answer.status, 401, "{answer:?}");
+
+    // A bulk request by manufacturer B naming A's IMEI.
+    let line =
+        trustreg_device::bulk::bulk_device(&impostor, &victim_id, sensor_info(), vec![]).unwrap();
+    let body = serde_json::to_string(&vec![line]).unwrap();
+    let bulk = client
+        .register_bulk(body.into_bytes(), "application/json", |claims| {
+            b.ca.sign_jws(claims)
+                .map_err(|e| trustreg_device::ClientError::Decode(e.to_string()))
+        })
+        .await
+        .unwrap();
+    assert_eq!(bulk["summary"]["failed"], 1, "{bulk}");
+    assert!(
+        bulk["results"][0]["problem"]["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("/identifier-out-of-scope"),
+        "{bulk}"
+    );
+
+    let device = stored(&stack, &regdevid).await;
+    assert_eq!(
+        device.facts.clone_reports, 0,
+        "A's device is no possible clone"
+    );
+    assert_eq!(status_of(&api, &regdevid).await, "trusted");
+
+    // An IMEI of A's TAC nobody registered yet: B may not take it.
+    let unclaimed = imei_in(&tac_a);
+    let squatter = b.device(&unclaimed);
+    let refused = client
+        .register(&squatter, &unclaimed, sensor_info(), vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            trustreg_device::ClientError::Problem { status: 403, .. }
+        ),
+        "{refused:?}"
+    );
 }

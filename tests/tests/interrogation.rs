@@ -462,7 +462,8 @@ async fn removing_a_root_makes_its_devices_unreliable() {
                 "PUT",
                 &format!("/v1/admin/roots/{root_id}"),
                 &json!({"nonce": challenge(&api, "root").await, "name": maker.ca.name(),
-                        "certificate": certificate, "rot_types": ["secure-element"]}),
+                        "certificate": certificate, "rot_types": ["secure-element"],
+                        "identifier_scopes": trustreg_core::fakes::broad_identifier_scopes()}),
             ),
         )),
     )

@@ -962,6 +962,7 @@ async fn devices_of_a_root_are_listed_and_the_root_is_removed() {
         name: format!("Test CA {root_id}"),
         certificate: "MIIB".into(),
         rot_types: vec!["secure-element".into()],
+        identifier_scopes: vec!["imei:35".into()],
     };
     let target = Some(format!("root:{root_id}"));
     store

@@ -18,16 +18,18 @@ const ROOT_DEVICES_PAGE: usize = 100;
 
 impl Registry {
     /// Publishes a manufacturer CA as an accepted root of trust, for the RoT types it vouches
-    /// for. Only CA certificates are accepted.
+    /// for and the identifiers it may certify (`rot::scope`). Only CA certificates are
+    /// accepted.
     pub async fn accept_root(
         &self,
         certificate_der: &[u8],
         name: &str,
         rot_types: Vec<String>,
+        identifier_scopes: Vec<String>,
         actor: &str,
     ) -> Result<RootOfTrust, RegistryError> {
         let result = self
-            .accept_root_inner(certificate_der, name, rot_types, actor)
+            .accept_root_inner(certificate_der, name, rot_types, identifier_scopes, actor)
             .await;
         if let Err(e) = &result {
             self.audit_rejection(actor, "accept-root", None, e).await;
@@ -40,6 +42,7 @@ impl Registry {
         der: &[u8],
         name: &str,
         rot_types: Vec<String>,
+        identifier_scopes: Vec<String>,
         actor: &str,
     ) -> Result<RootOfTrust, RegistryError> {
         let (_, cert) = X509Certificate::from_der(der)
@@ -67,11 +70,13 @@ impl Registry {
                 "rot_types must hold 1 to {MAX_ROT_TYPES} names"
             )));
         }
+        rot::scope::validate(&identifier_scopes).map_err(RegistryError::Malformed)?;
         let root = RootOfTrust {
             id: rot::root_id_for(der),
             name: name.to_owned(),
             certificate: STANDARD.encode(der),
             rot_types,
+            identifier_scopes,
         };
         let audit = self.audit(
             actor,
@@ -122,9 +127,13 @@ impl Registry {
             ));
         }
         let RootClaims {
-            name, rot_types, ..
+            name,
+            rot_types,
+            identifier_scopes,
+            ..
         } = signed.claims;
-        self.accept_root_inner(&der, &name, rot_types, &signed.actor.audit_name())
+        let admin = signed.actor.audit_name();
+        self.accept_root_inner(&der, &name, rot_types, identifier_scopes, &admin)
             .await
     }
 

@@ -25,7 +25,7 @@ use crate::policies::{check_rot_type, evaluate_all, next_evaluation_all, policie
 use crate::ports::{Created, NewDevice};
 use crate::records::DomainPolicy;
 use crate::records::{DeviceRecord, Transition};
-use crate::register::{Cnf, Credential, Registered, validate_device_info};
+use crate::register::{Cnf, Credential, Registered, certified, validate_device_info};
 use crate::rot::{self, AcceptedRoot, VerifiedDevice};
 use crate::service::Registry;
 use crate::status::Facts;
@@ -106,12 +106,7 @@ impl Registry {
             .roots_of_trust()
             .await?
             .into_iter()
-            .filter_map(|r| {
-                Some(AcceptedRoot {
-                    id: r.id,
-                    der: STANDARD.decode(r.certificate).ok()?,
-                })
-            })
+            .filter_map(|r| r.accepted())
             .collect();
         let now = self.clock.now_ms();
         let policies = self.store.domain_policies().await?;
@@ -266,11 +261,7 @@ impl Registry {
                 field: "identifier.value",
                 source,
             })?;
-        if !verified.identifiers.contains(&identifier) {
-            return Err(RegistryError::IdentifierMismatch {
-                claimed: identifier.to_string(),
-            });
-        }
+        certified(&verified, &identifier)?;
         validate_device_info(&item.device)?;
         let trust_domains = self.trust_domains_of(&item.trust_domains)?;
         let policies = policies_for(stored_policies, &self.config.policy, &trust_domains);

@@ -31,6 +31,9 @@ pub enum RegistryError {
     UnsupportedKey(String),
     #[error("the identifier {claimed} is not bound to the device certificate")]
     IdentifierMismatch { claimed: String },
+    /// The certificate names the identifier, but its root may not certify it (`rot::scope`).
+    #[error("the identifier {claimed} is outside the identifiers its root of trust may certify")]
+    IdentifierOutOfScope { claimed: String },
     #[error("the nonce is unknown, already used or issued for another purpose")]
     NonceInvalid,
     #[error("the nonce has expired")]
@@ -109,6 +112,7 @@ impl RegistryError {
             Self::MalformedChain(_) => "malformed-certificate-chain",
             Self::UnsupportedKey(_) => "unsupported-key",
             Self::IdentifierMismatch { .. } => "identifier-mismatch",
+            Self::IdentifierOutOfScope { .. } => "identifier-out-of-scope",
             Self::NonceInvalid => "nonce-invalid",
             Self::NonceExpired => "nonce-expired",
             Self::IdentifierConflict(_) => "identifier-conflict",

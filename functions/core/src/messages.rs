@@ -414,6 +414,8 @@ pub struct RootClaims {
     /// Standard base64 DER of the CA certificate.
     pub certificate: String,
     pub rot_types: Vec<String>,
+    /// The identifiers the root may certify (`rot::scope`): `imei:<TAC>`, `mac:<OUI>`, ...
+    pub identifier_scopes: Vec<String>,
 }
 
 /// Payload of `DELETE /v1/admin/roots/{id}`, signed by an administrator over a `root` nonce.

@@ -41,6 +41,8 @@ pub struct PublishedRoot {
     pub rot_types: Vec<String>,
     /// Standard base64 DER.
     pub certificate: String,
+    /// The identifiers it may certify (`rot::scope`).
+    pub identifier_scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,6 +98,7 @@ impl Registry {
                     name: r.name,
                     rot_types: r.rot_types,
                     certificate: r.certificate,
+                    identifier_scopes: r.identifier_scopes,
                 })
                 .collect(),
             protocols: vec!["https"],

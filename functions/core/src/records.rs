@@ -89,6 +89,25 @@ pub struct RootOfTrust {
     /// Base64 (standard) DER.
     pub certificate: String,
     pub rot_types: Vec<String>,
+    /// The identifiers its devices may carry (`rot::scope`); a root stored before scopes
+    /// existed has none, and certifies nothing until an administrator gives it its ranges.
+    #[serde(default)]
+    pub identifier_scopes: Vec<String>,
+}
+
+impl RootOfTrust {
+    /// The root as chain verification takes it; `None` when its stored certificate is not
+    /// base64 (never stored so: `accept_root` checks it).
+    pub fn accepted(&self) -> Option<crate::rot::AcceptedRoot> {
+        use base64::Engine as _;
+        Some(crate::rot::AcceptedRoot {
+            id: self.id.clone(),
+            der: base64::engine::general_purpose::STANDARD
+                .decode(&self.certificate)
+                .ok()?,
+            scopes: self.identifier_scopes.clone(),
+        })
+    }
 }
 
 /// A virtual RegDevID (9.2 i f): stands for `regdevid` until `expires_at_ms`, or for one

@@ -16,7 +16,7 @@ use crate::messages::{
 use crate::policies::{check_rot_type, evaluate_all, next_evaluation_all};
 use crate::ports::Created;
 use crate::records::{DeviceRecord, Transition};
-use crate::rot::{self, AcceptedRoot, VerifiedDevice};
+use crate::rot::{self, VerifiedDevice};
 use crate::service::{Registry, parse_regdevid};
 use crate::status::Facts;
 
@@ -119,11 +119,7 @@ impl Registry {
                 source,
             })?;
         who.name(&self.config.path, &identifier);
-        if !verified.identifiers.contains(&identifier) {
-            return Err(RegistryError::IdentifierMismatch {
-                claimed: format!("{}:{}", identifier.scheme().as_str(), identifier.value()),
-            });
-        }
+        certified(&verified, &identifier)?;
         validate_device_info(&claims.device)?;
         let trust_domains = self.trust_domains_of(&claims.trust_domains)?;
         let policies = self.policies_of(&trust_domains).await?;
@@ -319,12 +315,7 @@ impl Registry {
             .roots_of_trust()
             .await?
             .into_iter()
-            .filter_map(|r| {
-                Some(AcceptedRoot {
-                    id: r.id,
-                    der: STANDARD.decode(r.certificate).ok()?,
-                })
-            })
+            .filter_map(|r| r.accepted())
             .collect::<Vec<_>>();
         Ok(rot::verify_device_chain(
             &chain,
@@ -352,6 +343,22 @@ impl Registry {
             }
         }
         Ok(domains)
+    }
+}
+
+/// Whether the verified leaf certifies `identifier` within its root's scope: not at all is a
+/// mismatch, outside the scope its root may certify is out of scope.
+pub(crate) fn certified(
+    verified: &crate::rot::VerifiedDevice,
+    identifier: &Identifier,
+) -> Result<(), RegistryError> {
+    let claimed = || format!("{}:{}", identifier.scheme().as_str(), identifier.value());
+    if verified.identifiers.contains(identifier) {
+        Ok(())
+    } else if verified.out_of_scope.contains(identifier) {
+        Err(RegistryError::IdentifierOutOfScope { claimed: claimed() })
+    } else {
+        Err(RegistryError::IdentifierMismatch { claimed: claimed() })
     }
 }
 

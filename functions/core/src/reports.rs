@@ -177,15 +177,7 @@ impl Registry {
         let Ok(roots) = self.store.roots_of_trust().await else {
             return false;
         };
-        let roots: Vec<AcceptedRoot> = roots
-            .into_iter()
-            .filter_map(|r| {
-                Some(AcceptedRoot {
-                    id: r.id,
-                    der: STANDARD.decode(r.certificate).ok()?,
-                })
-            })
-            .collect();
+        let roots: Vec<AcceptedRoot> = roots.into_iter().filter_map(|r| r.accepted()).collect();
         let Ok(verified) = rot::verify_device_chain(&chain, &roots, self.clock.now_ms() / 1000)
         else {
             return false;

@@ -17,6 +17,7 @@ use x509_parser::extensions::GeneralName;
 use crate::identifier::Identifier;
 
 mod algorithms;
+pub mod scope;
 
 use algorithms::{ECDSA_P256_SHA256, ECDSA_P256_SHA384, ECDSA_P384_SHA256, ECDSA_P384_SHA384};
 
@@ -51,6 +52,8 @@ pub enum ChainError {
 pub struct AcceptedRoot {
     pub id: String,
     pub der: Vec<u8>,
+    /// The identifiers it may certify (`scope`).
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +61,10 @@ pub struct VerifiedDevice {
     pub public_key: VerifyingKey,
     /// Which accepted root anchored the chain: recorded so that revoking it reaches the device.
     pub root_id: String,
-    /// Device identifiers certified in the leaf's SAN URIs.
+    /// Device identifiers certified in the leaf's SAN URIs, within the root's scope.
     pub identifiers: Vec<Identifier>,
+    /// Identifiers the leaf names outside its root's scope: they prove nothing.
+    pub out_of_scope: Vec<Identifier>,
     pub leaf_fingerprint: String,
     pub not_after_unix: u64,
 }
@@ -136,16 +141,20 @@ pub fn verify_device_chain(
         })
         .map(|(i, _)| *i)
         .ok_or(ChainError::UntrustedRoot)?;
-    let root_id = accepted_roots
+    let root = accepted_roots
         .get(root_index)
-        .map(|root| root.id.clone())
         .ok_or(ChainError::UntrustedRoot)?;
 
     let details = leaf_details(leaf_der)?;
+    let (identifiers, out_of_scope) = details
+        .identifiers
+        .into_iter()
+        .partition(|identifier| scope::allows(&root.scopes, identifier));
     Ok(VerifiedDevice {
         public_key: details.public_key,
-        root_id,
-        identifiers: details.identifiers,
+        root_id: root.id.clone(),
+        identifiers,
+        out_of_scope,
         leaf_fingerprint: HEXLOWER.encode(&Sha256::digest(leaf_der)),
         not_after_unix: details.not_after_unix,
     })

@@ -103,6 +103,7 @@ fn status_of(error: &RegistryError) -> StatusCode {
         | E::CertificateExpired
         | E::InvalidChain(_)
         | E::IdentifierMismatch { .. }
+        | E::IdentifierOutOfScope { .. }
         | E::NotPrimary(_) => StatusCode::FORBIDDEN,
         E::RotTypeNotAccepted { .. } => StatusCode::FORBIDDEN,
         E::IdentifierConflict(_) => StatusCode::CONFLICT,
@@ -135,6 +136,7 @@ fn title(code: &str) -> &'static str {
         "malformed-certificate-chain" => "The certificate chain is malformed",
         "unsupported-key" => "The key type is not supported",
         "identifier-mismatch" => "The identifier is not bound to the device certificate",
+        "identifier-out-of-scope" => "The root of trust may not certify this identifier",
         "nonce-invalid" => "The nonce is unknown, used or for another purpose",
         "nonce-expired" => "The nonce has expired",
         "identifier-conflict" => "The identifier is registered with another key",

@@ -66,6 +66,7 @@ async fn setup() -> Setup {
             ca.cert_der(),
             ca.name(),
             vec!["secure-element".into()],
+            trustreg_core::fakes::broad_identifier_scopes(),
             "admin:t",
         )
         .await
@@ -317,6 +318,7 @@ async fn bulk_requests_must_be_signed_by_the_devices_manufacturer() {
             other.cert_der(),
             other.name(),
             vec!["secure-element".into()],
+            trustreg_core::fakes::broad_identifier_scopes(),
             "admin:t",
         )
         .await

@@ -68,6 +68,7 @@ async fn the_registry_publishes_its_identity_key_roots_and_practice_statement() 
             ca.cert_der(),
             ca.name(),
             vec!["secure-element".into()],
+            trustreg_core::fakes::broad_identifier_scopes(),
             "admin:t",
         )
         .await

@@ -136,6 +136,7 @@ mod fixture {
                         ca.cert_der(),
                         ca.name(),
                         vec!["secure-element".into()],
+                        trustreg_core::fakes::broad_identifier_scopes(),
                         "admin:test",
                     )
                     .await
@@ -501,7 +502,10 @@ async fn good_registration_is_created_with_a_verifiable_credential() {
         record.public_key,
         jose::jwk_from_key(&device.se.public_key())
     );
-    assert_eq!(record.root_id, h.ca.accepted_root().id);
+    assert_eq!(
+        record.root_id,
+        trustreg_core::rot::root_id_for(h.ca.cert_der())
+    );
     assert_eq!(record.info, device_info());
     assert_eq!(record.trust_domains, vec!["health".to_owned()]);
     assert_eq!(record.credential, credential);

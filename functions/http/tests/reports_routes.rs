@@ -99,6 +99,7 @@ impl Harness {
                 ca.cert_der(),
                 ca.name(),
                 vec!["secure-element".into()],
+                trustreg_core::fakes::broad_identifier_scopes(),
                 "admin:test",
             )
             .await

@@ -262,6 +262,7 @@ impl Harness {
                 ca.cert_der(),
                 ca.name(),
                 vec!["secure-element".into()],
+                trustreg_core::fakes::broad_identifier_scopes(),
                 "admin:test",
             )
             .await
@@ -669,6 +670,7 @@ impl Harness {
                     "name": "Other CA",
                     "certificate": base64::engine::general_purpose::STANDARD.encode(other.cert_der()),
                     "rot_types": ["secure-element"],
+                    "identifier_scopes": ["imei:35"],
                 });
                 (
                     format!("/v1/admin/roots/{id}"),

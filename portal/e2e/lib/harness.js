@@ -185,10 +185,12 @@ export function registerDevice({ model = 'Meter-9', report = false } = {}) {
   const make = `Portal${randomImei().slice(0, 8)}`;
   const api = stack().local_api_url;
   trustreg(['demo', 'ca', '--dir', join(dir, 'ca'), '--name', make]);
+  const imei = randomImei();
+  // The CA may certify this device's TAC (its first 8 digits) only: an identifier scope.
   trustreg(['admin', 'accept-root', '--stack', env.outputs,
-    '--cert', join(dir, 'ca', 'ca-cert.pem'), '--name', make]);
+    '--cert', join(dir, 'ca', 'ca-cert.pem'), '--name', make, '--scope', `imei:${imei.slice(0, 8)}`]);
   trustreg(['device', 'init', '--dir', join(dir, 'device'), '--ca', join(dir, 'ca'),
-    '--scheme', 'imei', '--id', randomImei()]);
+    '--scheme', 'imei', '--id', imei]);
   const registered = trustreg(['device', 'register', '--dir', join(dir, 'device'), '--api', api,
     '--make', make, '--model', model]);
   if (report) {

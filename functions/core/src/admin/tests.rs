@@ -54,7 +54,8 @@ async fn an_administrator_puts_a_root_under_its_own_id() {
     let der = ca_der("Acme CA");
     let id = rot::root_id_for(&der);
     let claims = json!({"name": "Acme", "certificate": STANDARD.encode(&der),
-                        "rot_types": ["secure-element"]});
+                        "rot_types": ["secure-element"],
+                        "identifier_scopes": ["imei:35"]});
     let wrong_id = put(&f, &"0".repeat(64), "admin:ops", claims.clone()).await;
     assert!(matches!(wrong_id, Err(RegistryError::Malformed(_))));
     let mut extra = claims.clone();
@@ -99,6 +100,7 @@ async fn removing_a_root_makes_its_devices_unreliable() {
         name: "Acme".into(),
         certificate: String::new(),
         rot_types: vec!["secure-element".into()],
+        identifier_scopes: vec!["imei:35".into()],
     };
     f.store.lock().roots.insert(root.id.clone(), root);
     for n in 0..(ROOT_DEVICES_PAGE as u32 + 5) {

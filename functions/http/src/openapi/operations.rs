@@ -394,7 +394,9 @@ pub(crate) const OPERATIONS: &[Described] = &[
         summary: "Accept a manufacturer CA as a root of trust (7 ii)",
         body: jws(
             "root",
-            "{nonce, name, certificate (base64 DER), rot_types}; id = the certificate's",
+            "{nonce, htm, htu, name, certificate (base64 DER), rot_types, identifier_scopes \
+             (imei:<TAC>, mac:<OUI>, eui64:<prefix>, serial:<manufacturer>, \
+             ipv6:<prefix>/<length>)}; id = the certificate's",
         ),
         query: NONE,
         answer: json(200, "The accepted root", "RootOfTrust"),

@@ -460,6 +460,13 @@ pub(crate) fn components() -> Components {
                     ("name", text("Name")),
                     ("certificate", text("Base64 DER")),
                     ("rot_types", strings("Root-of-trust type it vouches for")),
+                    (
+                        "identifier_scopes",
+                        strings(
+                            "The identifiers it may certify: imei:<TAC>, mac:<OUI>, \
+                             eui64:<prefix>, serial:<manufacturer>, ipv6:<prefix>/<length>",
+                        ),
+                    ),
                 ],
             ),
         ),

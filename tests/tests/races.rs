@@ -1,0 +1,678 @@
+//! Races through API Gateway on the deployed test stack: many requests at once on one
+//! identifier, one device, one hold or one virtual ID, each with what the contract
+//! (docs/API.md) says must come out of it, and the store checked afterwards for lost updates,
+//! double winners and missing audit records.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::sync::Barrier;
+use tokio::task::JoinSet;
+use trustreg_aws::DynamoStore;
+use trustreg_core::identifier::{Identifier, RegDevId};
+use trustreg_core::ports::{DeviceStore, OwnerStore};
+use trustreg_core::records::{AuditRecord, DeviceRecord, Outcome};
+use trustreg_core::status::TrustStatus;
+use trustreg_device::RegistryClient;
+use trustreg_tests::{
+    Answer, Manufacturer, Stack, challenge, imei, localstack, new_signing_key, post, random_imei,
+    registration, send, sensor_info, signed_request,
+};
+
+const JOSE: &str = "application/jose";
+
+/// The test administrator's kid and key.
+fn admin() -> (String, p256::ecdsa::SigningKey) {
+    let (name, key) = trustreg_tests::test_admin();
+    (format!("admin:{name}"), key)
+}
+
+/// A request to fire in a race: method, path, content type and body.
+struct Shot {
+    method: &'static str,
+    path: String,
+    body: Option<(&'static str, String)>,
+}
+
+/// Sends every shot at once (all tasks wait on one barrier first) and answers in the shots'
+/// order.
+async fn fire(api: &str, shots: Vec<Shot>) -> Vec<Answer> {
+    let barrier = Arc::new(Barrier::new(shots.len()));
+    let mut set = JoinSet::new();
+    for (i, shot) in shots.into_iter().enumerate() {
+        let barrier = barrier.clone();
+        let url = format!("{api}{}", shot.path);
+        set.spawn(async move {
+            barrier.wait().await;
+            let body = shot.body.as_ref().map(|(t, b)| (*t, b.clone()));
+            (i, send(shot.method, url, None, body).await)
+        });
+    }
+    let mut answers: Vec<Option<Answer>> = Vec::new();
+    answers.resize_with(set.len(), || None);
+    while let Some(done) = set.join_next().await {
+        let (i, answer) = done.unwrap();
+        answers[i] = Some(answer);
+    }
+    answers.into_iter().map(Option::unwrap).collect()
+}
+
+/// `n` fresh nonces for `purpose`, fetched concurrently.
+async fn nonces(api: &str, purpose: &'static str, n: usize) -> Vec<String> {
+    let mut set = JoinSet::new();
+    for _ in 0..n {
+        let api = api.to_owned();
+        set.spawn(async move { challenge(&api, purpose).await });
+    }
+    let mut found = Vec::with_capacity(n);
+    while let Some(nonce) = set.join_next().await {
+        found.push(nonce.unwrap());
+    }
+    found
+}
+
+/// Fails, naming each (by its request's index), when any answer is a 5xx.
+fn assert_no_server_errors(answers: &[Answer]) {
+    let failed: Vec<(usize, &Answer)> = answers
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.status >= 500)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} answers are server errors (request index, answer): {failed:?}",
+        failed.len(),
+        answers.len()
+    );
+}
+
+/// How many answers have `status`.
+fn count(answers: &[Answer], status: u16) -> usize {
+    answers.iter().filter(|a| a.status == status).count()
+}
+
+fn regdevid_of(stack: &Stack, identifier: &Identifier) -> RegDevId {
+    format!("{}:{identifier}", stack.output("RegistryPath"))
+        .parse()
+        .unwrap()
+}
+
+async fn device(store: &DynamoStore, regdevid: &RegDevId) -> DeviceRecord {
+    store.get_device(regdevid).await.unwrap().unwrap()
+}
+
+/// The audit records of `regdevid` with `action`, accepted and rejected.
+async fn audit(
+    store: &DynamoStore,
+    regdevid: &RegDevId,
+    action: impl Fn(&str) -> bool,
+) -> (Vec<AuditRecord>, Vec<AuditRecord>) {
+    store
+        .audit_of(&regdevid.to_string())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| action(&a.action))
+        .partition(|a| a.outcome == Outcome::Accepted)
+}
+
+/// A device registered and acknowledged through the API (trusted), by a fresh manufacturer:
+/// its RegDevID and secure element.
+async fn trusted_device(stack: &Stack) -> (RegDevId, trustreg_device::SoftSecureElement) {
+    let sdk = localstack().await;
+    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
+    let maker = Manufacturer::accepted_by(&registry).await;
+    let id = imei(&random_imei());
+    let se = maker.device(&id);
+    let client = RegistryClient::new(stack.api_url()).unwrap();
+    let registered = client
+        .register(&se, &id, sensor_info(), vec![])
+        .await
+        .unwrap();
+    client.acknowledge(&se).await.unwrap();
+    (registered.regdevid.parse().unwrap(), se)
+}
+
+/// A trusted device held by an owner named at registration: RegDevID, owner id, owner key.
+async fn owned_device(stack: &Stack) -> (RegDevId, String, p256::ecdsa::SigningKey) {
+    let api = stack.api_url();
+    let sdk = localstack().await;
+    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
+    let maker = Manufacturer::accepted_by(&registry).await;
+    let key = new_signing_key();
+    let id = imei(&random_imei());
+    let se = maker.device(&id);
+    let client = RegistryClient::new(&api).unwrap();
+    let owner = json!({"attributes": {"name": "Owner"},
+                       "public_key": trustreg_core::jose::jwk_from_key(key.verifying_key())});
+    let registered = client
+        .register_with_owner(&se, &id, sensor_info(), Some(owner), vec![])
+        .await
+        .unwrap();
+    client.acknowledge(&se).await.unwrap();
+    let regdevid: RegDevId = registered.regdevid.parse().unwrap();
+    let owner_id = device(&stack.store(&sdk), &regdevid)
+        .await
+        .owner_id
+        .unwrap();
+    (regdevid, owner_id, key)
+}
+
+/// An owner that signed itself up (`POST /v1/owners`): its id and key.
+async fn self_made_owner(api: &str) -> (String, p256::ecdsa::SigningKey) {
+    let key = new_signing_key();
+    let claims = json!({"nonce": challenge(api, "owner").await, "kind": "owner",
+        "attributes": {"name": "Racer", "email": "racer@example.org"},
+        "public_key": trustreg_core::jose::jwk_from_key(key.verifying_key())});
+    let claims = trustreg_core::binding::bind(claims, "POST", "/v1/owners");
+    let jws = trustreg_core::jose::sign_with(
+        &key,
+        &trustreg_core::jose::JwsHeader::es256(),
+        claims.to_string().as_bytes(),
+    );
+    let created = post(api, "/v1/owners", JOSE, jws).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    (created.body["owner_id"].as_str().unwrap().to_owned(), key)
+}
+
+/// `n` self-made owners, signed up concurrently.
+async fn self_made_owners(api: &str, n: usize) -> Vec<(String, p256::ecdsa::SigningKey)> {
+    let mut set = JoinSet::new();
+    for _ in 0..n {
+        let api = api.to_owned();
+        set.spawn(async move { self_made_owner(&api).await });
+    }
+    let mut owners = Vec::with_capacity(n);
+    while let Some(owner) = set.join_next().await {
+        owners.push(owner.unwrap());
+    }
+    owners
+}
+
+/// A transfer of `regdevid` to `new_owner`, signed by `key` as `kid`.
+fn transfer(
+    regdevid: &RegDevId,
+    key: &p256::ecdsa::SigningKey,
+    kid: &str,
+    nonce: String,
+    new_owner: &str,
+) -> Shot {
+    let path = format!("/v1/devices/{regdevid}/transfer");
+    let claims = json!({"nonce": nonce, "new_owner_id": new_owner});
+    let jws = signed_request(key, kid, "POST", &path, &claims);
+    Shot {
+        method: "POST",
+        path,
+        body: Some((JOSE, jws)),
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Registration
+// ------------------------------------------------------------------------------------------
+
+// Y.3059 9.2 i a
+// Attacks uniqueness with a burst of the same registration: 100 registrations of one
+// identifier by its own key at once create one device; the others are idempotent repeats
+// naming the same RegDevID, and every one is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn a_hundred_registrations_of_one_identifier_by_one_key_create_one_device() {
+    const N: usize = 100;
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let sdk = localstack().await;
+    let store = stack.store(&sdk);
+    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
+    let maker = Manufacturer::accepted_by(&registry).await;
+    let id = imei(&random_imei());
+    let se = maker.device(&id);
+    let expected = regdevid_of(&stack, &id);
+    let shots = nonces(&api, "register", N)
+        .await
+        .into_iter()
+        .map(|nonce| Shot {
+            method: "POST",
+            path: "/v1/registrations".into(),
+            body: Some((JOSE, registration(&se, &id, nonce))),
+        })
+        .collect();
+    let answers = fire(&api, shots).await;
+    assert_no_server_errors(&answers);
+    assert_eq!(
+        (count(&answers, 201), count(&answers, 200)),
+        (1, N - 1),
+        "one creation, the rest repeats: {answers:#?}"
+    );
+    for answer in &answers {
+        assert_eq!(answer.body["regdevid"], expected.to_string(), "{answer:?}");
+    }
+    // One device, created once: one creation transition, with the registering key.
+    let stored = device(&store, &expected).await;
+    assert_eq!(
+        stored.key_thumbprint,
+        trustreg_core::jose::jwk_thumbprint(&trustreg_core::jose::jwk_from_key(&se.public_key()))
+    );
+    assert_eq!(stored.facts.clone_reports, 0, "a repeat is no clone");
+    let created: Vec<_> = store
+        .transitions_of(&expected)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.cause == "register")
+        .collect();
+    assert_eq!(created.len(), 1, "created once: {created:?}");
+    assert_eq!(created[0].from, None);
+    let (accepted, rejected) = audit(&store, &expected, |a| a == "register").await;
+    assert_eq!(
+        (accepted.len(), rejected.len()),
+        (N, 0),
+        "every registration is audited once: {rejected:?}"
+    );
+}
+
+// Y.3059 9.2 i a
+// Attacks uniqueness with clones racing the genuine device: 20 keys certified for one
+// identifier by the same manufacturer register at once. Exactly one gets the identifier, with
+// its key; the other 19 are 409 `identifier-conflict`, each recorded as a clone report (no
+// lost update) and audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn twenty_keys_racing_for_one_identifier_get_one_device_and_nineteen_conflicts() {
+    const N: usize = 20;
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let sdk = localstack().await;
+    let store = stack.store(&sdk);
+    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
+    let maker = Manufacturer::accepted_by(&registry).await;
+    let id = imei(&random_imei());
+    let expected = regdevid_of(&stack, &id);
+    let devices: Vec<_> = (0..N).map(|_| maker.device(&id)).collect();
+    let shots = nonces(&api, "register", N)
+        .await
+        .into_iter()
+        .zip(&devices)
+        .map(|(nonce, se)| Shot {
+            method: "POST",
+            path: "/v1/registrations".into(),
+            body: Some((JOSE, registration(se, &id, nonce))),
+        })
+        .collect();
+    let answers = fire(&api, shots).await;
+    assert_no_server_errors(&answers);
+    let winners: Vec<usize> = (0..N).filter(|i| answers[*i].status == 201).collect();
+    assert_eq!(winners.len(), 1, "one winner: {answers:#?}");
+    for (i, answer) in answers.iter().enumerate() {
+        if i != winners[0] {
+            assert_eq!(
+                (answer.status, answer.problem()),
+                (409, "identifier-conflict"),
+                "{answer:?}"
+            );
+        }
+    }
+    assert_eq!(answers[winners[0]].body["regdevid"], expected.to_string());
+    let stored = device(&store, &expected).await;
+    assert_eq!(
+        stored.key_thumbprint,
+        trustreg_core::jose::jwk_thumbprint(&trustreg_core::jose::jwk_from_key(
+            &devices[winners[0]].public_key()
+        )),
+        "the device holds the winner's key"
+    );
+    assert_eq!(
+        stored.facts.clone_reports,
+        (N - 1) as u32,
+        "every conflict is counted as a possible clone"
+    );
+    let created = store
+        .transitions_of(&expected)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.from.is_none())
+        .count();
+    assert_eq!(created, 1, "created once");
+    let (accepted, rejected) = audit(&store, &expected, |a| a == "register").await;
+    assert_eq!(accepted.len(), 1, "{accepted:?}");
+    assert_eq!(rejected.len(), N - 1, "{rejected:?}");
+    assert!(
+        rejected
+            .iter()
+            .all(|r| r.code.as_deref() == Some("identifier-conflict")),
+        "{rejected:?}"
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Transfers
+// ------------------------------------------------------------------------------------------
+
+// Y.3059 9.2 i d
+// Y.3059 7 i c
+// Attacks the custody chain with a double spend: the owner signs 100 transfers of one device
+// to 100 different owners and sends them at once. One goes through, the other 99 are refused
+// (the sender no longer owns the device); the device, the owner links, the custody chain and
+// the audit all name the same single new owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn an_owner_transferring_one_device_to_a_hundred_owners_at_once_transfers_it_once() {
+    const N: usize = 100;
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let sdk = localstack().await;
+    let store = stack.store(&sdk);
+    let (regdevid, owner, owner_key) = owned_device(&stack).await;
+    let kid = format!("owner:{owner}");
+    let new_owners: Vec<String> = self_made_owners(&api, N)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let before = device(&store, &regdevid).await;
+    let custody_before = store.custody_of(&regdevid).await.unwrap().len();
+    let shots = nonces(&api, "transfer", N)
+        .await
+        .into_iter()
+        .zip(&new_owners)
+        .map(|(nonce, to)| transfer(&regdevid, &owner_key, &kid, nonce, to))
+        .collect();
+    let answers = fire(&api, shots).await;
+    assert_no_server_errors(&answers);
+    let winners: Vec<usize> = (0..N).filter(|i| answers[*i].status == 200).collect();
+    assert_eq!(winners.len(), 1, "one transfer goes through: {answers:#?}");
+    let winner = &new_owners[winners[0]];
+    assert_eq!(answers[winners[0]].body["owner_id"], winner.as_str());
+    for (i, answer) in answers.iter().enumerate() {
+        if i != winners[0] {
+            assert_eq!(
+                (answer.status, answer.problem()),
+                (403, "forbidden"),
+                "{answer:?}"
+            );
+        }
+    }
+    let after = device(&store, &regdevid).await;
+    assert_eq!(after.owner_id.as_deref(), Some(winner.as_str()));
+    assert_eq!(after.version, before.version + 1, "written once");
+    let custody = store.custody_of(&regdevid).await.unwrap();
+    assert_eq!(custody.len(), custody_before + 1, "{custody:?}");
+    let last = custody.last().unwrap();
+    assert_eq!(
+        (last.from.as_deref(), last.to.as_str()),
+        (Some(owner.as_str()), winner.as_str())
+    );
+    let (accepted, rejected) = audit(&store, &regdevid, |a| a == "transfer").await;
+    assert_eq!(accepted.len(), winners.len(), "{accepted:?}");
+    assert_eq!(
+        rejected.len(),
+        N - winners.len(),
+        "every refusal is audited"
+    );
+    // Exactly one owner, the winner, is linked to the device.
+    let mut set = JoinSet::new();
+    for id in new_owners.iter().chain([&owner]) {
+        let store = store.clone();
+        let id = id.clone();
+        set.spawn(async move { (store.devices_of_owner(&id).await.unwrap(), id) });
+    }
+    let mut holders = Vec::new();
+    while let Some(done) = set.join_next().await {
+        let (devices, id) = done.unwrap();
+        if devices.contains(&regdevid) {
+            holders.push(id);
+        }
+    }
+    assert_eq!(holders, vec![winner.clone()]);
+}
+
+// Y.3059 9.2 i d
+// Y.3059 7 i c
+// Attacks the custody chain with a ping-pong: two owners each send 50 transfers of one device
+// to the other, all at once. Every answer is a 200 or a 4xx; the successes alternate, so the
+// custody chain is an unbroken A→B→A… whose length is the number of 200s and of accepted
+// audit records, and the device ends with A after an even number, B after an odd one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn two_owners_passing_a_device_back_and_forth_keep_one_consistent_custody_chain() {
+    const N: usize = 100;
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let sdk = localstack().await;
+    let store = stack.store(&sdk);
+    let (regdevid, a, a_key) = owned_device(&stack).await;
+    let (b, b_key) = self_made_owner(&api).await;
+    let (a_kid, b_kid) = (format!("owner:{a}"), format!("owner:{b}"));
+    let before = device(&store, &regdevid).await;
+    let custody_before = store.custody_of(&regdevid).await.unwrap().len();
+    let shots = nonces(&api, "transfer", N)
+        .await
+        .into_iter()
+        .enumerate()
+        .map(|(i, nonce)| {
+            if i % 2 == 0 {
+                transfer(&regdevid, &a_key, &a_kid, nonce, &b)
+            } else {
+                transfer(&regdevid, &b_key, &b_kid, nonce, &a)
+            }
+        })
+        .collect();
+    let answers = fire(&api, shots).await;
+    assert_no_server_errors(&answers);
+    let mut successes = 0;
+    for (i, answer) in answers.iter().enumerate() {
+        if answer.status == 200 {
+            successes += 1;
+            let to = if i % 2 == 0 { &b } else { &a };
+            assert_eq!(answer.body["owner_id"], to.as_str(), "{answer:?}");
+        } else {
+            assert!((400..500).contains(&answer.status), "{answer:?}");
+            answer.problem();
+        }
+    }
+    assert!(
+        successes >= 1,
+        "A owned the device: one of its transfers goes through"
+    );
+    let after = device(&store, &regdevid).await;
+    let expected_owner = if successes % 2 == 0 { &a } else { &b };
+    assert_eq!(
+        after.owner_id.as_deref(),
+        Some(expected_owner.as_str()),
+        "{successes} transfers from A"
+    );
+    assert_eq!(after.version, before.version + successes as u64);
+    let custody = store.custody_of(&regdevid).await.unwrap();
+    let chain = &custody[custody_before..];
+    assert_eq!(chain.len(), successes, "{chain:?}");
+    let mut holder = a.clone();
+    for link in chain {
+        assert_eq!(link.from.as_deref(), Some(holder.as_str()), "{chain:?}");
+        assert_ne!(link.to, holder, "{chain:?}");
+        holder = link.to.clone();
+    }
+    let (accepted, rejected) = audit(&store, &regdevid, |a| a == "transfer").await;
+    assert_eq!(accepted.len(), successes, "{accepted:?}");
+    assert_eq!(rejected.len(), N - successes, "every refusal is audited");
+    let a_holds = store
+        .devices_of_owner(&a)
+        .await
+        .unwrap()
+        .contains(&regdevid);
+    let b_holds = store
+        .devices_of_owner(&b)
+        .await
+        .unwrap()
+        .contains(&regdevid);
+    assert_eq!(
+        (a_holds, b_holds),
+        (expected_owner == &a, expected_owner == &b),
+        "the owner links follow the device"
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Holds
+// ------------------------------------------------------------------------------------------
+
+// Y.3059 6.1 e
+// Y.3059 7 i c
+// Attacks the hold bookkeeping with a tug of war: on a device already held `stolen`, 20
+// administrator placements and 20 releases of `stolen` race. No 5xx; afterwards the device is
+// unreliable exactly when it still has a hold, holds no duplicate, each accepted change was
+// written once (no lost update), and every attempt left an audit record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn racing_placements_and_releases_of_a_hold_leave_the_status_matching_the_holds() {
+    const N: usize = 20;
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let sdk = localstack().await;
+    let store = stack.store(&sdk);
+    let (regdevid, _) = trusted_device(&stack).await;
+    let (kid, key) = admin();
+    let place = format!("/v1/devices/{regdevid}/holds");
+    let release = format!("/v1/devices/{regdevid}/holds/stolen/release");
+    let hold =
+        |nonce: String| json!({"nonce": nonce, "regdevid": regdevid.to_string(), "kind": "stolen"});
+    let first = trustreg_tests::post_signed(
+        &api,
+        &place,
+        &key,
+        &kid,
+        &hold(challenge(&api, "hold").await),
+    )
+    .await;
+    assert_eq!(first.status, 200, "{first:?}");
+    let before = device(&store, &regdevid).await;
+    assert_eq!(before.status, TrustStatus::Unreliable);
+    let (placed_before, _) = audit(&store, &regdevid, |a| a.starts_with("hold")).await;
+    let shots = nonces(&api, "hold", 2 * N)
+        .await
+        .into_iter()
+        .enumerate()
+        .map(|(i, nonce)| {
+            let path = if i % 2 == 0 { &place } else { &release };
+            Shot {
+                method: "POST",
+                path: path.clone(),
+                body: Some((JOSE, signed_request(&key, &kid, "POST", path, &hold(nonce)))),
+            }
+        })
+        .collect();
+    let answers = fire(&api, shots).await;
+    assert_no_server_errors(&answers);
+    let (placements, releases): (Vec<_>, Vec<_>) =
+        answers.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    for (_, answer) in &placements {
+        assert_eq!(
+            answer.status, 200,
+            "an administrator may always place: {answer:?}"
+        );
+    }
+    for (_, answer) in &releases {
+        if answer.status != 200 {
+            assert_eq!(
+                (answer.status, answer.problem()),
+                (404, "hold-not-found"),
+                "{answer:?}"
+            );
+        }
+    }
+    let released = releases.iter().filter(|(_, a)| a.status == 200).count();
+
+    let after = device(&store, &regdevid).await;
+    assert!(
+        after.facts.holds.is_empty() || after.facts.holds == ["stolen"],
+        "no duplicate hold: {:?}",
+        after.facts.holds
+    );
+    assert_eq!(
+        after.facts.admin_holds, after.facts.holds,
+        "every hold here was placed by an administrator"
+    );
+    assert_eq!(
+        after.status == TrustStatus::Unreliable,
+        !after.facts.holds.is_empty(),
+        "status {:?} with holds {:?}",
+        after.status,
+        after.facts.holds
+    );
+    let public = send("GET", format!("{api}/v1/devices/{regdevid}"), None, None).await;
+    assert_eq!(public.status, 200, "{public:?}");
+    let expected = if after.facts.holds.is_empty() {
+        "trusted"
+    } else {
+        "unreliable"
+    };
+    assert_eq!(public.body["status"], expected, "{public:?}");
+
+    let (placed, placements_refused) = audit(&store, &regdevid, |a| a.starts_with("hold")).await;
+    let (releases_accepted, releases_refused) =
+        audit(&store, &regdevid, |a| a.starts_with("release-hold")).await;
+    assert_eq!(placed.len() - placed_before.len(), N, "{placed:?}");
+    assert!(placements_refused.is_empty(), "{placements_refused:?}");
+    assert_eq!(releases_accepted.len(), released, "{releases_accepted:?}");
+    assert_eq!(
+        releases_accepted.len() + releases_refused.len(),
+        N,
+        "every release attempt is audited: {releases_refused:?}"
+    );
+    assert!(
+        releases_refused
+            .iter()
+            .all(|r| r.code.as_deref() == Some("hold-not-found")),
+        "{releases_refused:?}"
+    );
+    assert_eq!(
+        after.version,
+        before.version + (N + released) as u64,
+        "each accepted change is one write"
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Virtual IDs
+// ------------------------------------------------------------------------------------------
+
+// Y.3059 9.2 i f
+// Attacks single use with a burst of anonymous lookups: 20 `GET /v1/devices/{virtual id}` of
+// one single-use virtual ID at once through API Gateway find the device exactly once; the
+// other 19 are 404 `virtual-id-not-found`, and one consumption is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn a_single_use_virtual_id_looked_up_twenty_times_at_once_answers_once() {
+    const N: usize = 20;
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let sdk = localstack().await;
+    let store = stack.store(&sdk);
+    let (regdevid, se) = trusted_device(&stack).await;
+    let client = RegistryClient::new(&api).unwrap();
+    let issued = client.virtual_id(&se, 600, true).await.unwrap();
+    let path = format!(
+        "/v1/devices/{}",
+        trustreg_device::client::encode_path_segment(&issued.virtual_id)
+    );
+    let shots = (0..N)
+        .map(|_| Shot {
+            method: "GET",
+            path: path.clone(),
+            body: None,
+        })
+        .collect();
+    let answers = fire(&api, shots).await;
+    assert_no_server_errors(&answers);
+    let found: Vec<&Answer> = answers.iter().filter(|a| a.status == 200).collect();
+    assert_eq!(found.len(), 1, "one lookup finds it: {answers:#?}");
+    assert_eq!(found[0].body["status"], "trusted", "{:?}", found[0]);
+    for answer in answers.iter().filter(|a| a.status != 200) {
+        assert_eq!(
+            (answer.status, answer.problem()),
+            (404, "virtual-id-not-found"),
+            "{answer:?}"
+        );
+        assert!(
+            !answer.body.to_string().contains(&regdevid.to_string()),
+            "{answer:?}"
+        );
+    }
+    let (consumed, _) = audit(&store, &regdevid, |a| a == "consume-virtual-id").await;
+    assert_eq!(consumed.len(), 1, "{consumed:?}");
+}
