@@ -453,20 +453,23 @@ pub const STANDING_TTL_MS: u64 = 30_000;
 /// Enquirers remembered per instance; the cache starts over when it is full.
 const STANDING_ENTRIES: usize = 10_000;
 
-/// Enquirers' standing as this instance last read it: (state, role) or unknown, and when.
+/// An enquirer's state and role, `None` when it is not known.
+type Standing = Option<(EnquirerState, Role)>;
+
+/// Enquirers' standing as this instance last read it, and when.
 #[derive(Default)]
 pub(crate) struct StandingCache(
-    std::sync::Mutex<std::collections::HashMap<String, (u64, Option<(EnquirerState, Role)>)>>,
+    std::sync::Mutex<std::collections::HashMap<String, (u64, Standing)>>,
 );
 
 impl StandingCache {
-    fn fresh(&self, id: &str, now: u64) -> Option<Option<(EnquirerState, Role)>> {
+    fn fresh(&self, id: &str, now: u64) -> Option<Standing> {
         let cache = self.0.lock().ok()?;
         let (read_at, standing) = cache.get(id)?;
         (now.saturating_sub(*read_at) < STANDING_TTL_MS).then_some(*standing)
     }
 
-    fn keep(&self, id: &str, standing: Option<(EnquirerState, Role)>, now: u64) {
+    fn keep(&self, id: &str, standing: Standing, now: u64) {
         if let Ok(mut cache) = self.0.lock() {
             if cache.len() >= STANDING_ENTRIES {
                 cache.clear();

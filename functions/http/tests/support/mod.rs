@@ -38,7 +38,7 @@ impl Unsent {
 #[derive(Clone)]
 pub enum Sendable {
     Raw(String),
-    Unsent(Unsent),
+    Unsent(Box<Unsent>),
 }
 
 impl Sendable {
@@ -64,12 +64,12 @@ impl From<&str> for Sendable {
 
 impl From<Unsent> for Sendable {
     fn from(unsent: Unsent) -> Self {
-        Self::Unsent(unsent)
+        Self::Unsent(Box::new(unsent))
     }
 }
 
 impl From<&Unsent> for Sendable {
     fn from(unsent: &Unsent) -> Self {
-        Self::Unsent(unsent.clone())
+        Self::Unsent(Box::new(unsent.clone()))
     }
 }
