@@ -105,6 +105,7 @@ fn device(stack: &Stack, spec: &Spec<'_>) -> DeviceRecord {
         registered_at_ms: at,
         acknowledged_at_ms: None,
         credential: "credential".into(),
+        transfer_offer: None,
         version: 1,
     }
 }

@@ -189,8 +189,21 @@ async fn owners_register_and_transfer_devices_through_the_api() {
         transfer(&seller, format!("owner:{seller_id}"), nonce),
     )
     .await;
-    assert_eq!(answer.status, 200, "{answer:?}");
-    assert_eq!(answer.body["owner_id"], buyer_id.as_str());
+    // An offer: the device is the seller's until the buyer accepts it.
+    assert_eq!(answer.status, 202, "{answer:?}");
+    assert_eq!(answer.body["owner_id"], seller_id.as_str());
+    assert_eq!(answer.body["offered_to"], buyer_id.as_str());
+    assert!(store.devices_of_owner(&buyer_id).await.unwrap().is_empty());
+    let accepted = trustreg_tests::post_signed(
+        &api,
+        &format!("{path}/accept"),
+        &buyer,
+        &format!("owner:{buyer_id}"),
+        &json!({"nonce": challenge(&api, "transfer").await}),
+    )
+    .await;
+    assert_eq!(accepted.status, 200, "{accepted:?}");
+    assert_eq!(accepted.body["owner_id"], buyer_id.as_str());
     let chain = store.custody_of(&regdevid.parse().unwrap()).await.unwrap();
     assert_eq!(chain.len(), 1);
     assert_eq!(chain[0].from.as_deref(), Some(seller_id.as_str()));

@@ -87,6 +87,7 @@ fn device(stack: &Stack, domains: &[String], at_ms: u64) -> DeviceRecord {
         registered_at_ms: at_ms,
         acknowledged_at_ms: None,
         credential: "credential".into(),
+        transfer_offer: None,
         version: 1,
     }
 }

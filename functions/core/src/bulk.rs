@@ -290,6 +290,7 @@ impl Registry {
             registered_at_ms: now,
             acknowledged_at_ms: None,
             credential: String::new(),
+            transfer_offer: None,
             version: 1,
         };
         Ok(Candidate {

@@ -380,11 +380,22 @@ pub struct TransferClaims {
     pub new_owner_id: String,
 }
 
+/// Payload of `POST /v1/devices/{regdevid}/transfer/accept`, signed by the receiving owner.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptTransferClaims {
+    pub nonce: String,
+}
+
+/// The device's owner after a transfer request; `offered_to` while an owner's offer waits
+/// for the receiving owner's acceptance.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TransferResponse {
     pub regdevid: String,
     pub owner_id: String,
     pub status: crate::status::TrustStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered_to: Option<String>,
 }
 
 /// An owner with clear attributes: only for that owner or an administrator (9.1 iii).

@@ -13,12 +13,15 @@ use crate::identifier::RegDevId;
 use crate::jose;
 use crate::messages::{
     OwnerAttributes, OwnerClaim, OwnerDetails, OwnerRegistrationClaims, OwnerResponse, Purpose,
-    TransferClaims, TransferResponse, VerificationClaims,
+    VerificationClaims,
 };
-use crate::policies::reevaluate;
 use crate::ports::Updated;
-use crate::records::{CustodyEntry, OwnerKind, OwnerRecord, Verification, VerificationState};
-use crate::service::{Registry, UPDATE_ATTEMPTS, parse_regdevid};
+use crate::records::{OwnerKind, OwnerRecord, Verification, VerificationState};
+use crate::service::{Registry, UPDATE_ATTEMPTS};
+
+mod transfer;
+
+pub use transfer::TRANSFER_OFFER_TTL_MS;
 
 const MAX_ATTRIBUTE: usize = 256;
 
@@ -224,100 +227,6 @@ impl Registry {
         }
         Err(RegistryError::Store(StoreError(format!(
             "owner {owner_id} kept changing"
-        ))))
-    }
-
-    /// `POST /v1/devices/{regdevid}/transfer`, signed by the current owner or an admin: the
-    /// device passes to `new_owner_id`, whose verification it now depends on.
-    pub async fn transfer(
-        &self,
-        regdevid: &str,
-        compact: &str,
-    ) -> Result<TransferResponse, RegistryError> {
-        let result = self.transfer_inner(regdevid, compact).await;
-        if let Err(e) = &result {
-            let target = regdevid.parse::<RegDevId>().ok().map(|r| r.to_string());
-            self.audit_rejection(&unverified_actor(compact), "transfer", target, e)
-                .await;
-        }
-        result
-    }
-
-    async fn transfer_inner(
-        &self,
-        regdevid_text: &str,
-        compact: &str,
-    ) -> Result<TransferResponse, RegistryError> {
-        let regdevid = parse_regdevid(regdevid_text)?;
-        let signed = self
-            .verify_signed::<TransferClaims>(
-                compact,
-                &[Role::Owner, Role::Admin],
-                Purpose::Transfer,
-            )
-            .await?;
-        let actor = signed.actor.audit_name();
-        let new_owner = self
-            .store
-            .get_owner(&signed.claims.new_owner_id)
-            .await?
-            .ok_or_else(|| RegistryError::OwnerNotFound(signed.claims.new_owner_id.clone()))?;
-        let verified = new_owner.verification.state == VerificationState::Verified;
-        for _ in 0..UPDATE_ATTEMPTS {
-            let mut device = self
-                .store
-                .get_device(&regdevid)
-                .await?
-                .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
-            if let Actor::Owner(o) = &signed.actor
-                && device.owner_id.as_deref() != Some(o.owner_id.as_str())
-            {
-                return Err(RegistryError::Forbidden(
-                    "only the device's current owner may transfer it".into(),
-                ));
-            }
-            // To the owner it already has: nothing changes, nothing is written (a repeat of
-            // a transfer that went through answers as it did).
-            if device.owner_id.as_deref() == Some(new_owner.owner_id.as_str()) {
-                return Ok(TransferResponse {
-                    regdevid: regdevid.to_string(),
-                    owner_id: new_owner.owner_id,
-                    status: device.status,
-                });
-            }
-            let now = self.clock.now_ms();
-            let custody = CustodyEntry {
-                regdevid: regdevid.clone(),
-                at_ms: now,
-                from: device.owner_id.clone(),
-                to: new_owner.owner_id.clone(),
-                actor: actor.clone(),
-            };
-            device.owner_id = Some(new_owner.owner_id.clone());
-            device.facts.owner_verified = verified;
-            // Under the policies of the device's trust domains, as every other change (the
-            // worst wins, 6.1 f), and kept in the due-evaluation index.
-            let policies = self.policies_of(&device.trust_domains).await?;
-            let transition = reevaluate(&mut device, &policies, now, &actor, "transfer");
-            device.version += 1;
-            let audit = self.audit(&actor, "transfer", Some(regdevid.to_string()), Ok(()));
-            match self
-                .store
-                .change_custody(&device, &custody, transition.as_ref(), &audit)
-                .await?
-            {
-                Updated::Updated => {
-                    return Ok(TransferResponse {
-                        regdevid: regdevid.to_string(),
-                        owner_id: new_owner.owner_id,
-                        status: device.status,
-                    });
-                }
-                Updated::VersionConflict => continue,
-            }
-        }
-        Err(RegistryError::Store(StoreError(format!(
-            "{regdevid} kept changing under transfer"
         ))))
     }
 

@@ -35,7 +35,20 @@ pub struct DeviceRecord {
     pub acknowledged_at_ms: Option<u64>,
     /// The credential issued at registration, returned again on an idempotent repeat.
     pub credential: String,
+    /// A transfer the current owner offered, waiting for the receiving owner (9.2 i d).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_offer: Option<TransferOffer>,
     pub version: u64,
+}
+
+/// An owner's offer of its device to another owner, who must accept it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferOffer {
+    /// The receiving owner's id.
+    pub to: String,
+    /// Who offered it (`owner:<id>`).
+    pub by: String,
+    pub at_ms: u64,
 }
 
 /// A change of trust status with its reasons (kept in the device's history).

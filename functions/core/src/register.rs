@@ -183,6 +183,7 @@ impl Registry {
             registered_at_ms: now,
             acknowledged_at_ms: None,
             credential,
+            transfer_offer: None,
             version: 1,
         };
         let transition = Transition {

@@ -19,6 +19,7 @@ pub(crate) fn routes() -> Vec<Route> {
         post("/v1/owners", register),
         post("/v1/owners/{owner_id}/verification", verify),
         post("/v1/devices/{regdevid}/transfer", transfer),
+        post("/v1/devices/{regdevid}/transfer/accept", accept),
     ]
 }
 
@@ -47,5 +48,21 @@ async fn transfer(
 ) -> Result<Response, Problem> {
     let Path(regdevid) = regdevid.map_err(path_problem)?;
     let answer = registry.transfer(&regdevid, &jws).await?;
+    // An owner's transfer is an offer: accepted, not done, until the receiving owner accepts.
+    let status = if answer.offered_to.is_some() {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(answer)).into_response())
+}
+
+async fn accept(
+    State(registry): State<Shared>,
+    regdevid: Result<Path<String>, PathRejection>,
+    JwsBody(jws): JwsBody,
+) -> Result<Response, Problem> {
+    let Path(regdevid) = regdevid.map_err(path_problem)?;
+    let answer = registry.accept_transfer(&regdevid, &jws).await?;
     Ok(Json(answer).into_response())
 }

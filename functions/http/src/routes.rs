@@ -94,6 +94,13 @@ pub const ROUTES: &[RouteSpec] = &[
         Access::Signed(&[Role::Owner, Role::Admin]),
         "register",
     ),
+    // The receiving owner accepts an owner's offer (9.2 i d).
+    route(
+        "POST",
+        "/v1/devices/{regdevid}/transfer/accept",
+        Access::Signed(&[Role::Owner]),
+        "register",
+    ),
     // Holds are administration, but API Gateway sends `/v1/devices/{regdevid}/...` writes to
     // `register`.
     route(

@@ -219,6 +219,7 @@ pub(crate) fn device(path: &str, n: u32, status: TrustStatus) -> DeviceRecord {
         registered_at_ms: T0,
         acknowledged_at_ms: Some(T0),
         credential: "credential".into(),
+        transfer_offer: None,
         version: 1,
     }
 }

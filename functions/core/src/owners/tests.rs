@@ -65,6 +65,24 @@ async fn transfer(
     f.registry.transfer(regdevid, &jws).await
 }
 
+/// The acceptance of a device offered to `owner` (key `signer`).
+async fn accept(
+    f: &Fixture,
+    signer: &p256::ecdsa::SigningKey,
+    owner: &str,
+    regdevid: &str,
+) -> Result<crate::messages::TransferResponse, RegistryError> {
+    let jws = f
+        .signed(
+            signer,
+            Some(&format!("owner:{owner}")),
+            Purpose::Transfer,
+            json!({}),
+        )
+        .await;
+    f.registry.accept_transfer(regdevid, &jws).await
+}
+
 // Y.3059 9.2 i d
 // 9.1 iii
 // A self-registered owner's PII is stored sealed only, and opens for that owner and admins.
@@ -173,8 +191,10 @@ async fn verifying_an_owner_changes_its_devices_status() {
 
 // Y.3059 9.2 i d
 // 9.3 iv
-// A transfer by the current owner moves the device, its verification follows the new owner,
-// and the custody chain keeps both; a non-owner may not transfer it.
+// A transfer by the current owner is an offer the receiving owner accepts; only then does the
+// device move, its verification follow the new owner and the custody chain keep both. A
+// non-owner may not transfer it, nobody but the receiving owner accepts, and a transfer to the
+// current owner changes nothing.
 #[tokio::test]
 async fn transfer_by_the_owner_keeps_the_custody_chain() {
     let f = Fixture::with_config(|c| c.policy.require_owner_verified = true);
@@ -190,10 +210,27 @@ async fn transfer_by_the_owner_keeps_the_custody_chain() {
     let unknown = transfer(&f, &key(0x31), &format!("owner:{first}"), &id, "nobody").await;
     assert!(matches!(unknown, Err(RegistryError::OwnerNotFound(_))));
 
-    let done = transfer(&f, &key(0x31), &format!("owner:{first}"), &id, &second)
+    let same = transfer(&f, &key(0x31), &format!("owner:{first}"), &id, &first)
         .await
         .unwrap();
+    assert_eq!(
+        (same.owner_id.as_str(), same.offered_to),
+        (first.as_str(), None)
+    );
+    let offered = transfer(&f, &key(0x31), &format!("owner:{first}"), &id, &second)
+        .await
+        .unwrap();
+    assert_eq!(
+        offered.owner_id, first,
+        "nothing moves before the acceptance"
+    );
+    assert_eq!(offered.offered_to.as_deref(), Some(second.as_str()));
+    let third = self_registered(&f, 0x33).await;
+    let not_offered = accept(&f, &key(0x33), &third, &id).await;
+    assert!(matches!(not_offered, Err(RegistryError::Forbidden(_))));
+    let done = accept(&f, &key(0x32), &second, &id).await.unwrap();
     assert_eq!(done.owner_id, second);
+    assert_eq!(done.offered_to, None);
     // The new owner is not verified yet.
     assert_eq!(done.status, TrustStatus::Unverified);
     let device = f.store.get_device(&regdevid).await.unwrap().unwrap();
@@ -216,7 +253,9 @@ async fn transfer_by_the_owner_keeps_the_custody_chain() {
     assert_eq!(by_admin.status, TrustStatus::Trusted);
     assert_eq!(f.store.custody_of(&regdevid).await.unwrap().len(), 2);
     assert_eq!(f.audited("transfer", Outcome::Accepted), 2);
+    assert_eq!(f.audited("offer-transfer", Outcome::Accepted), 1);
     assert_eq!(f.audited("transfer", Outcome::Rejected), 4);
+    assert_eq!(f.audited("accept-transfer", Outcome::Rejected), 1);
 }
 
 // Y.3059 9.2 i f

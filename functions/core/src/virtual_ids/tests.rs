@@ -108,6 +108,7 @@ impl Fixture {
             registered_at_ms: T0,
             acknowledged_at_ms: Some(T0),
             credential: "credential".into(),
+            transfer_offer: None,
             version: 1,
         };
         let transition = Transition {

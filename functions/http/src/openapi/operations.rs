@@ -170,11 +170,26 @@ pub(crate) const OPERATIONS: &[Described] = &[
     Described {
         method: "POST",
         path: "/v1/devices/{regdevid}/transfer",
-        summary: "Transfer a device to another owner",
-        body: jws("transfer", "{nonce, new_owner_id}"),
+        summary: "Transfer a device to another owner: an administrator at once (200), the \
+                  current owner by an offer the receiving owner accepts (202, offered_to)",
+        body: jws("transfer", "{nonce, htm, htu, new_owner_id}"),
+        query: NONE,
+        answer: json(
+            200,
+            "The device's owner, and the owner it is offered to",
+            "TransferResponse",
+        ),
+        errors: &[400, 403, 404, 415],
+        optional_token: false,
+    },
+    Described {
+        method: "POST",
+        path: "/v1/devices/{regdevid}/transfer/accept",
+        summary: "Accept a device offered to the signing owner (9.2 i d)",
+        body: jws("transfer", "{nonce, htm, htu}"),
         query: NONE,
         answer: json(200, "The device's new owner", "TransferResponse"),
-        errors: &[400, 404, 415],
+        errors: &[400, 403, 404, 415],
         optional_token: false,
     },
     Described {

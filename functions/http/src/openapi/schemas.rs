@@ -309,8 +309,14 @@ pub(crate) fn components() -> Components {
         (
             "TransferResponse",
             status(
-                vec![("owner_id", text("The new owner"))],
-                "The device's new owner.",
+                vec![
+                    ("owner_id", text("The device's owner")),
+                    (
+                        "offered_to",
+                        text("The owner the device is offered to, until it accepts"),
+                    ),
+                ],
+                "The device's owner, and the owner it is offered to.",
             ),
         ),
         (

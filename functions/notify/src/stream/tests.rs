@@ -66,6 +66,7 @@ fn device(imei: &str, status: TrustStatus, version: u64) -> DeviceRecord {
         registered_at_ms: T0,
         acknowledged_at_ms: None,
         credential: "credential".into(),
+        transfer_offer: None,
         version,
     }
 }
