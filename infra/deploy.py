@@ -52,6 +52,9 @@ def main() -> int:
     p.add_argument("--log-level", default="info")
     p.add_argument("--admin-keys", type=Path,
                    help='administrators\' public keys: JSON {"<name>": <P-256 public JWK>} (trustreg admin keygen)')
+    p.add_argument("--rate-limits", default="",
+                   help="abuse limits per caller and minute, e.g. challenges=120,sign_ups=10,"
+                        "logins=30,anonymous_lookups=300 (the template's defaults when empty)")
     p.add_argument("--allow-loopback-endpoints", action="store_true",
                    help="test stacks only: subscriptions may name loopback endpoints")
     p.add_argument("--linked-accounts", default="",
@@ -92,6 +95,8 @@ def main() -> int:
         "Architecture": a.arch, "LogLevel": a.log_level, "LinkedAccounts": a.linked_accounts,
         "AllowLoopbackEndpoints": "true" if a.allow_loopback_endpoints else "false",
     }
+    if a.rate_limits:
+        params["RateLimits"] = a.rate_limits
     if a.admin_keys:
         try:
             keys = json.loads(a.admin_keys.read_text())

@@ -31,19 +31,23 @@ ensure_test_admin() {
   fi
 }
 
-# deploy_stack NAME REGID PATH TYPE DOMAINS [LINKED_ACCOUNTS] -> .trustreg/stacks/NAME.json
+# deploy_stack NAME REGID PATH TYPE DOMAINS [LINKED_ACCOUNTS [RATE_LIMITS]]
+#   -> .trustreg/stacks/NAME.json
+# Local stacks take requests at test speed from one address: their abuse limits are high
+# unless RATE_LIMITS says otherwise (the peer test registry proves a low one).
 # Local stacks admit loopback subscription endpoints: the tests' and the local run's
 # subscribers listen on loopback (a stack on AWS is deployed without the flag).
 # LINKED_ACCOUNTS: AWS accounts of linked registries elsewhere, allowed to send to the inbox.
+LOCAL_RATE_LIMITS=challenges=100000,sign_ups=100000,logins=100000,anonymous_lookups=100000
 deploy_stack() {
-  local name=$1 regid=$2 path=$3 type=$4 domains=$5 linked=${6:-}
+  local name=$1 regid=$2 path=$3 type=$4 domains=$5 linked=${6:-} limits=${7:-$LOCAL_RATE_LIMITS}
   mkdir -p .trustreg/stacks
   ensure_test_admin
   "$TRUSTREG_LS_PYTHON" infra/deploy.py \
     --stack-name "$name" --reg-id "$regid" --path "$path" --type "$type" \
     --domains "$domains" --bin-dir "$LAMBDA_DIR" --arch x86_64 \
     --admin-keys "$TEST_ADMIN_DIR/admin-jwks.json" --linked-accounts "$linked" \
-    --allow-loopback-endpoints \
+    --allow-loopback-endpoints --rate-limits "$limits" \
     --out ".trustreg/stacks/$name.json"
 }
 
@@ -70,6 +74,8 @@ link_stacks() {
 
 # The AWS account the test peer stands for (tests/tests/hierarchy.rs checks its inbox policy).
 PEER_TEST_ACCOUNT=111122223333
+# The test peer's anonymous lookups per caller and minute (tests/tests/attacks.rs).
+PEER_ANONYMOUS_LOOKUPS=20
 
 # deploy_hierarchy PRIMARY SECTORAL GEOGRAPHICAL [SECOND_PRIMARY [PEER]]: the registries of
 # IN1.HLT.P07's branch, linked primary <-> sectoral <-> geographical; with SECOND_PRIMARY,
@@ -90,7 +96,9 @@ deploy_hierarchy() {
   fi
   if [ -n "$peer" ]; then
     # The peer stands for a registry of another AWS account: its inbox admits that account.
-    deploy_stack "$peer" IN2 IN2 geographical "$domains" "$PEER_TEST_ACCOUNT" &
+    # Its anonymous lookups are limited low, which tests/tests/attacks.rs proves.
+    deploy_stack "$peer" IN2 IN2 geographical "$domains" "$PEER_TEST_ACCOUNT" \
+      "${LOCAL_RATE_LIMITS%anonymous_lookups=*}anonymous_lookups=$PEER_ANONYMOUS_LOOKUPS" &
     jobs+=($!)
   fi
   for job in "${jobs[@]}"; do wait "$job" || failed=1; done
@@ -268,7 +276,7 @@ stop_portal() {
 # ------------------------------------------------------------------ API fuzzing (scripts/fuzz-api)
 # schemathesis (PyPI) in a venv of its own, $TRUSTREG_CACHE/schemathesis-<version>/venv, with
 # cryptography for the hooks' signed enquirer login (scripts/fuzz_api_hooks.py). Installed once
-# (about 30 s), reused after; prints the venv's schemathesis.
+# (about 10 s), reused after; prints the venv's schemathesis.
 SCHEMATHESIS_VERSION=4.32.5
 SCHEMATHESIS_REQUIREMENTS=("schemathesis==$SCHEMATHESIS_VERSION" "cryptography==46.0.3")
 ensure_schemathesis() {

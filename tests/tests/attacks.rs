@@ -800,3 +800,43 @@ async fn a_root_cannot_certify_another_makers_identifiers() {
         "{refused:?}"
     );
 }
+
+// ------------------------------------------------------------------------------------------
+// Finding 11: abuse limits.
+// ------------------------------------------------------------------------------------------
+
+// An anonymous caller looping on lookups is stopped at the limit (the test peer registry is
+// deployed with 20 anonymous lookups per caller and minute, scripts/lib.sh): 429, a problem,
+// with Retry-After; a caller with an access token is not counted.
+#[tokio::test]
+async fn anonymous_lookups_beyond_the_limit_are_refused_with_retry_after() {
+    let peer = trustreg_tests::Hierarchy::deployed().peer;
+    let api = peer.api_url();
+    let url = format!("{api}/v1/devices/IN2:imei:356938035643809");
+    let http = reqwest::Client::new();
+    let mut limited = None;
+    for _ in 0..60 {
+        let answer = http.get(&url).send().await.unwrap();
+        if answer.status().as_u16() == 429 {
+            limited = Some(answer);
+            break;
+        }
+        assert_eq!(answer.status().as_u16(), 404, "{answer:?}");
+    }
+    let limited = limited.expect("60 lookups in a burst pass no limit of 20 a minute");
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        limited.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["type"], "https://trustreg.dev/problems/rate-limited");
+    let token = trustreg_tests::enquirer_token(&api).await;
+    let with_token = send("GET", url, Some(&token), None).await;
+    assert_eq!(with_token.status, 404, "{with_token:?}");
+}

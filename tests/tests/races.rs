@@ -294,13 +294,14 @@ async fn a_hundred_registrations_of_one_identifier_by_one_key_create_one_device(
 }
 
 // Y.3059 9.2 i a
-// Attacks uniqueness with clones racing the genuine device: 20 keys certified for one
+// Attacks uniqueness with clones racing the genuine device: 10 keys certified for one
 // identifier by the same manufacturer register at once. Exactly one gets the identifier, with
-// its key; the other 19 are 409 `identifier-conflict`, each recorded as a clone report (no
-// lost update) and audited.
+// its key; the other 9 are 409 `identifier-conflict`, each recorded as a clone report (no
+// lost update) and audited. (Ten writers on one item: what LocalStack's serialized DynamoDB
+// settles inside a function's time budget.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
-async fn twenty_keys_racing_for_one_identifier_get_one_device_and_nineteen_conflicts() {
-    const N: usize = 20;
+async fn ten_keys_racing_for_one_identifier_get_one_device_and_nine_conflicts() {
+    const N: usize = 10;
     let stack = Stack::deployed();
     let api = stack.api_url();
     let sdk = localstack().await;
@@ -466,13 +467,13 @@ async fn a_hundred_racing_acceptances_of_one_offered_device_transfer_it_once() {
 
 // Y.3059 6.1 e
 // Y.3059 7 i c
-// Attacks the hold bookkeeping with a tug of war: on a device already held `stolen`, 20
-// administrator placements and 20 releases of `stolen` race. No 5xx; afterwards the device is
+// Attacks the hold bookkeeping with a tug of war: on a device already held `stolen`, 10
+// administrator placements and 10 releases of `stolen` race. No 5xx; afterwards the device is
 // unreliable exactly when it still has a hold, holds no duplicate, each accepted change was
 // written once (no lost update), and every attempt left an audit record.
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn racing_placements_and_releases_of_a_hold_leave_the_status_matching_the_holds() {
-    const N: usize = 20;
+    const N: usize = 10;
     let stack = Stack::deployed();
     let api = stack.api_url();
     let sdk = localstack().await;

@@ -6,5 +6,5 @@ use std::sync::Arc;
 async fn main() -> Result<(), lambda_http::Error> {
     trustreg_aws::init_tracing();
     let registry = trustreg_aws::registry_from_env().await?;
-    lambda_http::run(trustreg_http::admin_router(Arc::new(registry))).await
+    trustreg_http::serve(trustreg_http::admin_router(Arc::new(registry))).await
 }

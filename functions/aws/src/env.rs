@@ -37,6 +37,10 @@ pub const TOPIC_ARN_PREFIX: &str = "TOPIC_ARN_PREFIX";
 /// then name loopback endpoints, where the tests' subscriber listens.
 pub const LOOPBACK_ENDPOINTS: &str = "LOOPBACK_ENDPOINTS";
 
+/// The abuse limits per caller (`RateLimits`, `challenges=120,sign_ups=10,...`), from the
+/// stack's `RateLimits`; the defaults when unset.
+pub const RATE_LIMITS: &str = "RATE_LIMITS";
+
 /// Set (to anything but empty) for the functions that send to other registries' inboxes (the
 /// exchange of the hierarchy: notify sends updates up, exchange forwards and answers).
 pub const EXCHANGE_ENABLED: &str = "EXCHANGE_ENABLED";
@@ -89,6 +93,12 @@ pub fn registry_from(
         None => Vec::new(),
     };
     config.loopback_endpoints = lookup(LOOPBACK_ENDPOINTS).is_some_and(|v| v == "true");
+    if let Some(text) = lookup(RATE_LIMITS).filter(|v| !v.trim().is_empty()) {
+        config.rate_limits = text.parse().map_err(|why| EnvError::Invalid {
+            name: RATE_LIMITS,
+            why,
+        })?;
+    }
     let registry = Registry::new(
         config,
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table)),

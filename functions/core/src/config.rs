@@ -53,6 +53,60 @@ pub struct RegistryConfig {
     /// Whether subscriptions may name loopback endpoints: only stacks deployed for tests
     /// (`AllowLoopbackEndpoints`), where the tests' subscriber listens on loopback.
     pub loopback_endpoints: bool,
+    /// Abuse limits per caller (the stack's `RateLimits`).
+    pub rate_limits: RateLimits,
+}
+
+/// How many requests of each kind one caller (one source address) may make per minute, in
+/// each function instance (API.md, "Abuse limits"). No counter is shared between instances:
+/// a shared one would be a write, and a hot item, on every lookup. API Gateway's stage
+/// throttling bounds the whole registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub challenges: u32,
+    pub sign_ups: u32,
+    pub logins: u32,
+    pub anonymous_lookups: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            challenges: 120,
+            sign_ups: 10,
+            logins: 30,
+            anonymous_lookups: 300,
+        }
+    }
+}
+
+impl std::str::FromStr for RateLimits {
+    type Err = String;
+
+    /// `challenges=120,sign_ups=10,logins=30,anonymous_lookups=300`; a kind left out keeps
+    /// its default.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut limits = Self::default();
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (name, value) = item
+                .split_once('=')
+                .ok_or_else(|| format!("{item:?} is not name=number"))?;
+            let value: u32 = value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| format!("{name}: not a positive number"))?;
+            match name.trim() {
+                "challenges" => limits.challenges = value,
+                "sign_ups" => limits.sign_ups = value,
+                "logins" => limits.logins = value,
+                "anonymous_lookups" => limits.anonymous_lookups = value,
+                other => return Err(format!("unknown rate limit {other:?}")),
+            }
+        }
+        Ok(limits)
+    }
 }
 
 impl RegistryConfig {
@@ -66,6 +120,7 @@ impl RegistryConfig {
             admin_keys: Vec::new(),
             access_token_ttl_ms: 15 * 60 * 1000,
             loopback_endpoints: false,
+            rate_limits: RateLimits::default(),
         }
     }
 }

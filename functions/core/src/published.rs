@@ -117,5 +117,15 @@ impl Registry {
             .replace("{path}", &self.config.path.to_string())
             .replace("{type}", self.config.kind.as_str())
             .replace("{domains}", &self.config.trust_domains.join(", "))
+            .replace(
+                "{challenges}",
+                &self.config.rate_limits.challenges.to_string(),
+            )
+            .replace("{sign_ups}", &self.config.rate_limits.sign_ups.to_string())
+            .replace("{logins}", &self.config.rate_limits.logins.to_string())
+            .replace(
+                "{anonymous_lookups}",
+                &self.config.rate_limits.anonymous_lookups.to_string(),
+            )
     }
 }

@@ -19,9 +19,11 @@ use crate::status::Facts;
 
 /// How many times a read-modify-write is retried when another writer got there first. Every
 /// round of a race has one winner, so N writers racing on one item need up to N rounds: 8
-/// gave 503s to 26 of 40 concurrent holds on one device (tests/tests/races.rs). 64 rounds of a
-/// GetItem and a conditional write stay well inside a function's time budget.
+/// gave 503s to 26 of 40 concurrent holds on one device (tests/tests/races.rs).
 pub(crate) const UPDATE_ATTEMPTS: usize = 64;
+/// How long a read-modify-write keeps retrying: past it the request answers 503 (retry later)
+/// well before API Gateway's 29 s integration limit would answer 502 for it.
+pub(crate) const UPDATE_BUDGET_MS: u64 = 15_000;
 
 pub struct Registry {
     pub(crate) config: RegistryConfig,
@@ -130,7 +132,11 @@ impl Registry {
         outcome: Result<(), &RegistryError>,
         change: impl Fn(&mut Facts),
     ) -> Result<DeviceRecord, RegistryError> {
+        let started = self.clock.now_ms();
         for _ in 0..UPDATE_ATTEMPTS {
+            if self.clock.now_ms().saturating_sub(started) > UPDATE_BUDGET_MS {
+                break;
+            }
             let mut device = self
                 .store
                 .get_device(regdevid)

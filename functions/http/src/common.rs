@@ -15,10 +15,12 @@ use crate::problem::Problem;
 
 /// `routes` with the shared fallbacks and layers, bound to the registry.
 pub(crate) fn finish(routes: Router<Shared>, registry: Shared) -> Router {
+    let limiter = crate::rate::Limiter::new(registry.config().rate_limits);
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(limiter, crate::rate::limit))
         .layer(middleware::from_fn(crate::cors::cors))
         .layer(middleware::from_fn(access_log))
         .with_state(registry)

@@ -20,10 +20,12 @@ mod owners;
 mod problem;
 mod published;
 mod query;
+mod rate;
 mod register;
 mod reports;
 mod roots;
 mod routes;
+mod serve;
 mod served;
 mod statistics;
 mod status_lists;
@@ -45,7 +47,9 @@ pub use device_api::register_router;
 pub use enquirer_api::interrogate_router;
 pub use openapi::openapi_document;
 pub use problem::{PROBLEM_BASE, PROBLEM_JSON, Problem};
+pub use rate::SourceAddress;
 pub use routes::{Access, FUNCTIONS, ROUTES, RouteSpec};
+pub use serve::serve;
 
 /// The registry every handler works on.
 pub(crate) type Shared = Arc<trustreg_core::Registry>;
