@@ -8,6 +8,9 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use trustreg_core::status::TrustStatus;
 use trustreg_device::RegistryClient;
+use trustreg_tests::devices::{
+    OwnedDevice, TrustedDevice, owned_device, self_made_owner, trusted_device,
+};
 use trustreg_tests::{
     Answer, Manufacturer, Stack, challenge, imei, localstack, new_signing_key, post, post_signed,
     random_imei, send, sensor_info, signed_request, test_admin,
@@ -19,25 +22,6 @@ const JOSE: &str = "application/jose";
 fn admin() -> (String, p256::ecdsa::SigningKey) {
     let (name, key) = test_admin();
     (format!("admin:{name}"), key)
-}
-
-/// A device registered and acknowledged through the API (trusted), by a fresh manufacturer:
-/// its RegDevID, its manufacturer and its secure element.
-async fn trusted_device(
-    stack: &Stack,
-) -> (String, Manufacturer, trustreg_device::SoftSecureElement) {
-    let sdk = localstack().await;
-    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
-    let maker = Manufacturer::accepted_by(&registry).await;
-    let id = imei(&random_imei());
-    let se = maker.device(&id);
-    let client = RegistryClient::new(stack.api_url()).unwrap();
-    let registered = client
-        .register(&se, &id, sensor_info(), vec![])
-        .await
-        .unwrap();
-    client.acknowledge(&se).await.unwrap();
-    (registered.regdevid, maker, se)
 }
 
 /// The public view of a device: its status.
@@ -125,7 +109,7 @@ async fn a_root_removal_signed_for_one_root_cannot_remove_another() {
 async fn a_hold_placement_cannot_be_replayed_as_its_release() {
     let stack = Stack::deployed();
     let api = stack.api_url();
-    let (regdevid, _, _) = trusted_device(&stack).await;
+    let regdevid = trusted_device(&stack).await.regdevid;
     let (kid, key) = admin();
     let hold = |nonce: String| json!({"nonce": nonce, "regdevid": regdevid, "kind": "stolen"});
     let placed = post_signed(
@@ -222,7 +206,7 @@ async fn a_policy_signed_for_one_domain_cannot_set_another() {
 async fn a_signed_request_that_names_no_route_is_refused() {
     let stack = Stack::deployed();
     let api = stack.api_url();
-    let (regdevid, _, se) = trusted_device(&stack).await;
+    let TrustedDevice { regdevid, se, .. } = trusted_device(&stack).await;
     let claims = json!({"nonce": challenge(&api, "report").await, "firmware_version": "9.9.9",
                         "software_version": "1.0.0"});
     let unbound = se.sign_jws(
@@ -286,25 +270,12 @@ async fn a_junk_signature_reveals_nothing_about_the_signer() {
 // Finding 1: approval cannot be skipped by becoming an owner.
 // ------------------------------------------------------------------------------------------
 
-/// An owner created by itself (no administrator involved), logged in: its id, key and token.
-async fn self_made_owner(api: &str) -> (String, p256::ecdsa::SigningKey, String) {
-    let key = new_signing_key();
-    let claims = json!({"nonce": challenge(api, "owner").await, "kind": "owner",
-        "attributes": {"name": "Mallory", "email": "mallory@example.org"},
-        "public_key": trustreg_core::jose::jwk_from_key(key.verifying_key())});
-    let claims = trustreg_core::binding::bind(claims, "POST", "/v1/owners");
-    let jws = trustreg_core::jose::sign_with(
-        &key,
-        &trustreg_core::jose::JwsHeader::es256(),
-        claims.to_string().as_bytes(),
-    );
-    let created = post(api, "/v1/owners", JOSE, jws).await;
-    assert_eq!(created.status, 201, "{created:?}");
-    let id = created.body["owner_id"].as_str().unwrap().to_owned();
+/// An owner created by itself (no administrator involved), logged in: its access token.
+async fn self_made_owner_token(api: &str) -> String {
+    let (id, key) = self_made_owner(api).await;
     let session = login(api, &key, &format!("owner:{id}")).await;
     assert_eq!(session.status, 200, "{session:?}");
-    let token = session.body["access_token"].as_str().unwrap().to_owned();
-    (id, key, token)
+    session.body["access_token"].as_str().unwrap().to_owned()
 }
 
 // Y.3059 9.3 i a
@@ -314,7 +285,7 @@ async fn self_made_owner(api: &str) -> (String, p256::ecdsa::SigningKey, String)
 async fn a_self_made_owner_reads_no_registry_wide_list_and_subscribes_to_no_domain() {
     let stack = Stack::deployed();
     let api = stack.api_url();
-    let (_, _, token) = self_made_owner(&api).await;
+    let token = self_made_owner_token(&api).await;
     for status in ["trusted", "unverified", "unreliable"] {
         let list = send(
             "GET",
@@ -332,7 +303,7 @@ async fn a_self_made_owner_reads_no_registry_wide_list_and_subscribes_to_no_doma
     let statistics = send("GET", format!("{api}/v1/statistics"), Some(&token), None).await;
     assert_eq!(statistics.status, 403, "{statistics:?}");
     // A device registered by somebody else: the owner may not follow it either.
-    let (theirs, _, _) = trusted_device(&stack).await;
+    let theirs = trusted_device(&stack).await.regdevid;
     for filter in [json!({}), json!({"regdevid": [theirs]})] {
         let subscribe = send(
             "POST",
@@ -362,33 +333,6 @@ async fn a_self_made_owner_reads_no_registry_wide_list_and_subscribes_to_no_doma
 // Finding 2: an owner cannot release a hold an administrator placed.
 // ------------------------------------------------------------------------------------------
 
-/// A trusted device held by a self-made owner: RegDevID, owner id, owner key.
-async fn owned_device(stack: &Stack) -> (String, String, p256::ecdsa::SigningKey) {
-    let api = stack.api_url();
-    let sdk = localstack().await;
-    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
-    let maker = Manufacturer::accepted_by(&registry).await;
-    let key = new_signing_key();
-    let id = imei(&random_imei());
-    let se = maker.device(&id);
-    let client = RegistryClient::new(&api).unwrap();
-    let owner = json!({"attributes": {"name": "Owner"},
-                       "public_key": trustreg_core::jose::jwk_from_key(key.verifying_key())});
-    let registered = client
-        .register_with_owner(&se, &id, sensor_info(), Some(owner), vec![])
-        .await
-        .unwrap();
-    client.acknowledge(&se).await.unwrap();
-    let device = trustreg_core::ports::DeviceStore::get_device(
-        &stack.store(&sdk),
-        &registered.regdevid.parse().unwrap(),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    (registered.regdevid, device.owner_id.unwrap(), key)
-}
-
 // Y.3059 6.1 e
 // An administrator's `compromised` hold stays until an administrator releases it; the owner's
 // signed release is refused and changes nothing.
@@ -396,7 +340,11 @@ async fn owned_device(stack: &Stack) -> (String, String, p256::ecdsa::SigningKey
 async fn an_owner_cannot_release_an_administrators_hold() {
     let stack = Stack::deployed();
     let api = stack.api_url();
-    let (regdevid, owner, owner_key) = owned_device(&stack).await;
+    let OwnedDevice {
+        regdevid,
+        owner_id: owner,
+        owner_key,
+    } = owned_device(&stack).await;
     let (kid, key) = admin();
     let hold = |nonce: String| json!({"nonce": nonce, "regdevid": regdevid, "kind": "compromised"});
     let placed = post_signed(
@@ -481,7 +429,11 @@ async fn a_subscription_to_an_internal_endpoint_is_refused() {
 async fn history_shows_enquirers_roles_not_identities() {
     let stack = Stack::deployed();
     let api = stack.api_url();
-    let (regdevid, owner, owner_key) = owned_device(&stack).await;
+    let OwnedDevice {
+        regdevid,
+        owner_id: owner,
+        owner_key,
+    } = owned_device(&stack).await;
     let placed = post_signed(
         &api,
         &format!("/v1/devices/{regdevid}/holds"),
@@ -557,7 +509,7 @@ async fn an_oversized_device_description_is_refused() {
 async fn an_oversized_kid_is_refused_as_unknown() {
     let stack = Stack::deployed();
     let api = stack.api_url();
-    let (regdevid, _, _) = trusted_device(&stack).await;
+    let regdevid = trusted_device(&stack).await.regdevid;
     let kid = format!("{regdevid}{}", "9".repeat(3000));
     let answer = post_signed(
         &api,
@@ -638,7 +590,11 @@ async fn a_revoked_enquirers_token_stops_working() {
 async fn a_transfer_to_oneself_does_not_clear_a_vulnerability() {
     let stack = Stack::deployed();
     let api = stack.api_url();
-    let (regdevid, owner, owner_key) = owned_device(&stack).await;
+    let OwnedDevice {
+        regdevid,
+        owner_id: owner,
+        owner_key,
+    } = owned_device(&stack).await;
     let (kid, key) = admin();
     let reported = post_signed(
         &api,

@@ -7,7 +7,6 @@
 // card C6
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -17,10 +16,10 @@ use trustreg_core::jose::{self, JwsHeader};
 use trustreg_core::ports::{Applied, HierarchyStore, RegistryKeys};
 use trustreg_core::records::{AuditRecord, MirrorRecord, Outcome};
 use trustreg_core::status::TrustStatus;
-use trustreg_device::RegistryClient;
+use trustreg_tests::devices::trusted_device;
 use trustreg_tests::{
-    Answer, Hierarchy, Manufacturer, Stack, challenge, enquirer_token, eventually, imei,
-    localstack, new_signing_key, post_signed, random_imei, send, sensor_info, test_admin,
+    Answer, Hierarchy, Stack, challenge, enquirer_token, eventually, localstack, new_signing_key,
+    post_signed, random_imei, send, test_admin,
 };
 
 /// How long a change may take to travel up two registries (stream, notify, two inboxes).
@@ -28,22 +27,6 @@ const TRAVEL: Duration = Duration::from_secs(60);
 /// How long a message made up by a test is given to be received before its effect (none) is
 /// checked: the exchange function takes well under a second per message once warm.
 const RECEIVED: Duration = Duration::from_secs(8);
-
-/// A device registered and acknowledged at the primary through its API (so `trusted`).
-async fn trusted_device(primary: &Stack) -> String {
-    let sdk = localstack().await;
-    let registry = primary.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
-    let maker = Manufacturer::accepted_by(&registry).await;
-    let id = imei(&random_imei());
-    let se = maker.device(&id);
-    let client = RegistryClient::new(primary.api_url()).unwrap();
-    let registered = client
-        .register(&se, &id, sensor_info(), vec![])
-        .await
-        .unwrap();
-    client.acknowledge(&se).await.unwrap();
-    registered.regdevid
-}
 
 /// An administrator's hold on `regdevid` at the primary: the device becomes unreliable.
 async fn hold(primary: &Stack, regdevid: &str) {
@@ -220,7 +203,7 @@ fn now_ms() -> u64 {
 async fn a_change_at_the_primary_reaches_the_sectoral_and_geographical_registries() {
     let h = Hierarchy::deployed();
     let (sectoral_token, geographical_token) = tokens(&h).await;
-    let regdevid = trusted_device(&h.primary).await;
+    let regdevid = trusted_device(&h.primary).await.regdevid;
     for (stack, token) in [
         (&h.sectoral, &sectoral_token),
         (&h.geographical, &geographical_token),
@@ -255,7 +238,7 @@ async fn a_replayed_exchange_message_changes_nothing() {
     let h = Hierarchy::deployed();
     let sdk = localstack().await;
     let token = enquirer_token(&h.sectoral.api_url()).await;
-    let regdevid = trusted_device(&h.primary).await;
+    let regdevid = trusted_device(&h.primary).await.regdevid;
     hold(&h.primary, &regdevid).await;
     mirrored_with(&h.sectoral, &h.primary, &token, &regdevid, "unreliable").await;
     let store = h.sectoral.store(&sdk);
@@ -296,7 +279,7 @@ async fn forged_and_unlinked_exchange_messages_are_refused_and_audited() {
     let h = Hierarchy::deployed();
     let sdk = localstack().await;
     let token = enquirer_token(&h.sectoral.api_url()).await;
-    let regdevid = trusted_device(&h.primary).await;
+    let regdevid = trusted_device(&h.primary).await.regdevid;
     mirrored_with(&h.sectoral, &h.primary, &token, &regdevid, "trusted").await;
     let store = h.sectoral.store(&sdk);
     let id = regdevid.parse().unwrap();
@@ -360,7 +343,7 @@ async fn a_lost_update_is_healed_by_a_snapshot() {
     let h = Hierarchy::deployed();
     let sdk = localstack().await;
     let (sectoral_token, geographical_token) = tokens(&h).await;
-    let regdevid = trusted_device(&h.primary).await;
+    let regdevid = trusted_device(&h.primary).await.regdevid;
     mirrored_with(
         &h.sectoral,
         &h.primary,
@@ -405,7 +388,7 @@ async fn a_lost_update_is_healed_by_a_snapshot() {
     assert!(h.sectoral.store(&sdk).last_sequence(primary).await.unwrap() > lost);
 
     // The next change at the primary reaches the geographical registry after the same gap.
-    let other = trusted_device(&h.primary).await;
+    let other = trusted_device(&h.primary).await.regdevid;
     mirrored_with(
         &h.geographical,
         &h.primary,
@@ -459,7 +442,7 @@ async fn a_vulnerability_entered_at_the_geographical_registry_makes_it_unreliabl
     let h = Hierarchy::deployed();
     let (sectoral_token, geographical_token) = tokens(&h).await;
     let primary_token = enquirer_token(&h.primary.api_url()).await;
-    let regdevid = trusted_device(&h.primary).await;
+    let regdevid = trusted_device(&h.primary).await.regdevid;
     mirrored_with(
         &h.geographical,
         &h.primary,
@@ -786,7 +769,7 @@ async fn a_change_at_primary_1_reaches_the_peer_and_a_vulnerability_entered_at_t
     let (peer_api, primary_api) = (h.peer.api_url(), h.primary.api_url());
     let (peer_token, primary_token) =
         tokio::join!(enquirer_token(&peer_api), enquirer_token(&primary_api));
-    let regdevid = trusted_device(&h.primary).await;
+    let regdevid = trusted_device(&h.primary).await.regdevid;
     mirrored_with(&h.peer, &h.primary, &peer_token, &regdevid, "trusted").await;
     let since = now_ms();
 
@@ -846,6 +829,7 @@ async fn a_device_at_primary_2_is_visible_above_and_listed_with_primary_1s() {
         trusted_device(&h.primary),
         trusted_device(&h.second_primary)
     );
+    let (p07, p08) = (p07.regdevid, p08.regdevid);
     for (stack, token) in [
         (&h.sectoral, &sectoral_token),
         (&h.geographical, &geographical_token),
@@ -900,7 +884,7 @@ async fn a_device_registered_before_its_primary_is_linked_is_visible_above_once_
     forget_link(&h.sectoral, "child", second_id).await;
     let since = now_ms();
 
-    let regdevid = trusted_device(&h.second_primary).await;
+    let regdevid = trusted_device(&h.second_primary).await.regdevid;
     tokio::time::sleep(RECEIVED).await;
     let unknown = lookup(&h.sectoral, &sectoral_token, &regdevid).await;
     assert_eq!(unknown.status, 404, "sent up without a link: {unknown:?}");

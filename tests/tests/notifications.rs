@@ -10,32 +10,12 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
-use trustreg_device::RegistryClient;
+use trustreg_tests::devices::trusted_device;
 use trustreg_tests::subscriber::{Received, Subscriber, domains, topic_arn};
-use trustreg_tests::{
-    Manufacturer, Stack, challenge, imei, localstack, post_signed, random_imei, sensor_info,
-    test_admin,
-};
+use trustreg_tests::{Stack, challenge, localstack, post_signed, random_imei, test_admin};
 
 const DELIVERY: Duration = Duration::from_secs(30);
 const SETTLE: Duration = Duration::from_secs(3);
-
-/// A device registered and acknowledged through the API (so `trusted`): its RegDevID and
-/// registration credential.
-async fn trusted_device(stack: &Stack) -> (String, String) {
-    let sdk = localstack().await;
-    let registry = stack.registry(&sdk, std::sync::Arc::new(trustreg_aws::SystemClock));
-    let maker = Manufacturer::accepted_by(&registry).await;
-    let id = imei(&random_imei());
-    let se = maker.device(&id);
-    let client = RegistryClient::new(stack.api_url()).unwrap();
-    let registered = client
-        .register(&se, &id, sensor_info(), vec![])
-        .await
-        .unwrap();
-    client.acknowledge(&se).await.unwrap();
-    (registered.regdevid, registered.credential)
-}
 
 /// An administrator's hold on `regdevid` through the API: the device becomes unreliable.
 async fn hold(stack: &Stack, regdevid: &str) {
@@ -92,8 +72,9 @@ async fn a_filtered_subscriber_receives_exactly_the_unreliable_changes() {
     let unreliable =
         Subscriber::subscribe(&sdk, &topic, Some(json!({"status": ["unreliable"]}))).await;
 
-    let (held, credential) = trusted_device(&stack).await;
-    let (untouched, _) = trusted_device(&stack).await;
+    let held = trusted_device(&stack).await;
+    let (held, credential) = (held.regdevid, held.credential);
+    let untouched = trusted_device(&stack).await.regdevid;
     // Everything about both devices, to show the trusted changes were published at all.
     let everything =
         Subscriber::subscribe(&sdk, &topic, Some(json!({"regdevid": [held, untouched]}))).await;
@@ -220,7 +201,7 @@ async fn invoke_notify(stack: &Stack, event: &Value) -> Value {
 async fn a_redelivered_record_is_published_once_and_a_poisoned_one_reported_alone() {
     let stack = Stack::deployed();
     let sdk = localstack().await;
-    let (regdevid, _) = trusted_device(&stack).await;
+    let regdevid = trusted_device(&stack).await.regdevid;
     let topic = topic_arn(&stack, &domains(&stack)[0]);
     let subscriber =
         Subscriber::subscribe(&sdk, &topic, Some(json!({"regdevid": [regdevid]}))).await;
@@ -265,7 +246,7 @@ async fn a_redelivered_record_is_published_once_and_a_poisoned_one_reported_alon
 async fn a_poisoned_stream_record_does_not_stop_the_others() {
     let stack = Stack::deployed();
     let sdk = localstack().await;
-    let (regdevid, _) = trusted_device(&stack).await;
+    let regdevid = trusted_device(&stack).await.regdevid;
     let topic = topic_arn(&stack, &domains(&stack)[0]);
     let filter = json!({"regdevid": [regdevid], "status": ["unreliable"]});
     let subscriber = Subscriber::subscribe(&sdk, &topic, Some(filter)).await;
@@ -325,8 +306,8 @@ async fn an_admin_bulk_notification_reaches_the_devices_subscribers() {
     let stack = Stack::deployed();
     let sdk = localstack().await;
     let api = stack.api_url();
-    let (a, _) = trusted_device(&stack).await;
-    let (b, _) = trusted_device(&stack).await;
+    let a = trusted_device(&stack).await.regdevid;
+    let b = trusted_device(&stack).await.regdevid;
     let topic = topic_arn(&stack, &domains(&stack)[0]);
     let subscriber = Subscriber::subscribe(
         &sdk,

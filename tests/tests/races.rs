@@ -15,9 +15,10 @@ use trustreg_core::ports::{DeviceStore, OwnerStore};
 use trustreg_core::records::{AuditRecord, DeviceRecord, Outcome};
 use trustreg_core::status::TrustStatus;
 use trustreg_device::RegistryClient;
+use trustreg_tests::devices::{TrustedDevice, owned_device, self_made_owner, trusted_device};
 use trustreg_tests::{
-    Answer, Manufacturer, Stack, challenge, imei, localstack, new_signing_key, post, random_imei,
-    registration, send, sensor_info, signed_request,
+    Answer, Manufacturer, Stack, challenge, imei, localstack, random_imei, registration, send,
+    signed_request,
 };
 
 const JOSE: &str = "application/jose";
@@ -115,65 +116,6 @@ async fn audit(
         .into_iter()
         .filter(|a| action(&a.action))
         .partition(|a| a.outcome == Outcome::Accepted)
-}
-
-/// A device registered and acknowledged through the API (trusted), by a fresh manufacturer:
-/// its RegDevID and secure element.
-async fn trusted_device(stack: &Stack) -> (RegDevId, trustreg_device::SoftSecureElement) {
-    let sdk = localstack().await;
-    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
-    let maker = Manufacturer::accepted_by(&registry).await;
-    let id = imei(&random_imei());
-    let se = maker.device(&id);
-    let client = RegistryClient::new(stack.api_url()).unwrap();
-    let registered = client
-        .register(&se, &id, sensor_info(), vec![])
-        .await
-        .unwrap();
-    client.acknowledge(&se).await.unwrap();
-    (registered.regdevid.parse().unwrap(), se)
-}
-
-/// A trusted device held by an owner named at registration: RegDevID, owner id, owner key.
-async fn owned_device(stack: &Stack) -> (RegDevId, String, p256::ecdsa::SigningKey) {
-    let api = stack.api_url();
-    let sdk = localstack().await;
-    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
-    let maker = Manufacturer::accepted_by(&registry).await;
-    let key = new_signing_key();
-    let id = imei(&random_imei());
-    let se = maker.device(&id);
-    let client = RegistryClient::new(&api).unwrap();
-    let owner = json!({"attributes": {"name": "Owner"},
-                       "public_key": trustreg_core::jose::jwk_from_key(key.verifying_key())});
-    let registered = client
-        .register_with_owner(&se, &id, sensor_info(), Some(owner), vec![])
-        .await
-        .unwrap();
-    client.acknowledge(&se).await.unwrap();
-    let regdevid: RegDevId = registered.regdevid.parse().unwrap();
-    let owner_id = device(&stack.store(&sdk), &regdevid)
-        .await
-        .owner_id
-        .unwrap();
-    (regdevid, owner_id, key)
-}
-
-/// An owner that signed itself up (`POST /v1/owners`): its id and key.
-async fn self_made_owner(api: &str) -> (String, p256::ecdsa::SigningKey) {
-    let key = new_signing_key();
-    let claims = json!({"nonce": challenge(api, "owner").await, "kind": "owner",
-        "attributes": {"name": "Racer", "email": "racer@example.org"},
-        "public_key": trustreg_core::jose::jwk_from_key(key.verifying_key())});
-    let claims = trustreg_core::binding::bind(claims, "POST", "/v1/owners");
-    let jws = trustreg_core::jose::sign_with(
-        &key,
-        &trustreg_core::jose::JwsHeader::es256(),
-        claims.to_string().as_bytes(),
-    );
-    let created = post(api, "/v1/owners", JOSE, jws).await;
-    assert_eq!(created.status, 201, "{created:?}");
-    (created.body["owner_id"].as_str().unwrap().to_owned(), key)
 }
 
 /// `n` self-made owners, signed up concurrently.
@@ -384,7 +326,12 @@ async fn a_hundred_racing_acceptances_of_one_offered_device_transfer_it_once() {
     let api = stack.api_url();
     let sdk = localstack().await;
     let store = stack.store(&sdk);
-    let (regdevid, owner, owner_key) = owned_device(&stack).await;
+    let owned = owned_device(&stack).await;
+    let (regdevid, owner, owner_key): (RegDevId, _, _) = (
+        owned.regdevid.parse().unwrap(),
+        owned.owner_id,
+        owned.owner_key,
+    );
     let others = self_made_owners(&api, N / 2).await;
     let (x, x_key) = self_made_owner(&api).await;
     let offered = fire(
@@ -478,7 +425,7 @@ async fn racing_placements_and_releases_of_a_hold_leave_the_status_matching_the_
     let api = stack.api_url();
     let sdk = localstack().await;
     let store = stack.store(&sdk);
-    let (regdevid, _) = trusted_device(&stack).await;
+    let regdevid: RegDevId = trusted_device(&stack).await.regdevid.parse().unwrap();
     let (kid, key) = admin();
     let place = format!("/v1/devices/{regdevid}/holds");
     let release = format!("/v1/devices/{regdevid}/holds/stolen/release");
@@ -595,7 +542,8 @@ async fn a_single_use_virtual_id_looked_up_twenty_times_at_once_answers_once() {
     let api = stack.api_url();
     let sdk = localstack().await;
     let store = stack.store(&sdk);
-    let (regdevid, se) = trusted_device(&stack).await;
+    let TrustedDevice { regdevid, se, .. } = trusted_device(&stack).await;
+    let regdevid: RegDevId = regdevid.parse().unwrap();
     let client = RegistryClient::new(&api).unwrap();
     let issued = client.virtual_id(&se, 600, true).await.unwrap();
     let path = format!(

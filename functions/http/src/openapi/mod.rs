@@ -243,6 +243,16 @@ fn responses(access: Access, described: Option<&Described>) -> utoipa::openapi::
         Access::RootOfTrust => errors.extend([401, 403]),
         Access::Signed(_) | Access::Token(_) => errors.extend([401, 403]),
     }
+    // The routes the abuse limits count (http/src/rate.rs) may answer 429.
+    if described.is_some_and(|d| {
+        matches!(
+            (d.method, d.path),
+            ("POST", "/v1/challenges" | "/v1/enquirers" | "/v1/sessions")
+                | ("GET", "/v1/devices/{id}")
+        )
+    }) {
+        errors.push(429);
+    }
     // Every route may meet an unavailable store or key service.
     errors.push(503);
     errors.sort_unstable();
@@ -270,6 +280,7 @@ fn error_text(status: u16) -> &'static str {
         409 => "Conflict with the resource's state",
         413 => "Too many items or too large a body",
         415 => "Unsupported media type",
+        429 => "Too many requests from this caller: retry after Retry-After seconds",
         503 => "The registry is unavailable; retry later",
         _ => "The request failed",
     }
