@@ -24,6 +24,11 @@ pub(crate) const UPDATE_ATTEMPTS: usize = 64;
 /// How long a read-modify-write keeps retrying: past it the request answers 503 (retry later)
 /// well before API Gateway's 29 s integration limit would answer 502 for it.
 pub(crate) const UPDATE_BUDGET_MS: u64 = 15_000;
+/// Backoff between the rounds of a lost race: "full jitter" (a random wait up to a cap that
+/// doubles from `BACKOFF_BASE_MS` to `BACKOFF_CAP_MS`), so racing writers spread out instead
+/// of all re-reading at once (AWS Architecture Blog, "Exponential Backoff and Jitter").
+const BACKOFF_BASE_MS: u64 = 10;
+const BACKOFF_CAP_MS: u64 = 400;
 
 pub struct Registry {
     pub(crate) config: RegistryConfig,
@@ -133,7 +138,7 @@ impl Registry {
         change: impl Fn(&mut Facts),
     ) -> Result<DeviceRecord, RegistryError> {
         let started = self.clock.now_ms();
-        for _ in 0..UPDATE_ATTEMPTS {
+        for attempt in 0..UPDATE_ATTEMPTS {
             if self.clock.now_ms().saturating_sub(started) > UPDATE_BUDGET_MS {
                 break;
             }
@@ -159,12 +164,24 @@ impl Registry {
                 .await?
             {
                 Updated::Updated => return Ok(device),
-                Updated::VersionConflict => continue,
+                Updated::VersionConflict => self.after_lost_race(attempt).await,
             }
         }
         Err(RegistryError::Store(StoreError(format!(
             "{regdevid} kept changing under {action}"
         ))))
+    }
+
+    /// Waits before round `attempt + 1` of a write that lost a race (full jitter).
+    pub(crate) async fn after_lost_race(&self, attempt: usize) {
+        let cap = BACKOFF_BASE_MS
+            .saturating_mul(1 << attempt.min(16))
+            .min(BACKOFF_CAP_MS);
+        let mut bytes = [0u8; 8];
+        self.rng.fill(&mut bytes);
+        self.clock
+            .pause(u64::from_le_bytes(bytes) % (cap + 1))
+            .await;
     }
 
     pub(crate) fn random_token(&self) -> String {

@@ -162,6 +162,7 @@ impl FixedClock {
     }
 }
 
+#[async_trait::async_trait]
 impl Clock for FixedClock {
     fn now_ms(&self) -> u64 {
         self.0.load(Ordering::SeqCst)

@@ -112,7 +112,7 @@ impl Registry {
         to: &str,
         actor: &str,
     ) -> Result<TransferResponse, RegistryError> {
-        for _ in 0..UPDATE_ATTEMPTS {
+        for attempt in 0..UPDATE_ATTEMPTS {
             let mut device = self.device(regdevid).await?;
             if device.owner_id.as_deref() != Some(from) {
                 return Err(RegistryError::Forbidden(
@@ -131,7 +131,7 @@ impl Registry {
             let audit = self.audit(actor, "offer-transfer", Some(regdevid.to_string()), Ok(()));
             match self.store.update_device(&device, None, &audit).await? {
                 Updated::Updated => return Ok(answer(&device)),
-                Updated::VersionConflict => continue,
+                Updated::VersionConflict => self.after_lost_race(attempt).await,
             }
         }
         Err(kept_changing(regdevid))
@@ -147,7 +147,7 @@ impl Registry {
         accepting: bool,
     ) -> Result<TransferResponse, RegistryError> {
         let verified = new_owner.verification.state == VerificationState::Verified;
-        for _ in 0..UPDATE_ATTEMPTS {
+        for attempt in 0..UPDATE_ATTEMPTS {
             let mut device = self.device(regdevid).await?;
             let now = self.clock.now_ms();
             if accepting {
@@ -188,7 +188,7 @@ impl Registry {
                 .await?
             {
                 Updated::Updated => return Ok(answer(&device)),
-                Updated::VersionConflict => continue,
+                Updated::VersionConflict => self.after_lost_race(attempt).await,
             }
         }
         Err(kept_changing(regdevid))

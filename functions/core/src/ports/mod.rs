@@ -91,8 +91,12 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+#[async_trait::async_trait]
 pub trait Clock: Send + Sync {
     fn now_ms(&self) -> u64;
+    /// Waits `ms` milliseconds: the backoff between retries of a write that lost a race.
+    /// The fakes return at once.
+    async fn pause(&self, _ms: u64) {}
 }
 
 pub trait Rng: Send + Sync {
