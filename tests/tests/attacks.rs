@@ -796,3 +796,43 @@ async fn anonymous_lookups_beyond_the_limit_are_refused_with_retry_after() {
     let with_token = send("GET", url, Some(&token), None).await;
     assert_eq!(with_token.status, 404, "{with_token:?}");
 }
+
+// Y.3059 7 i c
+// Oversized identifiers in a path never become store keys (a DynamoDB partition key is at most
+// 2,048 bytes on AWS, where a longer one would answer 5xx): 414 before any handler, anonymous
+// or signed, and an oversized owner id in a transfer's claims is a 400.
+#[tokio::test]
+async fn oversized_identifiers_never_reach_the_store() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let long = "A".repeat(3_000);
+    let lookup = send("GET", format!("{api}/v1/devices/{long}"), None, None).await;
+    assert_eq!((lookup.status, lookup.problem()), (414, "uri-too-long"));
+    let (kid, key) = admin();
+    let decision = post_signed(
+        &api,
+        &format!("/v1/admin/enquirers/{long}/decision"),
+        &key,
+        &kid,
+        &json!({"nonce": challenge(&api, "enquirer-decision").await, "decision": "approve"}),
+    )
+    .await;
+    assert_eq!((decision.status, decision.problem()), (414, "uri-too-long"));
+    let OwnedDevice {
+        regdevid,
+        owner_id,
+        owner_key,
+    } = owned_device(&stack).await;
+    let transfer = post_signed(
+        &api,
+        &format!("/v1/devices/{regdevid}/transfer"),
+        &owner_key,
+        &format!("owner:{owner_id}"),
+        &json!({"nonce": challenge(&api, "transfer").await, "new_owner_id": long}),
+    )
+    .await;
+    assert_eq!(
+        (transfer.status, transfer.problem()),
+        (400, "malformed-request")
+    );
+}

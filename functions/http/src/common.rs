@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use crate::Shared;
 use crate::body::BODY_LIMIT;
@@ -20,10 +20,35 @@ pub(crate) fn finish(routes: Router<Shared>, registry: Shared) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(bounded_path))
         .layer(middleware::from_fn_with_state(limiter, crate::rate::limit))
         .layer(middleware::from_fn(crate::cors::cors))
         .layer(middleware::from_fn(access_log))
         .with_state(registry)
+}
+
+/// The longest path segment, decoded: every identifier of the API fits (a RegDevID with a long
+/// serial number), and a store key made from it stays far below DynamoDB's limits (partition
+/// key 2,048 bytes, sort key 1,024:
+/// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html).
+pub const MAX_PATH_SEGMENT: usize = 256;
+
+/// Refuses a path with an oversized segment before any handler (and so any store call) sees
+/// it: 414, as an oversized id would otherwise become an oversized key.
+async fn bounded_path(request: Request, next: Next) -> Response {
+    let oversized = request.uri().path().split('/').any(|segment| {
+        segment.len() > MAX_PATH_SEGMENT
+            && percent_encoding::percent_decode_str(segment).count() > MAX_PATH_SEGMENT
+    });
+    if oversized {
+        return Problem::new(
+            StatusCode::URI_TOO_LONG,
+            "uri-too-long",
+            format!("a path segment is longer than {MAX_PATH_SEGMENT} bytes"),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 async fn not_found(request: Request) -> Problem {

@@ -167,6 +167,7 @@ fn title(code: &str) -> &'static str {
         "method-not-allowed" => "Method not allowed",
         "unsupported-media-type" => "Unsupported media type",
         "payload-too-large" => "The request body is too large",
+        "uri-too-long" => "A part of the request's path is too long",
         "rate-limited" => "Too many requests from this caller",
         _ => "The request failed",
     }

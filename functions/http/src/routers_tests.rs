@@ -109,3 +109,45 @@ async fn each_route_is_answered_by_its_function_only() {
         }
     }
 }
+
+// Every router refuses a path whose segment would make an oversized store key, whatever the
+// route, before its handler: 414, a problem. One just under the bound reaches the handler.
+#[tokio::test]
+async fn an_oversized_path_segment_is_refused_before_any_handler() {
+    let long = "7".repeat(crate::common::MAX_PATH_SEGMENT + 1);
+    for (function, router) in routers() {
+        for route in ROUTES.iter().filter(|r| r.function == function) {
+            let path = route
+                .path
+                .split('/')
+                .map(|s| if s.starts_with('{') { long.as_str() } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            if path == route.path {
+                continue;
+            }
+            let request = Request::builder()
+                .method(route.method)
+                .uri(&path)
+                .body(Body::empty())
+                .unwrap();
+            let response = router.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), 414, "{} {}", route.method, route.path);
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            let problem: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(problem["type"], format!("{PROBLEM_BASE}uri-too-long"));
+        }
+    }
+    let (_, interrogate) = routers().remove(1);
+    let fits = "7".repeat(crate::common::MAX_PATH_SEGMENT);
+    let request = Request::builder()
+        .uri(format!("/v1/devices/{fits}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = interrogate.oneshot(request).await.unwrap();
+    assert_eq!(
+        response.status(),
+        400,
+        "an invalid identifier, not too long"
+    );
+}

@@ -72,6 +72,12 @@ impl Registry {
             )
             .await?;
         let actor = signed.actor.audit_name();
+        if signed.claims.new_owner_id.len() > crate::actors::MAX_KID {
+            return Err(RegistryError::Malformed(format!(
+                "new_owner_id is at most {} bytes",
+                crate::actors::MAX_KID
+            )));
+        }
         let new_owner = self
             .store
             .get_owner(&signed.claims.new_owner_id)
