@@ -63,6 +63,34 @@ async fn kms_signatures_verify_locally_and_in_kms() {
     );
 }
 
+// card C3
+// A message over KMS's 4,096-byte limit of RAW signing (an exchange snapshot page) is signed
+// as its SHA-256 digest: the ES256 signature verifies over the whole message, locally and in
+// KMS as a RAW verification of the same bytes would.
+#[tokio::test]
+async fn kms_signs_messages_larger_than_its_raw_limit() {
+    let stack = Stack::deployed();
+    let sdk = localstack().await;
+    let keys = keys(&stack, &sdk);
+    let message = vec![b'x'; 20 * 1024];
+    let raw = keys.sign(&message).await.unwrap();
+    let public = keys.public_key().await.unwrap();
+    let signature = p256::ecdsa::Signature::from_slice(&raw).unwrap();
+    public.verify(&message, &signature).unwrap();
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(&message);
+    let verified = aws_sdk_kms::Client::new(&sdk)
+        .verify()
+        .key_id(stack.output("SigningKeyId"))
+        .message(Blob::new(digest.to_vec()))
+        .message_type(MessageType::Digest)
+        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+        .signature(Blob::new(jose::raw_to_der(&raw).unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert!(verified.signature_valid());
+}
+
 // Y.3059 9.1 iii
 // PII sealed for one device opens only with that device's encryption context.
 #[tokio::test]

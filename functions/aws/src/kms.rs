@@ -207,13 +207,18 @@ fn split(sealed: &[u8]) -> Result<Parts<'_>, KeyError> {
 
 #[async_trait]
 impl RegistryKeys for KmsKeys {
+    /// Signs the message's SHA-256 digest (`MessageType=DIGEST`): KMS takes at most 4,096
+    /// bytes of a RAW message (https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html),
+    /// and exchange messages and snapshot pages are larger. ECDSA_SHA_256 over the digest is
+    /// the same signature as over the raw message, so ES256 verifies it unchanged.
     async fn sign(&self, message: &[u8]) -> Result<[u8; 64], KeyError> {
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(message);
         let out = self
             .client
             .sign()
             .key_id(&self.signing_key)
-            .message(Blob::new(message))
-            .message_type(MessageType::Raw)
+            .message(Blob::new(digest.to_vec()))
+            .message_type(MessageType::Digest)
             .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
             .send()
             .await

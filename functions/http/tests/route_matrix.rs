@@ -34,7 +34,7 @@ use trustreg_core::{Registry, RegistryConfig, RegistryKind};
 use trustreg_device::bulk::body_claims;
 use trustreg_device::client::{acknowledgement_jws, registration_jws};
 use trustreg_device::{ManufacturerCa, SoftSecureElement};
-use trustreg_http::{Access, PROBLEM_BASE, ROUTES, RouteSpec};
+use trustreg_http::{PROBLEM_BASE, ROUTES, RouteSpec};
 
 const PATH: &str = "IN1.HLT.P07";
 const IMEI: &str = "356938035643809";
@@ -82,14 +82,80 @@ impl Who {
     }
 }
 
-fn admitted(access: Access, who: Who) -> bool {
-    match access {
-        Access::Public => true,
-        Access::RootOfTrust => who == Who::Device,
-        Access::Signed(roles) | Access::Token(roles) => {
-            who.role().is_some_and(|r| roles.contains(&r))
-        }
-    }
+/// How a route's caller proves who it is, as docs/API.md's role table says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credential {
+    None,
+    Certificate,
+    Signature,
+    Token,
+}
+
+/// One row of docs/API.md's role table: the independent expectation of the matrix (the code's
+/// own `ROUTES` only says which function serves a route).
+#[derive(Debug)]
+struct Documented {
+    method: String,
+    path: String,
+    credential: Credential,
+    admits: Vec<Who>,
+}
+
+/// The role table of docs/API.md ("Who may call what").
+fn role_table() -> Vec<Documented> {
+    let text = include_str!("../../../docs/API.md");
+    let section = text
+        .split("## Who may call what")
+        .nth(1)
+        .expect("docs/API.md has its role table");
+    section
+        .lines()
+        .skip_while(|l| !l.starts_with("|---"))
+        .skip(1)
+        .take_while(|l| l.starts_with('|'))
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            let [method, path, credential, admits] = cells.as_slice() else {
+                panic!("a role table row has four cells: {line}");
+            };
+            let credential = match *credential {
+                "none" => Credential::None,
+                "certificate" => Credential::Certificate,
+                "signature" => Credential::Signature,
+                "token" => Credential::Token,
+                other => panic!("unknown credential {other:?} in {line}"),
+            };
+            let admits = if *admits == "anyone" {
+                EVERYONE.to_vec()
+            } else {
+                admits
+                    .split(',')
+                    .map(|role| {
+                        *EVERYONE
+                            .iter()
+                            .find(|w| w.role().is_some_and(|r| r.as_str() == role.trim()))
+                            .unwrap_or_else(|| panic!("unknown role {role:?} in {line}"))
+                    })
+                    .collect()
+            };
+            Documented {
+                method: (*method).to_owned(),
+                path: path.trim_matches('`').to_owned(),
+                credential,
+                admits,
+            }
+        })
+        .collect()
+}
+
+fn documented(route: &RouteSpec) -> Option<Documented> {
+    role_table()
+        .into_iter()
+        .find(|d| d.method == route.method && d.path == route.path)
+}
+
+fn admitted(route: &RouteSpec, who: Who) -> bool {
+    documented(route).is_some_and(|d| d.admits.contains(&who))
 }
 
 /// What an admitted caller gets from each route (with the matrix's requests, which are
@@ -142,12 +208,12 @@ const ANSWERS: &[(&str, &str, u16)] = &[
 const DEVIATIONS: &[(&str, &str, Who, u16, &str)] = &[];
 
 /// The code the rule expects for a caller the route does not admit.
-fn refusal(access: Access, who: Who) -> u16 {
-    match access {
+fn refusal(route: &RouteSpec, who: Who) -> u16 {
+    match documented(route).map(|d| d.credential) {
         // The certificate chain is the credential and part of the body: a registration without
         // `x5c` is a malformed request.
-        Access::RootOfTrust => 400,
-        Access::Token(_) if !who.logs_in() => 401,
+        Some(Credential::Certificate) => 400,
+        Some(Credential::Token) if !who.logs_in() => 401,
         _ if who == Who::Public => 401,
         _ => 403,
     }
@@ -173,10 +239,11 @@ fn expected(route: &RouteSpec, who: Who) -> Option<u16> {
         .iter()
         .find(|(m, p, w, _)| *m == route.method && *p == route.path && *w == who)
         .map_or(ok, |(.., code)| *code);
-    Some(if admitted(route.access, who) {
+    documented(route)?;
+    Some(if admitted(route, who) {
         ok
     } else {
-        refusal(route.access, who)
+        refusal(route, who)
     })
 }
 
@@ -853,6 +920,29 @@ fn problem_code(reply: &Reply) -> &str {
 // The table covers every route, and its expectations follow the rule except where listed.
 #[test]
 fn the_matrix_covers_every_route_and_follows_the_rule() {
+    // docs/API.md's role table names every route the routers serve, and nothing else.
+    let table = role_table();
+    for route in ROUTES {
+        let rows = table
+            .iter()
+            .filter(|d| d.method == route.method && d.path == route.path)
+            .count();
+        assert_eq!(
+            rows, 1,
+            "docs/API.md's role table has {rows} rows for {} {}",
+            route.method, route.path
+        );
+    }
+    for row in &table {
+        assert!(
+            ROUTES
+                .iter()
+                .any(|r| r.method == row.method && r.path == row.path),
+            "docs/API.md's role table names a route that does not exist: {} {}",
+            row.method,
+            row.path
+        );
+    }
     for route in ROUTES {
         assert!(
             ANSWERS
@@ -878,7 +968,7 @@ fn the_matrix_covers_every_route_and_follows_the_rule() {
             .expect("a deviation of an existing route");
         assert!(!why.is_empty());
         assert!(
-            !admitted(route.access, *who) && *code != refusal(route.access, *who),
+            !admitted(route, *who) && *code != refusal(route, *who),
             "not a deviation: {method} {path} {who:?}"
         );
     }
