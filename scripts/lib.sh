@@ -297,3 +297,29 @@ ensure_schemathesis() {
   fi
   echo "$venv/bin/schemathesis"
 }
+
+# ------------------------------------------------ template checks (scripts/check-template)
+# cfn-lint (AWS's CloudFormation linter) and checkov (security and best-practice policies)
+# from PyPI in a venv of their own, $TRUSTREG_CACHE/cfn-tools-<cfn-lint>-<checkov>/venv.
+# Installed once (about 35 s, 420 MB), reused after; prints the venv's bin directory.
+CFN_LINT_VERSION=1.58.0
+CHECKOV_VERSION=3.3.30
+CFN_TOOLS_REQUIREMENTS=("cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION")
+ensure_cfn_tools() {
+  local root="$TRUSTREG_CACHE/cfn-tools-$CFN_LINT_VERSION-$CHECKOV_VERSION" py=${TRUSTREG_PYTHON:-python3.11}
+  local venv="$root/venv" want="${CFN_TOOLS_REQUIREMENTS[*]}"
+  if [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$want" ]; then
+    mkdir -p "$root"
+    (
+      flock 8 # the cache is shared by all clones of this user
+      if [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$want" ]; then
+        echo "check-template: installing cfn-lint $CFN_LINT_VERSION and checkov $CHECKOV_VERSION into $venv" >&2
+        [ -x "$venv/bin/python" ] || "$py" -m venv "$venv" >&2 || exit 1
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+          "${CFN_TOOLS_REQUIREMENTS[@]}" >&2 || exit 1
+        printf '%s' "$want" >"$venv/.stamp"
+      fi
+    ) 8>"$root/install.lock" || return 1
+  fi
+  echo "$venv/bin"
+}
