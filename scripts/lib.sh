@@ -273,53 +273,45 @@ stop_portal() {
   fi
 }
 
-# ------------------------------------------------------------------ API fuzzing (scripts/fuzz-api)
-# schemathesis (PyPI) in a venv of its own, $TRUSTREG_CACHE/schemathesis-<version>/venv, with
-# cryptography for the hooks' signed enquirer login (scripts/fuzz_api_hooks.py). Installed once
-# (about 10 s), reused after; prints the venv's schemathesis.
-SCHEMATHESIS_VERSION=4.32.5
-SCHEMATHESIS_REQUIREMENTS=("schemathesis==$SCHEMATHESIS_VERSION" "cryptography==46.0.3")
-ensure_schemathesis() {
-  local root="$TRUSTREG_CACHE/schemathesis-$SCHEMATHESIS_VERSION" py=${TRUSTREG_PYTHON:-python3.11}
-  local venv="$root/venv" want="${SCHEMATHESIS_REQUIREMENTS[*]}"
+# ------------------------------------------------------------------ Python tools from PyPI
+# ensure_pip_venv DIR REQUIREMENT...: a venv at $TRUSTREG_CACHE/DIR/venv holding exactly these
+# pinned requirements, installed once and reused (a stamp names what it holds); the cache is
+# shared by all clones of this user, so installs take a lock. Prints the venv's bin directory.
+ensure_pip_venv() {
+  local dir=$1
+  shift
+  local root="$TRUSTREG_CACHE/$dir" py=${TRUSTREG_PYTHON:-python3.11}
+  local venv="$root/venv" want="$*"
   if [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$want" ]; then
     mkdir -p "$root"
     (
-      flock 8 # the cache is shared by all clones of this user
+      flock 8
       if [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$want" ]; then
-        echo "fuzz-api: installing schemathesis $SCHEMATHESIS_VERSION into $venv" >&2
+        echo "tools: installing $want into $venv" >&2
         [ -x "$venv/bin/python" ] || "$py" -m venv "$venv" >&2 || exit 1
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-          "${SCHEMATHESIS_REQUIREMENTS[@]}" >&2 || exit 1
-        printf '%s' "$want" >"$venv/.stamp"
-      fi
-    ) 8>"$root/install.lock" || return 1
-  fi
-  echo "$venv/bin/schemathesis"
-}
-
-# ------------------------------------------------ template checks (scripts/check-template)
-# cfn-lint (AWS's CloudFormation linter) and checkov (security and best-practice policies)
-# from PyPI in a venv of their own, $TRUSTREG_CACHE/cfn-tools-<cfn-lint>-<checkov>/venv.
-# Installed once (about 35 s, 420 MB), reused after; prints the venv's bin directory.
-CFN_LINT_VERSION=1.58.0
-CHECKOV_VERSION=3.3.30
-CFN_TOOLS_REQUIREMENTS=("cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION")
-ensure_cfn_tools() {
-  local root="$TRUSTREG_CACHE/cfn-tools-$CFN_LINT_VERSION-$CHECKOV_VERSION" py=${TRUSTREG_PYTHON:-python3.11}
-  local venv="$root/venv" want="${CFN_TOOLS_REQUIREMENTS[*]}"
-  if [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$want" ]; then
-    mkdir -p "$root"
-    (
-      flock 8 # the cache is shared by all clones of this user
-      if [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$want" ]; then
-        echo "check-template: installing cfn-lint $CFN_LINT_VERSION and checkov $CHECKOV_VERSION into $venv" >&2
-        [ -x "$venv/bin/python" ] || "$py" -m venv "$venv" >&2 || exit 1
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-          "${CFN_TOOLS_REQUIREMENTS[@]}" >&2 || exit 1
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@" >&2 || exit 1
         printf '%s' "$want" >"$venv/.stamp"
       fi
     ) 8>"$root/install.lock" || return 1
   fi
   echo "$venv/bin"
+}
+
+# API fuzzing (scripts/fuzz-api): schemathesis, with cryptography for the hooks' signed
+# enquirer login (scripts/fuzz_api_hooks.py). About 10 s to install; prints its schemathesis.
+SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+  local bin
+  bin=$(ensure_pip_venv "schemathesis-$SCHEMATHESIS_VERSION" \
+    "schemathesis==$SCHEMATHESIS_VERSION" "cryptography==46.0.3") || return 1
+  echo "$bin/schemathesis"
+}
+
+# Template checks (scripts/check-template): cfn-lint (AWS's CloudFormation linter) and checkov
+# (security and best-practice policies). About 35 s and 420 MB to install; prints the bin dir.
+CFN_LINT_VERSION=1.58.0
+CHECKOV_VERSION=3.3.30
+ensure_cfn_tools() {
+  ensure_pip_venv "cfn-tools-$CFN_LINT_VERSION-$CHECKOV_VERSION" \
+    "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION"
 }
