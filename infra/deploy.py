@@ -108,8 +108,9 @@ def main() -> int:
     for name, param in FUNCTIONS.items():
         params[param] = upload_function(s3, bucket, function_binary(a.bin_dir, name), name)
     body = json.dumps(expand_template(load_template(a.template), domains), separators=(",", ":"))
+    template_url = upload_template(s3, bucket, region, body)
     print(f"deploy: {a.stack_name} ({a.reg_id} {a.path}, domains {domains}, suffix {suffix}, {a.arch})")
-    ok = deploy_stack(cfn, a.stack_name, body, params)
+    ok = deploy_stack(cfn, a.stack_name, template_url, params)
     if not ok:
         return 1
     outputs = stack_outputs(cfn, a.stack_name, domains)
@@ -173,6 +174,23 @@ def upload_function(s3, bucket: str, binary: Path, name: str) -> str:
     return key
 
 
+def upload_template(s3, bucket: str, region: str, body: str) -> str:
+    """The template in the artifact bucket under a content-hash key, as an S3 URL.
+
+    CloudFormation takes at most 51,200 bytes of template in the request body and 1 MB from S3
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html);
+    the template with its checkov skips and per-domain topics is past the first.
+    """
+    data = body.encode()
+    key = f"templates/{hashlib.sha256(data).hexdigest()[:20]}.json"
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError:
+        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/json")
+    # LocalStack reads the same S3 URL from its own S3.
+    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
+
+
 # ------------------------------------------------------------------------ template
 class CfnLoader(yaml.SafeLoader):
     """YAML loader that turns CloudFormation short forms (!Ref, !Sub, !GetAtt ...) into JSON form."""
@@ -220,9 +238,9 @@ def expand_template(template: dict, domains: list[str]) -> dict:
 
 
 # ------------------------------------------------------------------------ stack
-def deploy_stack(cfn, name: str, body: str, params: dict) -> bool:
+def deploy_stack(cfn, name: str, template_url: str, params: dict) -> bool:
     kwargs = dict(
-        StackName=name, TemplateBody=body,
+        StackName=name, TemplateURL=template_url,
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
         Capabilities=["CAPABILITY_NAMED_IAM"],
     )
