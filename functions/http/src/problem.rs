@@ -19,6 +19,9 @@ pub struct Problem {
     /// `WWW-Authenticate` of a 401 for a bearer token (RFC 6750, 3): not part of the body.
     #[serde(skip)]
     pub www_authenticate: Option<&'static str>,
+    /// `Retry-After` in seconds (RFC 9110, 10.2.3) of a 429 or 503: not part of the body.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 /// The challenge of a 401 for a request that sent no usable credentials.
@@ -34,7 +37,13 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             www_authenticate: None,
+            retry_after: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn with_challenge(mut self, challenge: &'static str) -> Self {
@@ -53,6 +62,7 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let challenge = self.www_authenticate;
+        let retry_after = self.retry_after;
         let mut response = (status, Json(self)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
@@ -61,6 +71,9 @@ impl IntoResponse for Problem {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),
             );
+        }
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -76,7 +89,11 @@ impl From<RegistryError> for Problem {
         } else {
             error.to_string()
         };
-        let problem = Self::new(status, error.code(), detail);
+        let mut problem = Self::new(status, error.code(), detail);
+        if error.is_internal() {
+            // A store, key or notification service that failed or throttled: worth a retry.
+            problem = problem.with_retry_after(1);
+        }
         // A request without a token where one is needed: the bare challenge (RFC 6750, 3.1).
         if matches!(error, RegistryError::Unauthenticated(_)) {
             problem.with_challenge(BEARER)
@@ -185,6 +202,9 @@ mod tests {
         assert_eq!(p.status, 503);
         assert_eq!(p.code(), "storage-unavailable");
         assert!(!p.detail.contains("arn:"));
+        // The client is told when to try again.
+        let response = p.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use trustreg_core::config::RateLimits;
@@ -126,16 +126,13 @@ pub(crate) async fn limit(
 }
 
 fn too_many(retry_after: u64) -> Response {
-    let mut response = Problem::new(
+    Problem::new(
         StatusCode::TOO_MANY_REQUESTS,
         "rate-limited",
         format!("too many requests of this kind from this caller; retry in {retry_after} s"),
     )
-    .into_response();
-    if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
+    .with_retry_after(retry_after)
+    .into_response()
 }
 
 #[cfg(test)]

@@ -281,7 +281,7 @@ fn error_text(status: u16) -> &'static str {
         413 => "Too many items or too large a body",
         415 => "Unsupported media type",
         429 => "Too many requests from this caller: retry after Retry-After seconds",
-        503 => "The registry is unavailable; retry later",
+        503 => "The registry is unavailable; retry after Retry-After seconds",
         _ => "The request failed",
     }
 }
