@@ -4,9 +4,8 @@
 //! owner cannot undo a `compromised` an administrator found), and an owner placing the same
 //! kind again does not take it over.
 
-use crate::actors::{Actor, Role, unverified_actor};
+use crate::actors::{Actor, Role};
 use crate::error::RegistryError;
-use crate::identifier::RegDevId;
 use crate::messages::{HoldClaims, HoldKind, HoldResponse, Purpose};
 use crate::service::{Registry, parse_regdevid};
 
@@ -20,7 +19,7 @@ impl Registry {
         compact: &str,
     ) -> Result<HoldResponse, RegistryError> {
         let result = self.hold_inner(regdevid, None, compact).await;
-        self.audit_hold_refusal(regdevid, compact, "hold", &result)
+        self.audit_device_refusal(regdevid, compact, "hold", &result)
             .await;
         result
     }
@@ -33,23 +32,9 @@ impl Registry {
         compact: &str,
     ) -> Result<HoldResponse, RegistryError> {
         let result = self.hold_inner(regdevid, Some(kind), compact).await;
-        self.audit_hold_refusal(regdevid, compact, "release-hold", &result)
+        self.audit_device_refusal(regdevid, compact, "release-hold", &result)
             .await;
         result
-    }
-
-    async fn audit_hold_refusal(
-        &self,
-        regdevid: &str,
-        compact: &str,
-        action: &str,
-        result: &Result<HoldResponse, RegistryError>,
-    ) {
-        if let Err(e) = result {
-            let actor = unverified_actor(compact);
-            let target = regdevid.parse::<RegDevId>().ok().map(|r| r.to_string());
-            self.audit_rejection(&actor, action, target, e).await;
-        }
     }
 
     /// Places a hold, or releases the one of `release` (the path's kind).

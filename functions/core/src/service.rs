@@ -172,6 +172,22 @@ impl Registry {
         ))))
     }
 
+    /// Audits a refused signed request about a device: the signer it claims (unverified), and
+    /// the device when the path names one.
+    pub(crate) async fn audit_device_refusal<T>(
+        &self,
+        regdevid: &str,
+        compact: &str,
+        action: &str,
+        result: &Result<T, RegistryError>,
+    ) {
+        if let Err(e) = result {
+            let actor = crate::actors::unverified_actor(compact);
+            let target = regdevid.parse::<RegDevId>().ok().map(|r| r.to_string());
+            self.audit_rejection(&actor, action, target, e).await;
+        }
+    }
+
     /// Waits before round `attempt + 1` of a write that lost a race (full jitter).
     pub(crate) async fn after_lost_race(&self, attempt: usize) {
         let cap = BACKOFF_BASE_MS

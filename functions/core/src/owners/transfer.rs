@@ -4,7 +4,7 @@
 //! once. Either way the device is re-evaluated under its trust domains' policies, and the
 //! custody chain keeps every holder.
 
-use crate::actors::{Actor, Role, unverified_actor};
+use crate::actors::{Actor, Role};
 use crate::error::{RegistryError, StoreError};
 use crate::identifier::RegDevId;
 use crate::messages::{AcceptTransferClaims, Purpose, TransferClaims, TransferResponse};
@@ -26,7 +26,7 @@ impl Registry {
         compact: &str,
     ) -> Result<TransferResponse, RegistryError> {
         let result = self.transfer_inner(regdevid, compact).await;
-        self.audit_transfer_refusal(regdevid, compact, "transfer", &result)
+        self.audit_device_refusal(regdevid, compact, "transfer", &result)
             .await;
         result
     }
@@ -39,23 +39,9 @@ impl Registry {
         compact: &str,
     ) -> Result<TransferResponse, RegistryError> {
         let result = self.accept_transfer_inner(regdevid, compact).await;
-        self.audit_transfer_refusal(regdevid, compact, "accept-transfer", &result)
+        self.audit_device_refusal(regdevid, compact, "accept-transfer", &result)
             .await;
         result
-    }
-
-    async fn audit_transfer_refusal(
-        &self,
-        regdevid: &str,
-        compact: &str,
-        action: &str,
-        result: &Result<TransferResponse, RegistryError>,
-    ) {
-        if let Err(e) = result {
-            let target = regdevid.parse::<RegDevId>().ok().map(|r| r.to_string());
-            self.audit_rejection(&unverified_actor(compact), action, target, e)
-                .await;
-        }
     }
 
     async fn transfer_inner(
