@@ -3,7 +3,7 @@
 step() { printf '\n== %s ==\n' "$*"; }
 
 localstack_healthy() {
-  curl -fsS -m 2 http://127.0.0.1:4566/_localstack/health >/dev/null 2>&1
+  curl -fsS -m 2 "http://127.0.0.1:${TRUSTREG_LS_PORT:-4566}/_localstack/health" >/dev/null 2>&1
 }
 
 # Cargo's target directory (CARGO_TARGET_DIR when set, as cargo itself reads it).

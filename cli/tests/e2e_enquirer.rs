@@ -55,8 +55,10 @@ fn an_enquirer_signs_up_logs_in_looks_up_and_searches_with_the_cli() {
             .display()
             .to_string()
     });
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
     let aws = [
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),
         ("AWS_REGION", "us-east-1"),

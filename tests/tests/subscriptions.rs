@@ -418,8 +418,12 @@ async fn a_loopback_http_subscriber_confirms_and_receives() {
     let subscribe_url = confirmation.body["SubscribeURL"].as_str().unwrap();
     // LocalStack names itself localhost.localstack.cloud in the URL, which nothing resolves
     // here: the request goes to its gateway on loopback as the name would.
+    let gateway = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .and_then(|u| reqwest::Url::parse(&u).ok()?.port())
+        .unwrap_or(4566);
     let client = reqwest::Client::builder()
-        .resolve("localhost.localstack.cloud", ([127, 0, 0, 1], 4566).into())
+        .resolve("localhost.localstack.cloud", ([127, 0, 0, 1], gateway).into())
         .build()
         .unwrap();
     let confirmed = client.get(subscribe_url).send().await.unwrap();
