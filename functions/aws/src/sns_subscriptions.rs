@@ -112,6 +112,38 @@ impl SubscriptionBroker for SnsSubscriptions {
         }
     }
 
+    async fn provision(&self, domain: &str) -> Result<(), NotifyError> {
+        let topic = self.topic_arn(domain);
+        let name = topic.rsplit(':').next().unwrap_or_default();
+        // As the template makes the deployed domains' topics: encrypted at rest with SNS's
+        // AWS managed key, tagged with the domain. CreateTopic of an existing name answers its
+        // ARN when attributes and tags match, and refuses when they differ ("Topic already
+        // exists with different ..."): either way the topic exists, which is all we need.
+        // https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html
+        let made = self
+            .client
+            .create_topic()
+            .name(name)
+            .attributes("KmsMasterKeyId", "alias/aws/sns")
+            .tags(
+                aws_sdk_sns::types::Tag::builder()
+                    .key("trustreg:trust-domain")
+                    .value(domain)
+                    .build()
+                    .map_err(|e| NotifyError(format!("SNS tag: {e}")))?,
+            )
+            .send()
+            .await;
+        match made {
+            Ok(_) => Ok(()),
+            Err(err) => match failure("CreateTopic", err) {
+                Failure::Refused(why) if why.contains("already exists") => Ok(()),
+                Failure::Refused(why) | Failure::Failed(why) => Err(NotifyError(why)),
+                Failure::NotFound => Err(NotifyError(format!("SNS CreateTopic {name}: not found"))),
+            },
+        }
+    }
+
     async fn unsubscribe(&self, subscription: &SubscriptionRecord) -> Result<(), NotifyError> {
         let arn = &subscription.subscription_arn;
         // Without an ARN there is nothing SNS can remove: an unconfirmed subscription lapses.

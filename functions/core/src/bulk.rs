@@ -263,7 +263,7 @@ impl Registry {
             })?;
         certified(&verified, &identifier)?;
         validate_device_info(&item.device)?;
-        let trust_domains = self.trust_domains_of(&item.trust_domains)?;
+        let trust_domains = self.trust_domains_of(&item.trust_domains, stored_policies)?;
         let policies = policies_for(stored_policies, &self.config.policy, &trust_domains);
         check_rot_type(&trust_domains, &policies, &item.device.rot.kind)?;
         let facts = Facts {

@@ -7,6 +7,7 @@ pub mod audit_reads;
 pub mod binding;
 pub mod bulk;
 pub mod config;
+pub mod domains;
 pub mod error;
 pub mod evaluation;
 pub mod exchange;

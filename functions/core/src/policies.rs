@@ -2,7 +2,8 @@
 //! registry's own; a device is evaluated under every domain it belongs to and gets the worst.
 
 use crate::actors::{Role, unverified_actor};
-use crate::error::RegistryError;
+use crate::domains::MAX_DOMAINS;
+use crate::error::{NotifyError, RegistryError};
 use crate::messages::{DomainPolicyClaims, Purpose};
 use crate::records::{DeviceRecord, DomainPolicy, Transition};
 use crate::service::Registry;
@@ -95,6 +96,14 @@ pub fn policies_for(stored: &[DomainPolicy], default: &Policy, domains: &[String
         .collect()
 }
 
+/// What `PUT /v1/admin/trust-domains/{name}` did: the stored policy, and whether the domain
+/// was added by it.
+#[derive(Debug, Clone)]
+pub struct SetDomainPolicy {
+    pub record: DomainPolicy,
+    pub added: bool,
+}
+
 impl Registry {
     /// The policies `domains` are evaluated under (one read of all domain policies).
     pub async fn policies_of(&self, domains: &[String]) -> Result<Vec<Policy>, RegistryError> {
@@ -102,35 +111,49 @@ impl Registry {
         Ok(policies_for(&stored, &self.config.policy, domains))
     }
 
-    /// The policy of one hosted trust domain, stored or default.
-    pub async fn domain_policy(&self, name: &str) -> Result<Policy, RegistryError> {
-        self.hosted(name)?;
-        let mut policies = self.policies_of(&[name.to_owned()]).await?;
-        Ok(policies.pop().unwrap_or_else(|| self.config.policy.clone()))
-    }
-
     /// An administrator sets a trust domain's policy (audited, refusals too). Devices already
-    /// registered follow it at their next change or scheduled evaluation.
+    /// registered follow it at their next change or scheduled evaluation. A domain not hosted
+    /// yet is added: its notification topic is made first (making it again is harmless, so
+    /// a failed write is retried as it was sent), then its record, which makes it hosted.
+    /// The topic of a deployed domain is made too when missing (a stack deployed without
+    /// infra/deploy.py has none).
     pub async fn set_domain_policy(
         &self,
         name: &str,
         policy: Policy,
         actor: &str,
-    ) -> Result<DomainPolicy, RegistryError> {
+    ) -> Result<SetDomainPolicy, RegistryError> {
         let target = Some(format!("domain:{name}"));
-        if let Err(e) = self.check_policy(name, &policy) {
-            self.audit_rejection(actor, "set-domain-policy", target, &e)
-                .await;
-            return Err(e);
+        let added = match self.check_policy(name, &policy).await {
+            Ok(added) => added,
+            Err(e) => {
+                self.audit_rejection(actor, "set-domain-policy", target, &e)
+                    .await;
+                return Err(e);
+            }
+        };
+        match (&self.broker, added) {
+            (Some(broker), _) => broker.provision(name).await?,
+            (None, false) => {}
+            (None, true) => {
+                return Err(RegistryError::Notify(NotifyError(
+                    "this function cannot make a trust domain's topic".into(),
+                )));
+            }
         }
         let record = DomainPolicy {
             name: name.to_owned(),
             policy,
             updated_at_ms: self.clock.now_ms(),
         };
-        let audit = self.audit(actor, "set-domain-policy", target, Ok(()));
+        let action = if added {
+            "add-trust-domain"
+        } else {
+            "set-domain-policy"
+        };
+        let audit = self.audit(actor, action, target, Ok(()));
         self.store.put_domain_policy(&record, &audit).await?;
-        Ok(record)
+        Ok(SetDomainPolicy { record, added })
     }
 
     /// `PUT /v1/admin/trust-domains/{name}`: `set_domain_policy` for a request signed by an
@@ -139,7 +162,7 @@ impl Registry {
         &self,
         name: &str,
         compact: &str,
-    ) -> Result<DomainPolicy, RegistryError> {
+    ) -> Result<SetDomainPolicy, RegistryError> {
         let signed = match self
             .verify_signed::<DomainPolicyClaims>(compact, &[Role::Admin], Purpose::TrustDomain)
             .await
@@ -161,8 +184,8 @@ impl Registry {
             .await
     }
 
-    fn check_policy(&self, name: &str, policy: &Policy) -> Result<(), RegistryError> {
-        self.hosted(name)?;
+    /// Checks the policy, and the name of a domain not hosted yet: whether it is one.
+    async fn check_policy(&self, name: &str, policy: &Policy) -> Result<bool, RegistryError> {
         if !(0.0..=10.0).contains(&policy.unreliable_at_severity) {
             return Err(RegistryError::Malformed(
                 "unreliable_at_severity must be within 0 to 10".into(),
@@ -178,17 +201,18 @@ impl Registry {
                 "accepted_rot_types must hold at most 32 non-empty names".into(),
             ));
         }
-        Ok(())
-    }
-
-    fn hosted(&self, name: &str) -> Result<(), RegistryError> {
-        if self.config.trust_domains.iter().any(|d| d == name) {
-            Ok(())
-        } else {
-            Err(RegistryError::Malformed(format!(
-                "trust domain {name:?} is not hosted by this registry"
-            )))
+        let stored = self.store.domain_policies().await?;
+        let hosted = crate::domains::hosted(&self.config.trust_domains, &stored);
+        if hosted.iter().any(|d| d == name) {
+            return Ok(false);
         }
+        crate::domains::check_name(name)?;
+        if hosted.len() >= MAX_DOMAINS {
+            return Err(RegistryError::Malformed(format!(
+                "a registry hosts at most {MAX_DOMAINS} trust domains"
+            )));
+        }
+        Ok(true)
     }
 }
 

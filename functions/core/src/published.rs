@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::error::RegistryError;
 use crate::jose;
+use crate::policies::policies_for;
 use crate::records::LinkKind;
 use crate::service::Registry;
 use crate::status::Policy;
@@ -64,13 +65,15 @@ impl Registry {
             jwk.insert("alg".into(), jose::ES256.into());
         }
         let roots = self.store.roots_of_trust().await?;
-        let mut domains = Vec::with_capacity(self.config.trust_domains.len());
-        for name in &self.config.trust_domains {
-            domains.push(PublishedDomain {
-                name: name.clone(),
-                policy: self.domain_policy(name).await?,
-            });
-        }
+        let stored = self.store.domain_policies().await?;
+        let domains = crate::domains::hosted(&self.config.trust_domains, &stored)
+            .into_iter()
+            .map(|name| PublishedDomain {
+                policy: policies_for(&stored, &self.config.policy, std::slice::from_ref(&name))
+                    .remove(0),
+                name,
+            })
+            .collect();
         let links = self.store.links().await?;
         // Before its parent is linked, a registry's parent is the one its path names.
         let parent = links

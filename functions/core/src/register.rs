@@ -13,9 +13,9 @@ use crate::messages::{
     AcknowledgementClaims, AcknowledgementResponse, DeviceInfo, Purpose, RegistrationClaims,
     RegistrationResponse,
 };
-use crate::policies::{check_rot_type, evaluate_all, next_evaluation_all};
+use crate::policies::{check_rot_type, evaluate_all, next_evaluation_all, policies_for};
 use crate::ports::Created;
-use crate::records::{DeviceRecord, Transition};
+use crate::records::{DeviceRecord, DomainPolicy, Transition};
 use crate::rot::{self, VerifiedDevice};
 use crate::service::{Registry, parse_regdevid};
 use crate::status::Facts;
@@ -121,8 +121,9 @@ impl Registry {
         who.name(&self.config.path, &identifier);
         certified(&verified, &identifier)?;
         validate_device_info(&claims.device)?;
-        let trust_domains = self.trust_domains_of(&claims.trust_domains)?;
-        let policies = self.policies_of(&trust_domains).await?;
+        let stored = self.store.domain_policies().await?;
+        let trust_domains = self.trust_domains_of(&claims.trust_domains, &stored)?;
+        let policies = policies_for(&stored, &self.config.policy, &trust_domains);
         check_rot_type(&trust_domains, &policies, &claims.device.rot.kind)?;
         self.spend_nonce(&claims.nonce, Purpose::Register).await?;
 
@@ -325,7 +326,13 @@ impl Registry {
         )?)
     }
 
-    pub(crate) fn trust_domains_of(&self, asked: &[String]) -> Result<Vec<String>, RegistryError> {
+    /// The domains a device asks for, each hosted (deployed, or added at run time and so in
+    /// `stored`); none asked is the first deployed one.
+    pub(crate) fn trust_domains_of(
+        &self,
+        asked: &[String],
+        stored: &[DomainPolicy],
+    ) -> Result<Vec<String>, RegistryError> {
         if asked.is_empty() {
             return Ok(self.config.trust_domains.iter().take(1).cloned().collect());
         }
@@ -334,7 +341,7 @@ impl Registry {
         }
         let mut domains = Vec::with_capacity(asked.len());
         for d in asked {
-            if !self.config.trust_domains.contains(d) {
+            if !self.config.trust_domains.contains(d) && !stored.iter().any(|p| &p.name == d) {
                 return Err(RegistryError::Malformed(format!(
                     "trust domain {d:?} is not hosted by this registry"
                 )));

@@ -98,10 +98,10 @@ impl Registry {
         let now = self.clock.now_ms();
         let mut by_status = StatusCounts::default();
         let mut by_domain: BTreeMap<String, StatusCounts> = self
-            .config
-            .trust_domains
-            .iter()
-            .map(|d| (d.clone(), StatusCounts::default()))
+            .hosted_domains()
+            .await?
+            .into_iter()
+            .map(|d| (d, StatusCounts::default()))
             .collect();
         // Primaries hold no mirrors (6.1 c): their three mirror partitions are not read.
         let mirrors = self.config.kind != RegistryKind::Primary;

@@ -172,7 +172,8 @@ impl Registry {
         principal: &Principal,
         request: SubscriptionRequest,
     ) -> Result<Subscribed, RegistryError> {
-        let checked = self.check(request)?;
+        let hosted = self.hosted_domains().await?;
+        let checked = self.check(request, &hosted)?;
         if let Some(owner) = principal.owner_id() {
             self.own_devices_only(owner, &checked.filter).await?;
         }
@@ -356,12 +357,16 @@ impl Registry {
         })
     }
 
-    fn check(&self, request: SubscriptionRequest) -> Result<Checked, RegistryError> {
-        if !self.config.trust_domains.contains(&request.trust_domain) {
+    fn check(
+        &self,
+        request: SubscriptionRequest,
+        hosted: &[String],
+    ) -> Result<Checked, RegistryError> {
+        if !hosted.contains(&request.trust_domain) {
             return Err(RegistryError::Malformed(format!(
                 "trust_domain {:?} is not one of this registry's: {}",
                 truncated(&request.trust_domain),
-                self.config.trust_domains.join(", ")
+                hosted.join(", ")
             )));
         }
         endpoint::check(

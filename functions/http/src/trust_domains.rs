@@ -1,5 +1,5 @@
 //! Trust-domain administration: `PUT /v1/admin/trust-domains/{name}` (6.1 f), signed by an
-//! administrator.
+//! administrator: sets a hosted domain's policy, or adds a new domain with it.
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
@@ -28,6 +28,12 @@ async fn set_policy(
             rejection.body_text(),
         )
     })?;
-    let stored = registry.set_domain_policy_signed(&name, &jws).await?;
-    Ok(Json(stored).into_response())
+    let set = registry.set_domain_policy_signed(&name, &jws).await?;
+    // 201 when the request added the domain (its topic made), 200 when it changed a policy.
+    let status = if set.added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(set.record)).into_response())
 }

@@ -468,11 +468,11 @@ async fn the_worst_domain_policy_decides_the_status() {
 
 // Y.3059 6.1 f
 #[tokio::test]
-async fn a_policy_for_a_domain_not_hosted_is_refused_and_audited() {
+async fn a_policy_for_a_domain_that_cannot_be_hosted_is_refused_and_audited() {
     let h = Harness::new().await;
     let refused = h
         .registry
-        .set_domain_policy("finance", Policy::default(), "admin:test")
+        .set_domain_policy("Finance!", Policy::default(), "admin:test")
         .await;
     assert_eq!(refused.unwrap_err().code(), "malformed-request");
     let audit = h.store.snapshot().audit.last().unwrap().clone();

@@ -75,8 +75,11 @@ pub struct HeldSubscription {
 pub struct BrokerState {
     /// By subscription ARN.
     pub held: BTreeMap<String, HeldSubscription>,
-    /// `subscribe <domain>`, `unsubscribe <arn>`, `state <arn>`, in order.
+    /// `subscribe <domain>`, `provision <domain>`, `unsubscribe <arn>`, `state <arn>`, in
+    /// order.
     pub calls: Vec<String>,
+    /// The domains whose topics `provision` made.
+    pub topics: std::collections::BTreeSet<String>,
     /// The next call fails with this.
     pub fail_next: Option<String>,
     next: u64,
@@ -166,6 +169,12 @@ impl SubscriptionBroker for MemoryBroker {
             },
         );
         Ok(arn)
+    }
+
+    async fn provision(&self, domain: &str) -> Result<(), NotifyError> {
+        let mut s = self.call(format!("provision {domain}"))?;
+        s.topics.insert(domain.to_owned());
+        Ok(())
     }
 
     async fn unsubscribe(&self, subscription: &SubscriptionRecord) -> Result<(), NotifyError> {

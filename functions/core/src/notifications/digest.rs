@@ -60,7 +60,13 @@ impl Registry {
     /// not be published keeps its previous digest time, so the next run covers its changes.
     pub async fn digest(&self, now_ms: u64) -> Vec<DigestOutcome> {
         let mut outcomes = Vec::new();
-        for domain in self.config.trust_domains.clone() {
+        // The store unreadable, the deployed domains are still known: their digests fail
+        // (and are reported) on the same store, the next run covers them.
+        let domains = self
+            .hosted_domains()
+            .await
+            .unwrap_or_else(|_| self.config.trust_domains.clone());
+        for domain in domains {
             let result = self.digest_domain(&domain, now_ms).await;
             outcomes.push(DigestOutcome { domain, result });
         }

@@ -34,6 +34,9 @@ pub trait SubscriptionBroker: Send + Sync {
         endpoint: &str,
         filter_policy: &serde_json::Value,
     ) -> Result<String, NotifyError>;
+    /// Makes the topic of `domain` if it does not exist yet (a trust domain added at run
+    /// time); making an existing one again changes nothing.
+    async fn provision(&self, domain: &str) -> Result<(), NotifyError>;
     /// Removes a subscription by ARN (or, while pending, by its topic and endpoint).
     async fn unsubscribe(&self, subscription: &SubscriptionRecord) -> Result<(), NotifyError>;
     /// Whether the subscription is confirmed, still awaits its endpoint's confirmation, or is

@@ -724,3 +724,80 @@ fn requests_deny_unknown_fields_and_protocols() {
     other["protocol"] = json!("lambda");
     assert!(serde_json::from_value::<SubscriptionRequest>(other).is_err());
 }
+
+// Y.3059 6.1 f
+// card C4
+// An administrator adds a trust domain at run time: its topic is made before its record, the
+// registry then hosts it (published, subscribable) and a second request only sets its policy.
+#[tokio::test]
+async fn a_trust_domain_added_at_run_time_gets_its_topic_and_takes_subscriptions() {
+    let f = Fixture::new();
+    let added = f
+        .registry
+        .set_domain_policy("water", crate::status::Policy::default(), "admin:test")
+        .await
+        .unwrap();
+    assert!(added.added);
+    assert_eq!(
+        f.broker.snapshot().topics.into_iter().collect::<Vec<_>>(),
+        ["water"]
+    );
+    assert_eq!(f.audit_of("add-trust-domain").len(), 1);
+    assert_eq!(
+        f.registry.hosted_domains().await.unwrap(),
+        ["health", "finance", "water"]
+    );
+    let published = f.registry.registry_document().await.unwrap();
+    assert!(published.trust_domains.iter().any(|d| d.name == "water"));
+
+    let mut water = unreliable_queue();
+    water.trust_domain = "water".into();
+    let done = f
+        .registry
+        .subscribe(Some(&enquirer()), water)
+        .await
+        .unwrap();
+    assert_eq!(done.subscription.trust_domain, "water");
+
+    let again = f
+        .registry
+        .set_domain_policy("water", crate::status::Policy::default(), "admin:test")
+        .await
+        .unwrap();
+    assert!(!again.added);
+    assert_eq!(f.audit_of("add-trust-domain").len(), 1);
+    assert_eq!(f.audit_of("set-domain-policy").len(), 1);
+}
+
+// Y.3059 6.1 f
+// A name that cannot be a topic's, or a domain the function cannot make a topic for, is
+// refused and audited: no topic, no record, the domain not hosted.
+#[tokio::test]
+async fn a_trust_domain_that_cannot_be_added_leaves_nothing_behind() {
+    let f = Fixture::new();
+    for bad in ["Water", "wa_ter", "-water", &"w".repeat(65)] {
+        let refused = f
+            .registry
+            .set_domain_policy(bad, crate::status::Policy::default(), "admin:test")
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), "malformed-request", "{bad}");
+    }
+    assert_eq!(f.audit_of("set-domain-policy").len(), 4);
+    assert!(f.broker.snapshot().topics.is_empty());
+
+    let without = Fixture::build(false);
+    let refused = without
+        .registry
+        .set_domain_policy("water", crate::status::Policy::default(), "admin:test")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "notification-service-unavailable");
+    for f in [&f, &without] {
+        assert!(f.store.snapshot().domain_policies.is_empty());
+        assert_eq!(
+            f.registry.hosted_domains().await.unwrap(),
+            ["health", "finance"]
+        );
+    }
+}

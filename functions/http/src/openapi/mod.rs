@@ -233,8 +233,17 @@ fn responses(access: Access, described: Option<&Described>) -> utoipa::openapi::
             response
         } else {
             response.content(*media, content)
-        };
-        builder = builder.response(status.to_string(), response);
+        }
+        .build();
+        builder = builder.response(status.to_string(), response.clone());
+        // A PUT of a trust domain not hosted yet adds it: the same body, as 201.
+        if described
+            .is_some_and(|d| (d.method, d.path) == ("PUT", "/v1/admin/trust-domains/{name}"))
+        {
+            let mut added = response;
+            added.description = "The domain added (its topic made), with its policy".into();
+            builder = builder.response("201", added);
+        }
     }
     let mut errors: Vec<u16> = described.map_or(Vec::new(), |d| d.errors.to_vec());
     match access {

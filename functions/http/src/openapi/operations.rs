@@ -396,7 +396,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
     Described {
         method: "PUT",
         path: "/v1/admin/trust-domains/{name}",
-        summary: "Set a trust domain's status policy (6.1 f)",
+        summary: "Set a trust domain's status policy, or add a domain with it (6.1 f)",
         body: jws("trust-domain", "{nonce, policy}"),
         query: NONE,
         answer: json(200, "The stored policy", "DomainPolicy"),

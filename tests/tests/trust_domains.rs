@@ -1,0 +1,139 @@
+//! Trust domains added at run time, end to end on LocalStack: an administrator's
+//! `PUT /v1/admin/trust-domains/{name}` for a name the stack was not deployed with makes the
+//! domain's SNS topic and hosts it: published, open to registrations and subscriptions, and
+//! notified on its own topic (docs/API.md, "Administration").
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use trustreg_device::RegistryClient;
+use trustreg_tests::subscriber::{Subscriber, domains, topic_arn};
+use trustreg_tests::{
+    Manufacturer, Stack, challenge, enquirer_token, imei, localstack, post_signed, random_imei,
+    send, sensor_info, signed_request, test_admin,
+};
+
+/// Not one of the test stack's deployed domains (scripts/lib.sh). Added by the first run on a
+/// fresh stack, found hosted by the next ones: the test expects whichever applies.
+const DOMAIN: &str = "water";
+const DELIVERY: Duration = Duration::from_secs(30);
+
+async fn hosted(api: &str) -> Vec<Value> {
+    let doc = send("GET", format!("{api}/v1/registry"), None, None).await;
+    assert_eq!(doc.status, 200, "{doc:?}");
+    doc.body["trust_domains"].as_array().unwrap().clone()
+}
+
+// Y.3059 6.1 f
+// card C4
+#[tokio::test]
+async fn a_trust_domain_added_at_run_time_is_hosted_and_notified_on_its_own_topic() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let sdk = localstack().await;
+    let before = hosted(&api).await;
+    let was_hosted = before.iter().any(|d| d["name"] == DOMAIN);
+    let policy = before[0]["policy"].clone();
+
+    let (admin, key) = test_admin();
+    let path = format!("/v1/admin/trust-domains/{DOMAIN}");
+    let claims = json!({"nonce": challenge(&api, "trust-domain").await, "policy": policy});
+    let jws = signed_request(&key, &format!("admin:{admin}"), "PUT", &path, &claims);
+    let put = send(
+        "PUT",
+        format!("{api}{path}"),
+        None,
+        Some(("application/jose", jws)),
+    )
+    .await;
+    assert_eq!(put.status, if was_hosted { 200 } else { 201 }, "{put:?}");
+    assert_eq!(put.body["name"], DOMAIN);
+
+    // Its topic, named as the deployed ones, encrypted as they are.
+    let deployed = topic_arn(&stack, &domains(&stack)[0]);
+    let topic = format!(
+        "{}{DOMAIN}",
+        deployed.strip_suffix(&domains(&stack)[0]).unwrap()
+    );
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let attributes = sns
+        .get_topic_attributes()
+        .topic_arn(&topic)
+        .send()
+        .await
+        .expect("the new domain's topic exists");
+    assert_eq!(
+        attributes
+            .attributes()
+            .unwrap()
+            .get("KmsMasterKeyId")
+            .map(String::as_str),
+        Some("alias/aws/sns")
+    );
+    assert!(hosted(&api).await.iter().any(|d| d["name"] == DOMAIN));
+
+    // An enquirer subscribes to it through the API (SNS holds the subscription, pending the
+    // endpoint's confirmation), then removes the subscription.
+    let token = enquirer_token(&api).await;
+    let subscribed = send(
+        "POST",
+        format!("{api}/v1/subscriptions"),
+        Some(&token),
+        Some((
+            "application/json",
+            json!({"trust_domain": DOMAIN, "protocol": "https",
+                   "endpoint": "http://127.0.0.1:9/water"})
+            .to_string(),
+        )),
+    )
+    .await;
+    assert_eq!(subscribed.status, 201, "{subscribed:?}");
+    let id = subscribed.body["subscription_id"].as_str().unwrap();
+    let removed = send(
+        "DELETE",
+        format!("{api}/v1/subscriptions/{id}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(removed.status, 204, "{removed:?}");
+
+    // A device registered in the domain and held: the hold is notified on the domain's topic.
+    let subscriber = Subscriber::subscribe(&sdk, &topic, None).await;
+    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
+    let maker = Manufacturer::accepted_by(&registry).await;
+    let id = imei(&random_imei());
+    let se = maker.device(&id);
+    let client = RegistryClient::new(api.clone()).unwrap();
+    let registered = client
+        .register(&se, &id, sensor_info(), vec![DOMAIN.into()])
+        .await
+        .expect("registered in the new domain");
+    let regdevid = registered.regdevid;
+    let claims =
+        json!({"nonce": challenge(&api, "hold").await, "regdevid": regdevid, "kind": "stolen"});
+    let held = post_signed(
+        &api,
+        &format!("/v1/devices/{regdevid}/holds"),
+        &key,
+        &format!("admin:{admin}"),
+        &claims,
+    )
+    .await;
+    assert_eq!(held.status, 200, "{held:?}");
+    let about = |r: &trustreg_tests::subscriber::Received| {
+        r.attributes.get("regdevid") == Some(&regdevid)
+            && r.attributes.get("event").map(String::as_str) == Some("hold")
+    };
+    let received = subscriber
+        .collect(DELIVERY, Duration::ZERO, |r| r.iter().any(about))
+        .await;
+    subscriber.remove().await;
+    let hold = received
+        .iter()
+        .find(|r| about(r))
+        .expect("the hold is notified on the new domain's topic");
+    assert_eq!(hold.attributes["status"], "unreliable");
+}
