@@ -423,7 +423,10 @@ async fn a_loopback_http_subscriber_confirms_and_receives() {
         .and_then(|u| reqwest::Url::parse(&u).ok()?.port())
         .unwrap_or(4566);
     let client = reqwest::Client::builder()
-        .resolve("localhost.localstack.cloud", ([127, 0, 0, 1], gateway).into())
+        .resolve(
+            "localhost.localstack.cloud",
+            ([127, 0, 0, 1], gateway).into(),
+        )
         .build()
         .unwrap();
     let confirmed = client.get(subscribe_url).send().await.unwrap();
