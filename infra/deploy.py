@@ -586,7 +586,7 @@ def deploy_change_set(cfn, name: str, template_url: str, parameters: list, exist
     except WaiterError:
         stack = describe_stack(cfn, name)
         final = stack["StackStatus"] if stack else "gone"
-        raise DeployError(f"{name} ended in {final}; events since the change set:\n"
+        raise DeployError(f"{name} ended in {final}; failed since the change set:\n"
                           + events_text(cfn, name, started))
 
 
@@ -600,13 +600,16 @@ def describe_stack(cfn, name: str) -> dict | None:
 
 
 def events_text(cfn, name: str, since: float) -> str:
+    """The failures among the stack's events since `since` (the rest only say what started
+    and completed)."""
     try:
         events = cfn.describe_stack_events(StackName=name)["StackEvents"]
     except ClientError as e:
         return f"  (no events: {e})"
-    return "\n".join(
-        f"  {ev['LogicalResourceId']:28} {ev['ResourceStatus']:22} {ev.get('ResourceStatusReason', '')}"
-        for ev in reversed(events) if ev["Timestamp"].timestamp() >= since - 5)
+    failed = [f"  {ev['LogicalResourceId']:28} {ev['ResourceStatus']:22} {ev.get('ResourceStatusReason', '')}"
+              for ev in reversed(events)
+              if ev["Timestamp"].timestamp() >= since - 5 and ev["ResourceStatus"].endswith("_FAILED")]
+    return "\n".join(failed) or "  (no failed resource in the events)"
 
 
 def last_failure(cfn, name: str) -> str:
