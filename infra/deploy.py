@@ -359,7 +359,7 @@ def deploy_target(a, t: Target, common: Common) -> None:
                 f"registry data), or delete it yourself: aws cloudformation delete-stack "
                 f"--region {t.region} --stack-name {t.stack_name}")
         log(f"{t.stack_name} is {status}: deleting it (--replace-failed)")
-        delete_stack(c, t.stack_name, empty_portal=False)
+        delete_stack(c, stack["StackId"], empty_portal=False)
         stack, status = None, None
     elif status == "UPDATE_ROLLBACK_FAILED":
         raise DeployError(f"{t.stack_name} is UPDATE_ROLLBACK_FAILED: finish the rollback first "
@@ -626,17 +626,21 @@ def last_failure(cfn, name: str) -> str:
 
 def delete_target(t: Target) -> None:
     c = Clients(t.region)
-    if not describe_stack(c.cfn, t.stack_name):
+    stack = describe_stack(c.cfn, t.stack_name)
+    if not stack:
         log(f"{t.stack_name} does not exist in {t.region}")
         return
-    delete_stack(c, t.stack_name, empty_portal=True)
+    delete_stack(c, stack["StackId"], empty_portal=True)
     log(f"{t.stack_name} deleted in {t.region} (its table and KMS keys are retained: "
         "see the README's Deleting)")
 
 
 def delete_stack(c: Clients, name: str, empty_portal: bool) -> None:
     """Delete a stack and wait. CloudFormation cannot delete a bucket with objects in it: the
-    portal bucket (a build output) is emptied first."""
+    portal bucket (a build output) is emptied first.
+
+    `name` is the stack's id: LocalStack 4.7.0 answers DescribeStackResources by name with the
+    resources of a deleted stack of that name, when there is one (measured)."""
     if empty_portal:
         for r in c.cfn.describe_stack_resources(StackName=name)["StackResources"]:
             if r["LogicalResourceId"] == "PortalBucket" and r.get("PhysicalResourceId"):
