@@ -351,13 +351,14 @@ def deploy_target(a, t: Target, common: Common) -> None:
     status = stack["StackStatus"] if stack else None
     if status in FAILED:
         if not a.replace_failed:
+            what = ("a deletion of it failed" if status == "DELETE_FAILED" else
+                    "its creation failed (which leaves no registry data)")
             raise DeployError(
-                f"{t.stack_name} in {t.region} is {status}: its creation failed "
-                f"({last_failure(c.cfn, t.stack_name)}) and a stack in that state cannot be "
-                f"updated. Nothing was changed. Fix the cause, then run again with "
-                f"--replace-failed to delete it and create it anew (a failed creation leaves no "
-                f"registry data), or delete it yourself: aws cloudformation delete-stack "
-                f"--region {t.region} --stack-name {t.stack_name}")
+                f"{t.stack_name} in {t.region} is {status}: {what}; the first failure: "
+                f"{last_failure(c.cfn, stack['StackId'])}. A stack in that state cannot be "
+                f"updated, and nothing was changed. Fix the cause, then run again with "
+                f"--replace-failed to delete it and create it anew, or delete it yourself: "
+                f"aws cloudformation delete-stack --region {t.region} --stack-name {t.stack_name}")
         log(f"{t.stack_name} is {status}: deleting it (--replace-failed)")
         delete_stack(c, stack["StackId"], empty_portal=False)
         stack, status = None, None
