@@ -67,16 +67,21 @@ ensure_test_admin() {
 # Local stacks admit loopback subscription endpoints: the tests' and the local run's
 # subscribers listen on loopback (a stack on AWS is deployed without the flag).
 # LINKED_ACCOUNTS: AWS accounts of linked registries elsewhere, allowed to send to the inbox.
+# The command is the README's AWS one ("Deploying to AWS"), sent to LocalStack by
+# AWS_ENDPOINT_URL (localstack/env), plus what only local stacks get: the loopback endpoints,
+# the high limits and --replace-failed (a local stack is throwaway: one whose creation failed
+# is deleted and made again rather than stopping the run). Every parameter is given, so an
+# update sets them all rather than keeping a previous value.
 LOCAL_RATE_LIMITS=challenges=100000,sign_ups=100000,logins=100000,anonymous_lookups=100000
 deploy_stack() {
   local name=$1 regid=$2 path=$3 type=$4 domains=$5 linked=${6:-} limits=${7:-$LOCAL_RATE_LIMITS}
   mkdir -p .trustreg/stacks
   ensure_test_admin
-  "$TRUSTREG_LS_PYTHON" infra/deploy.py \
+  "$TRUSTREG_LS_PYTHON" infra/deploy.py --region "$AWS_REGION" \
     --stack-name "$name" --reg-id "$regid" --path "$path" --type "$type" \
-    --domains "$domains" --bin-dir "$LAMBDA_DIR" --arch x86_64 \
+    --domains "$domains" --bin-dir "$LAMBDA_DIR" \
     --admin-keys "$TEST_ADMIN_DIR/admin-jwks.json" --linked-accounts "$linked" \
-    --allow-loopback-endpoints --rate-limits "$limits" \
+    --allow-loopback-endpoints --rate-limits "$limits" --replace-failed \
     --out ".trustreg/stacks/$name.json"
 }
 
