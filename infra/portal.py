@@ -51,13 +51,15 @@ def upload_portal(s3, bucket: str, dist: Path, api: str) -> None:
 
 
 def portal_url(outputs: dict, endpoint: str | None) -> str:
-    """The portal bucket's website address. LocalStack (`endpoint`) serves bucket websites by
+    """The portal's address. LocalStack (`endpoint`) serves bucket websites by
     host name: <bucket>.s3-website.localhost.localstack.cloud, which public DNS points at
     127.0.0.1 (send that Host header where it does not resolve)."""
     if endpoint:
         port = urllib.parse.urlsplit(endpoint).port or 4566
         return f"http://{outputs['PortalBucket']}.s3-website.localhost.localstack.cloud:{port}/"
-    return outputs["PortalWebsiteUrl"] + "/"
+    # On AWS: CloudFront's https:// address (PortalUrl), or the website endpoint of a stack
+    # deployed with PortalHosting=website.
+    return outputs.get("PortalUrl") or outputs["PortalWebsiteUrl"] + "/"
 
 
 def main() -> int:

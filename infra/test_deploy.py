@@ -11,7 +11,7 @@
     localstack/start && source localstack/env
     "$TRUSTREG_LS_PYTHON" infra/test_deploy.py      # about 2.5 minutes on 2 cores
 
-Needs the host-built functions in target/lambda-local (scripts/lib.sh build_functions) and the
+Needs the built functions in target/lambda (scripts/lib.sh build_functions) and the
 test administrator's keys (.trustreg/test-admin, made by the first deploy_stack). Its stacks are
 named trustreg-dt-*; it deletes them at the end. Refuses to run without AWS_ENDPOINT_URL: it
 creates and deletes stacks.
@@ -30,7 +30,7 @@ import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = [sys.executable, str(ROOT / "infra" / "deploy.py")]
-BIN_DIR = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "lambda-local"
+BIN_DIR = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "lambda"
 ADMIN_KEYS = ROOT / ".trustreg" / "test-admin" / "admin-jwks.json"
 STACK = "trustreg-dt-a"
 REGIONS = {"eu-west-1": "EU1", "ap-south-1": "IN1"}

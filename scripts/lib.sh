@@ -82,6 +82,7 @@ deploy_stack() {
     --domains "$domains" --bin-dir "$LAMBDA_DIR" \
     --admin-keys "$TEST_ADMIN_DIR/admin-jwks.json" --linked-accounts "$linked" \
     --allow-loopback-endpoints --rate-limits "$limits" --replace-failed \
+    --parameter-overrides PortalHosting=website \
     --out ".trustreg/stacks/$name.json"
 }
 
