@@ -76,8 +76,8 @@ def main() -> None:
         sys.exit("test_deploy: AWS_ENDPOINT_URL is not set: this test runs against LocalStack only "
                  "(source localstack/env)")
     for f in ("register", "notify", "interrogate", "admin", "exchange"):
-        if not (BIN_DIR / f).is_file():
-            sys.exit(f"test_deploy: {BIN_DIR / f} missing (build_functions in scripts/lib.sh)")
+        if not (BIN_DIR / f / "bootstrap").is_file():
+            sys.exit(f"test_deploy: {BIN_DIR / f / 'bootstrap'} missing (build_functions in scripts/lib.sh)")
     if not ADMIN_KEYS.is_file():
         sys.exit(f"test_deploy: {ADMIN_KEYS} missing (ensure_test_admin in scripts/lib.sh)")
     started = time.time()
