@@ -697,3 +697,148 @@ async fn sns_takes_at_most_256_kib() {
     assert_eq!(refusal(refused), ("InvalidParameter".into(), 400));
     sns.delete_topic().topic_arn(topic).send().await.unwrap();
 }
+
+// ---------------------------------------------------------------- Lambda
+
+/// CRC-32 (IEEE) for the zip below; bitwise, the zip is small.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A zip holding one executable file, stored uncompressed (APPNOTE 4.3).
+fn zip_one(name: &str, data: &[u8]) -> Vec<u8> {
+    let (crc, len, name_len) = (crc32(data), data.len() as u32, name.len() as u16);
+    let mut out = Vec::new();
+    let header = |sig: u32, central: bool, out: &mut Vec<u8>| {
+        out.extend(sig.to_le_bytes());
+        if central {
+            out.extend(0x0314u16.to_le_bytes()); // made by: unix, so the mode below counts
+        }
+        out.extend(10u16.to_le_bytes()); // version needed
+        out.extend([0u8; 4]); // flags, method (stored)
+        out.extend([0u8; 4]); // time, date
+        out.extend(crc.to_le_bytes());
+        out.extend(len.to_le_bytes());
+        out.extend(len.to_le_bytes());
+        out.extend(name_len.to_le_bytes());
+        out.extend(0u16.to_le_bytes()); // extra
+        if central {
+            out.extend([0u8; 6]); // comment length, disk, internal attributes
+            out.extend((0o100_755u32 << 16).to_le_bytes()); // rwxr-xr-x regular file
+            out.extend(0u32.to_le_bytes()); // offset of the local header
+        }
+        out.extend(name.as_bytes());
+    };
+    header(0x0403_4b50, false, &mut out);
+    out.extend(data);
+    let central_at = out.len() as u32;
+    header(0x0201_4b50, true, &mut out);
+    let central_len = out.len() as u32 - central_at;
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend([0u8; 4]);
+    out.extend(1u16.to_le_bytes());
+    out.extend(1u16.to_le_bytes());
+    out.extend(central_len.to_le_bytes());
+    out.extend(central_at.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
+/// A custom runtime answering each event `{"size": n}` with a JSON string of n bytes.
+const BIG_ANSWER_BOOTSTRAP: &str = r#"#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  headers=$(mktemp); event=$(curl -sS -D "$headers" "$api/invocation/next")
+  id=$(grep -i '^lambda-runtime-aws-request-id:' "$headers" | cut -d' ' -f2 | tr -d '\r')
+  size=$(printf '%s' "$event" | sed 's/[^0-9]//g')
+  { printf '"'; head -c $((size - 2)) /dev/zero | tr '\0' a; printf '"'; } |
+    curl -sS -o /dev/null -X POST --data-binary @- "$api/invocation/$id/response"
+  rm -f "$headers"
+done
+"#;
+
+// AWS: "For synchronous invocations, the maximum payload size is 6 MB."
+// https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html (6,291,556 bytes, the figure of
+// LocalStack's own runtime init, which the host-mode executor replaces).
+#[tokio::test]
+async fn a_synchronous_response_holds_at_most_6_mb() {
+    let stack = Stack::deployed();
+    let endpoint = localstack().await.endpoint_url().unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0";
+    let name = format!("fidelity-{}", unique());
+    let code = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        zip_one("bootstrap", BIG_ANSWER_BOOTSTRAP.as_bytes()),
+    );
+    let created = http
+        .post(format!("{endpoint}/2015-03-31/functions"))
+        .header("Authorization", auth)
+        .json(&serde_json::json!({
+            "FunctionName": name, "Runtime": "provided.al2023", "Handler": "bootstrap",
+            "Role": role_arn(&stack, "interrogate"), "Code": {"ZipFile": code}, "Timeout": 30,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        created.status().is_success(),
+        "{}",
+        created.text().await.unwrap()
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let config: serde_json::Value = http
+            .get(format!(
+                "{endpoint}/2015-03-31/functions/{name}/configuration"
+            ))
+            .header("Authorization", auth)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if config["State"] == "Active" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "function not active: {config}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let invoke = |size: usize| {
+        http.post(format!(
+            "{endpoint}/2015-03-31/functions/{name}/invocations"
+        ))
+        .header("Authorization", auth)
+        .json(&serde_json::json!({ "size": size }))
+        .send()
+    };
+    let limit = 6 * 1024 * 1024 + 100;
+    let ok = invoke(limit).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.headers().get("X-Amz-Function-Error").is_none());
+    assert_eq!(ok.bytes().await.unwrap().len(), limit);
+
+    let too_big = invoke(limit + 1).await.unwrap();
+    assert_eq!(too_big.status(), 200); // function errors come back as 200 with the error header
+    assert!(too_big.headers().get("X-Amz-Function-Error").is_some());
+    let body: serde_json::Value = too_big.json().await.unwrap();
+    assert_eq!(body["errorType"], "Function.ResponseSizeTooLarge");
+
+    http.delete(format!("{endpoint}/2015-03-31/functions/{name}"))
+        .header("Authorization", auth)
+        .send()
+        .await
+        .unwrap();
+}
