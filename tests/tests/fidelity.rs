@@ -535,6 +535,35 @@ async fn a_transaction_writes_at_most_4_mb() {
     }
 }
 
+// AWS: Sign takes at most 4,096 bytes of a RAW message,
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html. Exchange messages and
+// snapshot pages are larger, so the registry's keys sign their SHA-256 digest
+// (functions/aws/src/kms.rs); signing them RAW works on stock LocalStack and fails on AWS.
+#[tokio::test]
+async fn the_registry_signs_messages_larger_than_kms_takes_raw() {
+    use p256::ecdsa::signature::Verifier;
+    use trustreg_core::ports::RegistryKeys;
+
+    let stack = Stack::deployed();
+    let keys = trustreg_aws::KmsKeys::new(
+        aws_sdk_kms::Client::new(&localstack().await),
+        stack.output("SigningKeyId"),
+        stack.output("PiiKeyId"),
+        stack.output("RegistryPath"),
+    );
+    let message = vec![b'm'; 64 * 1024]; // a snapshot page of a few hundred devices
+    let signature = keys
+        .sign(&message)
+        .await
+        .expect("a 64 KiB message is signed");
+    let signature = p256::ecdsa::Signature::from_slice(&signature).unwrap();
+    keys.public_key()
+        .await
+        .unwrap()
+        .verify(&message, &signature)
+        .expect("ES256 over the message verifies the signature of its digest");
+}
+
 fn attributes(n: usize) -> HashMap<String, SqsAttribute> {
     (0..n)
         .map(|i| {
