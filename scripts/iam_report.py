@@ -43,12 +43,16 @@ def main():
     state = Path(os.environ.get("TRUSTREG_STATE") or REPO / ".trustreg")
     ap.add_argument("--log", default=str(state / "iam-calls.jsonl"))
     ap.add_argument("--roles", default="", help="only roles whose name starts with this")
+    ap.add_argument("--with-probes", action="store_true",
+                    help="include the calls tests/tests/fidelity.rs makes on purpose (session fidelity-probe)")
     args = ap.parse_args()
 
     calls = collections.defaultdict(collections.Counter)  # role -> (action, resource, allowed) -> n
     with open(args.log) as f:
         for line in f:
             c = json.loads(line)
+            if c.get("session") == "fidelity-probe" and not args.with_probes:
+                continue
             if c["role"].startswith(args.roles):
                 mark = "" if c.get("enforced", True) else " (recorded, not enforced)"
                 calls[c["role"]][(c["action"], c["resource"] + mark, c["allowed"], c.get("internal", False))] += 1
@@ -58,7 +62,7 @@ def main():
     iam = boto3.client("iam", endpoint_url=os.environ.get("AWS_ENDPOINT_URL"), region_name="us-east-1")
     for role in sorted(calls):
         seen = calls[role]
-        print(f"\n== role {role}: {sum(seen.values())} calls, {sum(n for k, n in seen.items() if not k[2])} denied")
+        print(f"\n== role {role}: {sum(seen.values())} calls, {sum(n for k, n in seen.items() if not k[2] and "not enforced" not in k[1])} denied")
         print("   calls seen (action  resource  count; * = made by LocalStack for the role, e.g. a mapping's poller):")
         for (action, resource, allowed, internal), n in sorted(seen.items()):
             print(f"   {'ok    ' if allowed else 'DENIED'} {action:32} {resource}  x{n}{' *' if internal else ''}")
