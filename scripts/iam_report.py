@@ -62,7 +62,7 @@ def main():
     iam = boto3.client("iam", endpoint_url=os.environ.get("AWS_ENDPOINT_URL"), region_name="us-east-1")
     for role in sorted(calls):
         seen = calls[role]
-        print(f"\n== role {role}: {sum(seen.values())} calls, {sum(n for k, n in seen.items() if not k[2] and "not enforced" not in k[1])} denied")
+        print(f"\n== role {role}: {sum(seen.values())} calls, {sum(n for k, n in seen.items() if not k[2] and 'not enforced' not in k[1])} denied")
         print("   calls seen (action  resource  count; * = made by LocalStack for the role, e.g. a mapping's poller):")
         for (action, resource, allowed, internal), n in sorted(seen.items()):
             print(f"   {'ok    ' if allowed else 'DENIED'} {action:32} {resource}  x{n}{' *' if internal else ''}")
