@@ -55,6 +55,9 @@ def main():
                 continue
             if c["role"].startswith(args.roles):
                 mark = "" if c.get("enforced", True) else " (recorded, not enforced)"
+                # One line per log group, not per stream (a stream per environment and day).
+                if ":log-stream:" in c["resource"]:
+                    c["resource"] = c["resource"].split(":log-stream:")[0] + ":log-stream:*"
                 calls[c["role"]][(c["action"], c["resource"] + mark, c["allowed"], c.get("internal", False))] += 1
 
     import boto3
