@@ -37,6 +37,8 @@ from localstack.services.lambda_.invocation.runtime_executor import (
     RuntimeExecutor,
 )
 
+from .fidelity import enabled as fidelity_enabled
+
 # A "localstack." logger name so LocalStack's logging setup prints it at INFO.
 LOG = logging.getLogger("localstack.trustreg.lambda")
 
@@ -45,6 +47,11 @@ API = "/2018-06-01/runtime"
 # Host variables a bootstrap needs to run at all; the proxies of LocalStack itself are NOT passed
 # (they point at a dead port on purpose, and the function must reach LocalStack directly).
 HOST_VARS = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "RUST_BACKTRACE")
+# AWS: "For synchronous invocations, the maximum payload size is 6 MB."
+# https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html. The figure and error AWS reports
+# are those of LocalStack's own runtime init (LOCALSTACK_MAX_PAYLOAD_SIZE, 6291556 bytes), which
+# this executor replaces: LocalStack passes it as config.LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES.
+MAX_RESPONSE = int(getattr(config, "LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES", 0) or 6 * 1024 * 1024 + 100)
 
 
 class LocalRuntimeExecutor(RuntimeExecutor):
@@ -221,6 +228,12 @@ class LocalRuntimeExecutor(RuntimeExecutor):
             return False
         # Let the pump thread catch up so the log holds what the function printed before answering.
         time.sleep(0.01)
+        if len(body) > MAX_RESPONSE and fidelity_enabled():
+            body = json.dumps({
+                "errorType": "Function.ResponseSizeTooLarge",
+                "errorMessage": f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE} bytes).",
+            }).encode()
+            is_error = True
         current[1].set_result(self._result(req_id, body, is_error))
         return True
 
