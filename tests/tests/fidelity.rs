@@ -38,10 +38,28 @@ fn unique() -> String {
     random_imei()
 }
 
-/// The stack's roles are named `trustreg-<NameSuffix>-<function>` (infra/template.yaml); the
-/// suffix is the one in the stack's table name `trustreg-<NameSuffix>`.
-fn role_arn(stack: &Stack, function: &str) -> String {
-    format!("arn:aws:iam::{ACCOUNT}:role/{}-{function}", stack.table())
+/// The execution role of the stack's `function` (`trustreg-<NameSuffix>-<function>`, the suffix
+/// the one of the table `trustreg-<NameSuffix>`), as Lambda holds it: the template leaves role
+/// names to CloudFormation.
+async fn role_arn(stack: &Stack, function: &str) -> String {
+    let endpoint = localstack().await.endpoint_url().unwrap().to_owned();
+    let auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0";
+    let config: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{endpoint}/2015-03-31/functions/{}-{function}/configuration",
+            stack.table()
+        ))
+        .header("Authorization", auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    config["Role"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no role in {config}"))
+        .to_owned()
 }
 
 /// SDK configuration for LocalStack with credentials of `role`, assumed through STS as the
@@ -85,7 +103,7 @@ fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
 #[tokio::test]
 async fn a_role_is_refused_a_dynamodb_action_it_is_not_granted_and_allowed_those_it_is() {
     let stack = Stack::deployed();
-    let ddb = aws_sdk_dynamodb::Client::new(&as_role(&role_arn(&stack, "interrogate")).await);
+    let ddb = aws_sdk_dynamodb::Client::new(&as_role(&role_arn(&stack, "interrogate").await).await);
     let pk = format!("FIDELITY#{}", unique());
 
     // interrogate reads and writes some items, but never updates one (no dynamodb:UpdateItem).
@@ -121,7 +139,7 @@ async fn a_role_is_refused_a_dynamodb_action_it_is_not_granted_and_allowed_those
 #[tokio::test]
 async fn the_exchange_role_may_query_the_indexes_it_is_granted_and_no_other() {
     let stack = Stack::deployed();
-    let ddb = aws_sdk_dynamodb::Client::new(&as_role(&role_arn(&stack, "exchange")).await);
+    let ddb = aws_sdk_dynamodb::Client::new(&as_role(&role_arn(&stack, "exchange").await).await);
     let query = |index: &'static str| {
         ddb.query()
             .table_name(stack.table())
@@ -158,7 +176,8 @@ async fn kms_grants_are_per_key_and_an_alias_is_authorized_as_its_key() {
         .unwrap();
 
     // interrogate opens owners' PII (kms:Decrypt on PiiKey) ...
-    let interrogate = aws_sdk_kms::Client::new(&as_role(&role_arn(&stack, "interrogate")).await);
+    let interrogate =
+        aws_sdk_kms::Client::new(&as_role(&role_arn(&stack, "interrogate").await).await);
     interrogate
         .decrypt()
         .key_id(stack.output("PiiKeyId"))
@@ -176,7 +195,7 @@ async fn kms_grants_are_per_key_and_an_alias_is_authorized_as_its_key() {
         .expect("interrogate may read the signing key's public key by alias");
 
     // admin has no grant on the PII key.
-    let admin = aws_sdk_kms::Client::new(&as_role(&role_arn(&stack, "admin")).await);
+    let admin = aws_sdk_kms::Client::new(&as_role(&role_arn(&stack, "admin").await).await);
     let refused = admin
         .decrypt()
         .key_id(stack.output("PiiKeyId"))
@@ -212,7 +231,7 @@ async fn notify_publishes_to_its_own_stacks_topics_only() {
         .topic_arn
         .unwrap();
 
-    let notify = aws_sdk_sns::Client::new(&as_role(&role_arn(&stack, "notify")).await);
+    let notify = aws_sdk_sns::Client::new(&as_role(&role_arn(&stack, "notify").await).await);
     notify
         .publish()
         .topic_arn(&own)
@@ -259,7 +278,7 @@ async fn sending_to_a_queue_needs_a_grant_on_that_queue() {
         .unwrap();
 
     // notify sends updates to any registry's inbox (sqs:SendMessage on trustreg-*-inbox) ...
-    let notify = aws_sdk_sqs::Client::new(&as_role(&role_arn(&stack, "notify")).await);
+    let notify = aws_sdk_sqs::Client::new(&as_role(&role_arn(&stack, "notify").await).await);
     notify
         .send_message()
         .queue_url(&inbox)
@@ -276,7 +295,8 @@ async fn sending_to_a_queue_needs_a_grant_on_that_queue() {
         .await;
     assert_eq!(refusal(refused), ("AccessDenied".into(), 403));
     // while interrogate sends nowhere.
-    let interrogate = aws_sdk_sqs::Client::new(&as_role(&role_arn(&stack, "interrogate")).await);
+    let interrogate =
+        aws_sdk_sqs::Client::new(&as_role(&role_arn(&stack, "interrogate").await).await);
     let refused = interrogate
         .send_message()
         .queue_url(&inbox)
@@ -816,7 +836,7 @@ async fn a_synchronous_response_holds_at_most_6_mb() {
         .header("Authorization", auth)
         .json(&serde_json::json!({
             "FunctionName": name, "Runtime": "provided.al2023", "Handler": "bootstrap",
-            "Role": role_arn(&stack, "interrogate"), "Code": {"ZipFile": code}, "Timeout": 30,
+            "Role": role_arn(&stack, "interrogate").await, "Code": {"ZipFile": code}, "Timeout": 30,
         }))
         .send()
         .await

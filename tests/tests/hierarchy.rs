@@ -7,19 +7,22 @@
 // card C6
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use trustreg_core::exchange::{EXCHANGE_TYP, ExchangeBody, ExchangeClaims, StatusItem};
 use trustreg_core::jose::{self, JwsHeader};
+use trustreg_core::messages::Purpose;
 use trustreg_core::ports::{Applied, HierarchyStore, RegistryKeys};
 use trustreg_core::records::{AuditRecord, MirrorRecord, Outcome};
 use trustreg_core::status::TrustStatus;
+use trustreg_device::bulk::{body_claims, bulk_device};
 use trustreg_tests::devices::trusted_device;
 use trustreg_tests::{
-    Answer, Hierarchy, Stack, challenge, enquirer_token, eventually, localstack, new_signing_key,
-    post_signed, random_imei, send, test_admin,
+    Answer, Hierarchy, Manufacturer, Stack, challenge, enquirer_token, eventually, imei,
+    localstack, new_signing_key, post_signed, random_imei, send, sensor_info, test_admin,
 };
 
 /// How long a change may take to travel up two registries (stream, notify, two inboxes).
@@ -533,6 +536,117 @@ async fn a_vulnerability_entered_at_the_geographical_registry_makes_it_unreliabl
         .await
         .is_none()
     );
+}
+
+/// `count` devices (unverified: none has acknowledged) of a make and model no other test uses, registered at `stack` in one
+/// bulk registration (through the registry's flow, as the register function runs it).
+async fn devices_of_their_own_model(stack: &Stack, count: usize) -> (String, Vec<String>) {
+    let sdk = localstack().await;
+    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
+    let maker = Manufacturer::accepted_by(&registry).await;
+    let mut info = sensor_info();
+    info.model = format!("Model-{}", random_imei());
+    let lines: Vec<String> = (0..count)
+        .map(|_| {
+            let id = imei(&random_imei());
+            let se = maker.device(&id);
+            serde_json::to_string(&bulk_device(&se, &id, info.clone(), vec![]).unwrap()).unwrap()
+        })
+        .collect();
+    let body = lines.join("\n");
+    let nonce = registry.challenge(Purpose::Bulk).await.unwrap().nonce;
+    let signature = maker
+        .ca
+        .sign_jws(&serde_json::to_vec(&body_claims(nonce, body.as_bytes())).unwrap())
+        .unwrap();
+    let parsed = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).map_err(|e: serde_json::Error| e.to_string()))
+        .collect();
+    let outcomes = registry
+        .register_bulk(&signature, body.as_bytes(), parsed)
+        .await
+        .unwrap();
+    let regdevids = outcomes
+        .into_iter()
+        .map(|o| o.expect("registered").response.regdevid)
+        .collect();
+    (info.model, regdevids)
+}
+
+// Y.3059 9.3 ii b
+// Y.3059 7 iv d
+// A vulnerability of a make and model (no device named) entered at the geographical registry
+// reaches primary 1 through the sectoral registry, where the devices of that model become
+// unreliable: the primary's exchange function finds them through the make/model index, which
+// its role must be granted on AWS (the fidelity layer refuses it otherwise).
+#[tokio::test]
+async fn a_make_and_model_vulnerability_entered_at_the_geographical_registry_reaches_primary_1() {
+    let h = Hierarchy::deployed();
+    let primary_token = enquirer_token(&h.primary.api_url()).await;
+    let (model, regdevids) = devices_of_their_own_model(&h.primary, 2).await;
+    // A device of the same make and another model.
+    let other = trusted_device(&h.primary).await.regdevid;
+    let reported = vulnerability_request(
+        &h.geographical,
+        "/v1/vulnerabilities",
+        json!({"severity": 9.3, "summary": "hard-coded debug key",
+               "target": {"make": sensor_info().make, "model": model}}),
+    )
+    .await;
+    assert_eq!(reported.status, 202, "{reported:?}");
+    for regdevid in &regdevids {
+        at_the_primary(&h.primary, &primary_token, regdevid, "unreliable").await;
+    }
+    // The vulnerability has been applied at the primary: the other model is untouched.
+    let answer = lookup(&h.primary, &primary_token, &other).await;
+    assert_eq!(answer.body["status"], "trusted", "{answer:?}");
+}
+
+// Y.3059 7 iv f
+// A snapshot of more than a hundred devices heals a gap: its pages (90 devices each, each
+// signed by the registry's KMS key, far past the 4,096 bytes KMS signs raw, so signed as a
+// SHA-256 digest) are all applied by the sectoral registry.
+#[tokio::test]
+async fn a_snapshot_of_more_than_a_hundred_devices_heals_a_gap() {
+    let h = Hierarchy::deployed();
+    let sdk = localstack().await;
+    let (sectoral_token, _) = tokens(&h).await;
+    let (_, regdevids) = devices_of_their_own_model(&h.primary, 101).await;
+    let (first, last) = (&regdevids[0], regdevids.last().unwrap());
+    // Registered in bulk, a device is unverified until it acknowledges its credential.
+    mirrored_with(&h.sectoral, &h.primary, &sectoral_token, last, "unverified").await;
+    let since = now_ms();
+
+    let lost = h.primary.store(&sdk).next_sequence().await.unwrap();
+    hold(&h.primary, first).await;
+    mirrored_with(
+        &h.sectoral,
+        &h.primary,
+        &sectoral_token,
+        first,
+        "unreliable",
+    )
+    .await;
+    let primary = h.primary.output("RegistryPath");
+    let pages = eventually(TRAVEL, "every page of the snapshot", || async {
+        let mut by_seq = std::collections::BTreeMap::<u64, usize>::new();
+        for r in audit_since(&h.sectoral, since).await {
+            let seq = r["target"]
+                .as_str()
+                .and_then(|t| t.strip_prefix(&format!("{primary}#")))
+                .and_then(|seq| seq.parse::<u64>().ok());
+            if r["action"] == "exchange-snapshot" && r["actor"] == format!("registry:{primary}") {
+                if let Some(seq) = seq.filter(|seq| *seq > lost) {
+                    *by_seq.entry(seq).or_default() += 1;
+                }
+            }
+        }
+        // The primary holds these 101 devices and more: at least two pages of 90.
+        by_seq.into_values().find(|pages| *pages >= 2)
+    })
+    .await;
+    assert!(pages >= 2);
 }
 
 fn mirror(origin: &str, imei: &str, status: TrustStatus, seq: u64) -> MirrorRecord {

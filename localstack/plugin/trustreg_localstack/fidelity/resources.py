@@ -144,6 +144,15 @@ def _kms(op, req, account, region, partition):
 def _sns(op, req, account, region, partition):
     if op == "PublishBatch":
         return [Check("sns:Publish", req["TopicArn"])]
+    if op == "CreateTopic":
+        # Authorized on the topic it makes; with tags, TagResource on it as well.
+        # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsns.html
+        # https://docs.aws.amazon.com/sns/latest/dg/sns-tags.html
+        topic = f"arn:{partition}:sns:{region}:{account}:{req.get('Name', '')}"
+        made = [Check("sns:CreateTopic", topic)]
+        if req.get("Tags"):
+            made.append(Check("sns:TagResource", topic))
+        return made
     if "TopicArn" in req:
         keys = {}
         if op == "Subscribe":
