@@ -99,3 +99,22 @@ pub async fn self_made_owner(api: &str) -> (String, SigningKey) {
         .to_owned();
     (id, key)
 }
+
+/// The test administrator's hold (`stolen`) on `regdevid` through `stack`'s API: the device
+/// becomes unreliable.
+pub async fn admin_hold(stack: &Stack, regdevid: &str) {
+    let api = stack.api_url();
+    let (admin, key) = crate::test_admin();
+    let claims = serde_json::json!({"nonce": crate::challenge(&api, "hold").await,
+                                    "regdevid": regdevid, "kind": "stolen"});
+    let held = crate::post_signed(
+        &api,
+        &format!("/v1/devices/{regdevid}/holds"),
+        &key,
+        &format!("admin:{admin}"),
+        &claims,
+    )
+    .await;
+    assert_eq!(held.status, 200, "{held:?}");
+    assert_eq!(held.body["status"], "unreliable");
+}

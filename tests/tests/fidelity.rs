@@ -88,6 +88,28 @@ async fn as_role(role_arn: &str) -> SdkConfig {
         .await
 }
 
+/// A topic of the probe's own (root credentials): its ARN.
+async fn new_topic(sns: &aws_sdk_sns::Client, name: String) -> String {
+    sns.create_topic()
+        .name(name)
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap()
+}
+
+/// A queue of the probe's own (root credentials): its URL.
+async fn new_queue(sqs: &aws_sdk_sqs::Client, name: String) -> String {
+    sqs.create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap()
+}
+
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_owned())
 }
@@ -214,22 +236,8 @@ async fn notify_publishes_to_its_own_stacks_topics_only() {
     let root = aws_sdk_sns::Client::new(&localstack().await);
     let id = unique();
     // Topics of the probe's own: the stack's topics have subscribers other tests watch.
-    let own = root
-        .create_topic()
-        .name(format!("{}-fidelity-{id}", stack.table()))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let foreign = root
-        .create_topic()
-        .name(format!("trustreg-elsewhere-fidelity-{id}"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let own = new_topic(&root, format!("{}-fidelity-{id}", stack.table())).await;
+    let foreign = new_topic(&root, format!("trustreg-elsewhere-fidelity-{id}")).await;
 
     let notify = aws_sdk_sns::Client::new(&as_role(&role_arn(&stack, "notify").await).await);
     notify
@@ -260,22 +268,8 @@ async fn sending_to_a_queue_needs_a_grant_on_that_queue() {
     let stack = Stack::deployed();
     let root = aws_sdk_sqs::Client::new(&localstack().await);
     let id = unique();
-    let inbox = root
-        .create_queue()
-        .queue_name(format!("trustreg-fidelity-{id}-inbox"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let other = root
-        .create_queue()
-        .queue_name(format!("trustreg-fidelity-{id}-outbox"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let inbox = new_queue(&root, format!("trustreg-fidelity-{id}-inbox")).await;
+    let other = new_queue(&root, format!("trustreg-fidelity-{id}-outbox")).await;
 
     // notify sends updates to any registry's inbox (sqs:SendMessage on trustreg-*-inbox) ...
     let notify = aws_sdk_sqs::Client::new(&as_role(&role_arn(&stack, "notify").await).await);
@@ -604,14 +598,7 @@ fn attributes(n: usize) -> HashMap<String, SqsAttribute> {
 #[tokio::test]
 async fn a_queue_takes_1_mib_messages_with_at_most_10_attributes() {
     let sqs = aws_sdk_sqs::Client::new(&localstack().await);
-    let queue = sqs
-        .create_queue()
-        .queue_name(format!("fidelity-{}", unique()))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let queue = new_queue(&sqs, format!("fidelity-{}", unique())).await;
     let send = |body: String, attrs: usize| {
         sqs.send_message()
             .queue_url(&queue)
@@ -644,22 +631,8 @@ async fn sns_raw_delivery_to_sqs_discards_a_message_with_more_than_10_attributes
         aws_sdk_sqs::Client::new(&sdk),
     );
     let id = unique();
-    let topic = sns
-        .create_topic()
-        .name(format!("fidelity-{id}"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let queue = sqs
-        .create_queue()
-        .queue_name(format!("fidelity-{id}"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let topic = new_topic(&sns, format!("fidelity-{id}")).await;
+    let queue = new_queue(&sqs, format!("fidelity-{id}")).await;
     let queue_arn = format!("arn:aws:sqs:us-east-1:{ACCOUNT}:fidelity-{id}");
     sns.subscribe()
         .topic_arn(&topic)
@@ -723,14 +696,7 @@ async fn sns_raw_delivery_to_sqs_discards_a_message_with_more_than_10_attributes
 #[tokio::test]
 async fn sns_takes_at_most_256_kib() {
     let sns = aws_sdk_sns::Client::new(&localstack().await);
-    let topic = sns
-        .create_topic()
-        .name(format!("fidelity-{}", unique()))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let topic = new_topic(&sns, format!("fidelity-{}", unique())).await;
     sns.publish()
         .topic_arn(&topic)
         .message("x".repeat(256 * 1024))

@@ -19,7 +19,7 @@ use trustreg_core::ports::{Applied, HierarchyStore, RegistryKeys};
 use trustreg_core::records::{AuditRecord, MirrorRecord, Outcome};
 use trustreg_core::status::TrustStatus;
 use trustreg_device::bulk::{body_claims, bulk_device};
-use trustreg_tests::devices::trusted_device;
+use trustreg_tests::devices::{admin_hold, trusted_device};
 use trustreg_tests::{
     Answer, Hierarchy, Manufacturer, Stack, challenge, enquirer_token, eventually, imei,
     localstack, new_signing_key, post_signed, random_imei, send, sensor_info, test_admin,
@@ -30,24 +30,6 @@ const TRAVEL: Duration = Duration::from_secs(60);
 /// How long a message made up by a test is given to be received before its effect (none) is
 /// checked: the exchange function takes well under a second per message once warm.
 const RECEIVED: Duration = Duration::from_secs(8);
-
-/// An administrator's hold on `regdevid` at the primary: the device becomes unreliable.
-async fn hold(primary: &Stack, regdevid: &str) {
-    let api = primary.api_url();
-    let (admin, key) = test_admin();
-    let claims =
-        json!({"nonce": challenge(&api, "hold").await, "regdevid": regdevid, "kind": "stolen"});
-    let held = post_signed(
-        &api,
-        &format!("/v1/devices/{regdevid}/holds"),
-        &key,
-        &format!("admin:{admin}"),
-        &claims,
-    )
-    .await;
-    assert_eq!(held.status, 200, "{held:?}");
-    assert_eq!(held.body["status"], "unreliable");
-}
 
 async fn lookup(stack: &Stack, token: &str, regdevid: &str) -> Answer {
     send(
@@ -214,7 +196,7 @@ async fn a_change_at_the_primary_reaches_the_sectoral_and_geographical_registrie
         mirrored_with(stack, &h.primary, token, &regdevid, "trusted").await;
     }
 
-    hold(&h.primary, &regdevid).await;
+    admin_hold(&h.primary, &regdevid).await;
     for (stack, token) in [
         (&h.sectoral, &sectoral_token),
         (&h.geographical, &geographical_token),
@@ -242,7 +224,7 @@ async fn a_replayed_exchange_message_changes_nothing() {
     let sdk = localstack().await;
     let token = enquirer_token(&h.sectoral.api_url()).await;
     let regdevid = trusted_device(&h.primary).await.regdevid;
-    hold(&h.primary, &regdevid).await;
+    admin_hold(&h.primary, &regdevid).await;
     mirrored_with(&h.sectoral, &h.primary, &token, &regdevid, "unreliable").await;
     let store = h.sectoral.store(&sdk);
     let id = regdevid.parse().unwrap();
@@ -367,7 +349,7 @@ async fn a_lost_update_is_healed_by_a_snapshot() {
 
     // The lost message: its number is taken and it goes nowhere.
     let lost = h.primary.store(&sdk).next_sequence().await.unwrap();
-    hold(&h.primary, &regdevid).await;
+    admin_hold(&h.primary, &regdevid).await;
     mirrored_with(
         &h.sectoral,
         &h.primary,
@@ -619,7 +601,7 @@ async fn a_snapshot_of_more_than_a_hundred_devices_heals_a_gap() {
     let since = now_ms();
 
     let lost = h.primary.store(&sdk).next_sequence().await.unwrap();
-    hold(&h.primary, first).await;
+    admin_hold(&h.primary, first).await;
     mirrored_with(
         &h.sectoral,
         &h.primary,
@@ -636,10 +618,11 @@ async fn a_snapshot_of_more_than_a_hundred_devices_heals_a_gap() {
                 .as_str()
                 .and_then(|t| t.strip_prefix(&format!("{primary}#")))
                 .and_then(|seq| seq.parse::<u64>().ok());
-            if r["action"] == "exchange-snapshot" && r["actor"] == format!("registry:{primary}") {
-                if let Some(seq) = seq.filter(|seq| *seq > lost) {
-                    *by_seq.entry(seq).or_default() += 1;
-                }
+            if r["action"] == "exchange-snapshot"
+                && r["actor"] == format!("registry:{primary}")
+                && let Some(seq) = seq.filter(|seq| *seq > lost)
+            {
+                *by_seq.entry(seq).or_default() += 1;
             }
         }
         // The primary holds these 101 devices and more: at least two pages of 90.

@@ -10,30 +10,12 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
-use trustreg_tests::devices::trusted_device;
+use trustreg_tests::devices::{admin_hold, trusted_device};
 use trustreg_tests::subscriber::{Received, Subscriber, domains, topic_arn};
 use trustreg_tests::{Stack, challenge, localstack, post_signed, random_imei, test_admin};
 
 const DELIVERY: Duration = Duration::from_secs(30);
 const SETTLE: Duration = Duration::from_secs(3);
-
-/// An administrator's hold on `regdevid` through the API: the device becomes unreliable.
-async fn hold(stack: &Stack, regdevid: &str) {
-    let api = stack.api_url();
-    let (admin, key) = test_admin();
-    let claims =
-        json!({"nonce": challenge(&api, "hold").await, "regdevid": regdevid, "kind": "stolen"});
-    let held = post_signed(
-        &api,
-        &format!("/v1/devices/{regdevid}/holds"),
-        &key,
-        &format!("admin:{admin}"),
-        &claims,
-    )
-    .await;
-    assert_eq!(held.status, 200, "{held:?}");
-    assert_eq!(held.body["status"], "unreliable");
-}
 
 /// The messages about `regdevids`, as (regdevid, event, status) in a set.
 fn about(received: &[Received], regdevids: &[&str]) -> BTreeSet<(String, String, String)> {
@@ -78,7 +60,7 @@ async fn a_filtered_subscriber_receives_exactly_the_unreliable_changes() {
     // Everything about both devices, to show the trusted changes were published at all.
     let everything =
         Subscriber::subscribe(&sdk, &topic, Some(json!({"regdevid": [held, untouched]}))).await;
-    hold(&stack, &held).await;
+    admin_hold(&stack, &held).await;
 
     let ours = [held.as_str(), untouched.as_str()];
     let received = unreliable
@@ -267,7 +249,7 @@ async fn a_poisoned_stream_record_does_not_stop_the_others() {
         .send()
         .await
         .unwrap();
-    hold(&stack, &regdevid).await;
+    admin_hold(&stack, &regdevid).await;
 
     let received = subscriber.collect(DELIVERY, SETTLE, |r| r.len() >= 2).await;
     let events: BTreeSet<String> = received

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use trustreg_device::RegistryClient;
+use trustreg_tests::devices::admin_hold;
 use trustreg_tests::subscriber::{Subscriber, domains, topic_arn};
 use trustreg_tests::{
-    Manufacturer, Stack, challenge, enquirer_token, imei, localstack, post_signed, random_imei,
-    send, sensor_info, signed_request, test_admin,
+    Manufacturer, Stack, challenge, enquirer_token, imei, localstack, random_imei, send,
+    sensor_info, signed_request, test_admin,
 };
 
 /// Not one of the test stack's deployed domains (scripts/lib.sh). Added by the first run on a
@@ -112,17 +113,7 @@ async fn a_trust_domain_added_at_run_time_is_hosted_and_notified_on_its_own_topi
         .await
         .expect("registered in the new domain");
     let regdevid = registered.regdevid;
-    let claims =
-        json!({"nonce": challenge(&api, "hold").await, "regdevid": regdevid, "kind": "stolen"});
-    let held = post_signed(
-        &api,
-        &format!("/v1/devices/{regdevid}/holds"),
-        &key,
-        &format!("admin:{admin}"),
-        &claims,
-    )
-    .await;
-    assert_eq!(held.status, 200, "{held:?}");
+    admin_hold(&stack, &regdevid).await;
     let about = |r: &trustreg_tests::subscriber::Received| {
         r.attributes.get("regdevid") == Some(&regdevid)
             && r.attributes.get("event").map(String::as_str) == Some("hold")
