@@ -70,8 +70,8 @@ ensure_test_admin() {
 # The command is the README's AWS one ("Deploying to AWS"), sent to LocalStack by
 # AWS_ENDPOINT_URL (localstack/env), plus what only local stacks get: the loopback endpoints,
 # the high limits and --replace-failed (a local stack is throwaway: one whose creation failed
-# is deleted and made again rather than stopping the run). Every parameter is given, so an
-# update sets them all rather than keeping a previous value.
+# is deleted and made again rather than stopping the run). Every parameter local stacks set
+# is given, so an update sets them rather than keeping a previous value.
 LOCAL_RATE_LIMITS=challenges=100000,sign_ups=100000,logins=100000,anonymous_lookups=100000
 deploy_stack() {
   local name=$1 regid=$2 path=$3 type=$4 domains=$5 linked=${6:-} limits=${7:-$LOCAL_RATE_LIMITS}
