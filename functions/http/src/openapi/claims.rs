@@ -231,6 +231,7 @@ pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
                 "description": "The signer's id as the registry gave it: an enquirer's \
                     enquirer_id (its kid is enquirer:<enquirer_id>), an owner's owner_id, an \
                     administrator's name. The whole kid is accepted too",
+                "x-from-kid": "id",
             }}),
             &["enquirer_id"],
             true,
