@@ -66,7 +66,11 @@ pub struct SignUpRequest {
 /// An enquirer as the registry shows it (its contact stays sealed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnquirerView {
+    /// The enquirer's id, the form every field and path that names an enquirer takes.
     pub enquirer_id: String,
+    /// What its signatures name in their `kid`: `enquirer:<enquirer_id>`. Given so that no
+    /// client has to know how a signer name is made from an id.
+    pub kid: String,
     pub name: String,
     pub organisation: String,
     pub role: Role,
@@ -108,12 +112,24 @@ pub struct DecisionClaims {
 }
 
 /// Payload of the login JWS (`POST /v1/sessions`), signed with the key that `kid` names:
-/// `enquirer:<id>`, `owner:<id>` or `admin:<name>`; `enquirer_id` repeats the kid.
+/// `enquirer:<id>`, `owner:<id>` or `admin:<name>`. `enquirer_id` (a historic name: owners and
+/// administrators log in too) names the same signer by its id as the registry gives it (an
+/// enquirer's `enquirer_id`, an owner's `owner_id`, an administrator's name); the whole kid,
+/// which earlier versions required, is still accepted (`names_signer`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginClaims {
     pub nonce: String,
     pub enquirer_id: String,
+}
+
+/// Whether a login's `enquirer_id` claim names the signer of `kid`: its id (`kid` without
+/// its `<kind>:` prefix) or, as earlier clients sent it, the kid itself.
+fn names_signer(claimed: &str, kid: &str) -> bool {
+    claimed == kid
+        || kid
+            .split_once(':')
+            .is_some_and(|(_, id)| !id.is_empty() && claimed == id)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -267,9 +283,11 @@ impl Registry {
             )
             .await?;
         let subject = signed.actor.audit_name();
-        if signed.claims.enquirer_id != kid {
+        if !names_signer(&signed.claims.enquirer_id, &kid) {
             return Err(RegistryError::Unauthenticated(
-                "enquirer_id must repeat the signer's kid".into(),
+                "enquirer_id must name the signer of the kid (its id, e.g. the enquirer_id of \
+                 kid enquirer:<enquirer_id>)"
+                    .into(),
             ));
         }
         let now = self.clock.now_ms();
@@ -438,6 +456,7 @@ fn next_state(from: EnquirerState, decision: Decision) -> Result<EnquirerState, 
 fn view(enquirer: &EnquirerRecord) -> EnquirerView {
     EnquirerView {
         enquirer_id: enquirer.enquirer_id.clone(),
+        kid: format!("enquirer:{}", enquirer.enquirer_id),
         name: enquirer.name.clone(),
         organisation: enquirer.organisation.clone(),
         role: enquirer.role,

@@ -329,6 +329,64 @@ async fn logins_that_do_not_prove_the_kid_are_refused() {
 }
 
 // Y.3059 9.3 iii
+// One form of each identifier (API.md "Identifiers"): a sign-up answers the enquirer's id and
+// the kid its signatures name; a login names the signer by that id as answered, or by the
+// whole kid as earlier clients did; another signer's id, bare or whole, is refused.
+#[tokio::test]
+async fn a_login_names_the_signer_by_the_id_sign_up_answered() {
+    let f = Fixture::new();
+    let (id, k) = signed_up(&f, 0x46).await;
+    let view = decide(&f, &id, "approve", None).await.unwrap();
+    assert_eq!(view.kid, format!("enquirer:{id}"));
+    let login = |claimed: String| {
+        let (f, k, kid) = (&f, &k, view.kid.clone());
+        async move {
+            let jws = f
+                .signed(
+                    k,
+                    Some(&kid),
+                    Purpose::Login,
+                    json!({"enquirer_id": claimed}),
+                )
+                .await;
+            f.registry.login(&jws).await
+        }
+    };
+    let session = login(id.clone()).await.unwrap();
+    let who = f
+        .registry
+        .authenticate(&session.access_token)
+        .await
+        .unwrap();
+    assert_eq!(who.subject, view.kid);
+    assert!(login(view.kid.clone()).await.is_ok());
+    let (other, _) = signed_up(&f, 0x47).await;
+    for claimed in [
+        other.clone(),
+        format!("enquirer:{other}"),
+        String::new(),
+        "enquirer:".into(),
+    ] {
+        assert!(
+            matches!(
+                login(claimed.clone()).await,
+                Err(RegistryError::Unauthenticated(_))
+            ),
+            "{claimed}"
+        );
+    }
+    let admin = f
+        .signed(
+            &f.admin,
+            Some("admin:ops"),
+            Purpose::Login,
+            json!({"enquirer_id": "ops"}),
+        )
+        .await;
+    assert!(f.registry.login(&admin).await.is_ok());
+}
+
+// Y.3059 9.3 iii
 // Administrators log in with their configured key; their token says so.
 #[tokio::test]
 async fn an_administrator_logs_in() {

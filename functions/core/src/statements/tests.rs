@@ -162,3 +162,37 @@ async fn the_session_key_is_renewed_near_the_end_of_its_delegation() {
     let now = f.clock.0.load(Ordering::SeqCst);
     assert!(verify_statement::<Value>(&renewed, &public, now).is_ok());
 }
+
+/// The code block that follows `<!-- test vector: NAME -->` in docs/API.md.
+fn api_md_vector(name: &str) -> String {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/API.md")).unwrap();
+    let marker = format!("<!-- test vector: {name} -->");
+    let after = &text[text.find(&marker).unwrap_or_else(|| panic!("{marker}")) + marker.len()..];
+    let block = after.split("```").nth(1).unwrap();
+    // Past the fence's info string (`json`, `text`).
+    block.split_once('\n').unwrap().1.trim().to_owned()
+}
+
+// The statement test vector of docs/API.md ("Registry statements") is what this registry
+// makes today from its inputs there (a test key, the answer, the time), so the documented
+// format cannot drift from the code; and it verifies with the published key it gives.
+#[tokio::test]
+async fn the_api_md_test_vector_is_what_the_registry_makes() {
+    let (f, keys) = fixture(3);
+    let mut published = jose::jwk_from_key(&registry_key(&keys).await);
+    published["kid"] = json!(keys.key_id());
+    let answer: Value = serde_json::from_str(&api_md_vector("answer")).unwrap();
+    let statement = f.registry.statement(&answer).await.unwrap();
+    let documented_key: Value = serde_json::from_str(&api_md_vector("registry key")).unwrap();
+    assert_eq!(documented_key, published);
+    assert_eq!(api_md_vector("statement"), statement);
+    let said: Statement<Value> = verify_statement(
+        &api_md_vector("statement"),
+        &jose::key_from_jwk(&documented_key).unwrap(),
+        T0,
+    )
+    .unwrap();
+    assert_eq!(said.answer, answer);
+    assert_eq!(said.iat, T0 / 1000);
+}

@@ -1,6 +1,7 @@
 //! `GET /v1/openapi.json` (Y.3059 9.3 i b): the API's OpenAPI document, built from `ROUTES`
 //! so it cannot drift from the routers, with each route's description from `operations`.
 
+mod claims;
 mod operations;
 mod schemas;
 
@@ -117,7 +118,7 @@ fn operation(spec: &RouteSpec) -> Operation {
                 .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
         );
     }
-    if let Some(body) = described.and_then(request_body) {
+    if let Some(body) = described.and_then(|d| request_body(spec, d)) {
         builder = builder.request_body(Some(body));
     }
     builder = builder.responses(responses(spec.access, described));
@@ -181,7 +182,10 @@ fn access_text(access: Access) -> String {
     }
 }
 
-fn request_body(described: &Described) -> Option<utoipa::openapi::request_body::RequestBody> {
+fn request_body(
+    spec: &RouteSpec,
+    described: &Described,
+) -> Option<utoipa::openapi::request_body::RequestBody> {
     let string = || ObjectBuilder::new().schema_type(Type::String);
     let builder = match &described.body {
         Body::None => return None,
@@ -189,12 +193,20 @@ fn request_body(described: &Described) -> Option<utoipa::openapi::request_body::
             "application/json",
             Content::new(Some(Ref::from_schema_name(*schema))),
         ),
-        Body::Jws { purpose, claims } => RequestBodyBuilder::new()
-            .description(Some(format!(
-                "A compact JWS (ES256) over a `{purpose}` nonce from POST /v1/challenges; \
-                 claims {claims}."
-            )))
-            .content("application/jose", Content::new(Some(string()))),
+        Body::Jws { purpose, claims } => {
+            let mut content = Content::new(Some(string().description(Some(
+                "A compact JWS (RFC 7515): header `{alg: ES256, kid}`, payload as \
+                 `x-jws-payload`",
+            ))));
+            content.extensions = Some(jws_extensions(spec, purpose));
+            RequestBodyBuilder::new()
+                .description(Some(format!(
+                    "A compact JWS (ES256) over a `{purpose}` nonce from POST /v1/challenges; \
+                     claims {claims}. The payload's JSON Schema is this media type's \
+                     `x-jws-payload`; who signs, with which `kid`, `x-jws-signers`."
+                )))
+                .content("application/jose", content)
+        }
         Body::BulkDevices => RequestBodyBuilder::new()
             .description(Some(
                 "Up to 1000 devices: a JSON array, or one JSON object per line (NDJSON), each \
@@ -211,6 +223,50 @@ fn request_body(described: &Described) -> Option<utoipa::openapi::request_body::
             .content("application/x-ndjson", Content::new(Some(string()))),
     };
     Some(builder.required(Some(Required::True)).build())
+}
+
+/// How a generic client builds a signed body (API.md "Signed requests in the OpenAPI
+/// document"): the payload's schema, the nonce's purpose, and the header each signer puts.
+fn jws_extensions(spec: &RouteSpec, purpose: &str) -> utoipa::openapi::extensions::Extensions {
+    let payload = claims::payload_schema(spec.method, spec.path, purpose);
+    let signers: Vec<serde_json::Value> = match spec.access {
+        Access::Signed(roles) => roles
+            .iter()
+            .map(|role| match (spec.path, role) {
+                // Self-service: the signature proves possession of the key it registers.
+                ("/v1/owners", trustreg_core::actors::Role::Owner) => serde_json::json!({
+                    "role": "owner",
+                    "kid": null,
+                    "key": "the claims' public_key, which the request registers",
+                }),
+                _ => serde_json::json!({"role": role.as_str(), "kid": kid_form(*role)}),
+            })
+            .collect(),
+        Access::RootOfTrust => vec![serde_json::json!({
+            "role": "device",
+            "x5c": "the device certificate chain, leaf first (standard base64 DER); no kid",
+        })],
+        Access::Public | Access::Token(_) => Vec::new(),
+    };
+    [
+        ("x-jws-payload", payload.unwrap_or(serde_json::Value::Null)),
+        ("x-jws-purpose", purpose.into()),
+        ("x-jws-signers", signers.into()),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// The `kid` a signer of `role` names (API.md "Identifiers and the signers' kid").
+fn kid_form(role: trustreg_core::actors::Role) -> &'static str {
+    use trustreg_core::actors::Role;
+    match role {
+        Role::Device => "<RegDevID>",
+        Role::Admin => "admin:<name>",
+        Role::Owner => "owner:<owner_id>",
+        Role::Manufacturer => "manufacturer:<root id>",
+        Role::Enquirer | Role::Agency => "enquirer:<enquirer_id>",
+    }
 }
 
 fn responses(access: Access, described: Option<&Described>) -> utoipa::openapi::Responses {

@@ -228,8 +228,9 @@ pub(crate) const OPERATIONS: &[Described] = &[
         summary: "Log in by challenge-response (9.3 iii): an access token",
         body: jws(
             "login",
-            "{nonce, enquirer_id}; kid = enquirer:<id>, owner:<id> or admin:<name>, \
-             enquirer_id repeats it",
+            "{nonce, htm, htu, enquirer_id}; kid = enquirer:<enquirer_id>, owner:<owner_id> or \
+             admin:<name>, enquirer_id the signer's id as the registry gave it (the whole kid \
+             is accepted too)",
         ),
         query: NONE,
         answer: json(200, "The access token", "SessionResponse"),

@@ -73,6 +73,55 @@ fn object(description: &str, fields: Vec<(&str, RefOr<Schema>)>) -> RefOr<Schema
     builder.into()
 }
 
+/// A non-blank text of 1 to `max` characters, as the registry checks it.
+fn bounded(max: usize, description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some("\\S"))
+        .description(Some(description))
+        .into()
+}
+
+/// `object(description, fields)` that refuses other members, as the core's type does
+/// (`deny_unknown_fields`): a generic tool then knows an unknown member is a 400.
+fn closed(description: &str, fields: Vec<(&str, RefOr<Schema>)>) -> RefOr<Schema> {
+    match object(description, fields) {
+        RefOr::T(Schema::Object(mut object)) => {
+            object.additional_properties = Some(Box::new(
+                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+            ));
+            RefOr::T(Schema::Object(object))
+        }
+        other => other,
+    }
+}
+
+/// A public P-256 key as a JWK (RFC 7517); a private one (with `d`) is refused.
+fn jwk() -> RefOr<Schema> {
+    let coordinate = || {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[A-Za-z0-9_-]{43}$"))
+            .description(Some("base64url of the 32-byte coordinate"))
+    };
+    ObjectBuilder::new()
+        .description(Some(
+            "A public P-256 key as a JWK (RFC 7517): kty EC, crv P-256, x, y; other public \
+             members are ignored, a private key (d) is refused",
+        ))
+        .property("kty", one_of_strings(&["EC"]))
+        .property("crv", one_of_strings(&["P-256"]))
+        .property("x", coordinate())
+        .property("y", coordinate())
+        .required("kty")
+        .required("crv")
+        .required("x")
+        .required("y")
+        .into()
+}
+
 fn problem() -> RefOr<Schema> {
     object(
         "RFC 9457 problem details: every error answer (`application/problem+json`).",
@@ -224,7 +273,7 @@ pub(crate) fn components() -> Components {
         ),
         (
             "ChallengeRequest",
-            object(
+            closed(
                 "What the nonce will be spent on.",
                 vec![(
                     "purpose",
@@ -244,6 +293,7 @@ pub(crate) fn components() -> Components {
                         "enquirer-decision",
                         "root",
                         "bulk-notification",
+                        "link",
                     ]),
                 )],
             ),
@@ -324,18 +374,15 @@ pub(crate) fn components() -> Components {
             status(vec![("holds", strings("Hold kind"))], "The device's holds."),
         ),
         ("BulkRegistrationAnswer", bulk_registration_answer()),
-        (
-            "Jwk",
-            free("A P-256 public key as a JWK (RFC 7517): kty EC, crv P-256, x, y"),
-        ),
+        ("Jwk", jwk()),
         (
             "SignUpRequest",
-            object(
+            closed(
                 "An enquirer or agency asking for access; pending until an admin approves.",
                 vec![
-                    ("name", text("Name")),
-                    ("organisation", text("Organisation")),
-                    ("contact", text("Contact (kept sealed)")),
+                    ("name", bounded(256, "Name")),
+                    ("organisation", bounded(256, "Organisation")),
+                    ("contact", bounded(256, "Contact (kept sealed)")),
                     ("role", one_of_strings(&["enquirer", "agency"])),
                     ("public_key", reference("Jwk")),
                 ],
@@ -348,7 +395,14 @@ pub(crate) fn components() -> Components {
                 vec![
                     (
                         "enquirer_id",
-                        text("Enquirer id; its login kid is enquirer:<id>"),
+                        text(
+                            "The enquirer's id: what every field and path naming an enquirer \
+                             takes, the login's enquirer_id claim included",
+                        ),
+                    ),
+                    (
+                        "kid",
+                        text("What its signatures name in their kid: enquirer:<enquirer_id>"),
                     ),
                     ("name", text("Name")),
                     ("organisation", text("Organisation")),
@@ -425,12 +479,13 @@ pub(crate) fn components() -> Components {
         ),
         (
             "BulkLookupRequest",
-            object(
+            closed(
                 "Up to 1000 ids.",
                 vec![(
                     "ids",
                     ArrayBuilder::new()
                         .items(text("A RegDevID or a virtual ID"))
+                        .min_items(Some(1))
                         .max_items(Some(trustreg_core::lookups::MAX_BULK_LOOKUP))
                         .into(),
                 )],
@@ -555,10 +610,18 @@ pub(crate) fn components() -> Components {
         ),
         (
             "SubscriptionRequest",
-            object(
+            closed(
                 "A subscription to one trust domain's notifications (9.4 i a). No other field.",
                 vec![
-                    ("trust_domain", text("One of the registry's trust domains")),
+                    (
+                        "trust_domain",
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .max_length(Some(trustreg_core::domains::MAX_DOMAIN_NAME))
+                            .pattern(Some("^[a-z](-?[a-z0-9])*$"))
+                            .description(Some("One of the registry's trust domains"))
+                            .into(),
+                    ),
                     ("protocol", one_of_strings(&["sqs", "https", "email"])),
                     (
                         "endpoint",

@@ -242,3 +242,126 @@ async fn references_resolve_and_operations_state_their_access() {
     assert!(login["requestBody"]["content"]["application/jose"].is_object());
     assert!(login.get("security").is_none());
 }
+
+/// `/v1/devices/x1/holds` for `/v1/devices/{regdevid}/holds`.
+fn sample_path(template: &str) -> String {
+    template
+        .split('/')
+        .map(|s| if s.starts_with('{') { "x1" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+// Every signed body says how to build it (API.md "Signed requests in the OpenAPI document"):
+// a self-contained payload schema requiring the nonce and the binding of its own route, a
+// nonce purpose POST /v1/challenges hands out, and who signs with which kid. Bodies that are
+// not signed carry none of it.
+#[tokio::test]
+async fn every_signed_body_describes_its_claims_signers_and_nonce() {
+    let (_, _, document) = served_document().await;
+    let purposes =
+        document["components"]["schemas"]["ChallengeRequest"]["properties"]["purpose"]["enum"]
+            .as_array()
+            .unwrap()
+            .clone();
+    let mut signed = 0;
+    for d in OPERATIONS {
+        let operation = &document["paths"][d.path][d.method.to_ascii_lowercase()];
+        let media = &operation["requestBody"]["content"]["application/jose"];
+        let is_jws = matches!(d.body, super::operations::Body::Jws { .. });
+        assert_eq!(media.is_object(), is_jws, "{} {}", d.method, d.path);
+        if !is_jws {
+            continue;
+        }
+        signed += 1;
+        let payload = &media["x-jws-payload"];
+        let mut found = Vec::new();
+        refs(payload, &mut found);
+        assert!(found.is_empty(), "{} {}: {found:?}", d.method, d.path);
+        let required: Vec<&str> = payload["required"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{} {} has no x-jws-payload", d.method, d.path))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        for claim in ["nonce", "htm", "htu"] {
+            assert!(
+                required.contains(&claim),
+                "{} {}: {claim}",
+                d.method,
+                d.path
+            );
+        }
+        for name in &required {
+            assert!(
+                payload["properties"].get(*name).is_some(),
+                "{} {}: {name}",
+                d.method,
+                d.path
+            );
+        }
+        assert_eq!(payload["properties"]["htm"]["const"], d.method);
+        let pattern = payload["properties"]["htu"]["pattern"].as_str().unwrap();
+        let htu = regex_lite::Regex::new(pattern).unwrap();
+        assert!(
+            htu.is_match(&sample_path(d.path)),
+            "{pattern} vs {}",
+            d.path
+        );
+        for other in OPERATIONS.iter().filter(|o| o.path != d.path) {
+            assert!(
+                !htu.is_match(&sample_path(other.path)),
+                "{pattern} matches {}",
+                other.path
+            );
+        }
+        assert!(
+            purposes.contains(&media["x-jws-purpose"]),
+            "{} {}: purpose {} cannot be asked for",
+            d.method,
+            d.path,
+            media["x-jws-purpose"]
+        );
+        let signers = media["x-jws-signers"].as_array().unwrap();
+        assert!(!signers.is_empty(), "{} {}", d.method, d.path);
+        for from_path in payload["properties"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter_map(|p| p.get("x-from-path"))
+        {
+            let parameter = format!("{{{}}}", from_path.as_str().unwrap());
+            assert!(d.path.contains(&parameter), "{} {parameter}", d.path);
+        }
+    }
+    assert!(signed >= 19, "{signed} signed bodies");
+}
+
+// The JSON bodies whose core types refuse unknown members say so, with the bounds the registry
+// checks: a generic client learns from the document what a 400 would tell it.
+#[tokio::test]
+async fn json_bodies_carry_the_registrys_bounds() {
+    let (_, _, document) = served_document().await;
+    let schemas = &document["components"]["schemas"];
+    for name in [
+        "ChallengeRequest",
+        "SignUpRequest",
+        "BulkLookupRequest",
+        "SubscriptionRequest",
+    ] {
+        assert_eq!(schemas[name]["additionalProperties"], false, "{name}");
+    }
+    let name = &schemas["SignUpRequest"]["properties"]["name"];
+    assert_eq!(
+        (&name["minLength"], &name["maxLength"]),
+        (&1.into(), &256.into())
+    );
+    assert_eq!(
+        schemas["BulkLookupRequest"]["properties"]["ids"]["maxItems"],
+        1000
+    );
+    assert_eq!(
+        schemas["Jwk"]["required"],
+        serde_json::json!(["kty", "crv", "x", "y"])
+    );
+}

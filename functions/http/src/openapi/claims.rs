@@ -1,0 +1,406 @@
+//! The claims of every signed request, as JSON Schemas: the `x-jws-payload` of each
+//! `application/jose` request body, so that a generic tool (schemathesis, a generated client)
+//! can build the payload it signs. Each schema is self-contained (no `$ref`), carries the
+//! bounds the registry enforces, and is closed (`additionalProperties: false`) exactly where the
+//! core's claim type refuses unknown members (`deny_unknown_fields`). String lengths are the
+//! registry's byte bounds: exact for ASCII, while longer UTF-8 text may be refused sooner.
+
+use serde_json::{Value, json};
+
+use trustreg_core::actors::MAX_KID;
+use trustreg_core::domains::{MAX_DOMAIN_NAME, MAX_DOMAINS};
+use trustreg_core::virtual_ids::MAX_TTL_SECONDS;
+
+/// Bounds private to the core, repeated here: `admin::MAX_ROT_TYPES`,
+/// `notifications::bulk::MAX_BULK_DEVICES`.
+const MAX_ROT_TYPES: usize = 8;
+const MAX_BULK_DEVICES: usize = 1000;
+
+/// What one signed operation's claims are, besides the `nonce`, `htm` and `htu` of all.
+pub(crate) struct Claims {
+    pub properties: Value,
+    pub required: &'static [&'static str],
+    /// The core's claim type refuses members it does not know.
+    pub closed: bool,
+}
+
+/// A non-blank text of 1 to `max` bytes (the registry trims before it checks blankness).
+fn text(max: usize, description: &str) -> Value {
+    json!({
+        "type": "string", "minLength": 1, "maxLength": max, "pattern": "\\S",
+        "description": description,
+    })
+}
+
+/// A claim that must repeat the path parameter `name`: a signature made for one target is of
+/// no use on another. `x-from-path` says which, for tools that fill it in.
+fn from_path(name: &str, description: &str) -> Value {
+    json!({
+        "type": "string", "minLength": 1, "maxLength": MAX_KID,
+        "description": format!("{description}: the `{{{name}}}` of the request's path"),
+        "x-from-path": name,
+    })
+}
+
+fn strings(max_items: usize, item: Value, description: &str) -> Value {
+    json!({"type": "array", "maxItems": max_items, "items": item, "description": description})
+}
+
+/// A public P-256 key as a JWK (RFC 7517); members other than these are ignored.
+fn jwk(description: &str) -> Value {
+    json!({
+        "type": "object",
+        "description": description,
+        "required": ["kty", "crv", "x", "y"],
+        "properties": {
+            "kty": {"const": "EC"},
+            "crv": {"const": "P-256"},
+            "x": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
+            "y": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
+        },
+        "not": {"required": ["d"]},
+    })
+}
+
+/// `device` of a registration (and of each bulk item): `messages::DeviceInfo`, bounds of
+/// `register::validate_device_info`.
+fn device() -> Value {
+    let short = |d: &str| text(128, d);
+    json!({
+        "type": "object",
+        "description": "The device's description: at most 4096 bytes as JSON",
+        "required": ["make", "model", "firmware_version", "software_version", "rot"],
+        "properties": {
+            "make": short("Make"),
+            "model": short("Model"),
+            "firmware_version": short("Firmware version"),
+            "software_version": short("Software version"),
+            "rot": {
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": short("Root-of-trust type, e.g. secure-element, tpm")},
+            },
+            "communication": strings(32, short("A technology"), "Communication technologies"),
+            "power": {
+                "type": "object",
+                "description": "At most 1024 bytes of JSON nested at most 8 deep",
+                "required": ["source"],
+                "properties": {"source": {"type": "string", "maxLength": 128}},
+            },
+            "protocols": strings(32, short("A protocol"), "Protocols"),
+        },
+    })
+}
+
+fn owner_attributes() -> Value {
+    let attribute = |d: &str| text(256, d);
+    json!({
+        "type": "object",
+        "description": "Identity attributes (PII, kept sealed): a name or an organisation at least",
+        "properties": {
+            "name": attribute("Name"),
+            "email": attribute("Email"),
+            "phone": attribute("Phone"),
+            "address": attribute("Address"),
+            "organisation": attribute("Organisation"),
+        },
+        "additionalProperties": false,
+        "anyOf": [{"required": ["name"]}, {"required": ["organisation"]}],
+    })
+}
+
+fn regdevid(description: &str) -> Value {
+    json!({
+        "type": "string", "minLength": 1, "maxLength": MAX_KID,
+        "description": format!("{description}: <registry path>:<scheme>:<value>"),
+    })
+}
+
+/// The claims of the signed operation `method path`, or `None` for an unsigned one.
+pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
+    let (properties, required, closed): (Value, &'static [&'static str], bool) = match (
+        method, path,
+    ) {
+        ("POST", "/v1/registrations") => (
+            json!({
+                "identifier": {
+                    "type": "object",
+                    "required": ["scheme", "value"],
+                    "properties": {
+                        "scheme": {"enum": ["imei", "mac", "eui64", "ipv6", "serial"]},
+                        "value": text(128, "The identifier the certificate binds, e.g. 15 \
+                            digits for an IMEI, <manufacturer>/<serial> for a serial"),
+                    },
+                    "additionalProperties": false,
+                },
+                "device": device(),
+                "owner": {
+                    "type": "object",
+                    "description": "An existing owner by owner_id, or a new one",
+                    "properties": {
+                        "owner_id": {"type": "string", "maxLength": MAX_KID},
+                        "kind": {"enum": ["owner", "custodian"]},
+                        "attributes": owner_attributes(),
+                        "public_key": jwk("The new owner's signing key"),
+                    },
+                    "additionalProperties": false,
+                },
+                "trust_domains": strings(
+                    MAX_DOMAINS,
+                    text(MAX_DOMAIN_NAME, "A trust domain the registry hosts"),
+                    "The trust domains it joins",
+                ),
+            }),
+            &["identifier", "device"],
+            false,
+        ),
+        ("POST", "/v1/devices/{regdevid}/acknowledgement") => (
+            json!({"regdevid": from_path("regdevid", "The RegDevID the device stored")}),
+            &["regdevid"],
+            true,
+        ),
+        ("POST", "/v1/devices/{regdevid}/reports") => (
+            json!({
+                "firmware_version": text(128, "Firmware version"),
+                "software_version": text(128, "Software version"),
+                "communication": strings(32, text(128, "A technology"), "Communication technologies"),
+                "configuration": {
+                    "description": "The security configuration: at most 4096 bytes of JSON \
+                        nested at most 8 deep",
+                },
+            }),
+            &["firmware_version", "software_version"],
+            false,
+        ),
+        ("POST", "/v1/devices/{regdevid}/virtual-ids") => (
+            json!({
+                "ttl_seconds": {"type": "integer", "minimum": 1, "maximum": MAX_TTL_SECONDS},
+                "single_use": {"type": "boolean", "default": false},
+            }),
+            &["ttl_seconds"],
+            true,
+        ),
+        ("POST", "/v1/owners") => (
+            json!({
+                "kind": {"enum": ["owner", "custodian"]},
+                "attributes": owner_attributes(),
+                "public_key": jwk("The owner's signing key: self-service signs with it and \
+                    names no kid"),
+            }),
+            &["kind", "attributes"],
+            true,
+        ),
+        ("POST", "/v1/owners/{owner_id}/verification") => (
+            json!({"state": {"enum": ["unverified", "verified", "rejected"]}}),
+            &["state"],
+            true,
+        ),
+        ("POST", "/v1/devices/{regdevid}/transfer") => (
+            json!({"new_owner_id": {
+                "type": "string", "minLength": 1, "maxLength": MAX_KID,
+                "description": "The owner_id the device goes to",
+            }}),
+            &["new_owner_id"],
+            true,
+        ),
+        ("POST", "/v1/devices/{regdevid}/transfer/accept") | ("DELETE", "/v1/admin/roots/{id}") => {
+            (json!({}), &[], true)
+        }
+        ("POST", "/v1/devices/{regdevid}/holds") => (
+            json!({
+                "regdevid": from_path("regdevid", "The device"),
+                "kind": {"enum": ["stolen", "compromised"]},
+                "note": text(512, "Why"),
+            }),
+            &["regdevid", "kind"],
+            true,
+        ),
+        ("POST", "/v1/devices/{regdevid}/holds/{kind}/release") => (
+            json!({
+                "regdevid": from_path("regdevid", "The device"),
+                "kind": {"enum": ["stolen", "compromised"], "x-from-path": "kind",
+                    "description": "The hold released: the `{kind}` of the path"},
+                "note": text(512, "Why"),
+            }),
+            &["regdevid", "kind"],
+            true,
+        ),
+        ("POST", "/v1/sessions") => (
+            json!({"enquirer_id": {
+                "type": "string", "minLength": 1, "maxLength": MAX_KID,
+                "description": "The signer's id as the registry gave it: an enquirer's \
+                    enquirer_id (its kid is enquirer:<enquirer_id>), an owner's owner_id, an \
+                    administrator's name. The whole kid is accepted too",
+                "x-from-kid": "id",
+            }}),
+            &["enquirer_id"],
+            true,
+        ),
+        ("PUT", "/v1/admin/trust-domains/{name}") => (
+            json!({"policy": {
+                "type": "object",
+                "description": "What the domain demands before it calls a device trusted",
+                "required": ["require_acknowledgement", "require_owner_verified",
+                    "unreliable_at_severity"],
+                "properties": {
+                    "require_acknowledgement": {"type": "boolean"},
+                    "require_owner_verified": {"type": "boolean"},
+                    "max_report_age_seconds": {"type": ["integer", "null"], "minimum": 1,
+                        "description": "A report older than this makes a device unverified"},
+                    "unreliable_at_severity": {"type": "number", "minimum": 0, "maximum": 10},
+                    "accepted_rot_types": strings(32, text(128, "A root-of-trust type"),
+                        "Root-of-trust types a device must have to join; empty: any"),
+                },
+            }}),
+            &["policy"],
+            true,
+        ),
+        ("PUT", "/v1/admin/roots/{id}") => (
+            json!({
+                "name": text(128, "Name"),
+                "certificate": {"type": "string", "minLength": 1,
+                    "description": "The CA certificate, standard base64 of its DER; the path's \
+                        {id} is the hex SHA-256 of that DER"},
+                "rot_types": {
+                    "type": "array", "minItems": 1, "maxItems": MAX_ROT_TYPES,
+                    "items": {"type": "string", "minLength": 1, "maxLength": 64},
+                    "description": "Root-of-trust types it vouches for",
+                },
+                "identifier_scopes": {
+                    "type": "array", "minItems": 1, "maxItems": 64,
+                    "description": "The identifiers it may certify",
+                    "items": {"type": "string", "pattern":
+                        "^(imei:[0-9]{1,14}|mac:[0-9a-f]{1,12}|eui64:[0-9a-f]{1,16}|serial:[!-.0-~]{1,64}|ipv6:[0-9a-fA-F:.]+/[0-9]{1,3})$"},
+                },
+            }),
+            &["name", "certificate", "rot_types", "identifier_scopes"],
+            true,
+        ),
+        ("POST", "/v1/admin/links") => (
+            json!({
+                "kind": {"enum": ["parent", "child", "peer"]},
+                "reg_id": text(128, "Its RegID"),
+                "path": text(128, "Its registry path, e.g. IN1.HLT"),
+                "public_key": jwk("Its signing key (the public_key of its GET /v1/registry)"),
+                "inbox": text(1024, "Its exchange inbox: an SQS queue URL"),
+            }),
+            &["kind", "reg_id", "path", "public_key", "inbox"],
+            true,
+        ),
+        ("POST", "/v1/admin/enquirers/{id}/decision") => (
+            json!({
+                "decision": {"enum": ["approve", "reject", "revoke"]},
+                "role": {"enum": ["enquirer", "agency"]},
+            }),
+            &["decision"],
+            true,
+        ),
+        ("POST", "/v1/vulnerabilities") => (
+            json!({
+                "severity": {"type": "number", "minimum": 0, "maximum": 10},
+                "cve": text(128, "e.g. CVE-2026-0001"),
+                "summary": text(1024, "What the flaw is"),
+                "target": {"oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["regdevids"],
+                        "properties": {"regdevids": {
+                            "type": "array", "minItems": 1, "maxItems": 100,
+                            "items": regdevid("An affected device"),
+                        }},
+                        "additionalProperties": false,
+                    },
+                    {
+                        "type": "object",
+                        "required": ["make", "model"],
+                        "properties": {
+                            "make": text(128, "Make"),
+                            "model": text(128, "Model"),
+                            "firmware_from": text(128, "First affected firmware (inclusive)"),
+                            "firmware_below": text(128, "First unaffected firmware (exclusive)"),
+                        },
+                        "additionalProperties": false,
+                    },
+                ]},
+                "fixed_in_firmware": text(128, "The first firmware without the flaw"),
+            }),
+            &["severity", "summary", "target"],
+            true,
+        ),
+        ("POST", "/v1/vulnerabilities/{id}/apply" | "/v1/vulnerabilities/{id}/fixed") => (
+            json!({"id": from_path("id", "The vulnerability")}),
+            &["id"],
+            true,
+        ),
+        ("POST", "/v1/admin/notifications") => (
+            json!({
+                "regdevids": {
+                    "type": "array", "minItems": 1, "maxItems": MAX_BULK_DEVICES,
+                    "items": regdevid("A device whose subscribers are told"),
+                },
+                "message": text(2048, "What the subscribers are told, as plain text"),
+            }),
+            &["regdevids", "message"],
+            true,
+        ),
+        _ => return None,
+    };
+    Some(Claims {
+        properties,
+        required,
+        closed,
+    })
+}
+
+/// The whole payload schema of a signed operation: its claims with the `nonce` of `purpose`
+/// and the binding (`htm`, `htu`) every signed request carries (API.md "Signed requests").
+pub(crate) fn payload_schema(method: &str, path: &str, purpose: &str) -> Option<Value> {
+    let Claims {
+        properties,
+        required,
+        closed,
+    } = claims(method, path)?;
+    let mut all = json!({
+        "nonce": {
+            "type": "string", "minLength": 1,
+            "description": format!("A `{purpose}` nonce from POST /v1/challenges: single-use, \
+                valid 5 minutes"),
+        },
+        "htm": {"const": method, "description": "The request's HTTP method"},
+        "htu": {
+            "type": "string", "maxLength": trustreg_core::binding::MAX_PATH,
+            "pattern": htu_pattern(path),
+            "description": format!("The request's path, {path} with its parameters as sent \
+                (no scheme, host, stage or query)"),
+        },
+    });
+    if let (Some(all), Value::Object(own)) = (all.as_object_mut(), properties) {
+        all.extend(own);
+    }
+    let mut names = vec!["nonce", "htm", "htu"];
+    names.extend(required);
+    let mut schema = json!({
+        "type": "object",
+        "required": names,
+        "properties": all,
+    });
+    if closed {
+        schema["additionalProperties"] = json!(false);
+    }
+    Some(schema)
+}
+
+/// `^/v1/devices/[^/]+/holds$` for `/v1/devices/{regdevid}/holds`.
+fn htu_pattern(path: &str) -> String {
+    let segments: Vec<String> = path
+        .split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "[^/]+".to_owned()
+            } else {
+                segment.replace('.', "\\.")
+            }
+        })
+        .collect();
+    format!("^{}$", segments.join("/"))
+}
