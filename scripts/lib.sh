@@ -42,7 +42,10 @@ check_arm64() {
     rustup target add aarch64-unknown-linux-gnu
   mkdir -p "$TARGET_DIR"
   zigcc=$(cd "$TARGET_DIR" && pwd)/zig-aarch64
-  printf '#!/bin/sh\nexec "%s" -m ziglang cc -target aarch64-linux-gnu "$@"\n' "$bin/python" >"$zigcc-cc"
+  # cc-rs passes clang's --target=<rust triple>, which zig does not parse: the wrapper drops it
+  # for zig's own triple (as cargo-lambda's and cargo-zigbuild's wrappers do).
+  printf '#!/bin/sh\nfor a; do shift; case "$a" in --target=*) ;; *) set -- "$@" "$a" ;; esac; done\nexec "%s" -m ziglang cc -target aarch64-linux-gnu "$@"\n' \
+    "$bin/python" >"$zigcc-cc"
   printf '#!/bin/sh\nexec "%s" -m ziglang ar "$@"\n' "$bin/python" >"$zigcc-ar"
   chmod +x "$zigcc-cc" "$zigcc-ar"
   local args=()
