@@ -1,8 +1,9 @@
 //! AWS's rules in the emulator (localstack/plugin/trustreg_localstack/fidelity): each test
 //! makes LocalStack refuse what AWS refuses, with AWS's error, and shows the neighbouring call
 //! AWS allows still succeeds. Every refusal asserted here is one stock LocalStack 4.7.0 lets
-//! through (except where a test says LocalStack already enforces it), so these tests fail when
-//! the fidelity layer is off or stops working.
+//! through, so these tests fail when the fidelity layer is off or stops working; except where
+//! a test says LocalStack already enforces the rule (SNS's size, and those at the end), which
+//! are probed so that an emulator upgrade dropping one is noticed.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -856,4 +857,149 @@ async fn a_synchronous_response_holds_at_most_6_mb() {
         .send()
         .await
         .unwrap();
+}
+
+// Rules LocalStack 4.7.0 (moto) already enforces as AWS does: probed so that an upgrade of the
+// emulator that drops one is noticed, not to test the fidelity layer.
+
+// AWS: "The minimum length of a partition key value is 1 byte. The maximum length is 2048
+// bytes." and "The maximum length of a sort key value is 1024 bytes."
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html#limits-partition-sort-keys
+#[tokio::test]
+async fn keys_hold_2048_bytes_of_partition_and_1024_of_sort() {
+    let stack = Stack::deployed();
+    let ddb = aws_sdk_dynamodb::Client::new(&localstack().await);
+    let prefix = format!("FIDELITY#{}#", unique());
+    let put = |pk: String, sk: String| {
+        ddb.put_item()
+            .table_name(stack.table())
+            .set_item(Some(key(&pk, &sk)))
+            .send()
+    };
+    let pk = |len: usize| format!("{prefix}{}", "p".repeat(len - prefix.len()));
+    let sk = |len: usize| "s".repeat(len);
+    assert_eq!(
+        refusal(put(pk(2049), sk(1)).await),
+        ("ValidationException".into(), 400)
+    );
+    assert_eq!(
+        refusal(put(pk(2048), sk(1025)).await),
+        ("ValidationException".into(), 400)
+    );
+    put(pk(2048), sk(1024)).await.expect("keys at their limits");
+    ddb.delete_item()
+        .table_name(stack.table())
+        .set_key(Some(key(&pk(2048), &sk(1024))))
+        .send()
+        .await
+        .unwrap();
+}
+
+// AWS: TransactWriteItems "can contain up to 100 action requests" and BatchGetItem "can
+// retrieve up to 100 items".
+// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+#[tokio::test]
+async fn transactions_and_batch_reads_take_at_most_100() {
+    let stack = Stack::deployed();
+    let ddb = aws_sdk_dynamodb::Client::new(&localstack().await);
+    let pk = format!("FIDELITY#{}", unique());
+    let puts = |n: usize| -> Vec<TransactWriteItem> {
+        (0..n)
+            .map(|i| {
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(stack.table())
+                            .set_item(Some(key(&pk, &format!("{i:03}"))))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .collect()
+    };
+    let refused = ddb
+        .transact_write_items()
+        .set_transact_items(Some(puts(101)))
+        .send()
+        .await;
+    assert_eq!(refusal(refused), ("ValidationException".into(), 400));
+    ddb.transact_write_items()
+        .set_transact_items(Some(puts(100)))
+        .send()
+        .await
+        .expect("100 actions are taken");
+
+    let keys = |n: usize| {
+        aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+            .set_keys(Some((0..n).map(|i| key(&pk, &format!("{i:03}"))).collect()))
+            .build()
+            .unwrap()
+    };
+    let refused = ddb
+        .batch_get_item()
+        .request_items(stack.table(), keys(101))
+        .send()
+        .await;
+    assert_eq!(refusal(refused), ("ValidationException".into(), 400));
+    let got = ddb
+        .batch_get_item()
+        .request_items(stack.table(), keys(100))
+        .send()
+        .await
+        .expect("100 keys are taken");
+    let read = got
+        .responses()
+        .and_then(|r| r.get(stack.table()))
+        .map_or(0, Vec::len);
+    let left = got
+        .unprocessed_keys()
+        .and_then(|u| u.get(stack.table()))
+        .map_or(0, |k| k.keys().len());
+    assert_eq!(read + left, 100);
+    for i in 0..100 {
+        ddb.delete_item()
+            .table_name(stack.table())
+            .set_key(Some(key(&pk, &format!("{i:03}"))))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+// AWS: "A single Query operation will read up to a maximum of 1 MB of data" and then answers
+// with LastEvaluatedKey.
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Pagination.html
+#[tokio::test]
+async fn a_query_page_holds_at_most_1_mb() {
+    let stack = Stack::deployed();
+    let ddb = aws_sdk_dynamodb::Client::new(&localstack().await);
+    let pk = format!("FIDELITY#{}", unique());
+    for i in 0..3 {
+        ddb.put_item()
+            .table_name(stack.table())
+            .set_item(Some(item_of(&pk, &format!("{i}"), 400 * 1024)))
+            .send()
+            .await
+            .unwrap();
+    }
+    let page = ddb
+        .query()
+        .table_name(stack.table())
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", s(&pk))
+        .send()
+        .await
+        .unwrap();
+    assert!(page.count() < 3, "three 400 KB items in one page");
+    assert!(page.last_evaluated_key().is_some(), "no key to go on from");
+    for i in 0..3 {
+        ddb.delete_item()
+            .table_name(stack.table())
+            .set_key(Some(key(&pk, &format!("{i}"))))
+            .send()
+            .await
+            .unwrap();
+    }
 }
