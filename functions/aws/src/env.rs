@@ -46,6 +46,13 @@ pub const RATE_LIMITS: &str = "RATE_LIMITS";
 pub const EXCHANGE_ENABLED: &str = "EXCHANGE_ENABLED";
 
 /// The SDK configuration from the environment (LocalStack sets `AWS_ENDPOINT_URL`).
+///
+/// Retries are the SDK's defaults on purpose: standard mode, 3 attempts, exponential backoff
+/// with jitter from 1 s, so a throttled KMS or DynamoDB call (ThrottlingException,
+/// ProvisionedThroughputExceededException, RequestLimitExceeded) gives up within about 3 s,
+/// well inside the API functions' 29 s; the route then answers 503 with `Retry-After`
+/// (`trustreg_http::problem`), and the writes, each one transaction, leave nothing behind.
+/// tests/tests/faults.rs throttles the deployed functions to prove both outcomes.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }

@@ -53,6 +53,16 @@ HOST_VARS = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "RUST_BACKTRACE
 # this executor replaces: LocalStack passes it as config.LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES.
 MAX_RESPONSE = int(getattr(config, "LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES", 0) or 6 * 1024 * 1024 + 100)
 
+# Running environments by function name: fault injection (fidelity/faults.py) finds the
+# bootstrap behind an AWS call among them.
+RUNNING: dict[str, set["LocalRuntimeExecutor"]] = {}
+_running_lock = threading.Lock()
+
+
+def running(function_name: str) -> list["LocalRuntimeExecutor"]:
+    with _running_lock:
+        return list(RUNNING.get(function_name, ()))
+
 
 class LocalRuntimeExecutor(RuntimeExecutor):
     def __init__(self, id: str, function_version: FunctionVersion) -> None:
@@ -64,6 +74,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         self.ready = threading.Event()  # set when the bootstrap first asks for an event
         self.init_error: bytes | None = None
         self.current: tuple[str, Future] | None = None  # (request id, result) being invoked
+        self.current_payload = ""  # the event being invoked (faults match a test's tag in it)
         self.invoke_lock = threading.Lock()
         self.stopped = False
         self.output: list[str] = []  # bootstrap output of the current invocation
@@ -102,10 +113,14 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         self.server.daemon_threads = True
         self.server.executor = self
         threading.Thread(target=self.server.serve_forever, name=f"lambda-api-{self.id}", daemon=True).start()
+        with _running_lock:
+            RUNNING.setdefault(self.name, set()).add(self)
         self._spawn()
 
     def stop(self) -> None:
         self.stopped = True
+        with _running_lock:
+            RUNNING.get(self.name, set()).discard(self)
         self._kill()
         if self.server:
             self.server.shutdown()
@@ -122,6 +137,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
             future: Future = Future()
             self.output = []
             self.current = (req_id, future)
+            self.current_payload = payload.get("payload") or ""
             self.events.put(payload)
             timeout = float(self.function_version.config.timeout or 3)
             try:
@@ -134,9 +150,26 @@ class LocalRuntimeExecutor(RuntimeExecutor):
                 return self._result(req_id, json.dumps(error).encode(), is_error=True)
             finally:
                 self.current = None
+                self.current_payload = ""
 
     def get_logs(self) -> str:
         return "\n".join(self.tail)
+
+    def pid(self) -> int | None:
+        proc = self.proc
+        return proc.pid if proc and proc.poll() is None else None
+
+    def kill_now(self) -> int | None:
+        """SIGKILL of the bootstrap's process group, as a crash or an out-of-memory kill would
+        end it (no SIGTERM grace: the fault is that it gets none). The pump thread then answers
+        the invocation with Runtime.ExitError; the next invoke starts a fresh process."""
+        pid = self.pid()
+        if pid is not None:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                return None
+        return pid
 
     # ---------------------------------------------------------------- process handling
     def _spawn(self) -> None:

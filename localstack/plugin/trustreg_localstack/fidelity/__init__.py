@@ -1,5 +1,5 @@
-"""AWS's rules in the emulator (host mode): IAM evaluation of assumed-role calls (iam.py) and
-AWS's size and count limits (limits.py), installed into LocalStack's request chain at start.
+"""AWS's rules in the emulator (host mode): IAM evaluation of assumed-role calls (iam.py),
+AWS's size and count limits (limits.py) and the tests' fault injection (faults.py), installed into LocalStack's request chain at start.
 On unless TRUSTREG_FIDELITY=0 (localstack/README.md)."""
 
 import logging
@@ -18,7 +18,7 @@ def enabled() -> bool:
 def install_fidelity():
     from localstack.aws import handlers
 
-    from . import iam, limits
+    from . import faults, iam, limits
 
     limits.patch_providers()
     # serve_custom_service_request_handlers runs after the request is parsed (service,
@@ -26,5 +26,9 @@ def install_fidelity():
     # request before it authorizes it), then IAM.
     handlers.serve_custom_service_request_handlers.append(limits.check_request)
     handlers.serve_custom_service_request_handlers.append(iam.enforce)
+    # Faults armed by the tests (faults.py) hit authorized calls, as AWS throttles them.
+    handlers.serve_custom_service_request_handlers.append(faults.inject)
+    handlers.run_custom_response_handlers.append(faults.kill_after)
+    faults.install_routes()
     LOG.info("trustreg fidelity layer on: IAM for assumed roles, AWS size limits (log %s)",
              os.environ.get("TRUSTREG_IAM_LOG"))

@@ -1,0 +1,654 @@
+//! Faults of AWS under the functions (localstack/plugin/trustreg_localstack/fidelity/faults.py):
+//! first probes that each kind of fault fires, with AWS's error, so the switch cannot silently
+//! stop working; then what the registry does when KMS or DynamoDB throttles it. Every scenario
+//! proves its fault fired before it asserts what did not change.
+//!
+//! Faults are armed per function and AWS call; the scenarios also give a tag, a header only
+//! their own request carries, so registrations of tests running beside them are not hit.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
+use serde_json::{Value, json};
+use trustreg_core::identifier::{Identifier, RegDevId};
+use trustreg_core::messages::ReportClaims;
+use trustreg_core::ports::{DeviceStore, ReportStore};
+use trustreg_device::RegistryClient;
+use trustreg_device::client::{ReportParams, device_path, report_jws};
+use trustreg_tests::{
+    Answer, Manufacturer, Stack, challenge, eventually, imei, localstack, random_imei,
+    registration, sensor_info,
+};
+
+// ---------------------------------------------------------------- the switch
+
+fn faults_url() -> String {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
+    format!("{endpoint}/_trustreg/faults")
+}
+
+/// Arms a fault; its id.
+async fn arm(fault: Value) -> String {
+    let response = reqwest::Client::new()
+        .post(faults_url())
+        .json(&fault)
+        .send()
+        .await
+        .expect("the fault switch answers (host-mode LocalStack with the fidelity layer)");
+    assert_eq!(response.status(), 201, "{fault}");
+    let armed: Value = response.json().await.unwrap();
+    armed["id"].as_str().unwrap().to_owned()
+}
+
+/// The fault as the plugin has it: `seen`, `fired` (one record per affected call), `done`.
+async fn fault(id: &str) -> Value {
+    reqwest::get(format!("{}/{id}", faults_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Disarms what a failed test left armed.
+async fn disarm(id: &str) {
+    reqwest::Client::new()
+        .delete(format!("{}/{id}", faults_url()))
+        .send()
+        .await
+        .unwrap();
+}
+
+fn fired(fault: &Value) -> usize {
+    fault["fired"].as_array().unwrap().len()
+}
+
+// ---------------------------------------------------------------- callers
+
+fn function(stack: &Stack, name: &str) -> String {
+    format!("{}-{name}", stack.table())
+}
+
+/// The execution role of one of the stack's functions, as Lambda holds it.
+async fn role_arn(stack: &Stack, name: &str) -> String {
+    let endpoint = localstack().await.endpoint_url().unwrap().to_owned();
+    let auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0";
+    let config: Value = reqwest::Client::new()
+        .get(format!(
+            "{endpoint}/2015-03-31/functions/{}/configuration",
+            function(stack, name)
+        ))
+        .header("Authorization", auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    config["Role"].as_str().unwrap().to_owned()
+}
+
+/// Credentials of `role` under `session` (the plugin names the caller by its session, as the
+/// Lambda executor names a function's), without the SDK's retries: a probe sees each answer.
+async fn as_session(role_arn: &str, session: &str) -> SdkConfig {
+    let root = localstack().await;
+    let out = aws_sdk_sts::Client::new(&root)
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name(session)
+        .send()
+        .await
+        .unwrap();
+    let c = out.credentials().unwrap();
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(root.endpoint_url().unwrap())
+        .region(Region::new("us-east-1"))
+        .retry_config(RetryConfig::disabled())
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            None,
+            "fault-probe",
+        ))
+        .load()
+        .await
+}
+
+/// A caller of its own with the register function's grants: its session name and SDK config.
+async fn probe(stack: &Stack) -> (String, SdkConfig) {
+    let session = format!("fault-probe-{}", random_imei());
+    let sdk = as_session(&role_arn(stack, "register").await, &session).await;
+    (session, sdk)
+}
+
+async fn sign(kms: &aws_sdk_kms::Client, stack: &Stack) -> Result<(), (String, u16)> {
+    kms.sign()
+        .key_id(stack.output("SigningKeyId"))
+        .message(Blob::new(vec![7u8; 32]))
+        .message_type(MessageType::Digest)
+        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            let status = e.raw_response().map(|r| r.status().as_u16()).unwrap_or(0);
+            (e.code().unwrap_or("<none>").to_owned(), status)
+        })
+}
+
+fn probe_put(stack: &Stack, pk: &str) -> TransactWriteItem {
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    TransactWriteItem::builder()
+        .put(
+            Put::builder()
+                .table_name(stack.table())
+                .item("pk", s(pk))
+                .item("sk", s("fault-probe"))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+// ---------------------------------------------------------------- probes: each fault fires
+
+// AWS: KMS throttles with ThrottlingException, HTTP 400
+// (https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html#API_Sign_Errors). The
+// fault hits calls nth .. nth+times-1 of the named caller and operation, then is consumed.
+#[tokio::test]
+async fn a_throttle_fault_refuses_the_nth_calls_of_its_caller_as_kms_does() {
+    let stack = Stack::deployed();
+    let (session, sdk) = probe(&stack).await;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let id = arm(
+        json!({"function": session, "service": "kms", "operation": "Sign",
+        "nth": 2, "times": 2, "action": "throttle"}),
+    )
+    .await;
+    let answers = [
+        sign(&kms, &stack).await,
+        sign(&kms, &stack).await,
+        sign(&kms, &stack).await,
+        sign(&kms, &stack).await,
+    ];
+    let throttled = Err(("ThrottlingException".to_owned(), 400));
+    assert_eq!(
+        answers,
+        [Ok(()), throttled.clone(), throttled, Ok(())],
+        "calls 2 and 3 throttled"
+    );
+    let f = fault(&id).await;
+    assert_eq!((fired(&f), f["done"].as_bool()), (2, Some(true)), "{f}");
+}
+
+// AWS: DynamoDB throttles with ProvisionedThroughputExceededException (or ThrottlingException,
+// RequestLimitExceeded), HTTP 400
+// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html).
+#[tokio::test]
+async fn a_throttle_fault_refuses_a_dynamodb_call_with_the_code_asked_for() {
+    let stack = Stack::deployed();
+    let (session, sdk) = probe(&stack).await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    for code in [
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+    ] {
+        let id = arm(
+            json!({"function": session, "service": "dynamodb", "operation": "GetItem",
+            "action": "throttle", "code": code}),
+        )
+        .await;
+        let get = || {
+            ddb.get_item()
+                .table_name(stack.table())
+                .key("pk", AttributeValue::S(format!("fault-probe#{session}")))
+                .key("sk", AttributeValue::S("fault-probe".into()))
+                .send()
+        };
+        let e = get().await.expect_err("throttled");
+        let status = e.raw_response().map(|r| r.status().as_u16());
+        assert_eq!((e.code(), status), (Some(code), Some(400)));
+        assert!(get().await.is_ok(), "one call only");
+        assert_eq!(fired(&fault(&id).await), 1);
+    }
+}
+
+// AWS: a transaction another one holds an item of is cancelled with
+// TransactionCanceledException, its CancellationReasons naming TransactionConflict
+// (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html#API_TransactWriteItems_Errors).
+// Nothing is written.
+#[tokio::test]
+async fn a_conflict_fault_cancels_a_transaction_as_dynamodb_does() {
+    let stack = Stack::deployed();
+    let (session, sdk) = probe(&stack).await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let (a, b) = (
+        format!("fault-probe#{session}#a"),
+        format!("fault-probe#{session}#b"),
+    );
+    let id = arm(json!({"function": session, "service": "dynamodb",
+        "operation": "TransactWriteItems", "action": "conflict"}))
+    .await;
+    let e = ddb
+        .transact_write_items()
+        .transact_items(probe_put(&stack, &a))
+        .transact_items(probe_put(&stack, &b))
+        .send()
+        .await
+        .expect_err("cancelled")
+        .into_service_error();
+    let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancel) = e else {
+        panic!("not a cancellation: {e:?}");
+    };
+    let codes: Vec<_> = cancel
+        .cancellation_reasons()
+        .iter()
+        .map(|r| r.code().unwrap_or_default())
+        .collect();
+    assert_eq!(codes, ["TransactionConflict", "None"]);
+    assert_eq!(fired(&fault(&id).await), 1);
+    let root = aws_sdk_dynamodb::Client::new(&localstack().await);
+    for pk in [&a, &b] {
+        let item = root
+            .get_item()
+            .table_name(stack.table())
+            .key("pk", AttributeValue::S(pk.clone()))
+            .key("sk", AttributeValue::S("fault-probe".into()))
+            .send()
+            .await
+            .unwrap();
+        assert!(item.item().is_none(), "a cancelled transaction wrote {pk}");
+    }
+}
+
+/// A fresh identifier and a fresh manufacturer the stack accepts.
+async fn new_device(stack: &Stack) -> (Identifier, Manufacturer) {
+    let sdk = localstack().await;
+    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
+    let maker = Manufacturer::accepted_by(&registry).await;
+    (imei(&random_imei()), maker)
+}
+
+fn regdevid_of(stack: &Stack, identifier: &Identifier) -> RegDevId {
+    format!("{}:{identifier}", stack.output("RegistryPath"))
+        .parse()
+        .unwrap()
+}
+
+/// Posts a registration with the fault tag header, as the test's own request.
+async fn register_tagged(api: &str, tag: &str, body: String) -> (Answer, Option<String>) {
+    post_tagged(api, "/v1/registrations", tag, body).await
+}
+
+/// Posts a signed request (JWS) with the fault tag header: the answer and its Retry-After.
+async fn post_tagged(api: &str, path: &str, tag: &str, body: String) -> (Answer, Option<String>) {
+    let response = reqwest::Client::new()
+        .post(format!("{api}{path}"))
+        .header("content-type", "application/jose")
+        .header("x-trustreg-fault-tag", tag)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (
+        Answer {
+            status,
+            content_type,
+            body,
+        },
+        retry_after,
+    )
+}
+
+fn tag() -> String {
+    format!("fault-tag-{}", random_imei())
+}
+
+/// True while no process with this pid exists (or only its zombie).
+fn gone(pid: u64) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// The fired record of a kill fault, once the plugin wrote the pid it killed.
+async fn killed_pid(id: &str) -> u64 {
+    eventually(Duration::from_secs(30), "the kill fault fired", || async {
+        let f = fault(id).await;
+        f["fired"][0]["killed"].as_u64()
+    })
+    .await
+}
+
+// A kill before the call: the function's process dies before KMS signs, so the registration
+// fails and nothing is stored.
+#[tokio::test]
+async fn a_kill_before_fault_kills_the_function_before_its_call_is_served() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let store = stack.store(&localstack().await);
+    let (id, maker) = new_device(&stack).await;
+    let se = maker.device(&id);
+    let tag = tag();
+    let fid = arm(
+        json!({"function": function(&stack, "register"), "service": "kms",
+        "operation": "Sign", "action": "kill-before", "tag": tag}),
+    )
+    .await;
+    let body = registration(&se, &id, challenge(&api, "register").await);
+    let (answer, _) = register_tagged(&api, &tag, body).await;
+    let pid = killed_pid(&fid).await;
+    disarm(&fid).await;
+    // SIGKILL is delivered asynchronously: the process ends within moments.
+    eventually(Duration::from_secs(5), "the bootstrap died", || async {
+        gone(pid).then_some(())
+    })
+    .await;
+    assert_eq!(
+        answer.status, 502,
+        "API Gateway's answer to a failed function: {answer:?}"
+    );
+    let regdevid = regdevid_of(&stack, &id);
+    assert!(store.get_device(&regdevid).await.unwrap().is_none());
+}
+
+// A kill after the call: DynamoDB wrote the device, then the function died before answering.
+#[tokio::test]
+async fn a_kill_after_fault_kills_the_function_once_its_call_was_served() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let store = stack.store(&localstack().await);
+    let (id, maker) = new_device(&stack).await;
+    let se = maker.device(&id);
+    let tag = tag();
+    let fid = arm(
+        json!({"function": function(&stack, "register"), "service": "dynamodb",
+        "operation": "TransactWriteItems", "action": "kill-after", "tag": tag}),
+    )
+    .await;
+    let body = registration(&se, &id, challenge(&api, "register").await);
+    let (answer, _) = register_tagged(&api, &tag, body).await;
+    let pid = killed_pid(&fid).await;
+    disarm(&fid).await;
+    // SIGKILL is delivered asynchronously: the process ends within moments.
+    eventually(Duration::from_secs(5), "the bootstrap died", || async {
+        gone(pid).then_some(())
+    })
+    .await;
+    assert_eq!(
+        answer.status, 502,
+        "API Gateway's answer to a failed function: {answer:?}"
+    );
+    let regdevid = regdevid_of(&stack, &id);
+    assert!(
+        store.get_device(&regdevid).await.unwrap().is_some(),
+        "the transaction was served before the kill"
+    );
+}
+
+// A tagged fault counts only the calls of invocations carrying its tag: a registration
+// without it goes through untouched, the tagged one after it is hit.
+#[tokio::test]
+async fn a_tagged_fault_hits_only_the_invocations_carrying_its_tag() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let (id, maker) = new_device(&stack).await;
+    let (other, _) = new_device(&stack).await;
+    let tag = tag();
+    let fid = arm(
+        json!({"function": function(&stack, "register"), "service": "kms",
+        "operation": "Sign", "times": 3, "action": "throttle", "tag": tag}),
+    )
+    .await;
+    let untagged = registration(
+        &maker.device(&other),
+        &other,
+        challenge(&api, "register").await,
+    );
+    let (answer, _) = register_tagged(&api, "another-tag", untagged).await;
+    assert_eq!(answer.status, 201, "{answer:?}");
+    let body = registration(&maker.device(&id), &id, challenge(&api, "register").await);
+    let (answer, _) = register_tagged(&api, &tag, body).await;
+    let f = fault(&fid).await;
+    disarm(&fid).await;
+    assert_eq!(answer.status, 503, "{answer:?}");
+    assert_eq!(
+        (f["seen"].as_u64(), fired(&f)),
+        (Some(3), 3),
+        "only the tagged registration's three attempts counted: {f}"
+    );
+}
+
+// ---------------------------------------------------------------- throttling
+
+// Y.3059 10
+// KMS throttles the credential's signature twice: the SDK's standard retries (3 attempts)
+// absorb it and the registration succeeds.
+#[tokio::test]
+async fn a_registration_survives_kms_throttling_its_retries_absorb() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let store = stack.store(&localstack().await);
+    let (id, maker) = new_device(&stack).await;
+    let se = maker.device(&id);
+    let tag = tag();
+    let fid = arm(
+        json!({"function": function(&stack, "register"), "service": "kms",
+        "operation": "Sign", "times": 2, "action": "throttle", "tag": tag}),
+    )
+    .await;
+    let body = registration(&se, &id, challenge(&api, "register").await);
+    let (answer, _) = register_tagged(&api, &tag, body).await;
+    let f = fault(&fid).await;
+    disarm(&fid).await;
+    assert_eq!(fired(&f), 2, "KMS throttled twice: {f}");
+    assert_eq!(answer.status, 201, "{answer:?}");
+    assert!(
+        store
+            .get_device(&regdevid_of(&stack, &id))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// What a throttled registration must leave: no device, no identifier claimed, no transition.
+async fn assert_nothing_stored(stack: &Stack, id: &Identifier) {
+    let store = stack.store(&localstack().await);
+    let regdevid = regdevid_of(stack, id);
+    assert!(store.get_device(&regdevid).await.unwrap().is_none());
+    assert!(store.holder_of(id).await.unwrap().is_none());
+    assert!(store.transitions_of(&regdevid).await.unwrap().is_empty());
+}
+
+/// The registration refused for an unavailable service: 503, problem `<code>`, Retry-After.
+fn assert_unavailable(answer: &Answer, retry_after: Option<&str>, code: &str) {
+    assert_eq!(answer.status, 503, "{answer:?}");
+    assert_eq!(answer.problem(), code);
+    let seconds: u64 = retry_after
+        .expect("Retry-After")
+        .parse()
+        .expect("delay-seconds");
+    assert!(seconds >= 1);
+}
+
+/// After the 503 the client retries as told: the nonce it used is spent (one use, whatever
+/// the outcome), so the same request is refused; a request over a fresh nonce registers the
+/// device.
+async fn retry_as_told(
+    stack: &Stack,
+    se: &trustreg_device::SoftSecureElement,
+    id: &Identifier,
+    spent: String,
+) {
+    let api = stack.api_url();
+    let (again, _) = register_tagged(&api, "no-fault", spent).await;
+    assert_eq!(again.status, 401, "{again:?}");
+    assert_eq!(again.problem(), "nonce-invalid");
+    let fresh = registration(se, id, challenge(&api, "register").await);
+    let (retried, _) = register_tagged(&api, "no-fault", fresh).await;
+    assert_eq!(retried.status, 201, "{retried:?}");
+}
+
+// Y.3059 10
+// KMS throttles more often than the SDK retries: 503 with Retry-After, never 500, and nothing
+// stored; the client's retry with a fresh nonce registers the device.
+#[tokio::test]
+async fn a_registration_kms_keeps_throttling_is_refused_503_and_stores_nothing() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let (id, maker) = new_device(&stack).await;
+    let se = maker.device(&id);
+    let tag = tag();
+    let fid = arm(
+        json!({"function": function(&stack, "register"), "service": "kms",
+        "operation": "Sign", "times": 3, "action": "throttle", "tag": tag}),
+    )
+    .await;
+    let body = registration(&se, &id, challenge(&api, "register").await);
+    let (answer, retry_after) = register_tagged(&api, &tag, body.clone()).await;
+    let f = fault(&fid).await;
+    disarm(&fid).await;
+    assert_eq!(fired(&f), 3, "every attempt throttled: {f}");
+    assert_unavailable(&answer, retry_after.as_deref(), "key-service-unavailable");
+    assert_nothing_stored(&stack, &id).await;
+    retry_as_told(&stack, &se, &id, body).await;
+}
+
+// Y.3059 10
+// DynamoDB throttles the transaction that creates the device past the SDK's retries: 503 with
+// Retry-After, nothing stored (the transaction is all or nothing); a fresh request registers.
+#[tokio::test]
+async fn a_registration_dynamodb_keeps_throttling_is_refused_503_and_stores_nothing() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let (id, maker) = new_device(&stack).await;
+    let se = maker.device(&id);
+    let tag = tag();
+    let fid = arm(
+        json!({"function": function(&stack, "register"), "service": "dynamodb",
+        "operation": "TransactWriteItems", "times": 3, "action": "throttle", "tag": tag}),
+    )
+    .await;
+    let body = registration(&se, &id, challenge(&api, "register").await);
+    let (answer, retry_after) = register_tagged(&api, &tag, body.clone()).await;
+    let f = fault(&fid).await;
+    disarm(&fid).await;
+    assert_eq!(fired(&f), 3, "every attempt throttled: {f}");
+    assert_unavailable(&answer, retry_after.as_deref(), "storage-unavailable");
+    assert_nothing_stored(&stack, &id).await;
+    retry_as_told(&stack, &se, &id, body).await;
+}
+
+// Y.3059 10
+// DynamoDB throttles the creating transaction twice: the retries absorb it.
+#[tokio::test]
+async fn a_registration_survives_dynamodb_throttling_its_retries_absorb() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let store = stack.store(&localstack().await);
+    let (id, maker) = new_device(&stack).await;
+    let se = maker.device(&id);
+    let tag = tag();
+    let fid = arm(
+        json!({"function": function(&stack, "register"), "service": "dynamodb",
+        "operation": "TransactWriteItems", "times": 2, "action": "throttle", "tag": tag}),
+    )
+    .await;
+    let body = registration(&se, &id, challenge(&api, "register").await);
+    let (answer, _) = register_tagged(&api, &tag, body).await;
+    let f = fault(&fid).await;
+    disarm(&fid).await;
+    assert_eq!(fired(&f), 2, "DynamoDB throttled twice: {f}");
+    assert_eq!(answer.status, 201, "{answer:?}");
+    assert!(
+        store
+            .get_device(&regdevid_of(&stack, &id))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+// Y.3059 10
+// A device's report whose transaction DynamoDB keeps throttling: 503 with Retry-After, and
+// the device's record and history are as before (the report, the new facts and their audit
+// are one transaction); the device's next report, over a fresh nonce, is taken.
+#[tokio::test]
+async fn a_report_dynamodb_keeps_throttling_is_refused_503_and_changes_nothing() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let store = stack.store(&localstack().await);
+    let (id, maker) = new_device(&stack).await;
+    let se = maker.device(&id);
+    let client = RegistryClient::new(api.clone()).unwrap();
+    let registered = client
+        .register(&se, &id, sensor_info(), vec![])
+        .await
+        .unwrap();
+    let regdevid: RegDevId = registered.regdevid.parse().unwrap();
+    let before = store.get_device(&regdevid).await.unwrap().unwrap();
+    let history = store.history_of(&regdevid).await.unwrap().len();
+    let tag = tag();
+    let fid = arm(
+        json!({"function": function(&stack, "register"), "service": "dynamodb",
+        "operation": "TransactWriteItems", "times": 3, "action": "throttle", "tag": tag}),
+    )
+    .await;
+    let claims = ReportClaims {
+        nonce: challenge(&api, "report").await,
+        firmware_version: "9.9.9".into(),
+        software_version: "1.0.0".into(),
+        communication: vec!["lte".into()],
+        configuration: None,
+    };
+    let jws = report_jws(&se, &registered.regdevid, &claims).unwrap();
+    let path = device_path(&registered.regdevid, "reports");
+    let (answer, retry_after) = post_tagged(&api, &path, &tag, jws).await;
+    let f = fault(&fid).await;
+    disarm(&fid).await;
+    assert_eq!(fired(&f), 3, "every attempt throttled: {f}");
+    assert_unavailable(&answer, retry_after.as_deref(), "storage-unavailable");
+    let after = store.get_device(&regdevid).await.unwrap().unwrap();
+    assert_eq!(
+        (after.version, &after.info.firmware_version),
+        (before.version, &before.info.firmware_version)
+    );
+    assert_eq!(store.history_of(&regdevid).await.unwrap().len(), history);
+    let params = ReportParams {
+        firmware_version: "9.9.9".into(),
+        software_version: "1.0.0".into(),
+        communication: vec!["lte".into()],
+        configuration: None,
+    };
+    let done = client.report(&se, params).await.unwrap();
+    assert_eq!(done.changed, ["firmware_version"]);
+}
