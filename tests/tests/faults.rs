@@ -10,8 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_kms::primitives::Blob;
@@ -22,6 +21,7 @@ use trustreg_core::messages::ReportClaims;
 use trustreg_core::ports::{DeviceStore, ReportStore};
 use trustreg_device::RegistryClient;
 use trustreg_device::client::{ReportParams, device_path, report_jws};
+use trustreg_tests::roles::{assumed, function_name, role_arn};
 use trustreg_tests::{
     Answer, Manufacturer, Stack, challenge, eventually, imei, localstack, random_imei,
     registration, sensor_info,
@@ -73,60 +73,10 @@ fn fired(fault: &Value) -> usize {
 
 // ---------------------------------------------------------------- callers
 
-fn function(stack: &Stack, name: &str) -> String {
-    format!("{}-{name}", stack.table())
-}
-
-/// The execution role of one of the stack's functions, as Lambda holds it.
-async fn role_arn(stack: &Stack, name: &str) -> String {
-    let endpoint = localstack().await.endpoint_url().unwrap().to_owned();
-    let auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0";
-    let config: Value = reqwest::Client::new()
-        .get(format!(
-            "{endpoint}/2015-03-31/functions/{}/configuration",
-            function(stack, name)
-        ))
-        .header("Authorization", auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    config["Role"].as_str().unwrap().to_owned()
-}
-
-/// Credentials of `role` under `session` (the plugin names the caller by its session, as the
-/// Lambda executor names a function's), without the SDK's retries: a probe sees each answer.
-async fn as_session(role_arn: &str, session: &str) -> SdkConfig {
-    let root = localstack().await;
-    let out = aws_sdk_sts::Client::new(&root)
-        .assume_role()
-        .role_arn(role_arn)
-        .role_session_name(session)
-        .send()
-        .await
-        .unwrap();
-    let c = out.credentials().unwrap();
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(root.endpoint_url().unwrap())
-        .region(Region::new("us-east-1"))
-        .retry_config(RetryConfig::disabled())
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_owned()),
-            None,
-            "fault-probe",
-        ))
-        .load()
-        .await
-}
-
 /// A caller of its own with the register function's grants: its session name and SDK config.
 async fn probe(stack: &Stack) -> (String, SdkConfig) {
     let session = format!("fault-probe-{}", random_imei());
-    let sdk = as_session(&role_arn(stack, "register").await, &session).await;
+    let sdk = assumed(&role_arn(stack, "register").await, &session, false).await;
     (session, sdk)
 }
 
@@ -348,10 +298,10 @@ async fn killed_pid(id: &str) -> u64 {
     .await
 }
 
-// A kill before the call: the function's process dies before KMS signs, so the registration
-// fails and nothing is stored.
-#[tokio::test]
-async fn a_kill_before_fault_kills_the_function_before_its_call_is_served() {
+/// A registration during which the register function is killed (`action`) at its
+/// `service`'s `operation`: API Gateway answers 502 and the process is gone. Whether the
+/// device was stored.
+async fn a_registration_killed(service: &str, operation: &str, action: &str) -> bool {
     let stack = Stack::deployed();
     let api = stack.api_url();
     let store = stack.store(&localstack().await);
@@ -359,8 +309,8 @@ async fn a_kill_before_fault_kills_the_function_before_its_call_is_served() {
     let se = maker.device(&id);
     let tag = tag();
     let fid = arm(
-        json!({"function": function(&stack, "register"), "service": "kms",
-        "operation": "Sign", "action": "kill-before", "tag": tag}),
+        json!({"function": function_name(&stack, "register"), "service": service,
+        "operation": operation, "action": action, "tag": tag}),
     )
     .await;
     let body = registration(&se, &id, challenge(&api, "register").await);
@@ -377,39 +327,21 @@ async fn a_kill_before_fault_kills_the_function_before_its_call_is_served() {
         "API Gateway's answer to a failed function: {answer:?}"
     );
     let regdevid = regdevid_of(&stack, &id);
-    assert!(store.get_device(&regdevid).await.unwrap().is_none());
+    store.get_device(&regdevid).await.unwrap().is_some()
+}
+
+// A kill before the call: the function's process dies before KMS signs, so the registration
+// fails and nothing is stored.
+#[tokio::test]
+async fn a_kill_before_fault_kills_the_function_before_its_call_is_served() {
+    assert!(!a_registration_killed("kms", "Sign", "kill-before").await);
 }
 
 // A kill after the call: DynamoDB wrote the device, then the function died before answering.
 #[tokio::test]
 async fn a_kill_after_fault_kills_the_function_once_its_call_was_served() {
-    let stack = Stack::deployed();
-    let api = stack.api_url();
-    let store = stack.store(&localstack().await);
-    let (id, maker) = new_device(&stack).await;
-    let se = maker.device(&id);
-    let tag = tag();
-    let fid = arm(
-        json!({"function": function(&stack, "register"), "service": "dynamodb",
-        "operation": "TransactWriteItems", "action": "kill-after", "tag": tag}),
-    )
-    .await;
-    let body = registration(&se, &id, challenge(&api, "register").await);
-    let (answer, _) = register_tagged(&api, &tag, body).await;
-    let pid = killed_pid(&fid).await;
-    disarm(&fid).await;
-    // SIGKILL is delivered asynchronously: the process ends within moments.
-    eventually(Duration::from_secs(5), "the bootstrap died", || async {
-        gone(pid).then_some(())
-    })
-    .await;
-    assert_eq!(
-        answer.status, 502,
-        "API Gateway's answer to a failed function: {answer:?}"
-    );
-    let regdevid = regdevid_of(&stack, &id);
     assert!(
-        store.get_device(&regdevid).await.unwrap().is_some(),
+        a_registration_killed("dynamodb", "TransactWriteItems", "kill-after").await,
         "the transaction was served before the kill"
     );
 }
@@ -424,7 +356,7 @@ async fn a_tagged_fault_hits_only_the_invocations_carrying_its_tag() {
     let (other, _) = new_device(&stack).await;
     let tag = tag();
     let fid = arm(
-        json!({"function": function(&stack, "register"), "service": "kms",
+        json!({"function": function_name(&stack, "register"), "service": "kms",
         "operation": "Sign", "times": 3, "action": "throttle", "tag": tag}),
     )
     .await;
@@ -449,11 +381,9 @@ async fn a_tagged_fault_hits_only_the_invocations_carrying_its_tag() {
 
 // ---------------------------------------------------------------- throttling
 
-// Y.3059 10
-// KMS throttles the credential's signature twice: the SDK's standard retries (3 attempts)
-// absorb it and the registration succeeds.
-#[tokio::test]
-async fn a_registration_survives_kms_throttling_its_retries_absorb() {
+/// A registration whose `service`'s `operation` throttles twice: the SDK's standard retries
+/// (3 attempts) absorb it, the registration succeeds and the device is stored.
+async fn a_registration_throttled_twice(service: &str, operation: &str) {
     let stack = Stack::deployed();
     let api = stack.api_url();
     let store = stack.store(&localstack().await);
@@ -461,15 +391,15 @@ async fn a_registration_survives_kms_throttling_its_retries_absorb() {
     let se = maker.device(&id);
     let tag = tag();
     let fid = arm(
-        json!({"function": function(&stack, "register"), "service": "kms",
-        "operation": "Sign", "times": 2, "action": "throttle", "tag": tag}),
+        json!({"function": function_name(&stack, "register"), "service": service,
+        "operation": operation, "times": 2, "action": "throttle", "tag": tag}),
     )
     .await;
     let body = registration(&se, &id, challenge(&api, "register").await);
     let (answer, _) = register_tagged(&api, &tag, body).await;
     let f = fault(&fid).await;
     disarm(&fid).await;
-    assert_eq!(fired(&f), 2, "KMS throttled twice: {f}");
+    assert_eq!(fired(&f), 2, "{service} throttled twice: {f}");
     assert_eq!(answer.status, 201, "{answer:?}");
     assert!(
         store
@@ -478,6 +408,14 @@ async fn a_registration_survives_kms_throttling_its_retries_absorb() {
             .unwrap()
             .is_some()
     );
+}
+
+// Y.3059 10
+// KMS throttles the credential's signature twice: the SDK's standard retries (3 attempts)
+// absorb it and the registration succeeds.
+#[tokio::test]
+async fn a_registration_survives_kms_throttling_its_retries_absorb() {
+    a_registration_throttled_twice("kms", "Sign").await;
 }
 
 /// What a throttled registration must leave: no device, no identifier claimed, no transition.
@@ -518,19 +456,18 @@ async fn retry_as_told(
     assert_eq!(retried.status, 201, "{retried:?}");
 }
 
-// Y.3059 10
-// KMS throttles more often than the SDK retries: 503 with Retry-After, never 500, and nothing
-// stored; the client's retry with a fresh nonce registers the device.
-#[tokio::test]
-async fn a_registration_kms_keeps_throttling_is_refused_503_and_stores_nothing() {
+/// A registration whose `service`'s `operation` throttles three times, as often as the SDK
+/// tries: 503 with Retry-After (`problem`), nothing stored; the client's retry with a fresh
+/// nonce registers the device.
+async fn a_registration_throttled_past_the_retries(service: &str, operation: &str, problem: &str) {
     let stack = Stack::deployed();
     let api = stack.api_url();
     let (id, maker) = new_device(&stack).await;
     let se = maker.device(&id);
     let tag = tag();
     let fid = arm(
-        json!({"function": function(&stack, "register"), "service": "kms",
-        "operation": "Sign", "times": 3, "action": "throttle", "tag": tag}),
+        json!({"function": function_name(&stack, "register"), "service": service,
+        "operation": operation, "times": 3, "action": "throttle", "tag": tag}),
     )
     .await;
     let body = registration(&se, &id, challenge(&api, "register").await);
@@ -538,9 +475,17 @@ async fn a_registration_kms_keeps_throttling_is_refused_503_and_stores_nothing()
     let f = fault(&fid).await;
     disarm(&fid).await;
     assert_eq!(fired(&f), 3, "every attempt throttled: {f}");
-    assert_unavailable(&answer, retry_after.as_deref(), "key-service-unavailable");
+    assert_unavailable(&answer, retry_after.as_deref(), problem);
     assert_nothing_stored(&stack, &id).await;
     retry_as_told(&stack, &se, &id, body).await;
+}
+
+// Y.3059 10
+// KMS throttles more often than the SDK retries: 503 with Retry-After, never 500, and nothing
+// stored; the client's retry with a fresh nonce registers the device.
+#[tokio::test]
+async fn a_registration_kms_keeps_throttling_is_refused_503_and_stores_nothing() {
+    a_registration_throttled_past_the_retries("kms", "Sign", "key-service-unavailable").await;
 }
 
 // Y.3059 10
@@ -548,54 +493,19 @@ async fn a_registration_kms_keeps_throttling_is_refused_503_and_stores_nothing()
 // Retry-After, nothing stored (the transaction is all or nothing); a fresh request registers.
 #[tokio::test]
 async fn a_registration_dynamodb_keeps_throttling_is_refused_503_and_stores_nothing() {
-    let stack = Stack::deployed();
-    let api = stack.api_url();
-    let (id, maker) = new_device(&stack).await;
-    let se = maker.device(&id);
-    let tag = tag();
-    let fid = arm(
-        json!({"function": function(&stack, "register"), "service": "dynamodb",
-        "operation": "TransactWriteItems", "times": 3, "action": "throttle", "tag": tag}),
+    a_registration_throttled_past_the_retries(
+        "dynamodb",
+        "TransactWriteItems",
+        "storage-unavailable",
     )
     .await;
-    let body = registration(&se, &id, challenge(&api, "register").await);
-    let (answer, retry_after) = register_tagged(&api, &tag, body.clone()).await;
-    let f = fault(&fid).await;
-    disarm(&fid).await;
-    assert_eq!(fired(&f), 3, "every attempt throttled: {f}");
-    assert_unavailable(&answer, retry_after.as_deref(), "storage-unavailable");
-    assert_nothing_stored(&stack, &id).await;
-    retry_as_told(&stack, &se, &id, body).await;
 }
 
 // Y.3059 10
 // DynamoDB throttles the creating transaction twice: the retries absorb it.
 #[tokio::test]
 async fn a_registration_survives_dynamodb_throttling_its_retries_absorb() {
-    let stack = Stack::deployed();
-    let api = stack.api_url();
-    let store = stack.store(&localstack().await);
-    let (id, maker) = new_device(&stack).await;
-    let se = maker.device(&id);
-    let tag = tag();
-    let fid = arm(
-        json!({"function": function(&stack, "register"), "service": "dynamodb",
-        "operation": "TransactWriteItems", "times": 2, "action": "throttle", "tag": tag}),
-    )
-    .await;
-    let body = registration(&se, &id, challenge(&api, "register").await);
-    let (answer, _) = register_tagged(&api, &tag, body).await;
-    let f = fault(&fid).await;
-    disarm(&fid).await;
-    assert_eq!(fired(&f), 2, "DynamoDB throttled twice: {f}");
-    assert_eq!(answer.status, 201, "{answer:?}");
-    assert!(
-        store
-            .get_device(&regdevid_of(&stack, &id))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    a_registration_throttled_twice("dynamodb", "TransactWriteItems").await;
 }
 
 // Y.3059 10
@@ -619,7 +529,7 @@ async fn a_report_dynamodb_keeps_throttling_is_refused_503_and_changes_nothing()
     let history = store.history_of(&regdevid).await.unwrap().len();
     let tag = tag();
     let fid = arm(
-        json!({"function": function(&stack, "register"), "service": "dynamodb",
+        json!({"function": function_name(&stack, "register"), "service": "dynamodb",
         "operation": "TransactWriteItems", "times": 3, "action": "throttle", "tag": tag}),
     )
     .await;

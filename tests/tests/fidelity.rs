@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;
@@ -18,6 +17,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use aws_sdk_sqs::types::MessageAttributeValue as SqsAttribute;
+use trustreg_tests::roles::{assumed, role_arn};
 use trustreg_tests::{Stack, localstack, random_imei};
 
 const ACCOUNT: &str = "000000000000";
@@ -37,56 +37,6 @@ fn refusal<T, E: ProvideErrorMetadata>(
 
 fn unique() -> String {
     random_imei()
-}
-
-/// The execution role of the stack's `function` (`trustreg-<NameSuffix>-<function>`, the suffix
-/// the one of the table `trustreg-<NameSuffix>`), as Lambda holds it: the template leaves role
-/// names to CloudFormation.
-async fn role_arn(stack: &Stack, function: &str) -> String {
-    let endpoint = localstack().await.endpoint_url().unwrap().to_owned();
-    let auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0";
-    let config: serde_json::Value = reqwest::Client::new()
-        .get(format!(
-            "{endpoint}/2015-03-31/functions/{}-{function}/configuration",
-            stack.table()
-        ))
-        .header("Authorization", auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    config["Role"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no role in {config}"))
-        .to_owned()
-}
-
-/// SDK configuration for LocalStack with credentials of `role`, assumed through STS as the
-/// Lambda service does for a function.
-async fn as_role(role_arn: &str) -> SdkConfig {
-    let root = localstack().await;
-    let out = aws_sdk_sts::Client::new(&root)
-        .assume_role()
-        .role_arn(role_arn)
-        .role_session_name("fidelity-probe")
-        .send()
-        .await
-        .unwrap();
-    let c = out.credentials().unwrap();
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(root.endpoint_url().unwrap())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_owned()),
-            None,
-            "fidelity-probe",
-        ))
-        .load()
-        .await
 }
 
 /// A topic of the probe's own (root credentials): its ARN.
@@ -126,7 +76,14 @@ fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
 #[tokio::test]
 async fn a_role_is_refused_a_dynamodb_action_it_is_not_granted_and_allowed_those_it_is() {
     let stack = Stack::deployed();
-    let ddb = aws_sdk_dynamodb::Client::new(&as_role(&role_arn(&stack, "interrogate").await).await);
+    let ddb = aws_sdk_dynamodb::Client::new(
+        &assumed(
+            &role_arn(&stack, "interrogate").await,
+            "fidelity-probe",
+            true,
+        )
+        .await,
+    );
     let pk = format!("FIDELITY#{}", unique());
 
     // interrogate reads and writes some items, but never updates one (no dynamodb:UpdateItem).
@@ -162,7 +119,9 @@ async fn a_role_is_refused_a_dynamodb_action_it_is_not_granted_and_allowed_those
 #[tokio::test]
 async fn the_exchange_role_may_query_the_indexes_it_is_granted_and_no_other() {
     let stack = Stack::deployed();
-    let ddb = aws_sdk_dynamodb::Client::new(&as_role(&role_arn(&stack, "exchange").await).await);
+    let ddb = aws_sdk_dynamodb::Client::new(
+        &assumed(&role_arn(&stack, "exchange").await, "fidelity-probe", true).await,
+    );
     let query = |index: &'static str| {
         ddb.query()
             .table_name(stack.table())
@@ -199,8 +158,14 @@ async fn kms_grants_are_per_key_and_an_alias_is_authorized_as_its_key() {
         .unwrap();
 
     // interrogate opens owners' PII (kms:Decrypt on PiiKey) ...
-    let interrogate =
-        aws_sdk_kms::Client::new(&as_role(&role_arn(&stack, "interrogate").await).await);
+    let interrogate = aws_sdk_kms::Client::new(
+        &assumed(
+            &role_arn(&stack, "interrogate").await,
+            "fidelity-probe",
+            true,
+        )
+        .await,
+    );
     interrogate
         .decrypt()
         .key_id(stack.output("PiiKeyId"))
@@ -218,7 +183,9 @@ async fn kms_grants_are_per_key_and_an_alias_is_authorized_as_its_key() {
         .expect("interrogate may read the signing key's public key by alias");
 
     // admin has no grant on the PII key.
-    let admin = aws_sdk_kms::Client::new(&as_role(&role_arn(&stack, "admin").await).await);
+    let admin = aws_sdk_kms::Client::new(
+        &assumed(&role_arn(&stack, "admin").await, "fidelity-probe", true).await,
+    );
     let refused = admin
         .decrypt()
         .key_id(stack.output("PiiKeyId"))
@@ -240,7 +207,9 @@ async fn notify_publishes_to_its_own_stacks_topics_only() {
     let own = new_topic(&root, format!("{}-fidelity-{id}", stack.table())).await;
     let foreign = new_topic(&root, format!("trustreg-elsewhere-fidelity-{id}")).await;
 
-    let notify = aws_sdk_sns::Client::new(&as_role(&role_arn(&stack, "notify").await).await);
+    let notify = aws_sdk_sns::Client::new(
+        &assumed(&role_arn(&stack, "notify").await, "fidelity-probe", true).await,
+    );
     notify
         .publish()
         .topic_arn(&own)
@@ -273,7 +242,9 @@ async fn sending_to_a_queue_needs_a_grant_on_that_queue() {
     let other = new_queue(&root, format!("trustreg-fidelity-{id}-outbox")).await;
 
     // notify sends updates to any registry's inbox (sqs:SendMessage on trustreg-*-inbox) ...
-    let notify = aws_sdk_sqs::Client::new(&as_role(&role_arn(&stack, "notify").await).await);
+    let notify = aws_sdk_sqs::Client::new(
+        &assumed(&role_arn(&stack, "notify").await, "fidelity-probe", true).await,
+    );
     notify
         .send_message()
         .queue_url(&inbox)
@@ -290,8 +261,14 @@ async fn sending_to_a_queue_needs_a_grant_on_that_queue() {
         .await;
     assert_eq!(refusal(refused), ("AccessDenied".into(), 403));
     // while interrogate sends nowhere.
-    let interrogate =
-        aws_sdk_sqs::Client::new(&as_role(&role_arn(&stack, "interrogate").await).await);
+    let interrogate = aws_sdk_sqs::Client::new(
+        &assumed(
+            &role_arn(&stack, "interrogate").await,
+            "fidelity-probe",
+            true,
+        )
+        .await,
+    );
     let refused = interrogate
         .send_message()
         .queue_url(&inbox)
@@ -362,7 +339,12 @@ async fn an_explicit_deny_overrides_an_allow() {
     .await;
 
     let ddb = aws_sdk_dynamodb::Client::new(
-        &as_role(&format!("arn:aws:iam::{ACCOUNT}:role/{role}")).await,
+        &assumed(
+            &format!("arn:aws:iam::{ACCOUNT}:role/{role}"),
+            "fidelity-probe",
+            true,
+        )
+        .await,
     );
     let query = |index: &'static str| {
         ddb.query()
