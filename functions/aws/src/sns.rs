@@ -63,7 +63,7 @@ impl Notifier for SnsNotifier {
         }
         let mut results: Vec<Result<(), NotifyError>> = notifications
             .iter()
-            .map(|_| Err(NotifyError("not published".into())))
+            .map(|_| Err(NotifyError::Failed("not published".into())))
             .collect();
         let mut pending = batches.into_iter();
         let mut running = JoinSet::new();
@@ -132,7 +132,7 @@ async fn publish_batch(
                 if let Some(index) = by_entry_id.remove(failed.id()) {
                     answers.push((
                         index,
-                        Err(NotifyError(format!(
+                        Err(NotifyError::Failed(format!(
                             "SNS {}: {}",
                             failed.code(),
                             failed.message().unwrap_or("refused")
@@ -144,7 +144,9 @@ async fn publish_batch(
             answers.extend(by_entry_id.into_values().map(|i| {
                 (
                     i,
-                    Err(NotifyError("SNS did not answer for this entry".into())),
+                    Err(NotifyError::Failed(
+                        "SNS did not answer for this entry".into(),
+                    )),
                 )
             }));
         }
@@ -153,7 +155,7 @@ async fn publish_batch(
             answers.extend(
                 by_entry_id
                     .into_values()
-                    .map(|i| (i, Err(NotifyError(why.clone())))),
+                    .map(|i| (i, Err(NotifyError::Failed(why.clone())))),
             );
         }
     }
@@ -178,7 +180,7 @@ fn entry(n: &Notification, position: usize) -> Entry {
             .data_type(data_type)
             .string_value(value)
             .build()
-            .map_err(|e| NotifyError(format!("attribute {name}: {e}")))?;
+            .map_err(|e| NotifyError::Failed(format!("attribute {name}: {e}")))?;
         attributes.insert(name.clone(), attribute);
     }
     PublishBatchRequestEntry::builder()
@@ -186,5 +188,5 @@ fn entry(n: &Notification, position: usize) -> Entry {
         .message(n.message.to_string())
         .set_message_attributes(Some(attributes))
         .build()
-        .map_err(|e| NotifyError(format!("SNS entry {}: {e}", n.id)))
+        .map_err(|e| NotifyError::Failed(format!("SNS entry {}: {e}", n.id)))
 }

@@ -102,12 +102,12 @@ impl SubscriptionBroker for SnsSubscriptions {
         match request.send().await {
             Ok(out) => out
                 .subscription_arn
-                .ok_or_else(|| NotifyError(format!("SNS Subscribe to {topic}: no ARN"))),
+                .ok_or_else(|| NotifyError::Failed(format!("SNS Subscribe to {topic}: no ARN"))),
             Err(err) => Err(match failure("Subscribe", err) {
                 Failure::Refused(why) => NotifyError::refused(&why),
                 // The topic is the stack's: its absence is the registry's fault.
-                Failure::NotFound => NotifyError(format!("SNS topic {topic} not found")),
-                Failure::Failed(why) => NotifyError(why),
+                Failure::NotFound => NotifyError::Failed(format!("SNS topic {topic} not found")),
+                Failure::Failed(why) => NotifyError::Failed(why),
             }),
         }
     }
@@ -130,7 +130,7 @@ impl SubscriptionBroker for SnsSubscriptions {
                     .key("trustreg:trust-domain")
                     .value(domain)
                     .build()
-                    .map_err(|e| NotifyError(format!("SNS tag: {e}")))?,
+                    .map_err(|e| NotifyError::Failed(format!("SNS tag: {e}")))?,
             )
             .send()
             .await;
@@ -138,8 +138,10 @@ impl SubscriptionBroker for SnsSubscriptions {
             Ok(_) => Ok(()),
             Err(err) => match failure("CreateTopic", err) {
                 Failure::Refused(why) if why.contains("already exists") => Ok(()),
-                Failure::Refused(why) | Failure::Failed(why) => Err(NotifyError(why)),
-                Failure::NotFound => Err(NotifyError(format!("SNS CreateTopic {name}: not found"))),
+                Failure::Refused(why) | Failure::Failed(why) => Err(NotifyError::Failed(why)),
+                Failure::NotFound => Err(NotifyError::Failed(format!(
+                    "SNS CreateTopic {name}: not found"
+                ))),
             },
         }
     }
@@ -155,7 +157,7 @@ impl SubscriptionBroker for SnsSubscriptions {
             Err(err) => match failure("Unsubscribe", err) {
                 // Already gone (the endpoint unsubscribed itself): the wanted outcome.
                 Failure::NotFound => Ok(()),
-                Failure::Refused(why) | Failure::Failed(why) => Err(NotifyError(why)),
+                Failure::Refused(why) | Failure::Failed(why) => Err(NotifyError::Failed(why)),
             },
         }
     }
@@ -175,7 +177,7 @@ impl SubscriptionBroker for SnsSubscriptions {
             Err(err) => {
                 return match failure("GetSubscriptionAttributes", err) {
                     Failure::NotFound => Ok(SubscriptionState::Removed),
-                    Failure::Refused(why) | Failure::Failed(why) => Err(NotifyError(why)),
+                    Failure::Refused(why) | Failure::Failed(why) => Err(NotifyError::Failed(why)),
                 };
             }
         };

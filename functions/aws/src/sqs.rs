@@ -38,7 +38,7 @@ impl SqsOutbox {
         let mut clients = self
             .clients
             .lock()
-            .map_err(|_| NotifyError("SQS client cache poisoned".into()))?;
+            .map_err(|_| NotifyError::Failed("SQS client cache poisoned".into()))?;
         let client = clients.entry(region.clone()).or_insert_with(|| {
             let mut config = aws_sdk_sqs::config::Builder::from(&self.sdk);
             if !region.is_empty() {
@@ -60,7 +60,7 @@ impl ExchangeOutbox for SqsOutbox {
             .message_body(message)
             .send()
             .await
-            .map_err(|e| NotifyError(format!("SQS: {}", DisplayErrorContext(e))))?;
+            .map_err(|e| NotifyError::Failed(format!("SQS: {}", DisplayErrorContext(e))))?;
         Ok(())
     }
 }
@@ -88,7 +88,7 @@ impl Redelivery {
         seconds: i32,
     ) -> Result<(), NotifyError> {
         let url = queue_url_of_arn(queue_arn)
-            .ok_or_else(|| NotifyError(format!("not an SQS queue ARN: {queue_arn}")))?;
+            .ok_or_else(|| NotifyError::Failed(format!("not an SQS queue ARN: {queue_arn}")))?;
         self.client
             .change_message_visibility()
             .queue_url(url)
@@ -96,7 +96,7 @@ impl Redelivery {
             .visibility_timeout(seconds)
             .send()
             .await
-            .map_err(|e| NotifyError(format!("SQS: {}", DisplayErrorContext(e))))?;
+            .map_err(|e| NotifyError::Failed(format!("SQS: {}", DisplayErrorContext(e))))?;
         Ok(())
     }
 }
@@ -193,7 +193,13 @@ mod tests {
             "https://sqs.us-east-1.amazonaws.com/1/q/extra",
             "ftp://host/1/q",
         ] {
-            assert!(queue_region(bad).unwrap_err().is_refused(), "{bad}");
+            assert!(
+                matches!(
+                    queue_region(bad).unwrap_err(),
+                    trustreg_core::error::NotifyError::Refused(_)
+                ),
+                "{bad}"
+            );
         }
     }
 }

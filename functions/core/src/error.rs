@@ -1,6 +1,7 @@
 //! The registry's errors. Each client-facing variant has a stable code that the HTTP layer turns
 //! into a problem type URI (RFC 9457); store and key failures are the registry's own.
 
+pub use crate::error_code::{CodeSpec, ErrorCode};
 use crate::identifier::IdentifierError;
 use crate::jose::JoseError;
 use crate::rot::ChainError;
@@ -100,46 +101,47 @@ pub enum RegistryError {
 
 impl RegistryError {
     /// Stable code; the last segment of the problem type URI.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
+        use ErrorCode as C;
         match self {
-            Self::Malformed(_) => "malformed-request",
-            Self::InvalidIdentifier { .. } => "invalid-identifier",
-            Self::MalformedJws(_) => "malformed-jws",
-            Self::BadSignature => "bad-signature",
-            Self::UntrustedRoot => "untrusted-root",
-            Self::CertificateExpired => "certificate-expired",
-            Self::InvalidChain(_) => "invalid-certificate-chain",
-            Self::MalformedChain(_) => "malformed-certificate-chain",
-            Self::UnsupportedKey(_) => "unsupported-key",
-            Self::IdentifierMismatch { .. } => "identifier-mismatch",
-            Self::IdentifierOutOfScope { .. } => "identifier-out-of-scope",
-            Self::NonceInvalid => "nonce-invalid",
-            Self::NonceExpired => "nonce-expired",
-            Self::IdentifierConflict(_) => "identifier-conflict",
-            Self::DeviceNotFound(_) => "device-not-found",
-            Self::NotPrimary(_) => "not-a-primary-registry",
-            Self::UnknownSigner => "unknown-signer",
-            Self::Forbidden(_) => "forbidden",
-            Self::WrongTarget(_) => "wrong-target",
-            Self::VirtualIdNotFound => "virtual-id-not-found",
-            Self::OwnerNotFound(_) => "owner-not-found",
-            Self::RotTypeNotAccepted { .. } => "rot-type-not-accepted",
-            Self::VulnerabilityNotFound(_) => "vulnerability-not-found",
-            Self::HoldNotFound(..) => "hold-not-found",
-            Self::Unauthenticated(_) => "unauthenticated",
-            Self::EnquirerNotFound(_) => "enquirer-not-found",
-            Self::RootNotFound(_) => "root-not-found",
-            Self::InvalidTransition(_) => "invalid-state-transition",
-            Self::TooManyItems { .. } => "too-many-items",
-            Self::Store(_) => "storage-unavailable",
-            Self::Keys(_) => "key-service-unavailable",
-            Self::SubscriptionNotFound(_) => "subscription-not-found",
-            Self::SubscriptionLimit { .. } => "subscription-limit",
-            Self::SubscriptionRefused(_) => "subscription-refused",
-            Self::SubscriptionConflict(_) => "subscription-conflict",
-            Self::Notify(_) => "notification-service-unavailable",
-            Self::InvalidLink(_) => "invalid-link",
-            Self::LinkConflict(_) => "link-conflict",
+            Self::Malformed(_) => C::MalformedRequest,
+            Self::InvalidIdentifier { .. } => C::InvalidIdentifier,
+            Self::MalformedJws(_) => C::MalformedJws,
+            Self::BadSignature => C::BadSignature,
+            Self::UntrustedRoot => C::UntrustedRoot,
+            Self::CertificateExpired => C::CertificateExpired,
+            Self::InvalidChain(_) => C::InvalidCertificateChain,
+            Self::MalformedChain(_) => C::MalformedCertificateChain,
+            Self::UnsupportedKey(_) => C::UnsupportedKey,
+            Self::IdentifierMismatch { .. } => C::IdentifierMismatch,
+            Self::IdentifierOutOfScope { .. } => C::IdentifierOutOfScope,
+            Self::NonceInvalid => C::NonceInvalid,
+            Self::NonceExpired => C::NonceExpired,
+            Self::IdentifierConflict(_) => C::IdentifierConflict,
+            Self::DeviceNotFound(_) => C::DeviceNotFound,
+            Self::NotPrimary(_) => C::NotAPrimaryRegistry,
+            Self::UnknownSigner => C::UnknownSigner,
+            Self::Forbidden(_) => C::Forbidden,
+            Self::WrongTarget(_) => C::WrongTarget,
+            Self::VirtualIdNotFound => C::VirtualIdNotFound,
+            Self::OwnerNotFound(_) => C::OwnerNotFound,
+            Self::RotTypeNotAccepted { .. } => C::RotTypeNotAccepted,
+            Self::VulnerabilityNotFound(_) => C::VulnerabilityNotFound,
+            Self::HoldNotFound(..) => C::HoldNotFound,
+            Self::Unauthenticated(_) => C::Unauthenticated,
+            Self::EnquirerNotFound(_) => C::EnquirerNotFound,
+            Self::RootNotFound(_) => C::RootNotFound,
+            Self::InvalidTransition(_) => C::InvalidStateTransition,
+            Self::TooManyItems { .. } => C::TooManyItems,
+            Self::Store(_) => C::StorageUnavailable,
+            Self::Keys(_) => C::KeyServiceUnavailable,
+            Self::SubscriptionNotFound(_) => C::SubscriptionNotFound,
+            Self::SubscriptionLimit { .. } => C::SubscriptionLimit,
+            Self::SubscriptionRefused(_) => C::SubscriptionRefused,
+            Self::SubscriptionConflict(_) => C::SubscriptionConflict,
+            Self::Notify(_) => C::NotificationServiceUnavailable,
+            Self::InvalidLink(_) => C::InvalidLink,
+            Self::LinkConflict(_) => C::LinkConflict,
         }
     }
 
@@ -152,10 +154,9 @@ impl RegistryError {
 impl From<StoreError> for RegistryError {
     /// A cursor the store refuses was forged or mangled by the client.
     fn from(e: StoreError) -> Self {
-        if e.is_invalid_cursor() {
-            Self::Malformed(e.0)
-        } else {
-            Self::Store(e)
+        match e {
+            StoreError::InvalidCursor(_) => Self::Malformed(e.to_string()),
+            StoreError::Failed(_) => Self::Store(e),
         }
     }
 }
@@ -175,19 +176,22 @@ impl From<ChainError> for RegistryError {
 /// A storage adapter's failure. Conditional-check outcomes are not errors: ports return them
 /// as values.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreError(pub String);
-
-/// How a store marks a paging cursor it did not hand out: the client's mistake, not the store's.
-const INVALID_CURSOR: &str = "invalid cursor";
+pub enum StoreError {
+    /// A paging cursor the store did not hand out: forged or mangled by the client.
+    #[error("invalid cursor: {0}")]
+    InvalidCursor(String),
+    /// The store failed, throttled or held something it cannot read: the registry's fault.
+    #[error("{0}")]
+    Failed(String),
+}
 
 impl StoreError {
     pub fn invalid_cursor(why: &str) -> Self {
-        Self(format!("{INVALID_CURSOR}: {why}"))
+        Self::InvalidCursor(why.to_owned())
     }
 
     pub fn is_invalid_cursor(&self) -> bool {
-        self.0.starts_with(INVALID_CURSOR)
+        matches!(self, Self::InvalidCursor(_))
     }
 }
 
@@ -197,29 +201,26 @@ pub struct KeyError(pub String);
 
 /// A notification service's failure (SNS).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct NotifyError(pub String);
-
-/// How a notification adapter marks a request the service refused as invalid (a bad endpoint
-/// or filter policy): the client's mistake, not the service's failure.
-const REFUSED: &str = "refused";
+pub enum NotifyError {
+    /// The service refused the request as invalid (a bad endpoint or filter policy): the
+    /// client's mistake, not the service's failure.
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error("{0}")]
+    Failed(String),
+}
 
 impl NotifyError {
     pub fn refused(why: &str) -> Self {
-        Self(format!("{REFUSED}: {why}"))
-    }
-
-    pub fn is_refused(&self) -> bool {
-        self.0.starts_with(REFUSED)
+        Self::Refused(why.to_owned())
     }
 }
 
 impl From<NotifyError> for RegistryError {
     fn from(e: NotifyError) -> Self {
-        if e.is_refused() {
-            Self::SubscriptionRefused(e.0)
-        } else {
-            Self::Notify(e)
+        match e {
+            NotifyError::Refused(_) => Self::SubscriptionRefused(e.to_string()),
+            NotifyError::Failed(_) => Self::Notify(e),
         }
     }
 }
@@ -234,7 +235,7 @@ mod tests {
         let forged = RegistryError::from(StoreError::invalid_cursor("not base64url"));
         assert_eq!(forged.code(), "malformed-request");
         assert!(!forged.is_internal());
-        let down = RegistryError::from(StoreError("timeout".into()));
+        let down = RegistryError::from(StoreError::Failed("timeout".into()));
         assert!(down.is_internal());
     }
 }

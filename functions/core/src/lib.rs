@@ -9,6 +9,7 @@ pub mod bulk;
 pub mod config;
 pub mod domains;
 pub mod error;
+pub mod error_code;
 pub mod evaluation;
 pub mod exchange;
 #[cfg(any(test, feature = "fakes"))]

@@ -289,11 +289,11 @@ pub(crate) async fn publish_all(
     // An adapter that answers fewer results than notifications leaves the rest unconfirmed:
     // they count as failed, so they are retried rather than lost.
     results.resize_with(notes.len(), || {
-        Err(NotifyError("no result from the notifier".into()))
+        Err(NotifyError::Failed("no result from the notifier".into()))
     });
     results
 }
 
 pub(crate) fn no_notifier() -> NotifyError {
-    NotifyError("this function has no notifier".into())
+    NotifyError::Failed("this function has no notifier".into())
 }

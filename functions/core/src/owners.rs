@@ -225,7 +225,7 @@ impl Registry {
                 return Ok(owner);
             }
         }
-        Err(RegistryError::Store(StoreError(format!(
+        Err(RegistryError::Store(StoreError::Failed(format!(
             "owner {owner_id} kept changing"
         ))))
     }
@@ -260,10 +260,13 @@ impl Registry {
             .ok_or_else(|| RegistryError::OwnerNotFound(owner_id.to_owned()))?;
         let sealed = URL_SAFE_NO_PAD
             .decode(&owner.attributes_sealed)
-            .map_err(|e| RegistryError::Store(StoreError(format!("sealed attributes: {e}"))))?;
+            .map_err(|e| {
+                RegistryError::Store(StoreError::Failed(format!("sealed attributes: {e}")))
+            })?;
         let clear = self.keys.open(&owner.owner_id, &sealed).await?;
-        let attributes: OwnerAttributes = serde_json::from_slice(&clear)
-            .map_err(|e| RegistryError::Store(StoreError(format!("opened attributes: {e}"))))?;
+        let attributes: OwnerAttributes = serde_json::from_slice(&clear).map_err(|e| {
+            RegistryError::Store(StoreError::Failed(format!("opened attributes: {e}")))
+        })?;
         Ok(OwnerDetails {
             owner_id: owner.owner_id,
             kind: owner.kind,

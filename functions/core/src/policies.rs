@@ -136,7 +136,7 @@ impl Registry {
             (Some(broker), _) => broker.provision(name).await?,
             (None, false) => {}
             (None, true) => {
-                return Err(RegistryError::Notify(NotifyError(
+                return Err(RegistryError::Notify(NotifyError::Failed(
                     "this function cannot make a trust domain's topic".into(),
                 )));
             }

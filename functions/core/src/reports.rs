@@ -145,7 +145,7 @@ impl Registry {
                 Updated::VersionConflict => continue,
             }
         }
-        Err(RegistryError::Store(StoreError(format!(
+        Err(RegistryError::Store(StoreError::Failed(format!(
             "{regdevid} kept changing under report"
         ))))
     }

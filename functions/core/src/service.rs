@@ -167,7 +167,7 @@ impl Registry {
                 Updated::VersionConflict => self.after_lost_race(attempt).await,
             }
         }
-        Err(RegistryError::Store(StoreError(format!(
+        Err(RegistryError::Store(StoreError::Failed(format!(
             "{regdevid} kept changing under {action}"
         ))))
     }
@@ -227,7 +227,7 @@ impl Registry {
             } else {
                 Outcome::Rejected
             },
-            code: outcome.err().map(|e| e.code().to_owned()),
+            code: outcome.err().map(|e| e.code().as_str().to_owned()),
         }
     }
 

@@ -239,7 +239,7 @@ impl Registry {
                 return Ok(view(&enquirer));
             }
         }
-        Err(RegistryError::Store(StoreError(format!(
+        Err(RegistryError::Store(StoreError::Failed(format!(
             "enquirer {enquirer_id} kept changing"
         ))))
     }

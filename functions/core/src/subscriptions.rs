@@ -353,7 +353,9 @@ impl Registry {
 
     fn broker(&self) -> Result<&dyn SubscriptionBroker, RegistryError> {
         self.broker.as_deref().ok_or_else(|| {
-            RegistryError::Notify(NotifyError("this function holds no subscriptions".into()))
+            RegistryError::Notify(NotifyError::Failed(
+                "this function holds no subscriptions".into(),
+            ))
         })
     }
 
@@ -424,7 +426,7 @@ fn view(
     state: SubscriptionState,
 ) -> Result<SubscriptionView, RegistryError> {
     let protocol = Protocol::parse(&record.protocol).ok_or_else(|| {
-        RegistryError::Store(StoreError(format!(
+        RegistryError::Store(StoreError::Failed(format!(
             "subscription {} has protocol {:?}",
             record.subscription_id, record.protocol
         )))

@@ -101,7 +101,7 @@ async fn handle(
                 failures.push(json!({ "itemIdentifier": id }));
             }
             Err(e) => {
-                tracing::warn!(message_id = id, code = e.code(), error = %e, "exchange message refused");
+                tracing::warn!(message_id = id, code = e.code().as_str(), error = %e, "exchange message refused");
                 refused += 1;
             }
         }

@@ -2,9 +2,10 @@
 //! The token itself is never logged nor echoed: it is a credential until it expires.
 
 use axum::extract::{FromRequestParts, MatchedPath};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use trustreg_core::RegistryError;
+use trustreg_core::error::ErrorCode;
 use trustreg_core::sessions::Principal;
 
 use crate::Shared;
@@ -46,12 +47,8 @@ impl FromRequestParts<Shared> for Caller {
                     .audit_refusal("unknown", action, None, &error)
                     .await;
                 // Whatever the core's reason, a token that does not verify is a 401.
-                Err(Problem::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    error.to_string(),
-                )
-                .with_challenge(INVALID_TOKEN))
+                Err(Problem::new(ErrorCode::Unauthenticated, error.to_string())
+                    .with_challenge(INVALID_TOKEN))
             }
         }
     }

@@ -7,6 +7,7 @@ use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use trustreg_core::actors::unverified_actor;
 use trustreg_core::binding;
+use trustreg_core::error::ErrorCode;
 
 use crate::Shared;
 use crate::problem::Problem;
@@ -61,8 +62,7 @@ impl<S: Send + Sync> FromRequest<S> for JwsText {
             None | Some("application/jose" | "application/jwt" | "text/plain") => {}
             Some(other) => {
                 return Err(Problem::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported-media-type",
+                    ErrorCode::UnsupportedMediaType,
                     format!("expected application/jose, got {other}"),
                 ));
             }
@@ -70,13 +70,8 @@ impl<S: Send + Sync> FromRequest<S> for JwsText {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(bytes_problem)?;
-        let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "malformed-jws",
-                "the body is not UTF-8 text",
-            )
-        })?;
+        let text = String::from_utf8(bytes.to_vec())
+            .map_err(|_| Problem::new(ErrorCode::MalformedJws, "the body is not UTF-8 text"))?;
         Ok(Self(text.trim().to_owned()))
     }
 }
@@ -84,16 +79,11 @@ impl<S: Send + Sync> FromRequest<S> for JwsText {
 fn bytes_problem(rejection: BytesRejection) -> Problem {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
+            ErrorCode::PayloadTooLarge,
             format!("the body exceeds {BODY_LIMIT} bytes"),
         )
     } else {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "malformed-request",
-            rejection.body_text(),
-        )
+        Problem::new(ErrorCode::MalformedRequest, rejection.body_text())
     }
 }
 
@@ -107,21 +97,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
+                ErrorCode::UnsupportedMediaType,
                 "expected application/json",
             )),
             Err(JsonRejection::BytesRejection(b)) => Err(bytes_problem(b)),
             Err(other) if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
+                ErrorCode::PayloadTooLarge,
                 format!("the body exceeds {BODY_LIMIT} bytes"),
             )),
-            Err(other) => Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "malformed-request",
-                other.body_text(),
-            )),
+            Err(other) => Err(Problem::new(ErrorCode::MalformedRequest, other.body_text())),
         }
     }
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use trustreg_core::RegistryError;
 use trustreg_core::binding;
 use trustreg_core::bulk::{BulkLine, MAX_BULK_ITEMS};
+use trustreg_core::error::ErrorCode;
 use trustreg_core::messages::BulkDevice;
 use trustreg_core::status::TrustStatus;
 
@@ -147,8 +148,7 @@ fn parse_lines(headers: &HeaderMap, body: &[u8]) -> Result<Vec<BulkLine>, Proble
         "application/json" => {
             let array: Vec<serde_json::Value> = serde_json::from_slice(body).map_err(|e| {
                 Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "malformed-request",
+                    ErrorCode::MalformedRequest,
                     format!("the body is not a JSON array: {e}"),
                 )
             })?;
@@ -161,16 +161,14 @@ fn parse_lines(headers: &HeaderMap, body: &[u8]) -> Result<Vec<BulkLine>, Proble
             .collect(),
         other => {
             return Err(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
+                ErrorCode::UnsupportedMediaType,
                 format!("expected application/json or application/x-ndjson, got {other:?}"),
             ));
         }
     };
     if values.len() > MAX_BULK_ITEMS {
         return Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-many-items",
+            ErrorCode::TooManyItems,
             format!("a bulk request holds at most {MAX_BULK_ITEMS} devices"),
         ));
     }

@@ -2,10 +2,10 @@
 //! the body limit, CORS, and the access log.
 
 use std::time::Instant;
+use trustreg_core::error::ErrorCode;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
@@ -42,8 +42,7 @@ async fn bounded_path(request: Request, next: Next) -> Response {
     });
     if oversized {
         return Problem::new(
-            StatusCode::URI_TOO_LONG,
-            "uri-too-long",
+            ErrorCode::UriTooLong,
             format!("a path segment is longer than {MAX_PATH_SEGMENT} bytes"),
         )
         .into_response();
@@ -53,16 +52,14 @@ async fn bounded_path(request: Request, next: Next) -> Response {
 
 async fn not_found(request: Request) -> Problem {
     Problem::new(
-        StatusCode::NOT_FOUND,
-        "not-found",
+        ErrorCode::NotFound,
         format!("no route {}", request.uri().path()),
     )
 }
 
 async fn method_not_allowed(request: Request) -> Problem {
     Problem::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
+        ErrorCode::MethodNotAllowed,
         format!("{} is not allowed here", request.method()),
     )
 }

@@ -2,8 +2,7 @@
 //! `interrogate`), and their approval by administrators (function `admin`).
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -13,10 +12,10 @@ use trustreg_core::sessions::{EnquirerView, SignUpRequest};
 use crate::Shared;
 use crate::auth::Caller;
 use crate::body::{JsonBody, JwsBody};
+use crate::path::PathParams;
 use crate::problem::Problem;
 use crate::query::{QueryParams, non_empty};
 use crate::served::{Route, get, post};
-use crate::vulnerabilities::path_problem;
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![post("/v1/enquirers", sign_up), post("/v1/sessions", login)]
@@ -84,10 +83,9 @@ async fn list(
 
 async fn decide(
     State(registry): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    PathParams(id): PathParams<String>,
     JwsBody(jws): JwsBody,
 ) -> Result<Response, Problem> {
-    let Path(id) = id.map_err(path_problem)?;
     let answer = registry.decide_enquirer(&id, &jws).await?;
     Ok(Json(answer).into_response())
 }

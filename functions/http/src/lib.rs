@@ -17,6 +17,7 @@ mod lookups;
 mod notifications;
 mod openapi;
 mod owners;
+mod path;
 mod problem;
 mod published;
 mod query;

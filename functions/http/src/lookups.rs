@@ -3,18 +3,17 @@
 //! lookups for administrators. The core decides who sees what.
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::response::{IntoResponse, Response};
 use trustreg_core::lookups::{BulkLookupRequest, SearchParams};
 
 use crate::Shared;
 use crate::auth::Caller;
 use crate::body::JsonBody;
+use crate::path::PathParams;
 use crate::problem::Problem;
 use crate::query::{QueryParams, non_empty};
 use crate::served::{Route, get, post};
-use crate::virtual_ids::path_problem;
 
 /// 1000 ids of up to a few hundred bytes each.
 pub const BULK_LOOKUP_BODY_LIMIT: usize = 512 * 1024;
@@ -33,9 +32,8 @@ pub(crate) fn routes() -> Vec<Route> {
 async fn lookup(
     State(registry): State<Shared>,
     caller: Caller,
-    id: Result<Path<String>, PathRejection>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, Problem> {
-    let Path(id) = id.map_err(path_problem)?;
     Ok(Json(registry.lookup(caller.principal(), &id).await?).into_response())
 }
 
@@ -61,18 +59,16 @@ async fn search(
 async fn history(
     State(registry): State<Shared>,
     caller: Caller,
-    id: Result<Path<String>, PathRejection>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, Problem> {
-    let Path(id) = id.map_err(path_problem)?;
     Ok(Json(registry.history_for(caller.principal(), &id).await?).into_response())
 }
 
 async fn vulnerabilities(
     State(registry): State<Shared>,
     caller: Caller,
-    id: Result<Path<String>, PathRejection>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, Problem> {
-    let Path(id) = id.map_err(path_problem)?;
     Ok(Json(
         registry
             .vulnerabilities_for(caller.principal(), &id)

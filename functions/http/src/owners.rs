@@ -3,16 +3,15 @@
 //! `owner_details` serves the owner and admin reads of the interrogation routes.
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::Shared;
 use crate::body::JwsBody;
+use crate::path::PathParams;
 use crate::problem::Problem;
 use crate::served::{Route, post};
-use crate::virtual_ids::path_problem;
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
@@ -33,20 +32,18 @@ async fn register(
 
 async fn verify(
     State(registry): State<Shared>,
-    owner_id: Result<Path<String>, PathRejection>,
+    PathParams(owner_id): PathParams<String>,
     JwsBody(jws): JwsBody,
 ) -> Result<Response, Problem> {
-    let Path(owner_id) = owner_id.map_err(path_problem)?;
     let answer = registry.verify_owner(&owner_id, &jws).await?;
     Ok(Json(answer).into_response())
 }
 
 async fn transfer(
     State(registry): State<Shared>,
-    regdevid: Result<Path<String>, PathRejection>,
+    PathParams(regdevid): PathParams<String>,
     JwsBody(jws): JwsBody,
 ) -> Result<Response, Problem> {
-    let Path(regdevid) = regdevid.map_err(path_problem)?;
     let answer = registry.transfer(&regdevid, &jws).await?;
     // An owner's transfer is an offer: accepted, not done, until the receiving owner accepts.
     let status = if answer.offered_to.is_some() {
@@ -59,10 +56,9 @@ async fn transfer(
 
 async fn accept(
     State(registry): State<Shared>,
-    regdevid: Result<Path<String>, PathRejection>,
+    PathParams(regdevid): PathParams<String>,
     JwsBody(jws): JwsBody,
 ) -> Result<Response, Problem> {
-    let Path(regdevid) = regdevid.map_err(path_problem)?;
     let answer = registry.accept_transfer(&regdevid, &jws).await?;
     Ok(Json(answer).into_response())
 }

@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use trustreg_core::RegistryError;
+use trustreg_core::error::ErrorCode;
 
 pub const PROBLEM_BASE: &str = "https://trustreg.dev/problems/";
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -30,11 +31,13 @@ pub const BEARER: &str = "Bearer";
 pub const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
 
 impl Problem {
-    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+    /// A problem of this code: its `type`, title and status are the code's (`ErrorCode::spec`).
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        let spec = code.spec();
         Self {
-            problem_type: format!("{PROBLEM_BASE}{code}"),
-            title: title(code).to_owned(),
-            status: status.as_u16(),
+            problem_type: format!("{PROBLEM_BASE}{}", spec.slug),
+            title: spec.title.to_owned(),
+            status: spec.status,
             detail: detail.into(),
             www_authenticate: None,
             retry_after: None,
@@ -81,7 +84,6 @@ impl IntoResponse for Problem {
 
 impl From<RegistryError> for Problem {
     fn from(error: RegistryError) -> Self {
-        let status = status_of(&error);
         let detail = if error.is_internal() {
             // The cause stays in the logs; the client learns only that it may retry.
             tracing::error!(error = %error, "registry failure");
@@ -89,7 +91,7 @@ impl From<RegistryError> for Problem {
         } else {
             error.to_string()
         };
-        let mut problem = Self::new(status, error.code(), detail);
+        let mut problem = Self::new(error.code(), detail);
         if error.is_internal() {
             // A store, key or notification service that failed or throttled: worth a retry.
             problem = problem.with_retry_after(1);
@@ -103,102 +105,15 @@ impl From<RegistryError> for Problem {
     }
 }
 
-fn status_of(error: &RegistryError) -> StatusCode {
-    use RegistryError as E;
-    match error {
-        E::Malformed(_)
-        | E::InvalidIdentifier { .. }
-        | E::MalformedJws(_)
-        | E::MalformedChain(_)
-        | E::UnsupportedKey(_) => StatusCode::BAD_REQUEST,
-        E::BadSignature | E::NonceInvalid | E::NonceExpired | E::UnknownSigner => {
-            StatusCode::UNAUTHORIZED
-        }
-        E::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        E::Forbidden(_) | E::WrongTarget(_) => StatusCode::FORBIDDEN,
-        E::UntrustedRoot
-        | E::CertificateExpired
-        | E::InvalidChain(_)
-        | E::IdentifierMismatch { .. }
-        | E::IdentifierOutOfScope { .. }
-        | E::NotPrimary(_) => StatusCode::FORBIDDEN,
-        E::RotTypeNotAccepted { .. } => StatusCode::FORBIDDEN,
-        E::IdentifierConflict(_) => StatusCode::CONFLICT,
-        E::DeviceNotFound(_) => StatusCode::NOT_FOUND,
-        E::VulnerabilityNotFound(_) | E::HoldNotFound(..) => StatusCode::NOT_FOUND,
-        E::VirtualIdNotFound | E::OwnerNotFound(_) => StatusCode::NOT_FOUND,
-        E::EnquirerNotFound(_) | E::RootNotFound(_) => StatusCode::NOT_FOUND,
-        E::InvalidTransition(_) => StatusCode::CONFLICT,
-        E::TooManyItems { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        E::Store(_) | E::Keys(_) => StatusCode::SERVICE_UNAVAILABLE,
-        E::SubscriptionNotFound(_) => StatusCode::NOT_FOUND,
-        E::SubscriptionRefused(_) => StatusCode::BAD_REQUEST,
-        E::SubscriptionLimit { .. } | E::SubscriptionConflict(_) => StatusCode::CONFLICT,
-        E::Notify(_) => StatusCode::SERVICE_UNAVAILABLE,
-        E::InvalidLink(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        E::LinkConflict(_) => StatusCode::CONFLICT,
-    }
-}
-
-/// One short title per problem type; the `detail` says what was wrong with this request.
-fn title(code: &str) -> &'static str {
-    match code {
-        "malformed-request" => "The request is malformed",
-        "invalid-identifier" => "An identifier is invalid",
-        "malformed-jws" => "The JWS is malformed",
-        "bad-signature" => "The signature does not verify",
-        "untrusted-root" => "The certificate chain leads to no accepted root of trust",
-        "certificate-expired" => "A certificate is expired or not yet valid",
-        "invalid-certificate-chain" => "The certificate chain is invalid",
-        "malformed-certificate-chain" => "The certificate chain is malformed",
-        "unsupported-key" => "The key type is not supported",
-        "identifier-mismatch" => "The identifier is not bound to the device certificate",
-        "identifier-out-of-scope" => "The root of trust may not certify this identifier",
-        "nonce-invalid" => "The nonce is unknown, used or for another purpose",
-        "nonce-expired" => "The nonce has expired",
-        "identifier-conflict" => "The identifier is registered with another key",
-        "device-not-found" => "No such device",
-        "vulnerability-not-found" => "No such vulnerability",
-        "hold-not-found" => "The device holds no such hold",
-        "virtual-id-not-found" => "No such virtual ID, or it expired or was used",
-        "owner-not-found" => "No such owner or custodian",
-        "not-a-primary-registry" => "Devices register only at primary registries",
-        "storage-unavailable" | "key-service-unavailable" => "The registry is unavailable",
-        "notification-service-unavailable" => "The notification service is unavailable",
-        "subscription-not-found" => "No such subscription",
-        "subscription-limit" => "The subscriber has as many subscriptions as allowed",
-        "subscription-refused" => "The notification service refused the subscription",
-        "subscription-conflict" => "The subscription conflicts with an existing one",
-        "unknown-signer" => "The signer of the request is unknown",
-        "forbidden" => "The signer may not do this",
-        "wrong-target" => "The signed request was made for another method, path or target",
-        "rot-type-not-accepted" => "The trust domain does not accept this root-of-trust type",
-        "unauthenticated" => "The request carries no valid credentials",
-        "enquirer-not-found" => "No such enquirer",
-        "root-not-found" => "No such root of trust",
-        "invalid-state-transition" => "The resource cannot make this change from its state",
-        "too-many-items" => "The bulk request holds too many items",
-        "invalid-link" => "The link does not fit the registry hierarchy",
-        "link-conflict" => "The link conflicts with an existing one",
-        "not-found" => "No such resource",
-        "method-not-allowed" => "Method not allowed",
-        "unsupported-media-type" => "Unsupported media type",
-        "payload-too-large" => "The request body is too large",
-        "uri-too-long" => "A part of the request's path is too long",
-        "rate-limited" => "Too many requests from this caller",
-        _ => "The request failed",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn internal_causes_stay_out_of_the_answer() {
-        let p = Problem::from(RegistryError::Store(trustreg_core::error::StoreError(
-            "table arn:aws:dynamodb:secret".into(),
-        )));
+        let p = Problem::from(RegistryError::Store(
+            trustreg_core::error::StoreError::Failed("table arn:aws:dynamodb:secret".into()),
+        ));
         assert_eq!(p.status, 503);
         assert_eq!(p.code(), "storage-unavailable");
         assert!(!p.detail.contains("arn:"));

@@ -2,9 +2,9 @@
 //! wrong type is a 400 `malformed-request`, never axum's plain-text answer.
 
 use axum::extract::{FromRequestParts, Query};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use trustreg_core::error::ErrorCode;
 
 use crate::problem::Problem;
 
@@ -19,8 +19,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(Self(value)),
             Err(rejection) => Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "malformed-request",
+                ErrorCode::MalformedRequest,
                 rejection.body_text(),
             )),
         }

@@ -13,9 +13,10 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use trustreg_core::error::ErrorCode;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use trustreg_core::config::RateLimits;
@@ -127,8 +128,7 @@ pub(crate) async fn limit(
 
 fn too_many(retry_after: u64) -> Response {
     Problem::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate-limited",
+        ErrorCode::RateLimited,
         format!("too many requests of this kind from this caller; retry in {retry_after} s"),
     )
     .with_retry_after(retry_after)

@@ -1,14 +1,14 @@
 //! Challenges, registration and acknowledgement (function `register`).
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use trustreg_core::messages::ChallengeRequest;
 
 use crate::Shared;
 use crate::body::{JsonBody, JwsBody};
+use crate::path::PathParams;
 use crate::problem::Problem;
 use crate::served::{Route, post};
 
@@ -48,17 +48,9 @@ async fn register(
 
 async fn acknowledge(
     State(registry): State<Shared>,
-    regdevid: Result<Path<String>, PathRejection>,
+    PathParams(regdevid): PathParams<String>,
     JwsBody(jws): JwsBody,
 ) -> Result<Response, Problem> {
-    // e.g. percent-encoded bytes that are not UTF-8: answered as a problem like any other.
-    let Path(regdevid) = regdevid.map_err(|rejection| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-identifier",
-            rejection.body_text(),
-        )
-    })?;
     let answer = registry.acknowledge(&regdevid, &jws).await?;
     Ok(Json(answer).into_response())
 }

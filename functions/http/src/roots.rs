@@ -2,16 +2,15 @@
 //! the manufacturer CAs the registry accepts, each request a JWS over a `root` nonce.
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::Shared;
 use crate::body::JwsBody;
+use crate::path::PathParams;
 use crate::problem::Problem;
 use crate::served::{Route, delete, put};
-use crate::vulnerabilities::path_problem;
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
@@ -22,10 +21,9 @@ pub(crate) fn routes() -> Vec<Route> {
 
 async fn accept(
     State(registry): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    PathParams(id): PathParams<String>,
     JwsBody(jws): JwsBody,
 ) -> Result<Response, Problem> {
-    let Path(id) = id.map_err(path_problem)?;
     Ok(Json(registry.put_root_signed(&id, &jws).await?).into_response())
 }
 
@@ -38,10 +36,9 @@ struct Removed {
 
 async fn remove(
     State(registry): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    PathParams(id): PathParams<String>,
     JwsBody(jws): JwsBody,
 ) -> Result<Response, Problem> {
-    let Path(id) = id.map_err(path_problem)?;
     let reevaluated = registry.remove_root_signed(&id, &jws).await?;
     Ok(Json(Removed { id, reevaluated }).into_response())
 }

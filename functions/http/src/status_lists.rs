@@ -2,17 +2,16 @@
 //! or unreliable devices and those mirrored from below, signed and paged.
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::Shared;
 use crate::auth::Caller;
+use crate::path::PathParams;
 use crate::problem::Problem;
 use crate::query::{QueryParams, non_empty};
 use crate::served::{Route, get};
-use crate::virtual_ids::path_problem;
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![get("/v1/status-lists/{status}", list)]
@@ -27,10 +26,9 @@ struct ListParams {
 async fn list(
     State(registry): State<Shared>,
     caller: Caller,
-    status: Result<Path<String>, PathRejection>,
+    PathParams(status): PathParams<String>,
     QueryParams(params): QueryParams<ListParams>,
 ) -> Result<Response, Problem> {
-    let Path(status) = status.map_err(path_problem)?;
     let answer = registry
         .status_list(caller.principal(), &status, non_empty(params.cursor))
         .await?;

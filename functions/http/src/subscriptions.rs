@@ -3,8 +3,7 @@
 //! core checks the request before SNS is asked and decides whose subscription is whose.
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use trustreg_core::subscriptions::SubscriptionRequest;
@@ -12,9 +11,9 @@ use trustreg_core::subscriptions::SubscriptionRequest;
 use crate::Shared;
 use crate::auth::Caller;
 use crate::body::JsonBody;
+use crate::path::PathParams;
 use crate::problem::Problem;
 use crate::served::{Route, delete, get, post};
-use crate::virtual_ids::path_problem;
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
@@ -46,9 +45,8 @@ async fn list(State(registry): State<Shared>, caller: Caller) -> Result<Response
 async fn unsubscribe(
     State(registry): State<Shared>,
     caller: Caller,
-    id: Result<Path<String>, PathRejection>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, Problem> {
-    let Path(id) = id.map_err(path_problem)?;
     registry.unsubscribe(caller.principal(), &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -2,13 +2,13 @@
 //! administrator: sets a hosted domain's policy, or adds a new domain with it.
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::Shared;
 use crate::body::JwsBody;
+use crate::path::PathParams;
 use crate::problem::Problem;
 use crate::served::{Route, put};
 
@@ -18,16 +18,9 @@ pub(crate) fn routes() -> Vec<Route> {
 
 async fn set_policy(
     State(registry): State<Shared>,
-    name: Result<Path<String>, PathRejection>,
+    PathParams(name): PathParams<String>,
     JwsBody(jws): JwsBody,
 ) -> Result<Response, Problem> {
-    let Path(name) = name.map_err(|rejection| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "malformed-request",
-            rejection.body_text(),
-        )
-    })?;
     let set = registry.set_domain_policy_signed(&name, &jws).await?;
     // 201 when the request added the domain (its topic made), 200 when it changed a policy.
     let status = if set.added {

@@ -1,8 +1,7 @@
 //! Vulnerability reports and their follow-ups (Y.3059 9.3 ii b, 7 iv d).
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use trustreg_core::messages::VulnerabilityProgress;
@@ -10,6 +9,7 @@ use trustreg_core::vulnerabilities::FIRST_BATCH;
 
 use crate::Shared;
 use crate::body::JwsBody;
+use crate::path::PathParams;
 use crate::problem::Problem;
 use crate::served::{Route, post};
 
@@ -31,14 +31,6 @@ fn progress(answer: VulnerabilityProgress) -> Response {
     (status, Json(answer)).into_response()
 }
 
-pub(crate) fn path_problem(rejection: PathRejection) -> Problem {
-    Problem::new(
-        StatusCode::BAD_REQUEST,
-        "malformed-request",
-        rejection.body_text(),
-    )
-}
-
 async fn report(
     State(registry): State<Shared>,
     JwsBody(jws): JwsBody,
@@ -50,10 +42,9 @@ async fn report(
 
 async fn apply(
     State(registry): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    PathParams(id): PathParams<String>,
     JwsBody(jws): JwsBody,
 ) -> Result<Response, Problem> {
-    let Path(id) = id.map_err(path_problem)?;
     let answer = registry
         .apply_vulnerability_signed(&id, &jws, FIRST_BATCH)
         .await?;
@@ -62,10 +53,9 @@ async fn apply(
 
 async fn fixed(
     State(registry): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    PathParams(id): PathParams<String>,
     JwsBody(jws): JwsBody,
 ) -> Result<Response, Problem> {
-    let Path(id) = id.map_err(path_problem)?;
     let answer = registry
         .fix_vulnerability_signed(&id, &jws, FIRST_BATCH)
         .await?;

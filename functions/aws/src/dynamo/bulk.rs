@@ -134,7 +134,7 @@ impl BulkStore for DynamoStore {
         }
         outcomes
             .into_iter()
-            .map(|o| o.ok_or_else(|| StoreError("a bulk outcome went missing".into())))
+            .map(|o| o.ok_or_else(|| StoreError::Failed("a bulk outcome went missing".into())))
             .collect()
     }
 }

@@ -145,7 +145,7 @@ impl DeviceStore for DynamoStore {
         ];
         match self.transact(items).await? {
             TxOutcome::Done => Ok(()),
-            TxOutcome::ConditionFailed => Err(StoreError("unexpected condition".into())),
+            TxOutcome::ConditionFailed => Err(StoreError::Failed("unexpected condition".into())),
         }
     }
 
@@ -210,8 +210,10 @@ impl DeviceStore for DynamoStore {
             Some(AttributeValue::S(text)) => text
                 .parse()
                 .map(Some)
-                .map_err(|e| StoreError(format!("stored RegDevID {text:?}: {e}"))),
-            _ => Err(StoreError("uniqueness guard without regdevid".into())),
+                .map_err(|e| StoreError::Failed(format!("stored RegDevID {text:?}: {e}"))),
+            _ => Err(StoreError::Failed(
+                "uniqueness guard without regdevid".into(),
+            )),
         }
     }
 }

@@ -41,7 +41,7 @@ impl HierarchyStore for DynamoStore {
         let items = vec![self.put_tx(link_item)?, self.audit_item(audit)?];
         match self.transact(items).await? {
             TxOutcome::Done => Ok(()),
-            TxOutcome::ConditionFailed => Err(StoreError("unexpected condition".into())),
+            TxOutcome::ConditionFailed => Err(StoreError::Failed("unexpected condition".into())),
         }
     }
 
@@ -71,8 +71,10 @@ impl HierarchyStore for DynamoStore {
         match out.attributes().and_then(|a| a.get("last")) {
             Some(AttributeValue::N(n)) => n
                 .parse()
-                .map_err(|e| StoreError(format!("sequence counter {n:?}: {e}"))),
-            _ => Err(StoreError("the sequence counter was not returned".into())),
+                .map_err(|e| StoreError::Failed(format!("sequence counter {n:?}: {e}"))),
+            _ => Err(StoreError::Failed(
+                "the sequence counter was not returned".into(),
+            )),
         }
     }
 
@@ -90,7 +92,7 @@ impl HierarchyStore for DynamoStore {
         audit: &AuditRecord,
     ) -> Result<Applied, StoreError> {
         if seq == 0 {
-            return Err(StoreError("sequence numbers start at 1".into()));
+            return Err(StoreError::Failed("sequence numbers start at 1".into()));
         }
         // A transaction may not name one item twice: the last word on a device wins.
         let mut latest: HashMap<String, &MirrorRecord> = HashMap::new();
@@ -98,7 +100,7 @@ impl HierarchyStore for DynamoStore {
             latest.insert(mirror.regdevid.to_string(), mirror);
         }
         if latest.len() > MAX_ITEMS_PER_MESSAGE {
-            return Err(StoreError(format!(
+            return Err(StoreError::Failed(format!(
                 "{} mirrors in one message: at most {MAX_ITEMS_PER_MESSAGE}",
                 latest.len()
             )));
@@ -220,7 +222,7 @@ impl DynamoStore {
             .expression_attribute_names("#last", "last")
             .expression_attribute_values(":bound", AttributeValue::N(bound.to_string()))
             .build()
-            .map_err(|e| StoreError(format!("put: {e}")))?;
+            .map_err(|e| StoreError::Failed(format!("put: {e}")))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 }
@@ -229,7 +231,7 @@ impl DynamoStore {
 fn link_record(mut item: Item) -> Result<LinkRecord, StoreError> {
     item.remove(PK);
     item.remove(SK);
-    serde_dynamo::from_item(item).map_err(|e| StoreError(format!("decode: {e}")))
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Failed(format!("decode: {e}")))
 }
 
 fn mirror_item(mirror: &MirrorRecord) -> Result<Item, StoreError> {

@@ -164,7 +164,7 @@ impl LookupStore for DynamoStore {
         };
         let mut part = position.part;
         let Some(first) = partitions.get(part) else {
-            return Err(StoreError(
+            return Err(StoreError::Failed(
                 "invalid cursor: not a position of this listing".into(),
             ));
         };
@@ -265,14 +265,14 @@ impl LookupStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(keys::root(id))))
             .build()
-            .map_err(|e| StoreError(format!("delete: {e}")))?;
+            .map_err(|e| StoreError::Failed(format!("delete: {e}")))?;
         let items = vec![
             TransactWriteItem::builder().delete(delete).build(),
             self.audit_item(audit)?,
         ];
         match self.transact(items).await? {
             TxOutcome::Done => Ok(()),
-            TxOutcome::ConditionFailed => Err(StoreError("unexpected condition".into())),
+            TxOutcome::ConditionFailed => Err(StoreError::Failed("unexpected condition".into())),
         }
     }
 }

@@ -140,7 +140,9 @@ impl Cursor {
                     .map(|(name, value)| match value {
                         AttributeValue::S(text) => Ok((name.clone(), text.clone())),
                         // Every key attribute of the table is a string.
-                        _ => Err(StoreError(format!("key attribute {name} is not a string"))),
+                        _ => Err(StoreError::Failed(format!(
+                            "key attribute {name} is not a string"
+                        ))),
                     })
                     .collect::<Result<BTreeMap<_, _>, _>>()
             })
@@ -149,7 +151,8 @@ impl Cursor {
     }
 
     pub(crate) fn encode(&self) -> Result<String, StoreError> {
-        let json = serde_json::to_vec(self).map_err(|e| StoreError(format!("cursor: {e}")))?;
+        let json =
+            serde_json::to_vec(self).map_err(|e| StoreError::Failed(format!("cursor: {e}")))?;
         Ok(URL_SAFE_NO_PAD.encode(&json))
     }
 
@@ -389,7 +392,7 @@ impl DynamoStore {
                 .set_keys(Some(chunk.to_vec()))
                 .consistent_read(true)
                 .build()
-                .map_err(|e| StoreError(format!("batch get: {e}")))?;
+                .map_err(|e| StoreError::Failed(format!("batch get: {e}")))?;
             let mut retries = 0;
             loop {
                 let out = self
@@ -409,7 +412,7 @@ impl DynamoStore {
                 {
                     None => break,
                     Some(_) if retries == UNPROCESSED_RETRIES => {
-                        return Err(StoreError(format!(
+                        return Err(StoreError::Failed(format!(
                             "DynamoDB: keys still unprocessed after {retries} retries"
                         )));
                     }
@@ -449,7 +452,8 @@ impl DynamoStore {
                     );
             }
         }
-        put.build().map_err(|e| StoreError(format!("put: {e}")))
+        put.build()
+            .map_err(|e| StoreError::Failed(format!("put: {e}")))
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<TxOutcome, StoreError> {
@@ -532,7 +536,7 @@ impl DynamoStore {
         ];
         match self.transact(items).await? {
             TxOutcome::Done => Ok(()),
-            TxOutcome::ConditionFailed => Err(StoreError(format!("{what} exists"))),
+            TxOutcome::ConditionFailed => Err(StoreError::Failed(format!("{what} exists"))),
         }
     }
 
@@ -590,7 +594,7 @@ fn s(v: String) -> AttributeValue {
 
 fn item<T: Serialize>(value: &T, (pk, sk): (String, String)) -> Result<Item, StoreError> {
     let mut item: Item =
-        serde_dynamo::to_item(value).map_err(|e| StoreError(format!("encode: {e}")))?;
+        serde_dynamo::to_item(value).map_err(|e| StoreError::Failed(format!("encode: {e}")))?;
     item.insert(PK.into(), s(pk));
     item.insert(SK.into(), s(sk));
     Ok(item)
@@ -602,7 +606,7 @@ fn record<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
     ] {
         item.remove(k);
     }
-    serde_dynamo::from_item(item).map_err(|e| StoreError(format!("decode: {e}")))
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Failed(format!("decode: {e}")))
 }
 
 /// The RegDevID an item names in its `regdevid` attribute (devices, links to them).
@@ -610,8 +614,8 @@ fn regdevid_of(item: &Item) -> Result<RegDevId, StoreError> {
     match item.get("regdevid") {
         Some(AttributeValue::S(text)) => text
             .parse()
-            .map_err(|e| StoreError(format!("stored RegDevID {text:?}: {e}"))),
-        _ => Err(StoreError("item without regdevid".into())),
+            .map_err(|e| StoreError::Failed(format!("stored RegDevID {text:?}: {e}"))),
+        _ => Err(StoreError::Failed("item without regdevid".into())),
     }
 }
 
@@ -620,5 +624,5 @@ fn key((pk, sk): (String, String)) -> Item {
 }
 
 fn sdk<E: std::error::Error + 'static>(err: E) -> StoreError {
-    StoreError(format!("DynamoDB: {}", DisplayErrorContext(err)))
+    StoreError::Failed(format!("DynamoDB: {}", DisplayErrorContext(err)))
 }

@@ -83,8 +83,8 @@ impl NotificationStore for DynamoStore {
             Some(AttributeValue::N(n)) => n
                 .parse()
                 .map(Some)
-                .map_err(|e| StoreError(format!("digest time {n:?}: {e}"))),
-            Some(other) => Err(StoreError(format!("digest time {other:?}"))),
+                .map_err(|e| StoreError::Failed(format!("digest time {n:?}: {e}"))),
+            Some(other) => Err(StoreError::Failed(format!("digest time {other:?}"))),
         }
     }
 
@@ -142,7 +142,7 @@ fn device(item: Item) -> Result<DeviceRecord, StoreError> {
         Some(AttributeValue::S(pk)) => pk.clone(),
         _ => "an item without pk".into(),
     };
-    record(item).map_err(|e| StoreError(format!("stream image of {name}: {e}")))
+    record(item).map_err(|e| StoreError::Failed(format!("stream image of {name}: {e}")))
 }
 
 #[cfg(test)]
@@ -177,6 +177,6 @@ mod tests {
         }));
         let error =
             DynamoStore::device_change(serde_dynamo::Item::default(), poisoned).unwrap_err();
-        assert!(error.0.contains("DEV#IN1.HLT.P07"), "{error}");
+        assert!(error.to_string().contains("DEV#IN1.HLT.P07"), "{error}");
     }
 }

@@ -48,7 +48,7 @@ impl OwnerStore for DynamoStore {
         items.push(self.audit_item(audit)?);
         match self.transact(items).await? {
             TxOutcome::Done => Ok(()),
-            TxOutcome::ConditionFailed => Err(StoreError("owner id collision".into())),
+            TxOutcome::ConditionFailed => Err(StoreError::Failed("owner id collision".into())),
         }
     }
 
@@ -82,8 +82,8 @@ impl OwnerStore for DynamoStore {
             .map(|it| match it.get("regdevid") {
                 Some(AttributeValue::S(text)) => text
                     .parse()
-                    .map_err(|e| StoreError(format!("owner link {text:?}: {e}"))),
-                _ => Err(StoreError("owner link without regdevid".into())),
+                    .map_err(|e| StoreError::Failed(format!("owner link {text:?}: {e}"))),
+                _ => Err(StoreError::Failed("owner link without regdevid".into())),
             })
             .collect()
     }
@@ -103,7 +103,7 @@ impl OwnerStore for DynamoStore {
                 .table_name(&self.table)
                 .set_key(Some(key(keys::owner_device(from, &device.regdevid))))
                 .build()
-                .map_err(|e| StoreError(format!("delete: {e}")))?;
+                .map_err(|e| StoreError::Failed(format!("delete: {e}")))?;
             extra.push(TransactWriteItem::builder().delete(delete).build());
         }
         extra.push(self.put_tx(link_item(&custody.to, &device.regdevid))?);

@@ -29,7 +29,7 @@ impl PolicyStore for DynamoStore {
         ];
         match self.transact(items).await? {
             TxOutcome::Done => Ok(()),
-            TxOutcome::ConditionFailed => Err(StoreError("unexpected condition".into())),
+            TxOutcome::ConditionFailed => Err(StoreError::Failed("unexpected condition".into())),
         }
     }
 }

@@ -94,7 +94,7 @@ impl ReportStore for DynamoStore {
                 {
                     let regdevid = id
                         .parse()
-                        .map_err(|e| StoreError(format!("stored RegDevID {id:?}: {e}")))?;
+                        .map_err(|e| StoreError::Failed(format!("stored RegDevID {id:?}: {e}")))?;
                     due.push((sk.clone(), regdevid));
                 }
             }

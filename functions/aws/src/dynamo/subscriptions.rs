@@ -50,7 +50,7 @@ impl DynamoStore {
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", PK)
             .build()
-            .map_err(|e| StoreError(format!("delete: {e}")))?;
+            .map_err(|e| StoreError::Failed(format!("delete: {e}")))?;
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 }
@@ -77,7 +77,7 @@ impl SubscriptionStore for DynamoStore {
         ];
         match self.transact(items).await? {
             TxOutcome::Done => Ok(()),
-            TxOutcome::ConditionFailed => Err(StoreError(format!(
+            TxOutcome::ConditionFailed => Err(StoreError::Failed(format!(
                 "subscription {} exists",
                 subscription.subscription_id
             ))),
@@ -106,7 +106,7 @@ impl SubscriptionStore for DynamoStore {
 
     async fn delete_subscription(&self, id: &str, audit: &AuditRecord) -> Result<(), StoreError> {
         let Some(subscription) = self.get_subscription(id).await? else {
-            return Err(StoreError(format!("subscription {id} is gone")));
+            return Err(StoreError::Failed(format!("subscription {id} is gone")));
         };
         let items = vec![
             self.delete_tx(by_id(id))?,
@@ -115,7 +115,9 @@ impl SubscriptionStore for DynamoStore {
         ];
         match self.transact(items).await? {
             TxOutcome::Done => Ok(()),
-            TxOutcome::ConditionFailed => Err(StoreError(format!("subscription {id} is gone"))),
+            TxOutcome::ConditionFailed => {
+                Err(StoreError::Failed(format!("subscription {id} is gone")))
+            }
         }
     }
 }

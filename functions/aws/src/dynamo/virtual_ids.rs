@@ -31,7 +31,7 @@ impl VirtualIdStore for DynamoStore {
         ];
         match self.transact(items).await? {
             TxOutcome::Done => Ok(()),
-            TxOutcome::ConditionFailed => Err(StoreError("virtual ID collision".into())),
+            TxOutcome::ConditionFailed => Err(StoreError::Failed("virtual ID collision".into())),
         }
     }
 
@@ -56,7 +56,7 @@ impl VirtualIdStore for DynamoStore {
             .expression_attribute_names("#pk", PK)
             .expression_attribute_values(":now", AttributeValue::N(now_ms.to_string()))
             .build()
-            .map_err(|e| StoreError(format!("delete: {e}")))?;
+            .map_err(|e| StoreError::Failed(format!("delete: {e}")))?;
         let items = vec![
             TransactWriteItem::builder().delete(delete).build(),
             self.audit_item(audit)?,

@@ -33,15 +33,15 @@ fn model_entry(item: &Item) -> Result<ModelEntry, StoreError> {
     let regdevid = match item.get("regdevid") {
         Some(AttributeValue::S(text)) => text
             .parse()
-            .map_err(|e| StoreError(format!("stored RegDevID {text:?}: {e}")))?,
-        _ => return Err(StoreError("device item without regdevid".into())),
+            .map_err(|e| StoreError::Failed(format!("stored RegDevID {text:?}: {e}")))?,
+        _ => return Err(StoreError::Failed("device item without regdevid".into())),
     };
     let firmware = match item.get("info") {
         Some(AttributeValue::M(info)) => match info.get("firmware_version") {
             Some(AttributeValue::S(f)) => f.clone(),
-            _ => return Err(StoreError("device item without firmware".into())),
+            _ => return Err(StoreError::Failed("device item without firmware".into())),
         },
-        _ => return Err(StoreError("device item without info".into())),
+        _ => return Err(StoreError::Failed("device item without info".into())),
     };
     Ok(ModelEntry { regdevid, firmware })
 }
@@ -113,7 +113,7 @@ impl VulnerabilityStore for DynamoStore {
         let next = match out.last_evaluated_key() {
             Some(last) => match last.get(GSI2SK) {
                 Some(AttributeValue::S(sk)) => Some(sk.clone()),
-                _ => return Err(StoreError("gsi2 page without its sort key".into())),
+                _ => return Err(StoreError::Failed("gsi2 page without its sort key".into())),
             },
             None => None,
         };

@@ -63,7 +63,7 @@ impl Registry {
             .await?;
         let failures = self.deliver(&to, &message).await;
         report(failures).map_err(|e| {
-            RegistryError::Notify(NotifyError(format!(
+            RegistryError::Notify(NotifyError::Failed(format!(
                 "vulnerability {id} is stored, but sending it down failed ({e}); \
                  POST /v1/vulnerabilities/{id}/apply sends it again"
             )))

@@ -58,7 +58,7 @@ impl Registry {
         );
         self.store.put_link(&link, &audit).await?;
         self.start_exchange(&link).await.map_err(|e| {
-            RegistryError::Notify(NotifyError(format!(
+            RegistryError::Notify(NotifyError::Failed(format!(
                 "the link to {} is stored, but its first exchange failed ({e}); linking \
                  again retries it",
                 link.path

@@ -70,12 +70,14 @@ impl Registry {
     /// others. Answers the failures.
     pub(super) async fn deliver(&self, to: &[&LinkRecord], message: &str) -> Vec<NotifyError> {
         let Some(outbox) = &self.outbox else {
-            return vec![NotifyError("this function has no exchange outbox".into())];
+            return vec![NotifyError::Failed(
+                "this function has no exchange outbox".into(),
+            )];
         };
         let mut failures = Vec::new();
         for link in to {
             if let Err(e) = outbox.send(&link.inbox, message).await {
-                failures.push(NotifyError(format!("{}: {e}", link.path)));
+                failures.push(NotifyError::Failed(format!("{}: {e}", link.path)));
             }
         }
         failures
@@ -88,6 +90,6 @@ pub(super) fn report(failures: Vec<NotifyError>) -> Result<(), RegistryError> {
     if failures.is_empty() {
         return Ok(());
     }
-    let all: Vec<String> = failures.into_iter().map(|f| f.0).collect();
-    Err(RegistryError::Notify(NotifyError(all.join("; "))))
+    let all: Vec<String> = failures.into_iter().map(|f| f.to_string()).collect();
+    Err(RegistryError::Notify(NotifyError::Failed(all.join("; "))))
 }

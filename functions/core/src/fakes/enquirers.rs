@@ -16,7 +16,7 @@ impl EnquirerStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut s = self.lock();
         if s.enquirers.contains_key(&enquirer.enquirer_id) {
-            return Err(StoreError("enquirer id collision".into()));
+            return Err(StoreError::Failed("enquirer id collision".into()));
         }
         s.enquirers
             .insert(enquirer.enquirer_id.clone(), enquirer.clone());

@@ -161,7 +161,7 @@ impl ExchangeOutbox for MemoryOutbox {
     async fn send(&self, inbox: &str, message: &str) -> Result<(), NotifyError> {
         let mut s = self.lock();
         if s.failing.iter().any(|f| f == inbox) {
-            return Err(NotifyError(format!("inbox {inbox} unreachable")));
+            return Err(NotifyError::Failed(format!("inbox {inbox} unreachable")));
         }
         s.sent.push((inbox.to_owned(), message.to_owned()));
         Ok(())

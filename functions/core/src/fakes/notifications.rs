@@ -79,7 +79,7 @@ impl Notifier for MemoryNotifier {
             .iter()
             .map(|n| {
                 if s.failing.iter().any(|part| n.id.contains(part.as_str())) {
-                    Err(NotifyError(format!("{} refused", n.id)))
+                    Err(NotifyError::Failed(format!("{} refused", n.id)))
                 } else {
                     s.published.push(n.clone());
                     Ok(())

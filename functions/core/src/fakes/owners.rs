@@ -18,7 +18,7 @@ impl OwnerStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut s = self.lock();
         if s.owners.contains_key(&owner.owner_id) {
-            return Err(StoreError("owner id collision".into()));
+            return Err(StoreError::Failed("owner id collision".into()));
         }
         s.owners.insert(owner.owner_id.clone(), owner.clone());
         if let Some(regdevid) = device {
@@ -57,7 +57,10 @@ impl OwnerStore for MemoryStore {
         };
         links
             .iter()
-            .map(|t| t.parse().map_err(|e| StoreError(format!("link {t}: {e}"))))
+            .map(|t| {
+                t.parse()
+                    .map_err(|e| StoreError::Failed(format!("link {t}: {e}")))
+            })
             .collect()
     }
 

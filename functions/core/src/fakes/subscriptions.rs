@@ -22,7 +22,7 @@ impl SubscriptionStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut s = self.lock();
         if s.subscriptions.contains_key(&subscription.subscription_id) {
-            return Err(StoreError(format!(
+            return Err(StoreError::Failed(format!(
                 "subscription {} exists",
                 subscription.subscription_id
             )));
@@ -54,7 +54,7 @@ impl SubscriptionStore for MemoryStore {
     async fn delete_subscription(&self, id: &str, audit: &AuditRecord) -> Result<(), StoreError> {
         let mut s = self.lock();
         if s.subscriptions.remove(id).is_none() {
-            return Err(StoreError(format!("subscription {id} is gone")));
+            return Err(StoreError::Failed(format!("subscription {id} is gone")));
         }
         s.audit.push(audit.clone());
         Ok(())
@@ -123,7 +123,7 @@ impl MemoryBroker {
         match s.fail_next.take() {
             Some(why) => match why.strip_prefix("refused: ") {
                 Some(refused) => Err(NotifyError::refused(refused)),
-                None => Err(NotifyError(why)),
+                None => Err(NotifyError::Failed(why)),
             },
             None => Ok(s),
         }

@@ -16,7 +16,7 @@ impl VirtualIdStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut s = self.lock();
         if s.virtual_ids.contains_key(&record.virtual_id) {
-            return Err(StoreError("virtual ID collision".into()));
+            return Err(StoreError::Failed("virtual ID collision".into()));
         }
         s.virtual_ids
             .insert(record.virtual_id.clone(), record.clone());

@@ -22,7 +22,7 @@ impl VulnerabilityStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut s = self.lock();
         if s.vulnerabilities.contains_key(&vulnerability.id) {
-            return Err(StoreError(format!(
+            return Err(StoreError::Failed(format!(
                 "vulnerability {} exists",
                 vulnerability.id
             )));

@@ -48,7 +48,7 @@ impl Registry {
             resolved.push(match self.resolve(id).await {
                 Ok(regdevid) => Ok(regdevid),
                 Err(e) if e.is_internal() => return Err(e),
-                Err(e) => Err(e.code()),
+                Err(e) => Err(e.code().as_str()),
             });
         }
         let mut wanted: Vec<RegDevId> = resolved.iter().filter_map(|r| r.clone().ok()).collect();

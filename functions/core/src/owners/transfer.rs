@@ -205,7 +205,7 @@ fn answer(device: &DeviceRecord) -> TransferResponse {
 }
 
 fn kept_changing(regdevid: &RegDevId) -> RegistryError {
-    RegistryError::Store(StoreError(format!(
+    RegistryError::Store(StoreError::Failed(format!(
         "{regdevid} kept changing under transfer"
     )))
 }

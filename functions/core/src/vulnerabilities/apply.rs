@@ -90,9 +90,9 @@ impl Registry {
         match &record.target {
             VulnerabilityTarget::Devices { regdevids } => {
                 let start = match &record.cursor {
-                    Some(c) => c
-                        .parse::<usize>()
-                        .map_err(|_| StoreError(format!("bad cursor {c:?} on {}", record.id)))?,
+                    Some(c) => c.parse::<usize>().map_err(|_| {
+                        StoreError::Failed(format!("bad cursor {c:?} on {}", record.id))
+                    })?,
                     None => 0,
                 };
                 let end = (start + limit).min(regdevids.len());
@@ -271,7 +271,7 @@ impl Registry {
                 Updated::VersionConflict => continue,
             }
         }
-        Err(RegistryError::Store(StoreError(format!(
+        Err(RegistryError::Store(StoreError::Failed(format!(
             "{regdevid} kept changing under {action}"
         ))))
     }
