@@ -26,7 +26,6 @@ pub struct RegistryDocument {
     pub accepted_roots: Vec<PublishedRoot>,
     pub protocols: Vec<&'static str>,
     pub signatures: &'static str,
-    pub links: Links,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,13 +43,6 @@ pub struct PublishedRoot {
     pub certificate: String,
     /// The identifiers it may certify (`rot::scope`).
     pub identifier_scopes: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Links {
-    pub practice_statement: &'static str,
-    pub challenges: &'static str,
-    pub registrations: &'static str,
 }
 
 const PRACTICE_STATEMENT: &str = include_str!("practice_statement.md");
@@ -106,11 +98,6 @@ impl Registry {
                 .collect(),
             protocols: vec!["https"],
             signatures: "JWS (RFC 7515), ES256",
-            links: Links {
-                practice_statement: "/v1/registry/practice-statement",
-                challenges: "/v1/challenges",
-                registrations: "/v1/registrations",
-            },
         })
     }
 

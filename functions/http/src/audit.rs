@@ -12,10 +12,11 @@ use crate::Shared;
 use crate::auth::Caller;
 use crate::problem::Problem;
 use crate::query::{QueryParams, non_empty};
-use crate::served::{Route, get};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
-    vec![get("/v1/audit", read)]
+    vec![serve(Op::Audit, read)]
 }
 
 #[derive(Serialize)]

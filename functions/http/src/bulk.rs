@@ -17,7 +17,8 @@ use trustreg_core::status::TrustStatus;
 
 use crate::Shared;
 use crate::problem::Problem;
-use crate::served::{Route, post};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 /// 1000 devices with their certificate chains fit well within this.
 pub const BULK_BODY_LIMIT: usize = 4 * 1024 * 1024;
@@ -25,7 +26,7 @@ pub const AUTH_SCHEME: &str = "TrustReg-JWS";
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
-        post("/v1/bulk/registrations", register_bulk)
+        serve(Op::BulkRegister, register_bulk)
             .map(|handler| handler.layer(DefaultBodyLimit::max(BULK_BODY_LIMIT))),
     ]
 }

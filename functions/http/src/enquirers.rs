@@ -15,16 +15,17 @@ use crate::body::{JsonBody, JwsBody};
 use crate::path::PathParams;
 use crate::problem::Problem;
 use crate::query::{QueryParams, non_empty};
-use crate::served::{Route, get, post};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
-    vec![post("/v1/enquirers", sign_up), post("/v1/sessions", login)]
+    vec![serve(Op::SignUp, sign_up), serve(Op::Login, login)]
 }
 
 pub(crate) fn admin_routes() -> Vec<Route> {
     vec![
-        get("/v1/admin/enquirers", list),
-        post("/v1/admin/enquirers/{id}/decision", decide),
+        serve(Op::ListEnquirers, list),
+        serve(Op::DecideEnquirer, decide),
     ]
 }
 

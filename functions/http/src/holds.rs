@@ -8,13 +8,11 @@ use crate::Shared;
 use crate::body::JwsBody;
 use crate::path::PathParams;
 use crate::problem::Problem;
-use crate::served::{Route, post};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
-    vec![
-        post("/v1/devices/{regdevid}/holds", hold),
-        post("/v1/devices/{regdevid}/holds/{kind}/release", release),
-    ]
+    vec![serve(Op::PlaceHold, hold), serve(Op::ReleaseHold, release)]
 }
 
 async fn hold(

@@ -10,10 +10,11 @@ use axum::response::{IntoResponse, Response};
 use crate::Shared;
 use crate::body::JwsBody;
 use crate::problem::Problem;
-use crate::served::{Route, post};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
-    vec![post("/v1/admin/links", link)]
+    vec![serve(Op::Link, link)]
 }
 
 /// 201 with the stored link (linking the same registry again replaces it).

@@ -13,18 +13,19 @@ use crate::body::JsonBody;
 use crate::path::PathParams;
 use crate::problem::Problem;
 use crate::query::{QueryParams, non_empty};
-use crate::served::{Route, get, post};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 /// 1000 ids of up to a few hundred bytes each.
 pub const BULK_LOOKUP_BODY_LIMIT: usize = 512 * 1024;
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
-        get("/v1/devices/{id}", lookup),
-        get("/v1/devices", search),
-        get("/v1/devices/{id}/history", history),
-        get("/v1/devices/{id}/vulnerabilities", vulnerabilities),
-        post("/v1/bulk/lookups", bulk_lookup)
+        serve(Op::Lookup, lookup),
+        serve(Op::Search, search),
+        serve(Op::History, history),
+        serve(Op::DeviceVulnerabilities, vulnerabilities),
+        serve(Op::BulkLookup, bulk_lookup)
             .map(|handler| handler.layer(DefaultBodyLimit::max(BULK_LOOKUP_BODY_LIMIT))),
     ]
 }

@@ -8,10 +8,11 @@ use axum::response::{IntoResponse, Response};
 use crate::Shared;
 use crate::body::JwsBody;
 use crate::problem::Problem;
-use crate::served::{Route, post};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
-    vec![post("/v1/admin/notifications", notify)]
+    vec![serve(Op::Notify, notify)]
 }
 
 async fn notify(

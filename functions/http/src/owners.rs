@@ -11,14 +11,15 @@ use crate::Shared;
 use crate::body::JwsBody;
 use crate::path::PathParams;
 use crate::problem::Problem;
-use crate::served::{Route, post};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
-        post("/v1/owners", register),
-        post("/v1/owners/{owner_id}/verification", verify),
-        post("/v1/devices/{regdevid}/transfer", transfer),
-        post("/v1/devices/{regdevid}/transfer/accept", accept),
+        serve(Op::CreateOwner, register),
+        serve(Op::VerifyOwner, verify),
+        serve(Op::Transfer, transfer),
+        serve(Op::AcceptTransfer, accept),
     ]
 }
 

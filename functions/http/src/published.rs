@@ -3,20 +3,46 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use trustreg_core::published::RegistryDocument;
 
 use crate::Shared;
 use crate::problem::Problem;
-use crate::served::{Route, get};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
-        get("/v1/registry", registry_document),
-        get("/v1/registry/practice-statement", practice_statement),
+        serve(Op::RegistryDocument, registry_document),
+        serve(Op::PracticeStatement, practice_statement),
     ]
 }
 
+/// The document with the links a client starts from, made from the routes' declarations.
+#[derive(Serialize)]
+struct Published {
+    #[serde(flatten)]
+    document: RegistryDocument,
+    links: Links,
+}
+
+#[derive(Serialize)]
+struct Links {
+    practice_statement: &'static str,
+    challenges: &'static str,
+    registrations: &'static str,
+}
+
 async fn registry_document(State(registry): State<Shared>) -> Result<Response, Problem> {
-    Ok(axum::Json(registry.registry_document().await?).into_response())
+    let published = Published {
+        document: registry.registry_document().await?,
+        links: Links {
+            practice_statement: Op::PracticeStatement.spec().path,
+            challenges: Op::Challenge.spec().path,
+            registrations: Op::Register.spec().path,
+        },
+    };
+    Ok(axum::Json(published).into_response())
 }
 
 async fn practice_statement(State(registry): State<Shared>) -> Response {

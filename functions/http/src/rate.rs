@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use trustreg_core::config::RateLimits;
 
 use crate::problem::Problem;
+use crate::routes::Op;
 
 /// The caller's address as API Gateway saw it (`requestContext.identity.sourceIp`), put in
 /// the request's extensions by the function's entry point (`serve`).
@@ -42,13 +43,22 @@ enum Kind {
 
 /// The kind of a request, if it is one the limits count.
 fn kind(method: &Method, route: &str, has_credentials: bool) -> Option<Kind> {
-    match (method.as_str(), route) {
-        ("POST", "/v1/challenges") => Some(Kind::Challenge),
-        ("POST", "/v1/enquirers") => Some(Kind::SignUp),
-        ("POST", "/v1/sessions") => Some(Kind::Login),
-        ("GET", "/v1/devices/{id}") if !has_credentials => Some(Kind::AnonymousLookup),
+    kind_of(Op::find(method.as_str(), route)?, has_credentials)
+}
+
+fn kind_of(op: Op, has_credentials: bool) -> Option<Kind> {
+    match op {
+        Op::Challenge => Some(Kind::Challenge),
+        Op::SignUp => Some(Kind::SignUp),
+        Op::Login => Some(Kind::Login),
+        Op::Lookup if !has_credentials => Some(Kind::AnonymousLookup),
         _ => None,
     }
+}
+
+/// Whether a route counts against a limit for some caller (and so may answer 429).
+pub(crate) fn is_limited(op: Op) -> bool {
+    kind_of(op, false).is_some()
 }
 
 struct Bucket {

@@ -10,13 +10,14 @@ use crate::Shared;
 use crate::body::{JsonBody, JwsBody};
 use crate::path::PathParams;
 use crate::problem::Problem;
-use crate::served::{Route, post};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
-        post("/v1/challenges", challenge),
-        post("/v1/registrations", register),
-        post("/v1/devices/{regdevid}/acknowledgement", acknowledge),
+        serve(Op::Challenge, challenge),
+        serve(Op::Register, register),
+        serve(Op::Acknowledge, acknowledge),
     ]
 }
 
@@ -38,7 +39,7 @@ async fn register(
     } else {
         StatusCode::OK
     };
-    let location = format!("/v1/devices/{}", path_segment(&done.response.regdevid));
+    let location = Op::Lookup.path_with(&[("id", &path_segment(&done.response.regdevid))]);
     let mut response = (status, Json(done.response)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);

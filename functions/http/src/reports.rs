@@ -9,10 +9,11 @@ use crate::Shared;
 use crate::body::JwsBody;
 use crate::path::PathParams;
 use crate::problem::Problem;
-use crate::served::{Route, post};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
-    vec![post("/v1/devices/{regdevid}/reports", report)]
+    vec![serve(Op::Report, report)]
 }
 
 async fn report(

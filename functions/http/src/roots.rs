@@ -10,13 +10,11 @@ use crate::Shared;
 use crate::body::JwsBody;
 use crate::path::PathParams;
 use crate::problem::Problem;
-use crate::served::{Route, delete, put};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
-    vec![
-        put("/v1/admin/roots/{id}", accept),
-        delete("/v1/admin/roots/{id}", remove),
-    ]
+    vec![serve(Op::PutRoot, accept), serve(Op::DeleteRoot, remove)]
 }
 
 async fn accept(

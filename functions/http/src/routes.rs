@@ -1,4 +1,4 @@
-//! Every route with who may call it (API.md, "Roles") and the Lambda that serves it. The
+//! Every route, declared once: its name, method, path, who may call it (API.md, "Roles") and the Lambda that serves it. The
 //! routers serve exactly these (tests/routers.rs) and the OpenAPI document is built from them.
 
 use trustreg_core::actors::Role;
@@ -16,8 +16,77 @@ pub enum Access {
     Token(&'static [Role]),
 }
 
+/// Each route by name: what handlers, the OpenAPI description, the request claims and the
+/// rate limits refer to, so a route's method and path are written once, in `ROUTES`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    Challenge,
+    Register,
+    Acknowledge,
+    Report,
+    BulkRegister,
+    CreateVirtualId,
+    CreateOwner,
+    VerifyOwner,
+    Transfer,
+    AcceptTransfer,
+    PlaceHold,
+    ReleaseHold,
+    SignUp,
+    Login,
+    Lookup,
+    Search,
+    History,
+    DeviceVulnerabilities,
+    BulkLookup,
+    RegistryDocument,
+    PracticeStatement,
+    OpenApi,
+    Subscribe,
+    ListSubscriptions,
+    Unsubscribe,
+    StatusList,
+    Statistics,
+    PutTrustDomain,
+    PutRoot,
+    DeleteRoot,
+    ListEnquirers,
+    DecideEnquirer,
+    ReportVulnerability,
+    ApplyVulnerability,
+    FixVulnerability,
+    Audit,
+    Notify,
+    Link,
+}
+
+impl Op {
+    /// This route's declaration in `ROUTES`.
+    pub fn spec(self) -> &'static RouteSpec {
+        ROUTES.iter().find(|r| r.op == self).unwrap_or(&ROUTES[0])
+    }
+
+    /// The route that answers `method` on the path template `path` (axum's `MatchedPath`).
+    pub fn find(method: &str, path: &str) -> Option<Op> {
+        ROUTES
+            .iter()
+            .find(|r| r.method == method && r.path == path)
+            .map(|r| r.op)
+    }
+
+    /// The path with its parameters filled in, e.g. a `Location` header.
+    pub fn path_with(self, params: &[(&str, &str)]) -> String {
+        params
+            .iter()
+            .fold(self.spec().path.to_owned(), |path, (name, value)| {
+                path.replace(&format!("{{{name}}}"), value)
+            })
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct RouteSpec {
+    pub op: Op,
     pub method: &'static str,
     pub path: &'static str,
     pub access: Access,
@@ -34,12 +103,14 @@ const REGISTRY_WIDE: &[Role] = &[Role::Enquirer, Role::Agency, Role::Admin];
 const SUBSCRIBERS: &[Role] = &[Role::Enquirer, Role::Agency, Role::Owner, Role::Admin];
 
 const fn route(
+    op: Op,
     method: &'static str,
     path: &'static str,
     access: Access,
     function: &'static str,
 ) -> RouteSpec {
     RouteSpec {
+        op,
         method,
         path,
         access,
@@ -49,27 +120,43 @@ const fn route(
 
 pub const ROUTES: &[RouteSpec] = &[
     // Device-facing.
-    route("POST", "/v1/challenges", Access::Public, "register"),
-    route("POST", "/v1/registrations", Access::RootOfTrust, "register"),
     route(
+        Op::Challenge,
+        "POST",
+        "/v1/challenges",
+        Access::Public,
+        "register",
+    ),
+    route(
+        Op::Register,
+        "POST",
+        "/v1/registrations",
+        Access::RootOfTrust,
+        "register",
+    ),
+    route(
+        Op::Acknowledge,
         "POST",
         "/v1/devices/{regdevid}/acknowledgement",
         Access::Signed(&[Role::Device]),
         "register",
     ),
     route(
+        Op::Report,
         "POST",
         "/v1/devices/{regdevid}/reports",
         Access::Signed(&[Role::Device]),
         "register",
     ),
     route(
+        Op::BulkRegister,
         "POST",
         "/v1/bulk/registrations",
         Access::Signed(&[Role::Manufacturer, Role::Admin]),
         "register",
     ),
     route(
+        Op::CreateVirtualId,
         "POST",
         "/v1/devices/{regdevid}/virtual-ids",
         Access::Signed(&[Role::Device, Role::Owner]),
@@ -77,18 +164,21 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     // Self-service: signed by the key the claims carry (proof of possession), no kid.
     route(
+        Op::CreateOwner,
         "POST",
         "/v1/owners",
         Access::Signed(&[Role::Owner, Role::Admin]),
         "register",
     ),
     route(
+        Op::VerifyOwner,
         "POST",
         "/v1/owners/{owner_id}/verification",
         Access::Signed(&[Role::Admin]),
         "register",
     ),
     route(
+        Op::Transfer,
         "POST",
         "/v1/devices/{regdevid}/transfer",
         Access::Signed(&[Role::Owner, Role::Admin]),
@@ -96,6 +186,7 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     // The receiving owner accepts an owner's offer (9.2 i d).
     route(
+        Op::AcceptTransfer,
         "POST",
         "/v1/devices/{regdevid}/transfer/accept",
         Access::Signed(&[Role::Owner]),
@@ -104,72 +195,113 @@ pub const ROUTES: &[RouteSpec] = &[
     // Holds are administration, but API Gateway sends `/v1/devices/{regdevid}/...` writes to
     // `register`.
     route(
+        Op::PlaceHold,
         "POST",
         "/v1/devices/{regdevid}/holds",
         Access::Signed(&[Role::Admin, Role::Owner]),
         "register",
     ),
     route(
+        Op::ReleaseHold,
         "POST",
         "/v1/devices/{regdevid}/holds/{kind}/release",
         Access::Signed(&[Role::Admin, Role::Owner]),
         "register",
     ),
     // Enquirer-facing.
-    route("POST", "/v1/enquirers", Access::Public, "interrogate"),
     route(
+        Op::SignUp,
+        "POST",
+        "/v1/enquirers",
+        Access::Public,
+        "interrogate",
+    ),
+    route(
+        Op::Login,
         "POST",
         "/v1/sessions",
         Access::Signed(READERS),
         "interrogate",
     ),
-    route("GET", "/v1/devices/{id}", Access::Public, "interrogate"),
-    route("GET", "/v1/devices", Access::Token(READERS), "interrogate"),
     route(
+        Op::Lookup,
+        "GET",
+        "/v1/devices/{id}",
+        Access::Public,
+        "interrogate",
+    ),
+    route(
+        Op::Search,
+        "GET",
+        "/v1/devices",
+        Access::Token(READERS),
+        "interrogate",
+    ),
+    route(
+        Op::History,
         "GET",
         "/v1/devices/{id}/history",
         Access::Token(READERS),
         "interrogate",
     ),
     route(
+        Op::DeviceVulnerabilities,
         "GET",
         "/v1/devices/{id}/vulnerabilities",
         Access::Token(READERS),
         "interrogate",
     ),
     route(
+        Op::BulkLookup,
         "POST",
         "/v1/bulk/lookups",
         Access::Token(&[Role::Admin]),
         "interrogate",
     ),
-    route("GET", "/v1/registry", Access::Public, "interrogate"),
     route(
+        Op::RegistryDocument,
+        "GET",
+        "/v1/registry",
+        Access::Public,
+        "interrogate",
+    ),
+    route(
+        Op::PracticeStatement,
         "GET",
         "/v1/registry/practice-statement",
         Access::Public,
         "interrogate",
     ),
-    route("GET", "/v1/openapi.json", Access::Public, "interrogate"),
     route(
+        Op::OpenApi,
+        "GET",
+        "/v1/openapi.json",
+        Access::Public,
+        "interrogate",
+    ),
+    route(
+        Op::Subscribe,
         "POST",
         "/v1/subscriptions",
         Access::Token(SUBSCRIBERS),
         "interrogate",
     ),
     route(
+        Op::ListSubscriptions,
         "GET",
         "/v1/subscriptions",
         Access::Token(SUBSCRIBERS),
         "interrogate",
     ),
     route(
+        Op::Unsubscribe,
         "DELETE",
         "/v1/subscriptions/{id}",
         Access::Token(SUBSCRIBERS),
         "interrogate",
     ),
     route(
+        Op::StatusList,
         "GET",
         "/v1/status-lists/{status}",
         Access::Token(REGISTRY_WIDE),
@@ -177,6 +309,7 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     // The portal's dashboard (card C5): a project addition to API.md.
     route(
+        Op::Statistics,
         "GET",
         "/v1/statistics",
         Access::Token(REGISTRY_WIDE),
@@ -184,30 +317,35 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     // Administration.
     route(
+        Op::PutTrustDomain,
         "PUT",
         "/v1/admin/trust-domains/{name}",
         Access::Signed(&[Role::Admin]),
         "admin",
     ),
     route(
+        Op::PutRoot,
         "PUT",
         "/v1/admin/roots/{id}",
         Access::Signed(&[Role::Admin]),
         "admin",
     ),
     route(
+        Op::DeleteRoot,
         "DELETE",
         "/v1/admin/roots/{id}",
         Access::Signed(&[Role::Admin]),
         "admin",
     ),
     route(
+        Op::ListEnquirers,
         "GET",
         "/v1/admin/enquirers",
         Access::Token(&[Role::Admin]),
         "admin",
     ),
     route(
+        Op::DecideEnquirer,
         "POST",
         "/v1/admin/enquirers/{id}/decision",
         Access::Signed(&[Role::Admin]),
@@ -215,31 +353,42 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     // Agencies, owners and registries report through an admin until they sign themselves.
     route(
+        Op::ReportVulnerability,
         "POST",
         "/v1/vulnerabilities",
         Access::Signed(&[Role::Device, Role::Admin]),
         "admin",
     ),
     route(
+        Op::ApplyVulnerability,
         "POST",
         "/v1/vulnerabilities/{id}/apply",
         Access::Signed(&[Role::Admin]),
         "admin",
     ),
     route(
+        Op::FixVulnerability,
         "POST",
         "/v1/vulnerabilities/{id}/fixed",
         Access::Signed(&[Role::Admin]),
         "admin",
     ),
-    route("GET", "/v1/audit", Access::Token(&[Role::Admin]), "admin"),
     route(
+        Op::Audit,
+        "GET",
+        "/v1/audit",
+        Access::Token(&[Role::Admin]),
+        "admin",
+    ),
+    route(
+        Op::Notify,
         "POST",
         "/v1/admin/notifications",
         Access::Signed(&[Role::Admin]),
         "admin",
     ),
     route(
+        Op::Link,
         "POST",
         "/v1/admin/links",
         Access::Signed(&[Role::Admin]),
@@ -249,3 +398,24 @@ pub const ROUTES: &[RouteSpec] = &[
 
 /// The functions that serve HTTP routes, each with its own router.
 pub const FUNCTIONS: &[&str] = &["register", "interrogate", "admin"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Every name declares exactly one route, and `Op::spec` finds it (not the fallback).
+    #[test]
+    fn each_op_is_declared_once() {
+        for route in ROUTES {
+            let declared = ROUTES.iter().filter(|r| r.op == route.op).count();
+            assert_eq!(declared, 1, "{:?}", route.op);
+            assert_eq!(route.op.spec().path, route.path);
+            assert_eq!(Op::find(route.method, route.path), Some(route.op));
+            assert!(
+                ["GET", "POST", "PUT", "DELETE"].contains(&route.method),
+                "{:?}",
+                route.op
+            );
+        }
+    }
+}

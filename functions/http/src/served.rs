@@ -1,11 +1,12 @@
-//! The routes a module serves, each named by the method and path template it answers, so the
-//! routers can be checked against `ROUTES` (an unlisted route cannot hide in a router).
+//! The routes a module serves, each bound to its declaration in `ROUTES` by name (`Op`), so a
+//! handler cannot be served on a path or method `ROUTES` does not declare.
 
 use axum::Router;
 use axum::handler::Handler;
 use axum::routing::{self, MethodRouter};
 
 use crate::Shared;
+use crate::routes::Op;
 
 #[derive(Clone)]
 pub(crate) struct Route {
@@ -22,26 +23,26 @@ impl Route {
     }
 }
 
-macro_rules! method {
-    ($name:ident, $method:literal) => {
-        pub(crate) fn $name<H, T>(path: &'static str, handler: H) -> Route
-        where
-            H: Handler<T, Shared>,
-            T: 'static,
-        {
-            Route {
-                method: $method,
-                path,
-                handler: routing::$name(handler),
-            }
-        }
+/// The handler of the route `op` declares (`ROUTES`): its method and path come from there.
+pub(crate) fn serve<H, T>(op: Op, handler: H) -> Route
+where
+    H: Handler<T, Shared>,
+    T: 'static,
+{
+    let spec = op.spec();
+    // `ROUTES` declares only these four (routes::tests).
+    let handler = match spec.method {
+        "GET" => routing::get(handler),
+        "PUT" => routing::put(handler),
+        "DELETE" => routing::delete(handler),
+        _ => routing::post(handler),
     };
+    Route {
+        method: spec.method,
+        path: spec.path,
+        handler,
+    }
 }
-
-method!(get, "GET");
-method!(post, "POST");
-method!(put, "PUT");
-method!(delete, "DELETE");
 
 /// The axum router of these routes (a path served with several methods merges them).
 pub(crate) fn router(routes: Vec<Route>) -> Router<Shared> {

@@ -8,10 +8,11 @@ use axum::response::{IntoResponse, Response};
 use crate::Shared;
 use crate::auth::Caller;
 use crate::problem::Problem;
-use crate::served::{Route, get};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
-    vec![get("/v1/statistics", statistics)]
+    vec![serve(Op::Statistics, statistics)]
 }
 
 async fn statistics(State(registry): State<Shared>, caller: Caller) -> Result<Response, Problem> {

@@ -11,10 +11,11 @@ use crate::auth::Caller;
 use crate::path::PathParams;
 use crate::problem::Problem;
 use crate::query::{QueryParams, non_empty};
-use crate::served::{Route, get};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
-    vec![get("/v1/status-lists/{status}", list)]
+    vec![serve(Op::StatusList, list)]
 }
 
 #[derive(Deserialize)]

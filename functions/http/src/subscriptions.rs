@@ -13,13 +13,14 @@ use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::path::PathParams;
 use crate::problem::Problem;
-use crate::served::{Route, delete, get, post};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
-        post("/v1/subscriptions", subscribe),
-        get("/v1/subscriptions", list),
-        delete("/v1/subscriptions/{id}", unsubscribe),
+        serve(Op::Subscribe, subscribe),
+        serve(Op::ListSubscriptions, list),
+        serve(Op::Unsubscribe, unsubscribe),
     ]
 }
 

@@ -10,10 +10,11 @@ use crate::Shared;
 use crate::body::JwsBody;
 use crate::path::PathParams;
 use crate::problem::Problem;
-use crate::served::{Route, put};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
-    vec![put("/v1/admin/trust-domains/{name}", set_policy)]
+    vec![serve(Op::PutTrustDomain, set_policy)]
 }
 
 async fn set_policy(

@@ -9,10 +9,11 @@ use crate::Shared;
 use crate::body::JwsBody;
 use crate::path::PathParams;
 use crate::problem::Problem;
-use crate::served::{Route, post};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
-    vec![post("/v1/devices/{regdevid}/virtual-ids", issue)]
+    vec![serve(Op::CreateVirtualId, issue)]
 }
 
 async fn issue(

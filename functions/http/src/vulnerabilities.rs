@@ -11,13 +11,14 @@ use crate::Shared;
 use crate::body::JwsBody;
 use crate::path::PathParams;
 use crate::problem::Problem;
-use crate::served::{Route, post};
+use crate::routes::Op;
+use crate::served::{Route, serve};
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
-        post("/v1/vulnerabilities", report),
-        post("/v1/vulnerabilities/{id}/apply", apply),
-        post("/v1/vulnerabilities/{id}/fixed", fixed),
+        serve(Op::ReportVulnerability, report),
+        serve(Op::ApplyVulnerability, apply),
+        serve(Op::FixVulnerability, fixed),
     ]
 }
 

@@ -5,6 +5,7 @@
 //! core's claim type refuses unknown members (`deny_unknown_fields`). String lengths are the
 //! registry's byte bounds: exact for ASCII, while longer UTF-8 text may be refused sooner.
 
+use crate::routes::Op;
 use serde_json::{Value, json};
 
 use trustreg_core::actors::MAX_KID;
@@ -116,12 +117,10 @@ fn regdevid(description: &str) -> Value {
     })
 }
 
-/// The claims of the signed operation `method path`, or `None` for an unsigned one.
-pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
-    let (properties, required, closed): (Value, &'static [&'static str], bool) = match (
-        method, path,
-    ) {
-        ("POST", "/v1/registrations") => (
+/// The claims of the signed route `op`, or `None` for an unsigned one.
+pub(crate) fn claims(op: Op) -> Option<Claims> {
+    let (properties, required, closed): (Value, &'static [&'static str], bool) = match op {
+        Op::Register => (
             json!({
                 "identifier": {
                     "type": "object",
@@ -154,12 +153,12 @@ pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
             &["identifier", "device"],
             false,
         ),
-        ("POST", "/v1/devices/{regdevid}/acknowledgement") => (
+        Op::Acknowledge => (
             json!({"regdevid": from_path("regdevid", "The RegDevID the device stored")}),
             &["regdevid"],
             true,
         ),
-        ("POST", "/v1/devices/{regdevid}/reports") => (
+        Op::Report => (
             json!({
                 "firmware_version": text(128, "Firmware version"),
                 "software_version": text(128, "Software version"),
@@ -172,7 +171,7 @@ pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
             &["firmware_version", "software_version"],
             false,
         ),
-        ("POST", "/v1/devices/{regdevid}/virtual-ids") => (
+        Op::CreateVirtualId => (
             json!({
                 "ttl_seconds": {"type": "integer", "minimum": 1, "maximum": MAX_TTL_SECONDS},
                 "single_use": {"type": "boolean", "default": false},
@@ -180,7 +179,7 @@ pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
             &["ttl_seconds"],
             true,
         ),
-        ("POST", "/v1/owners") => (
+        Op::CreateOwner => (
             json!({
                 "kind": {"enum": ["owner", "custodian"]},
                 "attributes": owner_attributes(),
@@ -190,12 +189,12 @@ pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
             &["kind", "attributes"],
             true,
         ),
-        ("POST", "/v1/owners/{owner_id}/verification") => (
+        Op::VerifyOwner => (
             json!({"state": {"enum": ["unverified", "verified", "rejected"]}}),
             &["state"],
             true,
         ),
-        ("POST", "/v1/devices/{regdevid}/transfer") => (
+        Op::Transfer => (
             json!({"new_owner_id": {
                 "type": "string", "minLength": 1, "maxLength": MAX_KID,
                 "description": "The owner_id the device goes to",
@@ -203,10 +202,8 @@ pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
             &["new_owner_id"],
             true,
         ),
-        ("POST", "/v1/devices/{regdevid}/transfer/accept") | ("DELETE", "/v1/admin/roots/{id}") => {
-            (json!({}), &[], true)
-        }
-        ("POST", "/v1/devices/{regdevid}/holds") => (
+        Op::AcceptTransfer | Op::DeleteRoot => (json!({}), &[], true),
+        Op::PlaceHold => (
             json!({
                 "regdevid": from_path("regdevid", "The device"),
                 "kind": {"enum": ["stolen", "compromised"]},
@@ -215,7 +212,7 @@ pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
             &["regdevid", "kind"],
             true,
         ),
-        ("POST", "/v1/devices/{regdevid}/holds/{kind}/release") => (
+        Op::ReleaseHold => (
             json!({
                 "regdevid": from_path("regdevid", "The device"),
                 "kind": {"enum": ["stolen", "compromised"], "x-from-path": "kind",
@@ -225,7 +222,7 @@ pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
             &["regdevid", "kind"],
             true,
         ),
-        ("POST", "/v1/sessions") => (
+        Op::Login => (
             json!({"enquirer_id": {
                 "type": "string", "minLength": 1, "maxLength": MAX_KID,
                 "description": "The signer's id as the registry gave it: an enquirer's \
@@ -236,7 +233,7 @@ pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
             &["enquirer_id"],
             true,
         ),
-        ("PUT", "/v1/admin/trust-domains/{name}") => (
+        Op::PutTrustDomain => (
             json!({"policy": {
                 "type": "object",
                 "description": "What the domain demands before it calls a device trusted",
@@ -255,7 +252,7 @@ pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
             &["policy"],
             true,
         ),
-        ("PUT", "/v1/admin/roots/{id}") => (
+        Op::PutRoot => (
             json!({
                 "name": text(128, "Name"),
                 "certificate": {"type": "string", "minLength": 1,
@@ -276,7 +273,7 @@ pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
             &["name", "certificate", "rot_types", "identifier_scopes"],
             true,
         ),
-        ("POST", "/v1/admin/links") => (
+        Op::Link => (
             json!({
                 "kind": {"enum": ["parent", "child", "peer"]},
                 "reg_id": text(128, "Its RegID"),
@@ -287,7 +284,7 @@ pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
             &["kind", "reg_id", "path", "public_key", "inbox"],
             true,
         ),
-        ("POST", "/v1/admin/enquirers/{id}/decision") => (
+        Op::DecideEnquirer => (
             json!({
                 "decision": {"enum": ["approve", "reject", "revoke"]},
                 "role": {"enum": ["enquirer", "agency"]},
@@ -295,7 +292,7 @@ pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
             &["decision"],
             true,
         ),
-        ("POST", "/v1/vulnerabilities") => (
+        Op::ReportVulnerability => (
             json!({
                 "severity": {"type": "number", "minimum": 0, "maximum": 10},
                 "cve": text(128, "e.g. CVE-2026-0001"),
@@ -327,12 +324,12 @@ pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
             &["severity", "summary", "target"],
             true,
         ),
-        ("POST", "/v1/vulnerabilities/{id}/apply" | "/v1/vulnerabilities/{id}/fixed") => (
+        Op::ApplyVulnerability | Op::FixVulnerability => (
             json!({"id": from_path("id", "The vulnerability")}),
             &["id"],
             true,
         ),
-        ("POST", "/v1/admin/notifications") => (
+        Op::Notify => (
             json!({
                 "regdevids": {
                     "type": "array", "minItems": 1, "maxItems": MAX_BULK_DEVICES,
@@ -354,12 +351,13 @@ pub(crate) fn claims(method: &str, path: &str) -> Option<Claims> {
 
 /// The whole payload schema of a signed operation: its claims with the `nonce` of `purpose`
 /// and the binding (`htm`, `htu`) every signed request carries (API.md "Signed requests").
-pub(crate) fn payload_schema(method: &str, path: &str, purpose: &str) -> Option<Value> {
+pub(crate) fn payload_schema(op: Op, purpose: &str) -> Option<Value> {
     let Claims {
         properties,
         required,
         closed,
-    } = claims(method, path)?;
+    } = claims(op)?;
+    let (method, path) = (op.spec().method, op.spec().path);
     let mut all = json!({
         "nonce": {
             "type": "string", "minLength": 1,

@@ -18,8 +18,8 @@ use utoipa::openapi::{
     ResponsesBuilder,
 };
 
-use crate::routes::{Access, ROUTES, RouteSpec};
-use crate::served::{Route, get};
+use crate::routes::{Access, Op, ROUTES, RouteSpec};
+use crate::served::{self, Route};
 use operations::{Answer, Body, Described};
 
 #[cfg(test)]
@@ -28,7 +28,7 @@ use operations::OPERATIONS;
 pub(crate) const BEARER_AUTH: &str = "bearerAuth";
 
 pub(crate) fn routes() -> Vec<Route> {
-    vec![get("/v1/openapi.json", serve)]
+    vec![served::serve(Op::OpenApi, serve)]
 }
 
 async fn serve() -> Response {
@@ -80,7 +80,7 @@ fn http_method(method: &str) -> Option<HttpMethod> {
 }
 
 fn operation(spec: &RouteSpec) -> Operation {
-    let described = operations::describe(spec.method, spec.path);
+    let described = operations::describe(spec.op);
     let mut builder = OperationBuilder::new()
         .operation_id(Some(operation_id(spec)))
         .tag(spec.function)
@@ -228,13 +228,13 @@ fn request_body(
 /// How a generic client builds a signed body (API.md "Signed requests in the OpenAPI
 /// document"): the payload's schema, the nonce's purpose, and the header each signer puts.
 fn jws_extensions(spec: &RouteSpec, purpose: &str) -> utoipa::openapi::extensions::Extensions {
-    let payload = claims::payload_schema(spec.method, spec.path, purpose);
+    let payload = claims::payload_schema(spec.op, purpose);
     let signers: Vec<serde_json::Value> = match spec.access {
         Access::Signed(roles) => roles
             .iter()
-            .map(|role| match (spec.path, role) {
+            .map(|role| match (spec.op, role) {
                 // Self-service: the signature proves possession of the key it registers.
-                ("/v1/owners", trustreg_core::actors::Role::Owner) => serde_json::json!({
+                (Op::CreateOwner, trustreg_core::actors::Role::Owner) => serde_json::json!({
                     "role": "owner",
                     "kid": null,
                     "key": "the claims' public_key, which the request registers",
@@ -293,9 +293,7 @@ fn responses(access: Access, described: Option<&Described>) -> utoipa::openapi::
         .build();
         builder = builder.response(status.to_string(), response.clone());
         // A PUT of a trust domain not hosted yet adds it: the same body, as 201.
-        if described
-            .is_some_and(|d| (d.method, d.path) == ("PUT", "/v1/admin/trust-domains/{name}"))
-        {
+        if described.is_some_and(|d| d.op == Op::PutTrustDomain) {
             let mut added = response;
             added.description = "The domain added (its topic made), with its policy".into();
             builder = builder.response("201", added);
@@ -309,13 +307,7 @@ fn responses(access: Access, described: Option<&Described>) -> utoipa::openapi::
         Access::Signed(_) | Access::Token(_) => errors.extend([401, 403]),
     }
     // The routes the abuse limits count (http/src/rate.rs) may answer 429.
-    if described.is_some_and(|d| {
-        matches!(
-            (d.method, d.path),
-            ("POST", "/v1/challenges" | "/v1/enquirers" | "/v1/sessions")
-                | ("GET", "/v1/devices/{id}")
-        )
-    }) {
+    if described.is_some_and(|d| crate::rate::is_limited(d.op)) {
         errors.push(429);
     }
     // Every route may meet an unavailable store or key service.

@@ -1,10 +1,11 @@
 //! What each route of `ROUTES` does, for the OpenAPI document: its summary, request body,
 //! query parameters, main answer and the errors beyond those its access implies. Keyed by
-//! method and path; tests/openapi check that every route has exactly one entry.
+//! the route's name (`Op`); tests/openapi check that every route has exactly one entry.
+
+use crate::routes::Op;
 
 pub(crate) struct Described {
-    pub method: &'static str,
-    pub path: &'static str,
+    pub op: Op,
     pub summary: &'static str,
     pub body: Body,
     /// `(name, description)` of each query parameter; all optional.
@@ -65,8 +66,7 @@ const fn empty(status: u16, description: &'static str) -> Answer {
 
 pub(crate) const OPERATIONS: &[Described] = &[
     Described {
-        method: "POST",
-        path: "/v1/challenges",
+        op: Op::Challenge,
         summary: "A single-use nonce for one purpose",
         body: Body::Json("ChallengeRequest"),
         query: NONE,
@@ -75,8 +75,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/registrations",
+        op: Op::Register,
         summary: "Register a device with its root of trust (7 iv a, 9.2 i)",
         body: jws(
             "register",
@@ -94,8 +93,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/devices/{regdevid}/acknowledgement",
+        op: Op::Acknowledge,
         summary: "The device confirms it stored its RegDevID (7 iv b)",
         body: jws("acknowledge", "{nonce, regdevid}; kid = RegDevID"),
         query: NONE,
@@ -104,8 +102,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/devices/{regdevid}/reports",
+        op: Op::Report,
         summary: "Timestamped security parameters from the device (9.3 i c)",
         body: jws(
             "report",
@@ -117,8 +114,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/bulk/registrations",
+        op: Op::BulkRegister,
         summary: "Register up to 1000 devices (9.2 i g)",
         body: Body::BulkDevices,
         query: NONE,
@@ -131,8 +127,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/devices/{regdevid}/virtual-ids",
+        op: Op::CreateVirtualId,
         summary: "A temporary or single-use virtual RegDevID (9.2 i f)",
         body: jws(
             "virtual-id",
@@ -144,8 +139,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/owners",
+        op: Op::CreateOwner,
         summary: "Register an owner or custodian (9.2 i d)",
         body: jws(
             "owner",
@@ -158,8 +152,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/owners/{owner_id}/verification",
+        op: Op::VerifyOwner,
         summary: "An administrator verifies or rejects an owner's identity",
         body: jws("owner-verification", "{nonce, state}"),
         query: NONE,
@@ -168,8 +161,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/devices/{regdevid}/transfer",
+        op: Op::Transfer,
         summary: "Transfer a device to another owner: an administrator at once (200), the \
                   current owner by an offer the receiving owner accepts (202, offered_to)",
         body: jws("transfer", "{nonce, htm, htu, new_owner_id}"),
@@ -183,8 +175,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/devices/{regdevid}/transfer/accept",
+        op: Op::AcceptTransfer,
         summary: "Accept a device offered to the signing owner (9.2 i d)",
         body: jws("transfer", "{nonce, htm, htu}"),
         query: NONE,
@@ -193,8 +184,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/devices/{regdevid}/holds",
+        op: Op::PlaceHold,
         summary: "Place a hold (stolen, compromised) on a device",
         body: jws("hold", "{nonce, regdevid, kind, note?}"),
         query: NONE,
@@ -203,8 +193,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/devices/{regdevid}/holds/{kind}/release",
+        op: Op::ReleaseHold,
         summary: "Release a hold",
         body: jws("hold", "{nonce, regdevid, kind, note?}"),
         query: NONE,
@@ -213,8 +202,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/enquirers",
+        op: Op::SignUp,
         summary: "Sign up as an enquirer or agency (9.3 i a); pending until approved",
         body: Body::Json("SignUpRequest"),
         query: NONE,
@@ -223,8 +211,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/sessions",
+        op: Op::Login,
         summary: "Log in by challenge-response (9.3 iii): an access token",
         body: jws(
             "login",
@@ -238,8 +225,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "GET",
-        path: "/v1/devices/{id}",
+        op: Op::Lookup,
         summary: "Look up a device by RegDevID, virtual ID or inherent identifier (IMEI, MAC, \
                   serial...: `imei:<15 digits>` or bare) (9.3 ii c, 6.1 h)",
         body: Body::None,
@@ -253,8 +239,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: true,
     },
     Described {
-        method: "GET",
-        path: "/v1/devices",
+        op: Op::Search,
         summary: "Search devices (8)",
         body: Body::None,
         query: &[
@@ -272,8 +257,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "GET",
-        path: "/v1/devices/{id}/history",
+        op: Op::History,
         summary: "Every report and status transition of a device, time-ordered (9.3 ii a)",
         body: Body::None,
         query: NONE,
@@ -282,8 +266,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "GET",
-        path: "/v1/devices/{id}/vulnerabilities",
+        op: Op::DeviceVulnerabilities,
         summary: "The vulnerabilities of a device, timestamped, with source (9.3 ii b)",
         body: Body::None,
         query: NONE,
@@ -292,8 +275,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/bulk/lookups",
+        op: Op::BulkLookup,
         summary: "Look up to 1000 devices at once (9.3 ii d)",
         body: Body::Json("BulkLookupRequest"),
         query: NONE,
@@ -302,8 +284,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "GET",
-        path: "/v1/registry",
+        op: Op::RegistryDocument,
         summary: "Who the registry is: identity, key, roots, domains, protocols (9.1 vi)",
         body: Body::None,
         query: NONE,
@@ -312,8 +293,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "GET",
-        path: "/v1/registry/practice-statement",
+        op: Op::PracticeStatement,
         summary: "The practice statement (9.3 i b)",
         body: Body::None,
         query: NONE,
@@ -327,8 +307,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "GET",
-        path: "/v1/openapi.json",
+        op: Op::OpenApi,
         summary: "This API (9.3 i b)",
         body: Body::None,
         query: NONE,
@@ -337,8 +316,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/subscriptions",
+        op: Op::Subscribe,
         summary: "Subscribe an endpoint to a trust domain's notifications (9.4 i a)",
         body: Body::Json("SubscriptionRequest"),
         query: NONE,
@@ -352,8 +330,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "GET",
-        path: "/v1/subscriptions",
+        op: Op::ListSubscriptions,
         summary: "The caller's subscriptions, with their confirmation state",
         body: Body::None,
         query: NONE,
@@ -362,8 +339,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "DELETE",
-        path: "/v1/subscriptions/{id}",
+        op: Op::Unsubscribe,
         summary: "Remove one of the caller's subscriptions (an administrator's: any)",
         body: Body::None,
         query: NONE,
@@ -372,8 +348,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "GET",
-        path: "/v1/status-lists/{status}",
+        op: Op::StatusList,
         summary: "The trusted, unverified or unreliable devices of this registry and those \
                   mirrored from below it, signed (7 iv d)",
         body: Body::None,
@@ -383,8 +358,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "GET",
-        path: "/v1/statistics",
+        op: Op::Statistics,
         summary: "Device counts by status and trust domain, own and mirrored from below, and \
                   the recent status changes of the registry's own devices, signed (the \
                   portal's dashboard)",
@@ -395,8 +369,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "PUT",
-        path: "/v1/admin/trust-domains/{name}",
+        op: Op::PutTrustDomain,
         summary: "Set a trust domain's status policy, or add a domain with it (6.1 f)",
         body: jws("trust-domain", "{nonce, policy}"),
         query: NONE,
@@ -405,8 +378,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "PUT",
-        path: "/v1/admin/roots/{id}",
+        op: Op::PutRoot,
         summary: "Accept a manufacturer CA as a root of trust (7 ii)",
         body: jws(
             "root",
@@ -420,8 +392,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "DELETE",
-        path: "/v1/admin/roots/{id}",
+        op: Op::DeleteRoot,
         summary: "Stop accepting a root of trust; its devices become unreliable (7 ii)",
         body: jws("root", "{nonce}"),
         query: NONE,
@@ -430,8 +401,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/admin/links",
+        op: Op::Link,
         summary: "Link a parent, child or peer registry with its key and inbox (9.1 v)",
         body: jws(
             "link",
@@ -443,8 +413,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "GET",
-        path: "/v1/admin/enquirers",
+        op: Op::ListEnquirers,
         summary: "Enquirers by state, for approval",
         body: Body::None,
         query: &[
@@ -456,8 +425,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/admin/enquirers/{id}/decision",
+        op: Op::DecideEnquirer,
         summary: "Approve, reject or revoke an enquirer, or change its role",
         body: jws(
             "enquirer-decision",
@@ -469,8 +437,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/vulnerabilities",
+        op: Op::ReportVulnerability,
         summary: "Report a vulnerability for RegDevIDs or make/model/firmware ranges (9.3 ii b)",
         body: jws(
             "vulnerability",
@@ -486,8 +453,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/vulnerabilities/{id}/apply",
+        op: Op::ApplyVulnerability,
         summary: "Continue re-evaluating the devices a vulnerability affects",
         body: jws("vulnerability", "{nonce, id}"),
         query: NONE,
@@ -500,8 +466,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/vulnerabilities/{id}/fixed",
+        op: Op::FixVulnerability,
         summary: "Mark a vulnerability fixed and re-evaluate its devices",
         body: jws("vulnerability", "{nonce, id}"),
         query: NONE,
@@ -514,8 +479,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "GET",
-        path: "/v1/audit",
+        op: Op::Audit,
         summary: "Read the audit trail by day or target (7 i c)",
         body: Body::None,
         query: &[
@@ -529,8 +493,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
-        method: "POST",
-        path: "/v1/admin/notifications",
+        op: Op::Notify,
         summary: "Notify the subscribers of up to 1000 devices at once, on each of their trust \
                   domains' topics (9.4 ii)",
         body: jws(
@@ -544,8 +507,6 @@ pub(crate) const OPERATIONS: &[Described] = &[
     },
 ];
 
-pub(crate) fn describe(method: &str, path: &str) -> Option<&'static Described> {
-    OPERATIONS
-        .iter()
-        .find(|d| d.method == method && d.path == path)
+pub(crate) fn describe(op: Op) -> Option<&'static Described> {
+    OPERATIONS.iter().find(|d| d.op == op)
 }

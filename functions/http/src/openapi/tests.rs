@@ -181,7 +181,7 @@ fn every_route_has_one_description() {
     for route in ROUTES {
         let n = OPERATIONS
             .iter()
-            .filter(|d| d.method == route.method && d.path == route.path)
+            .filter(|d| d.op.spec().method == route.method && d.op.spec().path == route.path)
             .count();
         assert_eq!(n, 1, "{} {}", route.method, route.path);
     }
@@ -189,10 +189,10 @@ fn every_route_has_one_description() {
         assert!(
             ROUTES
                 .iter()
-                .any(|r| r.method == d.method && r.path == d.path),
+                .any(|r| r.method == d.op.spec().method && r.path == d.op.spec().path),
             "described but not routed: {} {}",
-            d.method,
-            d.path
+            d.op.spec().method,
+            d.op.spec().path
         );
     }
 }
@@ -266,10 +266,17 @@ async fn every_signed_body_describes_its_claims_signers_and_nonce() {
             .clone();
     let mut signed = 0;
     for d in OPERATIONS {
-        let operation = &document["paths"][d.path][d.method.to_ascii_lowercase()];
+        let operation =
+            &document["paths"][d.op.spec().path][d.op.spec().method.to_ascii_lowercase()];
         let media = &operation["requestBody"]["content"]["application/jose"];
         let is_jws = matches!(d.body, super::operations::Body::Jws { .. });
-        assert_eq!(media.is_object(), is_jws, "{} {}", d.method, d.path);
+        assert_eq!(
+            media.is_object(),
+            is_jws,
+            "{} {}",
+            d.op.spec().method,
+            d.op.spec().path
+        );
         if !is_jws {
             continue;
         }
@@ -277,10 +284,21 @@ async fn every_signed_body_describes_its_claims_signers_and_nonce() {
         let payload = &media["x-jws-payload"];
         let mut found = Vec::new();
         refs(payload, &mut found);
-        assert!(found.is_empty(), "{} {}: {found:?}", d.method, d.path);
+        assert!(
+            found.is_empty(),
+            "{} {}: {found:?}",
+            d.op.spec().method,
+            d.op.spec().path
+        );
         let required: Vec<&str> = payload["required"]
             .as_array()
-            .unwrap_or_else(|| panic!("{} {} has no x-jws-payload", d.method, d.path))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} {} has no x-jws-payload",
+                    d.op.spec().method,
+                    d.op.spec().path
+                )
+            })
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
@@ -288,42 +306,50 @@ async fn every_signed_body_describes_its_claims_signers_and_nonce() {
             assert!(
                 required.contains(&claim),
                 "{} {}: {claim}",
-                d.method,
-                d.path
+                d.op.spec().method,
+                d.op.spec().path
             );
         }
         for name in &required {
             assert!(
                 payload["properties"].get(*name).is_some(),
                 "{} {}: {name}",
-                d.method,
-                d.path
+                d.op.spec().method,
+                d.op.spec().path
             );
         }
-        assert_eq!(payload["properties"]["htm"]["const"], d.method);
+        assert_eq!(payload["properties"]["htm"]["const"], d.op.spec().method);
         let pattern = payload["properties"]["htu"]["pattern"].as_str().unwrap();
         let htu = regex_lite::Regex::new(pattern).unwrap();
         assert!(
-            htu.is_match(&sample_path(d.path)),
+            htu.is_match(&sample_path(d.op.spec().path)),
             "{pattern} vs {}",
-            d.path
+            d.op.spec().path
         );
-        for other in OPERATIONS.iter().filter(|o| o.path != d.path) {
+        for other in OPERATIONS
+            .iter()
+            .filter(|o| o.op.spec().path != d.op.spec().path)
+        {
             assert!(
-                !htu.is_match(&sample_path(other.path)),
+                !htu.is_match(&sample_path(other.op.spec().path)),
                 "{pattern} matches {}",
-                other.path
+                other.op.spec().path
             );
         }
         assert!(
             purposes.contains(&media["x-jws-purpose"]),
             "{} {}: purpose {} cannot be asked for",
-            d.method,
-            d.path,
+            d.op.spec().method,
+            d.op.spec().path,
             media["x-jws-purpose"]
         );
         let signers = media["x-jws-signers"].as_array().unwrap();
-        assert!(!signers.is_empty(), "{} {}", d.method, d.path);
+        assert!(
+            !signers.is_empty(),
+            "{} {}",
+            d.op.spec().method,
+            d.op.spec().path
+        );
         for from_path in payload["properties"]
             .as_object()
             .unwrap()
@@ -331,7 +357,11 @@ async fn every_signed_body_describes_its_claims_signers_and_nonce() {
             .filter_map(|p| p.get("x-from-path"))
         {
             let parameter = format!("{{{}}}", from_path.as_str().unwrap());
-            assert!(d.path.contains(&parameter), "{} {parameter}", d.path);
+            assert!(
+                d.op.spec().path.contains(&parameter),
+                "{} {parameter}",
+                d.op.spec().path
+            );
         }
     }
     assert!(signed >= 19, "{signed} signed bodies");
