@@ -836,3 +836,62 @@ async fn oversized_identifiers_never_reach_the_store() {
         (400, "malformed-request")
     );
 }
+
+// ------------------------------------------------------------------------------------------
+// Trust domains are the registry's shape: only an administrator adds one (docs/API.md's role
+// table: PUT /v1/admin/trust-domains/{name} admits admin).
+// ------------------------------------------------------------------------------------------
+
+// Y.3059 6.1 f
+// A device and an owner, each signing properly with its own key, cannot add a trust domain:
+// 403, the domain is not hosted, and no topic was made for it.
+#[tokio::test]
+async fn only_an_administrator_adds_a_trust_domain() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let sdk = localstack().await;
+    let domain = format!("rogue{}", &random_imei()[6..]);
+    let path = format!("/v1/admin/trust-domains/{domain}");
+    let before = send("GET", format!("{api}/v1/registry"), None, None).await;
+    let policy = before.body["trust_domains"][0]["policy"].clone();
+
+    let device = trusted_device(&stack).await;
+    let (owner_id, owner_key) = self_made_owner(&api).await;
+    let device_claims = json!({"nonce": challenge(&api, "trust-domain").await, "policy": policy});
+    let from_device = device.se.sign_jws(
+        &trustreg_core::jose::JwsHeader::es256().with_kid(device.regdevid.clone()),
+        trustreg_core::binding::bind(device_claims, "PUT", &path)
+            .to_string()
+            .as_bytes(),
+    );
+    let owner_claims = json!({"nonce": challenge(&api, "trust-domain").await, "policy": policy});
+    let from_owner = signed_request(
+        &owner_key,
+        &format!("owner:{owner_id}"),
+        "PUT",
+        &path,
+        &owner_claims,
+    );
+    for (who, jws) in [("device", from_device), ("owner", from_owner)] {
+        let answer = send("PUT", format!("{api}{path}"), None, Some((JOSE, jws))).await;
+        assert_eq!(
+            (answer.status, answer.problem()),
+            (403, "forbidden"),
+            "{who}: {answer:?}"
+        );
+    }
+
+    // The refusals happened (above); nothing of the domain exists.
+    let after = send("GET", format!("{api}/v1/registry"), None, None).await;
+    assert_eq!(before.body["trust_domains"], after.body["trust_domains"]);
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let topics = sns.list_topics().send().await.unwrap();
+    assert!(
+        !topics
+            .topics()
+            .iter()
+            .filter_map(|t| t.topic_arn())
+            .any(|arn| arn.ends_with(&format!("-{domain}"))),
+        "a topic was made for {domain}"
+    );
+}
