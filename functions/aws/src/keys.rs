@@ -39,8 +39,22 @@ pub const GSI4SK: &str = "gsi4sk";
 /// DynamoDB TTL attribute (epoch seconds).
 pub const TTL: &str = "ttl";
 
+/// Sort-key prefixes: a Query of a partition by one of them reads one kind of item.
+/// In a device's partition (`DEV#<regdevid>`): its status transitions, reports, links to the
+/// vulnerabilities that affect it, and custody changes.
+pub const HISTORY_PREFIX: &str = "HIST#";
+pub const REPORT_PREFIX: &str = "REPORT#";
+pub const VULNERABILITY_PREFIX: &str = "VULN#";
+pub const CUSTODY_PREFIX: &str = "CUSTODY#";
+/// In the registry's partition (`ROOTS_PK`): accepted roots and trust-domain policies.
+pub const ROOT_PREFIX: &str = "ROOT#";
+pub const DOMAIN_PREFIX: &str = "DOMAIN#";
+/// A device's own partition key prefix; also the sort-key prefix of an owner's links to its
+/// devices (`owner_device`).
+pub const DEVICE_PREFIX: &str = "DEV#";
+
 pub fn device(regdevid: &RegDevId) -> (String, String) {
-    (format!("DEV#{regdevid}"), "DEVICE".into())
+    (format!("{DEVICE_PREFIX}{regdevid}"), "DEVICE".into())
 }
 
 /// The uniqueness guard: one item per inherent identifier, whatever the RegDevID around it.
@@ -82,7 +96,10 @@ pub fn vulnerability(id: &str) -> (String, String) {
 /// A device's link to a vulnerability that affects it: in the device's partition, so its
 /// vulnerabilities are one Query.
 pub fn vulnerability_link(regdevid: &RegDevId, id: &str) -> (String, String) {
-    (format!("DEV#{regdevid}"), format!("VULN#{id}"))
+    (
+        format!("{DEVICE_PREFIX}{regdevid}"),
+        format!("{VULNERABILITY_PREFIX}{id}"),
+    )
 }
 
 /// How many partitions the due-time index is spread over, so no one partition is hot.
@@ -98,7 +115,12 @@ pub fn by_due_time(regdevid: &RegDevId, due_ms: u64) -> (String, String) {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         })
         % DUE_SHARDS;
-    (format!("DUE#{shard}"), format!("{due_ms:013}#{regdevid}"))
+    (due_partition(shard), format!("{due_ms:013}#{regdevid}"))
+}
+
+/// The gsi3 partition of one shard of the due times.
+pub fn due_partition(shard: u64) -> String {
+    format!("DUE#{shard}")
 }
 
 /// gsi4: a device under its trust status, sorted by make and model (lowercase, as `by_model`)
@@ -163,8 +185,8 @@ pub fn enquirer_state_partition(state: EnquirerState) -> String {
 
 pub fn history(regdevid: &RegDevId, at_ms: u64, salt: &str) -> (String, String) {
     (
-        format!("DEV#{regdevid}"),
-        format!("HIST#{at_ms:013}#{salt}"),
+        format!("{DEVICE_PREFIX}{regdevid}"),
+        format!("{HISTORY_PREFIX}{at_ms:013}#{salt}"),
     )
 }
 
@@ -184,8 +206,8 @@ pub fn transitions_partition(day: &str) -> String {
 /// A security-parameter report, in the device's partition next to its transitions.
 pub fn report(regdevid: &RegDevId, at_ms: u64, salt: &str) -> (String, String) {
     (
-        format!("DEV#{regdevid}"),
-        format!("REPORT#{at_ms:013}#{salt}"),
+        format!("{DEVICE_PREFIX}{regdevid}"),
+        format!("{REPORT_PREFIX}{at_ms:013}#{salt}"),
     )
 }
 
@@ -196,7 +218,7 @@ pub fn due_until(now_ms: u64) -> String {
 
 /// A trust domain's status policy (6.1 f), next to the roots of trust.
 pub fn domain_policy(name: &str) -> (String, String) {
-    (ROOTS_PK.into(), format!("DOMAIN#{name}"))
+    (ROOTS_PK.into(), format!("{DOMAIN_PREFIX}{name}"))
 }
 
 pub fn nonce(value: &str) -> (String, String) {
@@ -206,7 +228,7 @@ pub fn nonce(value: &str) -> (String, String) {
 pub const ROOTS_PK: &str = "REGISTRY";
 
 pub fn root(id: &str) -> (String, String) {
-    (ROOTS_PK.into(), format!("ROOT#{id}"))
+    (ROOTS_PK.into(), format!("{ROOT_PREFIX}{id}"))
 }
 
 /// Audit records are partitioned by day; the GSI lists one target's records in time order.
@@ -238,14 +260,17 @@ pub fn owner(owner_id: &str) -> (String, String) {
 
 /// An owner's link to a device it holds, in the owner's partition: its devices are one Query.
 pub fn owner_device(owner_id: &str, regdevid: &RegDevId) -> (String, String) {
-    (format!("OWNER#{owner_id}"), format!("DEV#{regdevid}"))
+    (
+        format!("OWNER#{owner_id}"),
+        format!("{DEVICE_PREFIX}{regdevid}"),
+    )
 }
 
 /// One link of a device's custody chain, in the device's partition next to its history.
 pub fn custody(regdevid: &RegDevId, at_ms: u64, salt: &str) -> (String, String) {
     (
-        format!("DEV#{regdevid}"),
-        format!("CUSTODY#{at_ms:013}#{salt}"),
+        format!("{DEVICE_PREFIX}{regdevid}"),
+        format!("{CUSTODY_PREFIX}{at_ms:013}#{salt}"),
     )
 }
 
@@ -289,6 +314,26 @@ pub fn mirror_status_partition(status: TrustStatus) -> String {
 /// gsi1: mirrors by origin, for snapshots.
 pub fn mirror_origin_partition(origin: &str) -> String {
     format!("MIRORIGIN#{origin}")
+}
+
+/// The mark that a device change's notification was published (deduplication, with a TTL).
+pub fn notified(id: &str) -> (String, String) {
+    (format!("NOTIFIED#{id}"), "NOTIFIED".into())
+}
+
+/// A trust domain's pending digest of changes.
+pub fn digest(domain: &str) -> (String, String) {
+    (format!("DIGEST#{domain}"), "DIGEST".into())
+}
+
+/// A subscription by its id.
+pub fn subscription(id: &str) -> (String, String) {
+    (format!("SUB#{id}"), "SUBSCRIPTION".into())
+}
+
+/// The partition of a subscriber's subscriptions.
+pub fn subscriber_partition(owner: &str) -> String {
+    format!("SUBOWNER#{owner}")
 }
 
 #[cfg(test)]

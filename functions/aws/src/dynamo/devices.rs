@@ -10,7 +10,8 @@ use trustreg_core::ports::{Created, DeviceStore, Updated};
 use trustreg_core::records::{AuditRecord, DeviceRecord, Nonce, RootOfTrust, Transition};
 
 use super::{
-    Condition, DynamoStore, Item, TxOutcome, audit_item, item, key, record, s, sdk, transition_item,
+    Condition, DynamoStore, Item, TxOutcome, audit_item, item, key, record, regdevid_of, s, sdk,
+    transition_item,
 };
 use crate::keys::{
     self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, GSI4PK, GSI4SK, PK, SK, TTL,
@@ -128,7 +129,7 @@ impl DeviceStore for DynamoStore {
     }
 
     async fn roots_of_trust(&self) -> Result<Vec<RootOfTrust>, StoreError> {
-        self.records_with_prefix(keys::ROOTS_PK.into(), "ROOT#")
+        self.records_with_prefix(keys::ROOTS_PK.into(), keys::ROOT_PREFIX)
             .await
     }
 
@@ -206,14 +207,6 @@ impl DeviceStore for DynamoStore {
         let Some(item) = out.item else {
             return Ok(None);
         };
-        match item.get("regdevid") {
-            Some(AttributeValue::S(text)) => text
-                .parse()
-                .map(Some)
-                .map_err(|e| StoreError::Failed(format!("stored RegDevID {text:?}: {e}"))),
-            _ => Err(StoreError::Failed(
-                "uniqueness guard without regdevid".into(),
-            )),
-        }
+        regdevid_of(&item).map(Some)
     }
 }

@@ -45,7 +45,7 @@ impl Plan {
             return Self::Owner(Partition::new(
                 Index::Table,
                 keys::owner(owner).0,
-                Some("DEV#".into()),
+                Some(keys::DEVICE_PREFIX.into()),
             ));
         }
         let prefix = query
@@ -178,7 +178,7 @@ impl LookupStore for DynamoStore {
             // `Limit` counts the items read, before any filter: asking for no more than are
             // missing keeps every device read on this page, so the cursor skips none.
             let (items, last) = self
-                .query_page(on, filter.as_ref(), start, limit - found.len())
+                .query_page(on, filter.as_ref(), start, Some(limit - found.len()))
                 .await?;
             found.extend(
                 self.devices_of_page(&plan, items)

@@ -15,14 +15,7 @@ use async_trait::async_trait;
 
 use super::{DynamoStore, Item, key, record, s, sdk};
 use crate::keys::{PK, SK, TTL};
-
-fn mark(id: &str) -> (String, String) {
-    (format!("NOTIFIED#{id}"), "NOTIFIED".into())
-}
-
-fn digest(domain: &str) -> (String, String) {
-    (format!("DIGEST#{domain}"), "DIGEST".into())
-}
+use crate::keys::{digest, notified as mark};
 
 #[async_trait]
 impl NotificationStore for DynamoStore {

@@ -1,13 +1,13 @@
 //! `OwnerStore` on DynamoDB.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use trustreg_core::error::StoreError;
 use trustreg_core::identifier::RegDevId;
 use trustreg_core::ports::{OwnerStore, Updated};
 use trustreg_core::records::{AuditRecord, CustodyEntry, DeviceRecord, OwnerRecord, Transition};
 
-use super::{Condition, DynamoStore, Item, TxOutcome, item, key, s};
+use super::{Condition, DynamoStore, Item, TxOutcome, item, key, regdevid_of, s};
 use crate::keys::{self, PK, SK};
 
 fn owner_item(owner: &OwnerRecord) -> Result<Item, StoreError> {
@@ -76,16 +76,10 @@ impl OwnerStore for DynamoStore {
     }
 
     async fn devices_of_owner(&self, owner_id: &str) -> Result<Vec<RegDevId>, StoreError> {
-        let links = self.query_prefix(keys::owner(owner_id).0, "DEV#").await?;
-        links
-            .iter()
-            .map(|it| match it.get("regdevid") {
-                Some(AttributeValue::S(text)) => text
-                    .parse()
-                    .map_err(|e| StoreError::Failed(format!("owner link {text:?}: {e}"))),
-                _ => Err(StoreError::Failed("owner link without regdevid".into())),
-            })
-            .collect()
+        let links = self
+            .query_prefix(keys::owner(owner_id).0, keys::DEVICE_PREFIX)
+            .await?;
+        links.iter().map(regdevid_of).collect()
     }
 
     async fn change_custody(
@@ -118,7 +112,7 @@ impl OwnerStore for DynamoStore {
     }
 
     async fn custody_of(&self, regdevid: &RegDevId) -> Result<Vec<CustodyEntry>, StoreError> {
-        self.records_with_prefix(keys::device(regdevid).0, "CUSTODY#")
+        self.records_with_prefix(keys::device(regdevid).0, keys::CUSTODY_PREFIX)
             .await
     }
 }

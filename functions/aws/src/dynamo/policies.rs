@@ -12,7 +12,7 @@ use crate::keys;
 #[async_trait]
 impl PolicyStore for DynamoStore {
     async fn domain_policies(&self) -> Result<Vec<DomainPolicy>, StoreError> {
-        self.records_with_prefix(keys::ROOTS_PK.into(), "DOMAIN#")
+        self.records_with_prefix(keys::ROOTS_PK.into(), keys::DOMAIN_PREFIX)
             .await
     }
 

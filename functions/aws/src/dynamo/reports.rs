@@ -42,7 +42,7 @@ impl ReportStore for DynamoStore {
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
             .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":prefix", s("REPORT#".into()))
+            .expression_attribute_values(":prefix", s(keys::REPORT_PREFIX.into()))
             .scan_index_forward(false)
             .limit(1)
             .consistent_read(true)
@@ -55,12 +55,15 @@ impl ReportStore for DynamoStore {
     async fn history_of(&self, regdevid: &RegDevId) -> Result<Vec<HistoryEntry>, StoreError> {
         let mut entries = Vec::new();
         for item in self
-            .query_prefix(keys::device(regdevid).0, "REPORT#")
+            .query_prefix(keys::device(regdevid).0, keys::REPORT_PREFIX)
             .await?
         {
             entries.push(HistoryEntry::Report(record(item)?));
         }
-        for item in self.query_prefix(keys::device(regdevid).0, "HIST#").await? {
+        for item in self
+            .query_prefix(keys::device(regdevid).0, keys::HISTORY_PREFIX)
+            .await?
+        {
             entries.push(HistoryEntry::Transition(record(item)?));
         }
         trustreg_core::reports::sort_history(&mut entries);
@@ -82,7 +85,7 @@ impl ReportStore for DynamoStore {
                 .key_condition_expression("#pk = :pk AND #sk < :until")
                 .expression_attribute_names("#pk", GSI3PK)
                 .expression_attribute_names("#sk", GSI3SK)
-                .expression_attribute_values(":pk", s(format!("DUE#{shard}")))
+                .expression_attribute_values(":pk", s(keys::due_partition(shard)))
                 .expression_attribute_values(":until", s(keys::due_until(now_ms)))
                 .limit(i32::try_from(limit).unwrap_or(i32::MAX).max(1))
                 .send()

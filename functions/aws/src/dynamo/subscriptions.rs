@@ -11,17 +11,10 @@ use trustreg_core::records::{AuditRecord, SubscriptionRecord};
 
 use super::{Condition, DynamoStore, Index, Item, Partition, TxOutcome, item, key, record, s};
 use crate::keys::PK;
+use crate::keys::{subscriber_partition as owner_partition, subscription as by_id};
 
 /// An owner holds at most a few dozen: one page reads them all.
 const PAGE: usize = 100;
-
-fn by_id(id: &str) -> (String, String) {
-    (format!("SUB#{id}"), "SUBSCRIPTION".into())
-}
-
-fn owner_partition(owner: &str) -> String {
-    format!("SUBOWNER#{owner}")
-}
 
 fn by_owner(subscription: &SubscriptionRecord) -> (String, String) {
     (
@@ -93,7 +86,7 @@ impl SubscriptionStore for DynamoStore {
         let mut found = Vec::new();
         let mut start = None;
         loop {
-            let (items, last) = self.query_page(&on, None, start, PAGE).await?;
+            let (items, last) = self.query_page(&on, None, start, Some(PAGE)).await?;
             for it in items {
                 found.push(record(it)?);
             }

@@ -133,7 +133,7 @@ impl VulnerabilityStore for DynamoStore {
     }
 
     async fn links_of(&self, regdevid: &RegDevId) -> Result<Vec<AffectedLink>, StoreError> {
-        self.records_with_prefix(keys::device(regdevid).0, "VULN#")
+        self.records_with_prefix(keys::device(regdevid).0, keys::VULNERABILITY_PREFIX)
             .await
     }
 }
