@@ -539,6 +539,7 @@ async fn a_report_dynamodb_keeps_throttling_is_refused_503_and_changes_nothing()
         software_version: "1.0.0".into(),
         communication: vec!["lte".into()],
         configuration: None,
+        idempotency_key: None,
     };
     let jws = report_jws(&se, &registered.regdevid, &claims).unwrap();
     let path = device_path(&registered.regdevid, "reports");

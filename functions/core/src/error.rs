@@ -38,6 +38,9 @@ pub enum RegistryError {
     NonceInvalid,
     #[error("the nonce has expired")]
     NonceExpired,
+    /// The idempotency key already named another change by the same signer on this target.
+    #[error("the idempotency key was used for a different request")]
+    IdempotencyKeyReused,
     #[error("{0} is registered with another key")]
     IdentifierConflict(String),
     #[error("no device {0}")]
@@ -115,6 +118,7 @@ impl RegistryError {
             Self::IdentifierOutOfScope { .. } => "identifier-out-of-scope",
             Self::NonceInvalid => "nonce-invalid",
             Self::NonceExpired => "nonce-expired",
+            Self::IdempotencyKeyReused => "idempotency-key-reused",
             Self::IdentifierConflict(_) => "identifier-conflict",
             Self::DeviceNotFound(_) => "device-not-found",
             Self::NotPrimary(_) => "not-a-primary-registry",
