@@ -1,6 +1,7 @@
 //! The fault switch of the LocalStack plugin (`POST /_trustreg/faults`,
 //! localstack/plugin/trustreg_localstack/fidelity/faults.py) as the fault scenarios use it:
 //! arm a fault, read what it did, send a request carrying the scenario's own tag.
+#![allow(clippy::unwrap_used)] // test support: a panic is the failing test's report.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -145,7 +145,7 @@ impl Registry {
             .change_device_named(regdevid, actor, action, outcome, change, &named)
             .await?
         {
-            Changed::Device(device) => Ok(device),
+            Changed::Device(device) => Ok(*device),
             Changed::Replayed(()) => Err(RegistryError::Store(StoreError(
                 "a replay without an idempotency key".into(),
             ))),
@@ -191,7 +191,7 @@ impl Registry {
                 .update_device(&device, transition.as_ref(), &audit, receipt.as_ref())
                 .await?
             {
-                Updated::Updated => return Ok(Changed::Device(device)),
+                Updated::Updated => return Ok(Changed::Device(Box::new(device))),
                 Updated::VersionConflict => {
                     if let Some(answer) = self.replay(named.intent).await? {
                         return Ok(Changed::Replayed(answer));
@@ -339,15 +339,6 @@ pub fn utc_day(ms: u64) -> String {
     rfc.get(..10).unwrap_or_default().to_owned()
 }
 
-#[cfg(test)]
-mod day_tests {
-    #[test]
-    fn utc_day_of_epoch_millis() {
-        assert_eq!(super::utc_day(0), "1970-01-01");
-        assert_eq!(super::utc_day(1_795_000_000_000), "2026-11-18");
-    }
-}
-
 /// A change a client may have named (`crate::idempotency`): its intent, and the answer the
 /// changed device gives, kept in the receipt.
 pub(crate) struct Named<'a, T> {
@@ -357,6 +348,15 @@ pub(crate) struct Named<'a, T> {
 
 /// A named change: made now, or made before and answered from its receipt.
 pub(crate) enum Changed<T> {
-    Device(DeviceRecord),
+    Device(Box<DeviceRecord>),
     Replayed(T),
+}
+
+#[cfg(test)]
+mod day_tests {
+    #[test]
+    fn utc_day_of_epoch_millis() {
+        assert_eq!(super::utc_day(0), "1970-01-01");
+        assert_eq!(super::utc_day(1_795_000_000_000), "2026-11-18");
+    }
 }
