@@ -47,6 +47,33 @@ pub enum ClientError {
     NotRegistered,
 }
 
+impl ClientError {
+    /// The answer may have been lost after the registry acted: worth the same request again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Http(e) => e.is_connect() || e.is_timeout() || e.is_request(),
+            Self::Problem { status, .. } | Self::Status { status, .. } => {
+                matches!(status, 502..=504)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// How often `report` sends a report whose answer was lost, and the first wait between.
+const REPORT_ATTEMPTS: u32 = 3;
+const RETRY_BASE: Duration = Duration::from_millis(500);
+
+/// A fresh idempotency key: 128 random bits, base64url (22 characters, within the API's
+/// 8 to 64 of A-Z a-z 0-9 - _ . ~).
+pub fn idempotency_key() -> String {
+    use base64::Engine as _;
+    use rand_core::RngCore as _;
+    let mut bytes = [0u8; 16];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 #[derive(Debug, Clone)]
 pub struct RegistryClient {
     base_url: String,
@@ -160,21 +187,44 @@ impl RegistryClient {
     }
 
     /// Reports the device's security parameters (Y.3059 7 iv c, 9.3 ii a), signed with the
-    /// registered key over a fresh `report` nonce.
+    /// registered key over a fresh `report` nonce. The report carries an idempotency key of
+    /// its own; when the answer is lost (a transport error, 502-504) it is sent again, over a
+    /// fresh nonce with the same key, so a report the registry stored is not stored twice.
     pub async fn report(
         &self,
         se: &SoftSecureElement,
         params: ReportParams,
+    ) -> Result<ReportResponse, ClientError> {
+        let key = idempotency_key();
+        let mut attempt = 0;
+        loop {
+            match self.report_once(se, &params, &key).await {
+                Err(e) if e.is_transient() && attempt + 1 < REPORT_ATTEMPTS => {
+                    tokio::time::sleep(RETRY_BASE * 2u32.pow(attempt)).await;
+                    attempt += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// One attempt of `report`, under the report's idempotency key.
+    pub async fn report_once(
+        &self,
+        se: &SoftSecureElement,
+        params: &ReportParams,
+        idempotency_key: &str,
     ) -> Result<ReportResponse, ClientError> {
         let registration = se.registration()?.ok_or(ClientError::NotRegistered)?;
         let regdevid = registration.regdevid.to_string();
         let nonce = self.challenge(Purpose::Report).await?.nonce;
         let claims = ReportClaims {
             nonce,
-            firmware_version: params.firmware_version,
-            software_version: params.software_version,
-            communication: params.communication,
-            configuration: params.configuration,
+            firmware_version: params.firmware_version.clone(),
+            software_version: params.software_version.clone(),
+            communication: params.communication.clone(),
+            configuration: params.configuration.clone(),
+            idempotency_key: Some(idempotency_key.to_owned()),
         };
         let jws = report_jws(se, &regdevid, &claims)?;
         let url = format!("{}{}", self.base_url, device_path(&regdevid, "reports"));

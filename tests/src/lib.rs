@@ -5,6 +5,7 @@
 //! loudly, when it is not there rather than skip.
 
 pub mod devices;
+pub mod faults;
 pub mod roles;
 pub mod subscriber;
 

@@ -7,7 +7,6 @@
 //! their own request carries, so registrations of tests running beside them are not hit.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
@@ -15,61 +14,21 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
-use serde_json::{Value, json};
+use serde_json::json;
 use trustreg_core::identifier::{Identifier, RegDevId};
 use trustreg_core::messages::ReportClaims;
 use trustreg_core::ports::{DeviceStore, ReportStore};
 use trustreg_device::RegistryClient;
 use trustreg_device::client::{ReportParams, device_path, report_jws};
+use trustreg_tests::faults::{
+    arm, disarm, fault, fired, gone, killed_pid, new_device, post_tagged, regdevid_of, tag,
+};
 use trustreg_tests::roles::{assumed, function_name, role_arn};
 use trustreg_tests::{
-    Answer, Manufacturer, Stack, challenge, eventually, imei, localstack, random_imei,
-    registration, sensor_info,
+    Answer, Stack, challenge, eventually, localstack, random_imei, registration, sensor_info,
 };
 
 // ---------------------------------------------------------------- the switch
-
-fn faults_url() -> String {
-    let endpoint =
-        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
-    format!("{endpoint}/_trustreg/faults")
-}
-
-/// Arms a fault; its id.
-async fn arm(fault: Value) -> String {
-    let response = reqwest::Client::new()
-        .post(faults_url())
-        .json(&fault)
-        .send()
-        .await
-        .expect("the fault switch answers (host-mode LocalStack with the fidelity layer)");
-    assert_eq!(response.status(), 201, "{fault}");
-    let armed: Value = response.json().await.unwrap();
-    armed["id"].as_str().unwrap().to_owned()
-}
-
-/// The fault as the plugin has it: `seen`, `fired` (one record per affected call), `done`.
-async fn fault(id: &str) -> Value {
-    reqwest::get(format!("{}/{id}", faults_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// Disarms what a failed test left armed.
-async fn disarm(id: &str) {
-    reqwest::Client::new()
-        .delete(format!("{}/{id}", faults_url()))
-        .send()
-        .await
-        .unwrap();
-}
-
-fn fired(fault: &Value) -> usize {
-    fault["fired"].as_array().unwrap().len()
-}
 
 // ---------------------------------------------------------------- callers
 
@@ -221,81 +180,9 @@ async fn a_conflict_fault_cancels_a_transaction_as_dynamodb_does() {
     }
 }
 
-/// A fresh identifier and a fresh manufacturer the stack accepts.
-async fn new_device(stack: &Stack) -> (Identifier, Manufacturer) {
-    let sdk = localstack().await;
-    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
-    let maker = Manufacturer::accepted_by(&registry).await;
-    (imei(&random_imei()), maker)
-}
-
-fn regdevid_of(stack: &Stack, identifier: &Identifier) -> RegDevId {
-    format!("{}:{identifier}", stack.output("RegistryPath"))
-        .parse()
-        .unwrap()
-}
-
 /// Posts a registration with the fault tag header, as the test's own request.
 async fn register_tagged(api: &str, tag: &str, body: String) -> (Answer, Option<String>) {
     post_tagged(api, "/v1/registrations", tag, body).await
-}
-
-/// Posts a signed request (JWS) with the fault tag header: the answer and its Retry-After.
-async fn post_tagged(api: &str, path: &str, tag: &str, body: String) -> (Answer, Option<String>) {
-    let response = reqwest::Client::new()
-        .post(format!("{api}{path}"))
-        .header("content-type", "application/jose")
-        .header("x-trustreg-fault-tag", tag)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let text = response.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (
-        Answer {
-            status,
-            content_type,
-            body,
-        },
-        retry_after,
-    )
-}
-
-fn tag() -> String {
-    format!("fault-tag-{}", random_imei())
-}
-
-/// True while no process with this pid exists (or only its zombie).
-fn gone(pid: u64) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
-    }
-}
-
-/// The fired record of a kill fault, once the plugin wrote the pid it killed.
-async fn killed_pid(id: &str) -> u64 {
-    eventually(Duration::from_secs(30), "the kill fault fired", || async {
-        let f = fault(id).await;
-        f["fired"][0]["killed"].as_u64()
-    })
-    .await
 }
 
 /// A registration during which the register function is killed (`action`) at its
@@ -539,6 +426,7 @@ async fn a_report_dynamodb_keeps_throttling_is_refused_503_and_changes_nothing()
         software_version: "1.0.0".into(),
         communication: vec!["lte".into()],
         configuration: None,
+        idempotency_key: None,
     };
     let jws = report_jws(&se, &registered.regdevid, &claims).unwrap();
     let path = device_path(&registered.regdevid, "reports");

@@ -560,7 +560,7 @@ async fn devices_are_found_by_make_model_status_domain_and_capability() {
     let target = Some(moved.regdevid.to_string());
     assert_eq!(
         store
-            .update_device(&moved, None, &audit("evaluate", target, now()))
+            .update_device(&moved, None, &audit("evaluate", target, now()), None)
             .await
             .unwrap(),
         Updated::Updated
@@ -780,7 +780,13 @@ async fn devices_are_found_by_owner_with_other_criteria() {
         let target = Some(d.regdevid.to_string());
         assert_eq!(
             store
-                .change_custody(&moved, &custody, None, &audit("custody", target, now()))
+                .change_custody(
+                    &moved,
+                    &custody,
+                    None,
+                    &audit("custody", target, now()),
+                    None
+                )
                 .await
                 .unwrap(),
             Updated::Updated

@@ -68,6 +68,7 @@ async fn report(
         software_version: "1.0.0".into(),
         communication: vec!["lte".into(), "nb-iot".into()],
         configuration: Some(serde_json::json!({"ports": [443]})),
+        idempotency_key: None,
     };
     let jws = report_jws(se, &regdevid.to_string(), &claims).unwrap();
     registry.report(&regdevid.to_string(), &jws).await.unwrap()

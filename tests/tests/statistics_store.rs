@@ -114,7 +114,7 @@ async fn created_then_changed(
     device.version += 1;
     let change = transition(&id, changed_at, Some(TrustStatus::Unverified), to);
     let updated = store
-        .update_device(&device, Some(&change), &audit(&id, changed_at))
+        .update_device(&device, Some(&change), &audit(&id, changed_at), None)
         .await
         .unwrap();
     assert_eq!(updated, Updated::Updated);

@@ -253,6 +253,12 @@ pub fn virtual_id(id: &str) -> (String, String) {
     (format!("VID#{id}"), "VID".into())
 }
 
+/// The receipt of a change a client named with an idempotency key (`id` is a digest of who
+/// asked what of which target under which key); the item carries a DynamoDB `ttl`.
+pub fn receipt(id: &str) -> (String, String) {
+    (format!("IDEM#{id}"), "IDEM".into())
+}
+
 /// An owner or custodian (9.2 i d); its PII is a sealed blob on the item.
 pub fn owner(owner_id: &str) -> (String, String) {
     (format!("OWNER#{owner_id}"), "OWNER".into())

@@ -39,6 +39,9 @@ pub enum RegistryError {
     NonceInvalid,
     #[error("the nonce has expired")]
     NonceExpired,
+    /// The idempotency key already named another change by the same signer on this target.
+    #[error("the idempotency key was used for a different request")]
+    IdempotencyKeyReused,
     #[error("{0} is registered with another key")]
     IdentifierConflict(String),
     #[error("no device {0}")]
@@ -117,6 +120,7 @@ impl RegistryError {
             Self::IdentifierOutOfScope { .. } => C::IdentifierOutOfScope,
             Self::NonceInvalid => C::NonceInvalid,
             Self::NonceExpired => C::NonceExpired,
+            Self::IdempotencyKeyReused => C::IdempotencyKeyReused,
             Self::IdentifierConflict(_) => C::IdentifierConflict,
             Self::DeviceNotFound(_) => C::DeviceNotFound,
             Self::NotPrimary(_) => C::NotAPrimaryRegistry,

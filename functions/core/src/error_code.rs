@@ -22,6 +22,7 @@ pub enum ErrorCode {
     IdentifierOutOfScope,
     NonceInvalid,
     NonceExpired,
+    IdempotencyKeyReused,
     IdentifierConflict,
     DeviceNotFound,
     NotAPrimaryRegistry,
@@ -74,7 +75,7 @@ const fn spec(slug: &'static str, status: u16, title: &'static str) -> CodeSpec 
 
 impl ErrorCode {
     /// Every code, in the order of docs/API.md's table.
-    pub const ALL: [ErrorCode; 44] = {
+    pub const ALL: [ErrorCode; 45] = {
         use ErrorCode::*;
         [
             MalformedRequest,
@@ -90,6 +91,7 @@ impl ErrorCode {
             IdentifierOutOfScope,
             NonceInvalid,
             NonceExpired,
+            IdempotencyKeyReused,
             IdentifierConflict,
             DeviceNotFound,
             NotAPrimaryRegistry,
@@ -169,6 +171,11 @@ impl ErrorCode {
                 "The nonce is unknown, used or for another purpose",
             ),
             C::NonceExpired => spec("nonce-expired", 401, "The nonce has expired"),
+            C::IdempotencyKeyReused => spec(
+                "idempotency-key-reused",
+                422,
+                "The idempotency key names a different request",
+            ),
             C::IdentifierConflict => spec(
                 "identifier-conflict",
                 409,

@@ -6,8 +6,9 @@
 
 use crate::actors::{Actor, Role};
 use crate::error::RegistryError;
+use crate::idempotency::Intent;
 use crate::messages::{HoldClaims, HoldKind, HoldResponse, Purpose};
-use crate::service::{Registry, parse_regdevid};
+use crate::service::{Changed, Named, Registry, parse_regdevid};
 
 const MAX_NOTE: usize = 512;
 
@@ -49,6 +50,14 @@ impl Registry {
             .verify_signed::<HoldClaims>(compact, &[Role::Admin, Role::Owner], Purpose::Hold)
             .await?;
         let claims = signed.claims;
+        let action = hold_action(claims.kind, release.is_some());
+        let intent = Intent::of(
+            &signed.actor.audit_name(),
+            &action,
+            &regdevid.to_string(),
+            claims.idempotency_key.as_deref(),
+            &claims,
+        )?;
         if claims.regdevid != regdevid.to_string() && claims.regdevid != regdevid_text {
             return Err(RegistryError::Malformed(
                 "the signed RegDevID differs from the path".into(),
@@ -69,6 +78,10 @@ impl Registry {
             return Err(RegistryError::Malformed(format!(
                 "note must be 1 to {MAX_NOTE} bytes"
             )));
+        }
+        // A retry of a change already made: its answer then, whatever holds now.
+        if let Some(answer) = self.replay(intent.as_ref()).await? {
+            return Ok(answer);
         }
         if let Actor::Owner(owner) = &signed.actor {
             let owned = self.store.devices_of_owner(&owner.owner_id).await?;
@@ -98,9 +111,12 @@ impl Registry {
                 "the {kind} hold on {regdevid} was placed by an administrator, who alone releases it"
             )));
         }
-        let action = hold_action(claims.kind, releasing);
-        let device = self
-            .change_device(
+        let named = Named {
+            intent: intent.as_ref(),
+            answer: &answer,
+        };
+        let device = match self
+            .change_device_named(
                 &regdevid,
                 &signed.actor.audit_name(),
                 &action,
@@ -121,13 +137,22 @@ impl Registry {
                         }
                     }
                 },
+                &named,
             )
-            .await?;
-        Ok(HoldResponse {
-            regdevid: device.regdevid.to_string(),
-            status: device.status,
-            holds: device.facts.holds,
-        })
+            .await?
+        {
+            Changed::Device(device) => device,
+            Changed::Replayed(answer) => return Ok(answer),
+        };
+        Ok(answer(&device))
+    }
+}
+
+fn answer(device: &crate::records::DeviceRecord) -> HoldResponse {
+    HoldResponse {
+        regdevid: device.regdevid.to_string(),
+        status: device.status,
+        holds: device.facts.holds.clone(),
     }
 }
 

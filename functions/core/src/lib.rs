@@ -15,6 +15,7 @@ pub mod exchange;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod holds;
+pub mod idempotency;
 pub mod identifier;
 pub mod jose;
 pub mod lookups;

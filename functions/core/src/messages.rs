@@ -234,6 +234,9 @@ pub struct HoldClaims {
     pub kind: HoldKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Names this change, so a retry over a fresh nonce is recognised (`crate::idempotency`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -255,6 +258,9 @@ pub struct ReportClaims {
     /// Free JSON of the device's security configuration, bounded in size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configuration: Option<serde_json::Value>,
+    /// Names this report, so a retry over a fresh nonce is recognised (`crate::idempotency`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -378,6 +384,9 @@ pub struct VerificationClaims {
 pub struct TransferClaims {
     pub nonce: String,
     pub new_owner_id: String,
+    /// Names this transfer, so a retry over a fresh nonce is recognised (`crate::idempotency`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 /// Payload of `POST /v1/devices/{regdevid}/transfer/accept`, signed by the receiving owner.

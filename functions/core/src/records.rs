@@ -86,6 +86,22 @@ pub struct AuditRecord {
     pub code: Option<String>,
 }
 
+/// What the registry remembers of a change a client named with an idempotency key
+/// (`crate::idempotency`): written in the change's own transaction, so a change that was
+/// stored always leaves its receipt, and a retry is answered from it instead of applied again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Digest of (signer, route, target, key): where the receipt is kept.
+    pub id: String,
+    /// Digest of the request's intent (its claims but the nonce and the key).
+    pub intent: String,
+    /// The answer the change had, replayed to a retry.
+    pub response: serde_json::Value,
+    pub at_ms: u64,
+    /// Kept at least until then (DynamoDB TTL removes it some time after).
+    pub expires_at_ms: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Nonce {
     pub value: String,

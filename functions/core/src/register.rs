@@ -78,9 +78,12 @@ impl Registry {
         let result = self.register_inner(compact, &mut who).await;
         match &result {
             Ok(done) => {
-                // A creation was audited in its own transaction; a repeat is audited here.
+                // A creation was audited in its own transaction; a repeat is audited here, as
+                // a repeat, so the trail holds each device's creation once however often a
+                // client retried it.
                 if !done.created {
-                    let record = self.audit(&who.actor, "register", who.target.clone(), Ok(()));
+                    let record =
+                        self.audit(&who.actor, "register-again", who.target.clone(), Ok(()));
                     self.store.record_audit(&record).await?;
                 }
             }

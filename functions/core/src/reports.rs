@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::actors::{Actor, Role};
 use crate::error::{RegistryError, StoreError};
+use crate::idempotency::Intent;
 use crate::identifier::RegDevId;
 use crate::jose;
 use crate::messages::{DeviceInfo, Purpose, ReportClaims, ReportResponse};
@@ -76,7 +77,22 @@ impl Registry {
             }
         }
         validate(&signed.claims)?;
-        let mut answer = self.store_report(&regdevid, &signed.claims, actor).await?;
+        let intent = Intent::of(
+            &signed.actor.audit_name(),
+            "report",
+            &regdevid.to_string(),
+            signed.claims.idempotency_key.as_deref(),
+            &signed.claims,
+        )?;
+        // A retry of a report already stored is answered as it was then; what follows the
+        // write (below) runs again, should the first request have died before it.
+        let mut answer = match self.replay(intent.as_ref()).await? {
+            Some(answer) => answer,
+            None => {
+                self.store_report(&regdevid, &signed.claims, actor, intent.as_ref())
+                    .await?
+            }
+        };
         // A firmware that fixes open vulnerabilities restores the device (9.3 ii b).
         let cleared = self
             .firmware_changed(&regdevid, &signed.claims.firmware_version, actor)
@@ -95,6 +111,7 @@ impl Registry {
         regdevid: &RegDevId,
         claims: &ReportClaims,
         actor: &str,
+        intent: Option<&Intent>,
     ) -> Result<ReportResponse, RegistryError> {
         let previous_configuration = self
             .store
@@ -129,20 +146,31 @@ impl Registry {
             let transition = reevaluate(&mut device, &policies, now, actor, "report");
             device.version += 1;
             let audit = self.audit(actor, "report", Some(regdevid.to_string()), Ok(()));
+            let answer = ReportResponse {
+                regdevid: regdevid.to_string(),
+                status: device.status,
+                received_at: rfc3339(now),
+                changed: report.changes.iter().map(|c| c.field.clone()).collect(),
+            };
+            let receipt = self.receipt(intent, &answer)?;
             match self
                 .store
-                .record_report(&device, transition.as_ref(), &report, &audit)
+                .record_report(
+                    &device,
+                    transition.as_ref(),
+                    &report,
+                    &audit,
+                    receipt.as_ref(),
+                )
                 .await?
             {
-                Updated::Updated => {
-                    return Ok(ReportResponse {
-                        regdevid: regdevid.to_string(),
-                        status: device.status,
-                        received_at: rfc3339(now),
-                        changed: report.changes.into_iter().map(|c| c.field).collect(),
-                    });
+                Updated::Updated => return Ok(answer),
+                // Lost to another request: maybe the same report, retried meanwhile.
+                Updated::VersionConflict => {
+                    if let Some(answer) = self.replay(intent).await? {
+                        return Ok(answer);
+                    }
                 }
-                Updated::VersionConflict => continue,
             }
         }
         Err(RegistryError::Store(StoreError::Failed(format!(

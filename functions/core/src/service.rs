@@ -137,6 +137,33 @@ impl Registry {
         outcome: Result<(), &RegistryError>,
         change: impl Fn(&mut Facts),
     ) -> Result<DeviceRecord, RegistryError> {
+        let named = Named::<()> {
+            intent: None,
+            answer: &|_| (),
+        };
+        match self
+            .change_device_named(regdevid, actor, action, outcome, change, &named)
+            .await?
+        {
+            Changed::Device(device) => Ok(*device),
+            Changed::Replayed(()) => Err(RegistryError::Store(StoreError::Failed(
+                "a replay without an idempotency key".into(),
+            ))),
+        }
+    }
+
+    /// `change_device` for a change a client may have named with an idempotency key: its
+    /// receipt, answered `named.answer` of the changed device, goes in the same transaction; a
+    /// race lost to the same change made meanwhile is answered from that change's receipt.
+    pub(crate) async fn change_device_named<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        regdevid: &RegDevId,
+        actor: &str,
+        action: &str,
+        outcome: Result<(), &RegistryError>,
+        change: impl Fn(&mut Facts),
+        named: &Named<'_, T>,
+    ) -> Result<Changed<T>, RegistryError> {
         let started = self.clock.now_ms();
         for attempt in 0..UPDATE_ATTEMPTS {
             if self.clock.now_ms().saturating_sub(started) > UPDATE_BUDGET_MS {
@@ -158,13 +185,19 @@ impl Registry {
                 crate::policies::reevaluate(&mut device, &policies, now, actor, action);
             device.version += 1;
             let audit = self.audit(actor, action, Some(regdevid.to_string()), outcome);
+            let receipt = self.receipt(named.intent, &(named.answer)(&device))?;
             match self
                 .store
-                .update_device(&device, transition.as_ref(), &audit)
+                .update_device(&device, transition.as_ref(), &audit, receipt.as_ref())
                 .await?
             {
-                Updated::Updated => return Ok(device),
-                Updated::VersionConflict => self.after_lost_race(attempt).await,
+                Updated::Updated => return Ok(Changed::Device(Box::new(device))),
+                Updated::VersionConflict => {
+                    if let Some(answer) = self.replay(named.intent).await? {
+                        return Ok(Changed::Replayed(answer));
+                    }
+                    self.after_lost_race(attempt).await
+                }
             }
         }
         Err(RegistryError::Store(StoreError::Failed(format!(
@@ -304,6 +337,19 @@ pub fn rfc3339(ms: u64) -> String {
 pub fn utc_day(ms: u64) -> String {
     let rfc = rfc3339(ms);
     rfc.get(..10).unwrap_or_default().to_owned()
+}
+
+/// A change a client may have named (`crate::idempotency`): its intent, and the answer the
+/// changed device gives, kept in the receipt.
+pub(crate) struct Named<'a, T> {
+    pub(crate) intent: Option<&'a crate::idempotency::Intent>,
+    pub(crate) answer: &'a (dyn Fn(&DeviceRecord) -> T + Sync),
+}
+
+/// A named change: made now, or made before and answered from its receipt.
+pub(crate) enum Changed<T> {
+    Device(Box<DeviceRecord>),
+    Replayed(T),
 }
 
 #[cfg(test)]

@@ -620,9 +620,17 @@ async fn same_identifier_and_key_again_is_idempotent() {
     assert_eq!(after.devices, before.devices, "a repeat changed the device");
     assert_eq!(after.guards, before.guards);
     assert_eq!(after.transitions, before.transitions);
+    // Y.3059 7 i c
+    // The repeat is audited as such: the trail holds the device's creation once.
     let last = after.audit.last().unwrap();
-    assert_eq!(last.action, "register");
+    assert_eq!(last.action, "register-again");
     assert_eq!(last.outcome, Outcome::Accepted);
+    let created = after
+        .audit
+        .iter()
+        .filter(|a| a.action == "register")
+        .count();
+    assert_eq!(created, 1);
 }
 
 // Y.3059 9.2 i b

@@ -252,6 +252,7 @@ fn report_claims(nonce: String, firmware: &str, configuration: serde_json::Value
         software_version: "2024.11".into(),
         communication: vec!["lte-m".into()],
         configuration: Some(configuration),
+        idempotency_key: None,
     }
 }
 

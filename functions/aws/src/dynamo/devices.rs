@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 use trustreg_core::error::StoreError;
 use trustreg_core::identifier::{Identifier, RegDevId};
 use trustreg_core::ports::{Created, DeviceStore, Updated};
-use trustreg_core::records::{AuditRecord, DeviceRecord, Nonce, RootOfTrust, Transition};
+use trustreg_core::records::{AuditRecord, DeviceRecord, Nonce, Receipt, RootOfTrust, Transition};
 
 use super::{
     Condition, DynamoStore, Item, TxOutcome, audit_item, item, key, record, regdevid_of, s, sdk,
@@ -19,13 +19,16 @@ use crate::keys::{
 
 impl DynamoStore {
     /// A versioned change of a device with the `extra` writes that go with it, its transition
-    /// if the status changed, and its audit record: one transaction.
+    /// if the status changed, its audit record, and the receipt of a change a client named
+    /// (only if absent: a second change under the same key cancels the transaction, which the
+    /// caller sees as a lost race): one transaction.
     pub(super) async fn change_device_with(
         &self,
         device: &DeviceRecord,
         extra: Vec<TransactWriteItem>,
         transition: Option<&Transition>,
         audit: &AuditRecord,
+        receipt: Option<&Receipt>,
     ) -> Result<Updated, StoreError> {
         let put = self.put_if(
             device_item(device)?,
@@ -37,6 +40,21 @@ impl DynamoStore {
             items.push(self.put_tx(transition_item(t, &audit.id)?)?);
         }
         items.push(self.audit_item(audit)?);
+        if let Some(r) = receipt {
+            let mut it = item(r, keys::receipt(&r.id))?;
+            it.insert("kind".into(), s("receipt".into()));
+            // AWS: TTL takes epoch seconds and deletes expired items lazily, typically within
+            // days (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html).
+            it.insert(
+                TTL.into(),
+                AttributeValue::N((r.expires_at_ms / 1000 + 1).to_string()),
+            );
+            items.push(
+                TransactWriteItem::builder()
+                    .put(self.put_if(it, Some(Condition::Absent))?)
+                    .build(),
+            );
+        }
         self.write_versioned(items).await
     }
 
@@ -178,9 +196,14 @@ impl DeviceStore for DynamoStore {
         device: &DeviceRecord,
         transition: Option<&Transition>,
         audit: &AuditRecord,
+        receipt: Option<&Receipt>,
     ) -> Result<Updated, StoreError> {
-        self.change_device_with(device, Vec::new(), transition, audit)
+        self.change_device_with(device, Vec::new(), transition, audit, receipt)
             .await
+    }
+
+    async fn receipt(&self, id: &str) -> Result<Option<Receipt>, StoreError> {
+        self.get_record(keys::receipt(id)).await
     }
 
     async fn record_audit(&self, audit: &AuditRecord) -> Result<(), StoreError> {

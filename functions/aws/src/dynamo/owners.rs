@@ -5,7 +5,9 @@ use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use trustreg_core::error::StoreError;
 use trustreg_core::identifier::RegDevId;
 use trustreg_core::ports::{OwnerStore, Updated};
-use trustreg_core::records::{AuditRecord, CustodyEntry, DeviceRecord, OwnerRecord, Transition};
+use trustreg_core::records::{
+    AuditRecord, CustodyEntry, DeviceRecord, OwnerRecord, Receipt, Transition,
+};
 
 use super::{Condition, DynamoStore, Item, TxOutcome, item, key, regdevid_of, s};
 use crate::keys::{self, PK, SK};
@@ -88,6 +90,7 @@ impl OwnerStore for DynamoStore {
         custody: &CustodyEntry,
         transition: Option<&Transition>,
         audit: &AuditRecord,
+        receipt: Option<&Receipt>,
     ) -> Result<Updated, StoreError> {
         let mut extra = Vec::new();
         if let Some(from) = &custody.from
@@ -107,7 +110,7 @@ impl OwnerStore for DynamoStore {
         )?;
         entry.insert("kind".into(), s("custody".into()));
         extra.push(self.put_tx(entry)?);
-        self.change_device_with(device, extra, transition, audit)
+        self.change_device_with(device, extra, transition, audit, receipt)
             .await
     }
 

@@ -6,7 +6,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use trustreg_core::error::StoreError;
 use trustreg_core::identifier::RegDevId;
 use trustreg_core::ports::{ReportStore, Updated};
-use trustreg_core::records::{AuditRecord, DeviceRecord, HistoryEntry, ReportRecord, Transition};
+use trustreg_core::records::{
+    AuditRecord, DeviceRecord, HistoryEntry, Receipt, ReportRecord, Transition,
+};
 
 use super::{DynamoStore, Item, item, record, s, sdk};
 use crate::keys::{self, DUE_SHARDS, GSI3PK, GSI3SK, PK, SK};
@@ -26,9 +28,10 @@ impl ReportStore for DynamoStore {
         transition: Option<&Transition>,
         report: &ReportRecord,
         audit: &AuditRecord,
+        receipt: Option<&Receipt>,
     ) -> Result<Updated, StoreError> {
         let extra = vec![self.put_tx(report_item(report)?)?];
-        self.change_device_with(device, extra, transition, audit)
+        self.change_device_with(device, extra, transition, audit, receipt)
             .await
     }
 

@@ -128,7 +128,7 @@ impl VulnerabilityStore for DynamoStore {
         audit: &AuditRecord,
     ) -> Result<Updated, StoreError> {
         let extra = vec![self.put_tx(link_item(link)?)?];
-        self.change_device_with(device, extra, transition, audit)
+        self.change_device_with(device, extra, transition, audit, None)
             .await
     }
 

@@ -6,7 +6,7 @@ use super::MemoryStore;
 use crate::error::StoreError;
 use crate::identifier::{Identifier, RegDevId};
 use crate::ports::{Created, DeviceStore, Updated};
-use crate::records::{AuditRecord, DeviceRecord, Nonce, RootOfTrust, Transition};
+use crate::records::{AuditRecord, DeviceRecord, Nonce, Receipt, RootOfTrust, Transition};
 
 pub(super) fn guard_key(identifier: &Identifier) -> String {
     format!("{}:{}", identifier.scheme().as_str(), identifier.value())
@@ -68,12 +68,12 @@ impl DeviceStore for MemoryStore {
         device: &DeviceRecord,
         transition: Option<&Transition>,
         audit: &AuditRecord,
+        receipt: Option<&Receipt>,
     ) -> Result<Updated, StoreError> {
         let mut s = self.lock();
         let key = device.regdevid.to_string();
-        match s.devices.get(&key) {
-            Some(stored) if stored.version + 1 == device.version => {}
-            _ => return Ok(Updated::VersionConflict),
+        if !s.may_write(device, receipt) {
+            return Ok(Updated::VersionConflict);
         }
         s.devices.insert(key, device.clone());
         if let Some(t) = transition {
@@ -81,6 +81,10 @@ impl DeviceStore for MemoryStore {
         }
         s.audit.push(audit.clone());
         Ok(Updated::Updated)
+    }
+
+    async fn receipt(&self, id: &str) -> Result<Option<Receipt>, StoreError> {
+        Ok(self.lock().receipts.get(id).cloned())
     }
 
     async fn record_audit(&self, audit: &AuditRecord) -> Result<(), StoreError> {

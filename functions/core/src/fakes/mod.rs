@@ -72,6 +72,32 @@ pub struct State {
     pub last_sequences: BTreeMap<String, u64>,
     /// RegDevID -> the mirrored status of a device registered below.
     pub mirrors: BTreeMap<String, crate::records::MirrorRecord>,
+    /// Receipts of changes clients named with an idempotency key, by id.
+    pub receipts: BTreeMap<String, crate::records::Receipt>,
+}
+
+impl State {
+    /// The conditions of a device's change: its stored version is the one before, and no
+    /// receipt of the same id was written. Records the receipt when they hold, as the
+    /// transaction would.
+    pub(crate) fn may_write(
+        &mut self,
+        device: &DeviceRecord,
+        receipt: Option<&crate::records::Receipt>,
+    ) -> bool {
+        let current = self
+            .devices
+            .get(&device.regdevid.to_string())
+            .is_some_and(|stored| stored.version + 1 == device.version);
+        let fresh = receipt.is_none_or(|r| !self.receipts.contains_key(&r.id));
+        if current
+            && fresh
+            && let Some(r) = receipt
+        {
+            self.receipts.insert(r.id.clone(), r.clone());
+        }
+        current && fresh
+    }
 }
 
 impl MemoryStore {

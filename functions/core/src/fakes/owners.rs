@@ -6,7 +6,7 @@ use super::MemoryStore;
 use crate::error::StoreError;
 use crate::identifier::RegDevId;
 use crate::ports::{OwnerStore, Updated};
-use crate::records::{AuditRecord, CustodyEntry, DeviceRecord, OwnerRecord, Transition};
+use crate::records::{AuditRecord, CustodyEntry, DeviceRecord, OwnerRecord, Receipt, Transition};
 
 #[async_trait]
 impl OwnerStore for MemoryStore {
@@ -70,12 +70,12 @@ impl OwnerStore for MemoryStore {
         custody: &CustodyEntry,
         transition: Option<&Transition>,
         audit: &AuditRecord,
+        receipt: Option<&Receipt>,
     ) -> Result<Updated, StoreError> {
         let mut s = self.lock();
         let key = device.regdevid.to_string();
-        match s.devices.get(&key) {
-            Some(stored) if stored.version + 1 == device.version => {}
-            _ => return Ok(Updated::VersionConflict),
+        if !s.may_write(device, receipt) {
+            return Ok(Updated::VersionConflict);
         }
         s.devices.insert(key.clone(), device.clone());
         if let Some(from) = &custody.from

@@ -6,7 +6,7 @@ use super::MemoryStore;
 use crate::error::StoreError;
 use crate::identifier::RegDevId;
 use crate::ports::{ReportStore, Updated};
-use crate::records::{AuditRecord, DeviceRecord, HistoryEntry, ReportRecord, Transition};
+use crate::records::{AuditRecord, DeviceRecord, HistoryEntry, Receipt, ReportRecord, Transition};
 
 #[async_trait]
 impl ReportStore for MemoryStore {
@@ -16,12 +16,12 @@ impl ReportStore for MemoryStore {
         transition: Option<&Transition>,
         report: &ReportRecord,
         audit: &AuditRecord,
+        receipt: Option<&Receipt>,
     ) -> Result<Updated, StoreError> {
         let mut s = self.lock();
         let key = device.regdevid.to_string();
-        match s.devices.get(&key) {
-            Some(stored) if stored.version + 1 == device.version => {}
-            _ => return Ok(Updated::VersionConflict),
+        if !s.may_write(device, receipt) {
+            return Ok(Updated::VersionConflict);
         }
         s.devices.insert(key, device.clone());
         if let Some(t) = transition {

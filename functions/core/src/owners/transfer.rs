@@ -6,6 +6,7 @@
 
 use crate::actors::{Actor, Role};
 use crate::error::{RegistryError, StoreError};
+use crate::idempotency::Intent;
 use crate::identifier::RegDevId;
 use crate::messages::{AcceptTransferClaims, Purpose, TransferClaims, TransferResponse};
 use crate::policies::reevaluate;
@@ -64,6 +65,18 @@ impl Registry {
                 crate::actors::MAX_KID
             )));
         }
+        let intent = Intent::of(
+            &actor,
+            "transfer",
+            &regdevid.to_string(),
+            signed.claims.idempotency_key.as_deref(),
+            &signed.claims,
+        )?;
+        // A retry of a transfer already made: its answer then, not a second offer or move.
+        if let Some(answer) = self.replay(intent.as_ref()).await? {
+            return Ok(answer);
+        }
+        let intent = intent.as_ref();
         let new_owner = self
             .store
             .get_owner(&signed.claims.new_owner_id)
@@ -71,10 +84,19 @@ impl Registry {
             .ok_or_else(|| RegistryError::OwnerNotFound(signed.claims.new_owner_id.clone()))?;
         match &signed.actor {
             Actor::Owner(owner) => {
-                self.offer(&regdevid, &owner.owner_id, &new_owner.owner_id, &actor)
+                self.offer(
+                    &regdevid,
+                    &owner.owner_id,
+                    &new_owner.owner_id,
+                    &actor,
+                    intent,
+                )
+                .await
+            }
+            _ => {
+                self.pass(&regdevid, &new_owner, &actor, false, intent)
                     .await
             }
-            _ => self.pass(&regdevid, &new_owner, &actor, false).await,
         }
     }
 
@@ -93,7 +115,7 @@ impl Registry {
             ));
         };
         let actor = signed.actor.audit_name();
-        self.pass(&regdevid, owner, &actor, true).await
+        self.pass(&regdevid, owner, &actor, true, None).await
     }
 
     /// Records the current owner's offer of the device to `to`; the device is unchanged.
@@ -103,6 +125,7 @@ impl Registry {
         from: &str,
         to: &str,
         actor: &str,
+        intent: Option<&Intent>,
     ) -> Result<TransferResponse, RegistryError> {
         for attempt in 0..UPDATE_ATTEMPTS {
             let mut device = self.device(regdevid).await?;
@@ -121,9 +144,19 @@ impl Registry {
             });
             device.version += 1;
             let audit = self.audit(actor, "offer-transfer", Some(regdevid.to_string()), Ok(()));
-            match self.store.update_device(&device, None, &audit).await? {
+            let receipt = self.receipt(intent, &answer(&device))?;
+            match self
+                .store
+                .update_device(&device, None, &audit, receipt.as_ref())
+                .await?
+            {
                 Updated::Updated => return Ok(answer(&device)),
-                Updated::VersionConflict => self.after_lost_race(attempt).await,
+                Updated::VersionConflict => {
+                    if let Some(done) = self.replay(intent).await? {
+                        return Ok(done);
+                    }
+                    self.after_lost_race(attempt).await
+                }
             }
         }
         Err(kept_changing(regdevid))
@@ -137,6 +170,7 @@ impl Registry {
         new_owner: &OwnerRecord,
         actor: &str,
         accepting: bool,
+        intent: Option<&Intent>,
     ) -> Result<TransferResponse, RegistryError> {
         let verified = new_owner.verification.state == VerificationState::Verified;
         for attempt in 0..UPDATE_ATTEMPTS {
@@ -174,13 +208,25 @@ impl Registry {
             let transition = reevaluate(&mut device, &policies, now, actor, "transfer");
             device.version += 1;
             let audit = self.audit(actor, "transfer", Some(regdevid.to_string()), Ok(()));
+            let receipt = self.receipt(intent, &answer(&device))?;
             match self
                 .store
-                .change_custody(&device, &custody, transition.as_ref(), &audit)
+                .change_custody(
+                    &device,
+                    &custody,
+                    transition.as_ref(),
+                    &audit,
+                    receipt.as_ref(),
+                )
                 .await?
             {
                 Updated::Updated => return Ok(answer(&device)),
-                Updated::VersionConflict => self.after_lost_race(attempt).await,
+                Updated::VersionConflict => {
+                    if let Some(done) = self.replay(intent).await? {
+                        return Ok(done);
+                    }
+                    self.after_lost_race(attempt).await
+                }
             }
         }
         Err(kept_changing(regdevid))

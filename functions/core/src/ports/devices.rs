@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use crate::error::StoreError;
 use crate::identifier::{Identifier, RegDevId};
-use crate::records::{AuditRecord, DeviceRecord, Nonce, RootOfTrust, Transition};
+use crate::records::{AuditRecord, DeviceRecord, Nonce, Receipt, RootOfTrust, Transition};
 
 /// Result of the conditional creation of a device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,13 +43,17 @@ pub trait DeviceStore: Send + Sync {
         audit: &AuditRecord,
     ) -> Result<Created, StoreError>;
     /// Replaces the device if its stored version is `device.version - 1`, with the transition
-    /// (if the status changed) and the audit record, in one transaction.
+    /// (if the status changed), the audit record and the receipt of a change a client named
+    /// (only if no receipt of that id exists: else a `VersionConflict`), in one transaction.
     async fn update_device(
         &self,
         device: &DeviceRecord,
         transition: Option<&Transition>,
         audit: &AuditRecord,
+        receipt: Option<&Receipt>,
     ) -> Result<Updated, StoreError>;
+    /// The receipt of a change a client named with an idempotency key (`crate::idempotency`).
+    async fn receipt(&self, id: &str) -> Result<Option<Receipt>, StoreError>;
     async fn record_audit(&self, audit: &AuditRecord) -> Result<(), StoreError>;
     async fn holder_of(&self, identifier: &Identifier) -> Result<Option<RegDevId>, StoreError>;
 }

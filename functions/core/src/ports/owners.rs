@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::Updated;
 use crate::error::StoreError;
 use crate::identifier::RegDevId;
-use crate::records::{AuditRecord, CustodyEntry, DeviceRecord, OwnerRecord, Transition};
+use crate::records::{AuditRecord, CustodyEntry, DeviceRecord, OwnerRecord, Receipt, Transition};
 
 #[async_trait]
 pub trait OwnerStore: Send + Sync {
@@ -28,13 +28,15 @@ pub trait OwnerStore: Send + Sync {
     async fn devices_of_owner(&self, owner_id: &str) -> Result<Vec<RegDevId>, StoreError>;
     /// Replaces the device (version-checked, like `update_device`) now held by
     /// `custody.to`, moves the owner link from `custody.from`, and appends the custody entry,
-    /// the transition (if any) and the audit record, in one transaction.
+    /// the transition (if any), the audit record and the receipt (as `update_device`), in one
+    /// transaction.
     async fn change_custody(
         &self,
         device: &DeviceRecord,
         custody: &CustodyEntry,
         transition: Option<&Transition>,
         audit: &AuditRecord,
+        receipt: Option<&Receipt>,
     ) -> Result<Updated, StoreError>;
     /// The device's custody chain, oldest first.
     async fn custody_of(&self, regdevid: &RegDevId) -> Result<Vec<CustodyEntry>, StoreError>;

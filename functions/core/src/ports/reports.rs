@@ -6,18 +6,20 @@ use async_trait::async_trait;
 use super::Updated;
 use crate::error::StoreError;
 use crate::identifier::RegDevId;
-use crate::records::{AuditRecord, DeviceRecord, HistoryEntry, ReportRecord, Transition};
+use crate::records::{AuditRecord, DeviceRecord, HistoryEntry, Receipt, ReportRecord, Transition};
 
 #[async_trait]
 pub trait ReportStore: Send + Sync {
     /// Stores the report with the device it updated (version-guarded like `update_device`),
-    /// the transition if the status changed, and the audit record, in one transaction.
+    /// the transition if the status changed, the audit record and the receipt (as
+    /// `update_device`), in one transaction.
     async fn record_report(
         &self,
         device: &DeviceRecord,
         transition: Option<&Transition>,
         report: &ReportRecord,
         audit: &AuditRecord,
+        receipt: Option<&Receipt>,
     ) -> Result<Updated, StoreError>;
     /// The device's newest report, if it ever reported.
     async fn latest_report(&self, regdevid: &RegDevId) -> Result<Option<ReportRecord>, StoreError>;

@@ -43,6 +43,21 @@ fn from_path(name: &str, description: &str) -> Value {
     })
 }
 
+/// The optional key naming a change, so a retry over a fresh nonce is recognised
+/// (`trustreg_core::idempotency`; API.md, "Retrying a change").
+fn idempotency_key() -> Value {
+    json!({
+        "type": "string",
+        "minLength": trustreg_core::idempotency::MIN_KEY_LEN,
+        "maxLength": trustreg_core::idempotency::MAX_KEY_LEN,
+        "pattern": "^[A-Za-z0-9._~-]+$",
+        "description": "Names this change, chosen by the client once per change and sent \
+            again with each retry (over a fresh nonce): a retry with the same claims is \
+            answered as the change was, the same key with other claims is a 422 \
+            idempotency-key-reused. Remembered at least 24 hours.",
+    })
+}
+
 fn strings(max_items: usize, item: Value, description: &str) -> Value {
     json!({"type": "array", "maxItems": max_items, "items": item, "description": description})
 }
@@ -167,6 +182,7 @@ pub(crate) fn claims(op: Op) -> Option<Claims> {
                     "description": "The security configuration: at most 4096 bytes of JSON \
                         nested at most 8 deep",
                 },
+                "idempotency_key": idempotency_key(),
             }),
             &["firmware_version", "software_version"],
             false,
@@ -198,7 +214,7 @@ pub(crate) fn claims(op: Op) -> Option<Claims> {
             json!({"new_owner_id": {
                 "type": "string", "minLength": 1, "maxLength": MAX_KID,
                 "description": "The owner_id the device goes to",
-            }}),
+            }, "idempotency_key": idempotency_key()}),
             &["new_owner_id"],
             true,
         ),
@@ -208,6 +224,7 @@ pub(crate) fn claims(op: Op) -> Option<Claims> {
                 "regdevid": from_path("regdevid", "The device"),
                 "kind": {"enum": ["stolen", "compromised"]},
                 "note": text(512, "Why"),
+                "idempotency_key": idempotency_key(),
             }),
             &["regdevid", "kind"],
             true,
@@ -218,6 +235,7 @@ pub(crate) fn claims(op: Op) -> Option<Claims> {
                 "kind": {"enum": ["stolen", "compromised"], "x-from-path": "kind",
                     "description": "The hold released: the `{kind}` of the path"},
                 "note": text(512, "Why"),
+                "idempotency_key": idempotency_key(),
             }),
             &["regdevid", "kind"],
             true,

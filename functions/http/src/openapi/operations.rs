@@ -106,11 +106,12 @@ pub(crate) const OPERATIONS: &[Described] = &[
         summary: "Timestamped security parameters from the device (9.3 i c)",
         body: jws(
             "report",
-            "{nonce, firmware_version, software_version, communication?, ...}; kid = RegDevID",
+            "{nonce, firmware_version, software_version, communication?, ..., \
+             idempotency_key?}; kid = RegDevID",
         ),
         query: NONE,
         answer: json(201, "Stored with its time", "ReportResponse"),
-        errors: &[400, 404, 415],
+        errors: &[400, 404, 415, 422],
         optional_token: false,
     },
     Described {
@@ -164,14 +165,17 @@ pub(crate) const OPERATIONS: &[Described] = &[
         op: Op::Transfer,
         summary: "Transfer a device to another owner: an administrator at once (200), the \
                   current owner by an offer the receiving owner accepts (202, offered_to)",
-        body: jws("transfer", "{nonce, htm, htu, new_owner_id}"),
+        body: jws(
+            "transfer",
+            "{nonce, htm, htu, new_owner_id, idempotency_key?}",
+        ),
         query: NONE,
         answer: json(
             200,
             "The device's owner, and the owner it is offered to",
             "TransferResponse",
         ),
-        errors: &[400, 403, 404, 415],
+        errors: &[400, 403, 404, 415, 422],
         optional_token: false,
     },
     Described {
@@ -186,19 +190,19 @@ pub(crate) const OPERATIONS: &[Described] = &[
     Described {
         op: Op::PlaceHold,
         summary: "Place a hold (stolen, compromised) on a device",
-        body: jws("hold", "{nonce, regdevid, kind, note?}"),
+        body: jws("hold", "{nonce, regdevid, kind, note?, idempotency_key?}"),
         query: NONE,
         answer: json(200, "The device's holds and status", "HoldResponse"),
-        errors: &[400, 404, 415],
+        errors: &[400, 404, 415, 422],
         optional_token: false,
     },
     Described {
         op: Op::ReleaseHold,
         summary: "Release a hold",
-        body: jws("hold", "{nonce, regdevid, kind, note?}"),
+        body: jws("hold", "{nonce, regdevid, kind, note?, idempotency_key?}"),
         query: NONE,
         answer: json(200, "The device's holds and status", "HoldResponse"),
-        errors: &[400, 404, 415],
+        errors: &[400, 404, 415, 422],
         optional_token: false,
     },
     Described {
