@@ -21,63 +21,18 @@ use trustreg_core::messages::ReportClaims;
 use trustreg_core::ports::{DeviceStore, ReportStore};
 use trustreg_device::RegistryClient;
 use trustreg_device::client::{ReportParams, device_path, report_jws};
+use trustreg_tests::faults::{arm, disarm, fault, fired, gone, killed_pid, tag};
 use trustreg_tests::roles::{assumed, function_name, role_arn};
 use trustreg_tests::{
     Answer, Manufacturer, Stack, challenge, eventually, imei, localstack, random_imei,
     registration, sensor_info,
 };
 
-// ---------------------------------------------------------------- the switch
-
-fn faults_url() -> String {
-    let endpoint =
-        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
-    format!("{endpoint}/_trustreg/faults")
-}
-
-/// Arms a fault; its id.
-async fn arm(fault: Value) -> String {
-    let response = reqwest::Client::new()
-        .post(faults_url())
-        .json(&fault)
-        .send()
-        .await
-        .expect("the fault switch answers (host-mode LocalStack with the fidelity layer)");
-    assert_eq!(response.status(), 201, "{fault}");
-    let armed: Value = response.json().await.unwrap();
-    armed["id"].as_str().unwrap().to_owned()
-}
-
-/// The fault as the plugin has it: `seen`, `fired` (one record per affected call), `done`.
-async fn fault(id: &str) -> Value {
-    reqwest::get(format!("{}/{id}", faults_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// Disarms what a failed test left armed.
-async fn disarm(id: &str) {
-    reqwest::Client::new()
-        .delete(format!("{}/{id}", faults_url()))
-        .send()
-        .await
-        .unwrap();
-}
-
-fn fired(fault: &Value) -> usize {
-    fault["fired"].as_array().unwrap().len()
-}
-
 // ---------------------------------------------------------------- callers
 
 /// A caller of its own with the register function's grants: its session name and SDK config.
 async fn probe(stack: &Stack) -> (String, SdkConfig) {
-    let session = format!("fault-probe-{}", random_imei());
-    let sdk = assumed(&role_arn(stack, "register").await, &session, false).await;
-    (session, sdk)
+    probe_as(stack, "register").await
 }
 
 async fn sign(kms: &aws_sdk_kms::Client, stack: &Stack) -> Result<(), (String, u16)> {
@@ -221,6 +176,105 @@ async fn a_conflict_fault_cancels_a_transaction_as_dynamodb_does() {
     }
 }
 
+/// A caller of its own with `function`'s grants: its session name and SDK config (no retries).
+async fn probe_as(stack: &Stack, function: &str) -> (String, SdkConfig) {
+    let session = format!("fault-probe-{}", random_imei());
+    let sdk = assumed(&role_arn(stack, function).await, &session, false).await;
+    (session, sdk)
+}
+
+// AWS: SNS throttles with ThrottledException, on the wire the code `Throttled`, HTTP 429
+// (https://docs.aws.amazon.com/botocore/latest/reference/services/sns/client/exceptions/ThrottledException.html;
+// the SNS service model's error trait). The throttled call publishes nothing.
+#[tokio::test]
+async fn a_throttle_fault_refuses_an_sns_publish_as_sns_does() {
+    let stack = Stack::deployed();
+    let (session, sdk) = probe_as(&stack, "notify").await;
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let id = arm(
+        json!({"function": session, "service": "sns", "operation": "PublishBatch",
+        "action": "throttle"}),
+    )
+    .await;
+    let entry = aws_sdk_sns::types::PublishBatchRequestEntry::builder()
+        .id("probe")
+        .message("{}")
+        .build()
+        .unwrap();
+    let e = sns
+        .publish_batch()
+        .topic_arn(trustreg_tests::subscriber::topic_arn(
+            &stack,
+            &trustreg_tests::subscriber::domains(&stack)[0],
+        ))
+        .publish_batch_request_entries(entry)
+        .send()
+        .await
+        .expect_err("throttled");
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    assert_eq!(
+        (aws_sdk_sns::error::ProvideErrorMetadata::code(&e), status),
+        (Some("Throttled"), Some(429))
+    );
+    assert_eq!(fired(&fault(&id).await), 1);
+}
+
+// AWS: SQS throttles with RequestThrottled, HTTP 400
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html#API_SendMessage_Errors).
+// The throttled message is not queued. The queue is the probe's own, named as an inbox so the
+// exchange function's grant (SendMessage on trustreg-*-inbox) lets the call reach the fault.
+#[tokio::test]
+async fn a_throttle_fault_refuses_an_sqs_send_as_sqs_does() {
+    let stack = Stack::deployed();
+    let root = aws_sdk_sqs::Client::new(&localstack().await);
+    let queue = root
+        .create_queue()
+        .queue_name(format!("trustreg-fault-probe-{}-inbox", random_imei()))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let (session, sdk) = probe_as(&stack, "exchange").await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let id = arm(
+        json!({"function": session, "service": "sqs", "operation": "SendMessage",
+        "action": "throttle"}),
+    )
+    .await;
+    let e = sqs
+        .send_message()
+        .queue_url(&queue)
+        .message_body("probe")
+        .send()
+        .await
+        .expect_err("throttled");
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let code = aws_sdk_sqs::error::ProvideErrorMetadata::code(&e).map(str::to_owned);
+    assert_eq!(fired(&fault(&id).await), 1);
+    let left = root
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    root.delete_queue().queue_url(&queue).send().await.unwrap();
+    assert_eq!(
+        (code.as_deref(), status),
+        (Some("RequestThrottled"), Some(400))
+    );
+    assert_eq!(
+        left.attributes()
+            .and_then(
+                |a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            )
+            .map(String::as_str),
+        Some("0"),
+        "the throttled message was not queued"
+    );
+}
+
 /// A fresh identifier and a fresh manufacturer the stack accepts.
 async fn new_device(stack: &Stack) -> (Identifier, Manufacturer) {
     let sdk = localstack().await;
@@ -272,30 +326,6 @@ async fn post_tagged(api: &str, path: &str, tag: &str, body: String) -> (Answer,
         },
         retry_after,
     )
-}
-
-fn tag() -> String {
-    format!("fault-tag-{}", random_imei())
-}
-
-/// True while no process with this pid exists (or only its zombie).
-fn gone(pid: u64) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
-    }
-}
-
-/// The fired record of a kill fault, once the plugin wrote the pid it killed.
-async fn killed_pid(id: &str) -> u64 {
-    eventually(Duration::from_secs(30), "the kill fault fired", || async {
-        let f = fault(id).await;
-        f["fired"][0]["killed"].as_u64()
-    })
-    .await
 }
 
 /// A registration during which the register function is killed (`action`) at its
