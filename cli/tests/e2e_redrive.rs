@@ -16,7 +16,7 @@ use trustreg_core::ports::HierarchyStore;
 use trustreg_core::status::TrustStatus;
 use trustreg_tests::devices::{admin_hold, trusted_device};
 use trustreg_tests::exchange::{audit_since, into_inbox, message, now_ms, update};
-use trustreg_tests::failures::{depth, peek, remove};
+use trustreg_tests::failures::{depth, items_named, peek, remove};
 use trustreg_tests::faults::{arm, disarm, fault, fired};
 use trustreg_tests::roles::function_name;
 use trustreg_tests::subscriber::{Subscriber, domains, topic_arn};
@@ -83,8 +83,15 @@ async fn a_stream_record_set_aside_is_replayed_once_after_the_fix() {
     )
     .await;
     admin_hold(&stack, &regdevid).await;
+    let item = format!("DEV#{regdevid}");
     eventually(SET_ASIDE, "the hold's record set aside", || async {
-        (depth(queue).await.0 >= 1).then_some(())
+        for peeked in peek(queue).await {
+            let record: Value = serde_json::from_str(&peeked.body).ok()?;
+            if items_named(&record).await.contains(&item) {
+                return Some(());
+            }
+        }
+        None
     })
     .await;
     // The cause goes away.
