@@ -2,6 +2,7 @@
 
 mod keygen;
 mod link;
+mod redrive;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -79,6 +80,31 @@ pub enum AdminCommand {
         #[arg(long)]
         other_inbox: String,
     },
+    /// Replay what the registry set aside, once the cause is fixed (the operations topic's
+    /// alarms `<stack>-inbox-dead-letters` and `<stack>-notify-failures` call for it), with
+    /// the operator's AWS credentials.
+    ///
+    /// --inbox: the exchange messages in the inbox's dead-letter queue (refused: their
+    /// message attribute `refusal` says why; or failed five times) are moved back to the
+    /// inbox, bodies unchanged, and received again; any still refused come back to the
+    /// dead-letter queue. --stream: each record of notify's failure queue names a range of
+    /// the table's stream whose notifications and updates up the hierarchy were not sent;
+    /// the range is read back from the stream (within its 24 hours) and handed to notify
+    /// again, and the record deleted once notify took every change. Subscribers see a
+    /// notification at least once, with the same `id` if it was published before. Without
+    /// either flag, both.
+    #[command(verbatim_doc_comment)]
+    Redrive {
+        /// The stack's outputs, as written by `infra/deploy.py --out`.
+        #[arg(long)]
+        stack: PathBuf,
+        /// Only the inbox's dead-letter queue.
+        #[arg(long)]
+        inbox: bool,
+        /// Only notify's failure queue.
+        #[arg(long)]
+        stream: bool,
+    },
 }
 
 pub async fn run(command: AdminCommand, json_out: bool) -> Result<(), CliError> {
@@ -151,7 +177,66 @@ pub async fn run(command: AdminCommand, json_out: bool) -> Result<(), CliError> 
             other_api,
             other_inbox,
         } => link_registries(&api, &key_dir, &kind, &other_api, &other_inbox, json_out).await,
+        AdminCommand::Redrive {
+            stack,
+            inbox,
+            stream,
+        } => redrive_queues(&stack, inbox || !stream, stream || !inbox, json_out).await,
     }
+}
+
+async fn redrive_queues(
+    stack: &PathBuf,
+    inbox: bool,
+    stream: bool,
+    json_out: bool,
+) -> Result<(), CliError> {
+    let outputs = read_outputs(stack)?;
+    let output = |name: &str| {
+        outputs
+            .get(name)
+            .cloned()
+            .ok_or_else(|| CliError::Usage(format!("{}: no output {name}", stack.display())))
+    };
+    let sdk = trustreg_aws::sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let mut answer = json!({});
+    let mut lines = Vec::new();
+    if inbox {
+        let moved =
+            redrive::inbox(&sqs, &output("InboxDeadLettersUrl")?, &output("InboxUrl")?).await?;
+        answer["inbox"] = json!({ "moved": moved });
+        lines.push(format!(
+            "inbox: {moved} messages moved back from its dead-letter queue"
+        ));
+    }
+    let mut kept = 0;
+    if stream {
+        let replay = redrive::stream(
+            &sqs,
+            &aws_sdk_dynamodbstreams::Client::new(&sdk),
+            &aws_sdk_lambda::Client::new(&sdk),
+            &output("NotifyFailureQueueUrl")?,
+            &output("NotifyFunctionName")?,
+        )
+        .await?;
+        lines.push(format!(
+            "stream: {} failure records replayed ({} changes), {} kept",
+            replay.replayed,
+            replay.records,
+            replay.kept.len()
+        ));
+        lines.extend(replay.kept.iter().map(|why| format!("  kept {why}")));
+        kept = replay.kept.len();
+        answer["stream"] = serde_json::to_value(&replay).unwrap_or_default();
+    }
+    emit(json_out, &answer, &lines);
+    if kept > 0 {
+        return Err(CliError::Usage(format!(
+            "{kept} failure records could not be replayed and stay in the queue"
+        )));
+    }
+    Ok(())
 }
 
 async fn link_registries(

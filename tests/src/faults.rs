@@ -121,13 +121,18 @@ pub fn gone(pid: u64) -> bool {
     }
 }
 
-/// The fired record of a kill fault, once the plugin wrote the pid it killed.
-pub async fn killed_pid(id: &str) -> u64 {
-    eventually(Duration::from_secs(30), "the kill fault fired", || async {
+/// The pid a kill fault killed, once the plugin wrote it (within `within`).
+pub async fn killed_pid_within(id: &str, within: Duration) -> u64 {
+    eventually(within, "the kill fault fired", || async {
         let f = fault(id).await;
         f["fired"][0]["killed"].as_u64()
     })
     .await
+}
+
+/// The pid a kill fault killed, once the plugin wrote it.
+pub async fn killed_pid(id: &str) -> u64 {
+    killed_pid_within(id, Duration::from_secs(30)).await
 }
 
 /// Waits until the kill fault `id` fired and the process it killed is gone, then disarms it.

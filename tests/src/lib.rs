@@ -5,6 +5,8 @@
 //! loudly, when it is not there rather than skip.
 
 pub mod devices;
+pub mod exchange;
+pub mod failures;
 pub mod faults;
 pub mod roles;
 pub mod subscriber;
@@ -495,13 +497,7 @@ impl Hierarchy {
     /// `TRUSTREG_SECOND_PRIMARY_STACK_OUTPUTS` and `TRUSTREG_PEER_STACK_OUTPUTS` (files), else
     /// the test command's files.
     pub fn deployed() -> Self {
-        let file = |var: &str, stack: &str| {
-            std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-                repo_root()
-                    .join(".trustreg/stacks")
-                    .join(format!("{stack}.json"))
-            })
-        };
+        let file = outputs_file;
         Self {
             primary: Stack::deployed(),
             sectoral: stack_from_file(&file("TRUSTREG_SECTORAL_STACK_OUTPUTS", SECTORAL_STACK)),
@@ -516,6 +512,16 @@ impl Hierarchy {
             peer: stack_from_file(&file("TRUSTREG_PEER_STACK_OUTPUTS", PEER_STACK)),
         }
     }
+}
+
+/// The outputs file of a stack of the test command's hierarchy: the file named by `var`, else
+/// the test command's file of `stack` (e.g. `SECTORAL_STACK`).
+pub fn outputs_file(var: &str, stack: &str) -> PathBuf {
+    std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+        repo_root()
+            .join(".trustreg/stacks")
+            .join(format!("{stack}.json"))
+    })
 }
 
 /// A fresh P-256 key.

@@ -34,9 +34,7 @@ use trustreg_tests::{
 
 /// A caller of its own with the register function's grants: its session name and SDK config.
 async fn probe(stack: &Stack) -> (String, SdkConfig) {
-    let session = format!("fault-probe-{}", random_imei());
-    let sdk = assumed(&role_arn(stack, "register").await, &session, false).await;
-    (session, sdk)
+    probe_as(stack, "register").await
 }
 
 async fn sign(kms: &aws_sdk_kms::Client, stack: &Stack) -> Result<(), (String, u16)> {
@@ -178,6 +176,105 @@ async fn a_conflict_fault_cancels_a_transaction_as_dynamodb_does() {
             .unwrap();
         assert!(item.item().is_none(), "a cancelled transaction wrote {pk}");
     }
+}
+
+/// A caller of its own with `function`'s grants: its session name and SDK config (no retries).
+async fn probe_as(stack: &Stack, function: &str) -> (String, SdkConfig) {
+    let session = format!("fault-probe-{}", random_imei());
+    let sdk = assumed(&role_arn(stack, function).await, &session, false).await;
+    (session, sdk)
+}
+
+// AWS: SNS throttles with ThrottledException, on the wire the code `Throttled`, HTTP 429
+// (https://docs.aws.amazon.com/botocore/latest/reference/services/sns/client/exceptions/ThrottledException.html;
+// the SNS service model's error trait). The throttled call publishes nothing.
+#[tokio::test]
+async fn a_throttle_fault_refuses_an_sns_publish_as_sns_does() {
+    let stack = Stack::deployed();
+    let (session, sdk) = probe_as(&stack, "notify").await;
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let id = arm(
+        json!({"function": session, "service": "sns", "operation": "PublishBatch",
+        "action": "throttle"}),
+    )
+    .await;
+    let entry = aws_sdk_sns::types::PublishBatchRequestEntry::builder()
+        .id("probe")
+        .message("{}")
+        .build()
+        .unwrap();
+    let e = sns
+        .publish_batch()
+        .topic_arn(trustreg_tests::subscriber::topic_arn(
+            &stack,
+            &trustreg_tests::subscriber::domains(&stack)[0],
+        ))
+        .publish_batch_request_entries(entry)
+        .send()
+        .await
+        .expect_err("throttled");
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    assert_eq!(
+        (aws_sdk_sns::error::ProvideErrorMetadata::code(&e), status),
+        (Some("Throttled"), Some(429))
+    );
+    assert_eq!(fired(&fault(&id).await), 1);
+}
+
+// AWS: SQS throttles with RequestThrottled, HTTP 400
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html#API_SendMessage_Errors).
+// The throttled message is not queued. The queue is the probe's own, named as an inbox so the
+// exchange function's grant (SendMessage on trustreg-*-inbox) lets the call reach the fault.
+#[tokio::test]
+async fn a_throttle_fault_refuses_an_sqs_send_as_sqs_does() {
+    let stack = Stack::deployed();
+    let root = aws_sdk_sqs::Client::new(&localstack().await);
+    let queue = root
+        .create_queue()
+        .queue_name(format!("trustreg-fault-probe-{}-inbox", random_imei()))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let (session, sdk) = probe_as(&stack, "exchange").await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let id = arm(
+        json!({"function": session, "service": "sqs", "operation": "SendMessage",
+        "action": "throttle"}),
+    )
+    .await;
+    let e = sqs
+        .send_message()
+        .queue_url(&queue)
+        .message_body("probe")
+        .send()
+        .await
+        .expect_err("throttled");
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let code = aws_sdk_sqs::error::ProvideErrorMetadata::code(&e).map(str::to_owned);
+    assert_eq!(fired(&fault(&id).await), 1);
+    let left = root
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    root.delete_queue().queue_url(&queue).send().await.unwrap();
+    assert_eq!(
+        (code.as_deref(), status),
+        (Some("RequestThrottled"), Some(400))
+    );
+    assert_eq!(
+        left.attributes()
+            .and_then(
+                |a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            )
+            .map(String::as_str),
+        Some("0"),
+        "the throttled message was not queued"
+    );
 }
 
 /// Posts a registration with the fault tag header, as the test's own request.

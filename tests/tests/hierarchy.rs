@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
-use trustreg_core::exchange::{EXCHANGE_TYP, ExchangeBody, ExchangeClaims, StatusItem};
+use trustreg_core::exchange::EXCHANGE_TYP;
 use trustreg_core::jose::{self, JwsHeader};
 use trustreg_core::messages::Purpose;
 use trustreg_core::ports::{Applied, HierarchyStore, RegistryKeys};
@@ -20,6 +20,7 @@ use trustreg_core::records::{AuditRecord, MirrorRecord, Outcome};
 use trustreg_core::status::TrustStatus;
 use trustreg_device::bulk::{body_claims, bulk_device};
 use trustreg_tests::devices::{admin_hold, trusted_device};
+use trustreg_tests::exchange::{audit_since, into_inbox, message, now_ms, update};
 use trustreg_tests::{
     Answer, Hierarchy, Manufacturer, Stack, challenge, enquirer_token, eventually, imei,
     localstack, new_signing_key, post_signed, random_imei, send, sensor_info, test_admin,
@@ -88,94 +89,10 @@ async fn mirrored_with(stack: &Stack, primary: &Stack, token: &str, regdevid: &s
     assert!(answer.body["statement"].is_string(), "{answer:?}");
 }
 
-/// An exchange message as a registry sends it: claims signed with ES256, `typ` and `kid` of
-/// the exchange.
-async fn message(keys: &dyn RegistryKeys, claims: &ExchangeClaims) -> String {
-    let header = JwsHeader::es256()
-        .with_typ(EXCHANGE_TYP)
-        .with_kid(keys.key_id());
-    let input = jose::signing_input(&header, &serde_json::to_vec(claims).unwrap());
-    let signature = keys.sign(input.as_bytes()).await.unwrap();
-    jose::assemble(&input, &signature)
-}
-
-fn update(sender: &str, seq: u64, regdevid: &str, status: TrustStatus) -> ExchangeClaims {
-    ExchangeClaims {
-        sender: sender.to_owned(),
-        origin: sender.to_owned(),
-        seq,
-        iat: now_ms() / 1000,
-        body: ExchangeBody::Update {
-            items: vec![StatusItem {
-                regdevid: regdevid.to_owned(),
-                status,
-                status_since_ms: now_ms(),
-                make: "Acme".into(),
-                model: "Sensor-1".into(),
-                trust_domains: vec!["health".into()],
-            }],
-        },
-    }
-}
-
-/// Puts `body` straight into `stack`'s exchange inbox, as another registry would.
-async fn into_inbox(stack: &Stack, body: &str) {
-    let sdk = localstack().await;
-    aws_sdk_sqs::Client::new(&sdk)
-        .send_message()
-        .queue_url(stack.output("InboxUrl"))
-        .message_body(body)
-        .send()
-        .await
-        .unwrap();
-}
-
-/// The audit records of `stack` since `since_ms` (its day partitions), as JSON.
-async fn audit_since(stack: &Stack, since_ms: u64) -> Vec<Value> {
-    let sdk = localstack().await;
-    let client = aws_sdk_dynamodb::Client::new(&sdk);
-    let now = trustreg_core::ports::Clock::now_ms(&trustreg_aws::SystemClock);
-    let mut days = vec![trustreg_core::service::utc_day(since_ms)];
-    let today = trustreg_core::service::utc_day(now);
-    if !days.contains(&today) {
-        days.push(today);
-    }
-    let mut records = Vec::new();
-    for day in days {
-        let mut start = None;
-        loop {
-            let out = client
-                .query()
-                .table_name(stack.table())
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(format!("AUDIT#{day}")))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .unwrap();
-            for item in out.items() {
-                let record: Value = serde_dynamo::from_item(item.clone()).unwrap();
-                if record["at_ms"].as_u64().unwrap_or(0) >= since_ms {
-                    records.push(record);
-                }
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
-    }
-    records
-}
-
 /// Enquirer tokens at the sectoral and the geographical registry.
 async fn tokens(h: &Hierarchy) -> (String, String) {
     let (sectoral, geographical) = (h.sectoral.api_url(), h.geographical.api_url());
     tokio::join!(enquirer_token(&sectoral), enquirer_token(&geographical))
-}
-
-fn now_ms() -> u64 {
-    trustreg_core::ports::Clock::now_ms(&trustreg_aws::SystemClock)
 }
 
 // Y.3059 6.1 c

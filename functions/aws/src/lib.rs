@@ -18,7 +18,9 @@ pub use env::{
 pub use kms::KmsKeys;
 pub use sns::SnsNotifier;
 pub use sns_subscriptions::SnsSubscriptions;
-pub use sqs::{Redelivery, SqsOutbox, queue_region, queue_url_of_arn};
+pub use sqs::{
+    DeadLetters, REFUSAL_ATTRIBUTE, Redelivery, SqsOutbox, queue_region, queue_url_of_arn,
+};
 pub use system::{OsRng, SystemClock};
 
 mod telemetry;

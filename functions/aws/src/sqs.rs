@@ -101,6 +101,43 @@ impl Redelivery {
     }
 }
 
+/// Sets a message aside in a dead-letter queue: its body as received, with why (`refusal`, a
+/// stable error code) as a message attribute, so an operator sees the cause and
+/// `trustreg admin redrive` can bring it back unchanged once the cause is fixed.
+pub struct DeadLetters {
+    client: Client,
+    queue_url: String,
+}
+
+/// The message attribute naming why a message was set aside.
+pub const REFUSAL_ATTRIBUTE: &str = "refusal";
+
+impl DeadLetters {
+    pub fn new(sdk: &aws_config::SdkConfig, queue_url: String) -> Self {
+        Self {
+            client: Client::new(sdk),
+            queue_url,
+        }
+    }
+
+    pub async fn set_aside(&self, body: &str, refusal: &str) -> Result<(), NotifyError> {
+        let attribute = aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(refusal)
+            .build()
+            .map_err(|e| NotifyError::Failed(format!("SQS attribute: {e}")))?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .message_attributes(REFUSAL_ATTRIBUTE, attribute)
+            .send()
+            .await
+            .map_err(|e| NotifyError::Failed(format!("SQS: {}", DisplayErrorContext(e))))?;
+        Ok(())
+    }
+}
+
 /// `arn:<partition>:sqs:<region>:<account>:<name>` -> the queue's URL. Only its path
 /// (account, name) matters to an endpoint override; the host names the region for AWS.
 pub fn queue_url_of_arn(arn: &str) -> Option<String> {

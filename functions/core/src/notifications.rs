@@ -2,14 +2,13 @@
 //! into messages on the topic of each trust domain of the device, deduplicated so that a
 //! change delivered twice (the table's stream delivers at least once) is published once.
 //!
-//! Order of the dedupe mark and the publication: a notification is *marked first* (a
-//! conditional write: of two deliveries of one change only one wins), then published; when the
-//! publication fails its mark is removed again, so the change stays retryable and its retry
-//! publishes it. Marking only after publishing would let two concurrent deliveries (a retried
-//! batch overlapping a slow one) both publish. The cost of marking first is a narrow window:
-//! a function that dies between the mark and the publication loses that one notification. It
-//! is taken because every failure the function sees (the service refusing, a timeout of the
-//! call) does unmark; only a crash inside that window does not.
+//! Order of the publication and the dedupe mark: a notification is published when no mark
+//! of its id exists, and *marked once published*. A function that dies between the two (a
+//! crash, a timeout) has its batch delivered again, and the notification is published again
+//! with the same `id`: delivery is at least once, and subscribers drop a repeat by its `id`
+//! (docs/API.md). Marking first would lose that notification instead: the redelivery would
+//! find the mark of a message never sent. Two concurrent deliveries of one change (a retried
+//! batch overlapping a slow one) may likewise both publish it, with the same `id`.
 
 mod bulk;
 mod digest;
@@ -61,14 +60,6 @@ pub enum FanOutError {
     Store(#[from] StoreError),
     #[error("publish: {0}")]
     Publish(#[from] NotifyError),
-    /// The publication failed and its dedupe mark could not be removed: redeliveries skip the
-    /// notification until the mark expires.
-    #[error("publish of {id}: {publish}; its mark stays: {unmark}")]
-    Stranded {
-        id: String,
-        publish: NotifyError,
-        unmark: StoreError,
-    },
 }
 
 /// The notifications a change of a device yields, one per trust domain of the device for each
@@ -223,56 +214,55 @@ impl Registry {
         let registry = self.config.path.to_string();
         let expires_at_ms = self.clock.now_ms().saturating_add(DEDUPE_TTL_MS);
         let mut outcomes: Vec<Result<FanOut, FanOutError>> = Vec::with_capacity(changes.len());
-        // What was claimed for publication, with the index of its change.
-        let mut claimed: Vec<(usize, Notification)> = Vec::new();
+        // What no mark says was published yet, with the index of its change.
+        let mut pending: Vec<(usize, Notification)> = Vec::new();
         for (index, change) in changes.iter().enumerate() {
             let mut fan_out = FanOut::default();
+            let mut unpublished = Vec::new();
             let mut failed = None;
             for note in notifications_for(&registry, change) {
-                match self.store.mark_published(&note.id, expires_at_ms).await {
-                    Ok(true) => claimed.push((index, note)),
-                    Ok(false) => fan_out.duplicates += 1,
+                match self.store.is_published(&note.id).await {
+                    Ok(true) => fan_out.duplicates += 1,
+                    Ok(false) => unpublished.push((index, note)),
                     Err(e) => {
                         failed = Some(e);
                         break;
                     }
                 }
             }
+            // A change whose marks could not all be read is delivered again whole: nothing of
+            // it is published now, so nothing of it twice.
             outcomes.push(match failed {
                 Some(e) => Err(e.into()),
-                None => Ok(fan_out),
+                None => {
+                    pending.extend(unpublished);
+                    Ok(fan_out)
+                }
             });
         }
-        let notes: Vec<Notification> = claimed.iter().map(|(_, n)| n.clone()).collect();
+        let notes: Vec<Notification> = pending.iter().map(|(_, n)| n.clone()).collect();
         let results = publish_all(notifier.as_ref(), &notes).await;
-        for ((index, note), result) in claimed.iter().zip(results) {
+        for ((index, note), result) in pending.iter().zip(results) {
             match result {
                 Ok(()) => {
+                    // Published: the mark only spares a redelivery the repeat. Without it (the
+                    // write failed, or another delivery's came first) a redelivery publishes
+                    // again, with the same id.
+                    let _ = self.store.mark_published(&note.id, expires_at_ms).await;
                     if let Some(Ok(fan_out)) = outcomes.get_mut(*index) {
                         fan_out.published += 1;
                     }
                 }
                 Err(e) => {
-                    // Unmarked, so the redelivery of the change publishes it. If even that
-                    // fails, the redelivery skips it until the mark expires: the error says so.
-                    let error = match self.store.unmark_published(&note.id).await {
-                        Ok(()) => FanOutError::Publish(e),
-                        Err(unmark) => FanOutError::Stranded {
-                            id: note.id.clone(),
-                            publish: e,
-                            unmark,
-                        },
-                    };
+                    // Unmarked, so the redelivery of the change publishes it.
                     if let Some(slot) = outcomes.get_mut(*index)
                         && slot.is_ok()
                     {
-                        *slot = Err(error);
+                        *slot = Err(FanOutError::Publish(e));
                     }
                 }
             }
         }
-        // A change whose marks failed part-way may have claimed some notifications: they were
-        // published above, and are skipped as duplicates on its redelivery.
         outcomes
     }
 }

@@ -4,9 +4,12 @@
 //!
 //! The batch is answered message by message (`ReportBatchItemFailures`): a message the
 //! registry refuses (unknown or unlinked sender, bad signature, malformed) would be refused
-//! again, so it leaves the queue, audited by the registry and logged here; one that failed on
+//! again on every delivery, so it is audited by the registry and set aside at once in the
+//! inbox's dead-letter queue (`INBOX_DEAD_LETTERS_URL`), body intact and the refusal's code
+//! attached, where the queue's alarm calls an operator and `trustreg admin redrive` brings it
+//! back once the cause is fixed (a link not yet made, a key not yet known); one that failed on
 //! the registry's side (storage, KMS, another inbox) is reported and delivered again, and
-//! after the queue's receive limit goes to its dead-letter queue. An update that came before
+//! after the queue's receive limit goes to the same dead-letter queue. An update that came before
 //! an earlier one of its origin is deferred: reported too, and made visible again after
 //! `DEFER_SECONDS` rather than the queue's visibility timeout, by when the earlier one has
 //! most likely been applied.
@@ -15,9 +18,12 @@ use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
-use trustreg_aws::Redelivery;
+use trustreg_aws::{DeadLetters, Redelivery};
 use trustreg_core::Registry;
 use trustreg_core::exchange::Received;
+
+/// The inbox's dead-letter queue (the stack's `InboxDeadLetters`).
+const INBOX_DEAD_LETTERS_URL: &str = "INBOX_DEAD_LETTERS_URL";
 
 /// How long a deferred update waits: reordering in the queue and concurrent senders are a
 /// matter of a second or so.
@@ -31,10 +37,25 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         std::env::var(name).ok()
     })?);
     let redelivery = Arc::new(Redelivery::new(&sdk));
+    let dead_letters = Arc::new(
+        std::env::var(INBOX_DEAD_LETTERS_URL)
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+            .map(|url| DeadLetters::new(&sdk, url)),
+    );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let registry = registry.clone();
         let redelivery = redelivery.clone();
-        async move { handle(&registry, &redelivery, event.payload).await }
+        let dead_letters = dead_letters.clone();
+        async move {
+            handle(
+                &registry,
+                &redelivery,
+                dead_letters.as_ref().as_ref(),
+                event.payload,
+            )
+            .await
+        }
     }))
     .await
 }
@@ -54,6 +75,7 @@ impl std::error::Error for NotAnSqsBatch {}
 async fn handle(
     registry: &Registry,
     redelivery: &Redelivery,
+    dead_letters: Option<&DeadLetters>,
     event: Value,
 ) -> Result<Value, lambda_runtime::Error> {
     let records = event
@@ -103,6 +125,15 @@ async fn handle(
             Err(e) => {
                 tracing::warn!(message_id = id, code = e.code().as_str(), error = %e, "exchange message refused");
                 refused += 1;
+                let Some(dead_letters) = dead_letters else {
+                    continue;
+                };
+                if let Err(set_aside) = dead_letters.set_aside(body, e.code().as_str()).await {
+                    // Kept in the inbox instead: delivered again, refused and set aside then
+                    // (the registry's audit then holds the refusal twice).
+                    tracing::warn!(message_id = id, error = %set_aside, "refused message not set aside");
+                    failures.push(json!({ "itemIdentifier": id }));
+                }
             }
         }
     }

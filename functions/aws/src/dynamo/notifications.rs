@@ -50,15 +50,17 @@ impl NotificationStore for DynamoStore {
         }
     }
 
-    async fn unmark_published(&self, id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
+    async fn is_published(&self, id: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
             .table_name(&self.table)
             .set_key(Some(key(mark(id))))
+            .consistent_read(true)
             .send()
             .await
             .map_err(sdk)?;
-        Ok(())
+        Ok(out.item().is_some())
     }
 
     async fn last_digest(&self, domain: &str) -> Result<Option<u64>, StoreError> {

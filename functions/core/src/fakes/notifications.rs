@@ -20,9 +20,8 @@ impl NotificationStore for MemoryStore {
         Ok(true)
     }
 
-    async fn unmark_published(&self, id: &str) -> Result<(), StoreError> {
-        self.lock().notified.remove(id);
-        Ok(())
+    async fn is_published(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().notified.contains_key(id))
     }
 
     async fn last_digest(&self, domain: &str) -> Result<Option<u64>, StoreError> {

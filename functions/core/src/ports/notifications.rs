@@ -29,11 +29,11 @@ pub trait Notifier: Send + Sync {
 
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
-    /// Marks `id` as published until `expires_at_ms` (a TTL item), atomically: `false` when it
-    /// was already marked, so of two deliveries of one change only one publishes.
+    /// Whether `id` is marked as published (a redelivered change's notification that went out).
+    async fn is_published(&self, id: &str) -> Result<bool, StoreError>;
+    /// Marks `id` as published until `expires_at_ms` (a TTL item), once it was: `false` when
+    /// it was already marked.
     async fn mark_published(&self, id: &str, expires_at_ms: u64) -> Result<bool, StoreError>;
-    /// Removes the mark of `id`: its publication failed, so a redelivery must publish it.
-    async fn unmark_published(&self, id: &str) -> Result<(), StoreError>;
     /// When the last digest of `domain` was published, if ever.
     async fn last_digest(&self, domain: &str) -> Result<Option<u64>, StoreError>;
     async fn set_last_digest(&self, domain: &str, at_ms: u64) -> Result<(), StoreError>;

@@ -35,7 +35,8 @@ LOG = logging.getLogger("localstack.trustreg.fidelity")
 
 ACTIONS = ("throttle", "conflict", "kill-before", "kill-after")
 
-# Throttling as each service answers it (JSON protocols: HTTP 400, `__type` = the code).
+# Throttling as each service answers it (code, HTTP status; JSON protocols put the code in
+# `__type`, SNS's query protocol in `<Error><Code>`).
 # KMS: "ThrottlingException ... The request was denied due to request throttling", 400
 #   https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html#API_Sign_Errors
 #   https://repost.aws/knowledge-center/kms-throttlingexception-error ("Status Code: 400;
@@ -44,16 +45,30 @@ ACTIONS = ("throttle", "conflict", "kill-before", "kill-after")
 #   RequestLimitExceeded), 400, retried by the SDKs
 #   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html
 #   https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html#API_TransactWriteItems_Errors
+# SNS: ThrottledException, "the rate at which requests have been submitted for this action
+#   exceeds the limit for your Amazon Web Services account"; on the wire code `Throttled`,
+#   HTTP 429 (the service model's error trait, botocore's sns service-2.json)
+#   https://docs.aws.amazon.com/sns/latest/api/API_PublishBatch.html#API_PublishBatch_Errors
+#   https://docs.aws.amazon.com/botocore/latest/reference/services/sns/client/exceptions/ThrottledException.html
+#   (or the query protocols' common `Throttling`, 400:
+#   https://docs.aws.amazon.com/sns/latest/api/CommonErrors.html)
+# SQS: RequestThrottled, "the request was denied due to request throttling", 400
+#   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html#API_SendMessage_Errors
 _THROTTLE_DEFAULT = {
     "kms": "ThrottlingException",
     "dynamodb": "ProvisionedThroughputExceededException",
+    "sns": "Throttled",
+    "sqs": "RequestThrottled",
 }
 _THROTTLE_CODES = {
-    "ThrottlingException": "Rate exceeded",
-    "ProvisionedThroughputExceededException":
+    "ThrottlingException": ("Rate exceeded", 400),
+    "ProvisionedThroughputExceededException": (
         "The level of configured provisioned throughput for the table was exceeded. "
-        "Consider increasing your provisioning level with the UpdateTable API.",
-    "RequestLimitExceeded": "Throughput exceeds the current throughput limit for your account.",
+        "Consider increasing your provisioning level with the UpdateTable API.", 400),
+    "RequestLimitExceeded": ("Throughput exceeds the current throughput limit for your account.", 400),
+    "Throttled": ("Rate exceeded", 429),
+    "Throttling": ("Rate exceeded", 400),
+    "RequestThrottled": ("Rate exceeded", 400),
 }
 
 _faults: dict[str, dict] = {}
@@ -201,7 +216,8 @@ def _error(fault: dict, context: RequestContext) -> Exception:
             f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
             CancellationReasons=reasons)
     code = fault["code"]
-    return CommonServiceException(code, _THROTTLE_CODES[code], status_code=400, sender_fault=True)
+    message, status = _THROTTLE_CODES[code]
+    return CommonServiceException(code, message, status_code=status, sender_fault=True)
 
 
 def _match(context: RequestContext) -> tuple[dict, dict] | None:
