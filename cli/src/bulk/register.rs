@@ -58,7 +58,11 @@ pub async fn run(options: Options, json_out: bool) -> Result<(), CliError> {
             .chunk
             .unwrap_or(DEFAULT_CHUNK)
             .clamp(1, trustreg_core::bulk::MAX_BULK_ITEMS);
-        Progress::new(&options.file, &bytes, lines.len(), chunk)
+        // Written before anything is sent: a run that gives up at its first chunk still
+        // leaves the file `--resume` starts from.
+        let progress = Progress::new(&options.file, &bytes, lines.len(), chunk);
+        progress.save(&options.progress)?;
+        progress
     };
     let chunk = progress.chunk;
     let ca = ManufacturerCa::open(&options.ca).map_err(DeviceError::from)?;
@@ -152,11 +156,6 @@ pub async fn run(options: Options, json_out: bool) -> Result<(), CliError> {
         ));
     }
     bar.finish_and_clear();
-    // A run that sent nothing new still leaves its progress file: a resume of a finished run
-    // finds it and sends nothing.
-    if sent == 0 && gave_up.is_none() {
-        progress.save(&options.progress)?;
-    }
 
     let totals = Totals::of(&progress);
     let total = lines.len() as u64;
