@@ -70,6 +70,8 @@ ensure_test_admin() {
 # Local stacks admit loopback subscription endpoints: the tests' and the local run's
 # subscribers listen on loopback (a stack on AWS is deployed without the flag).
 # LINKED_ACCOUNTS: AWS accounts of linked registries elsewhere, allowed to send to the inbox.
+# DEPLOY_PARAMETERS (environment, optional): more KEY=VALUE template parameters, e.g. the
+# retained keys a restored registry takes over (scripts/restore-drill).
 # The command is the README's AWS one ("Deploying to AWS"), sent to LocalStack by
 # AWS_ENDPOINT_URL (localstack/env), plus what only local stacks get: the loopback endpoints,
 # the high limits and --replace-failed (a local stack is throwaway: one whose creation failed
@@ -85,7 +87,7 @@ deploy_stack() {
     --domains "$domains" --bin-dir "$LAMBDA_DIR" \
     --admin-keys "$TEST_ADMIN_DIR/admin-jwks.json" --linked-accounts "$linked" \
     --allow-loopback-endpoints --rate-limits "$limits" --replace-failed \
-    --parameter-overrides PortalHosting=website \
+    --parameter-overrides PortalHosting=website ${DEPLOY_PARAMETERS:-} \
     --out ".trustreg/stacks/$name.json"
 }
 

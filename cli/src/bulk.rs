@@ -3,14 +3,17 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use trustreg_core::identifier::{Identifier, Scheme};
-use trustreg_device::bulk::{NDJSON, bulk_device};
-use trustreg_device::{DeviceError, ManufacturerCa, RegistryClient, SoftSecureElement};
+use trustreg_device::bulk::bulk_device;
+use trustreg_device::{DeviceError, ManufacturerCa, SoftSecureElement};
 
 use crate::device::InfoArgs;
+use crate::retry_args::RetryArgs;
 use crate::{CliError, emit};
+
+mod progress;
+mod register;
 
 #[derive(Subcommand)]
 pub enum BulkCommand {
@@ -33,7 +36,9 @@ pub enum BulkCommand {
         info: InfoArgs,
     },
     /// Register the devices of a file (JSON array or NDJSON) as their manufacturer, in
-    /// requests of at most `--chunk` devices, with a progress bar and a summary.
+    /// requests of at most `--chunk` devices, with a progress bar and a summary (always, also
+    /// when it gives up). A chunk the registry could not answer is sent again (`--retries`);
+    /// what was answered is kept in a progress file, so `--resume` goes on where a run stopped.
     Register {
         file: PathBuf,
         #[arg(long, env = "TRUSTREG_API")]
@@ -41,8 +46,17 @@ pub enum BulkCommand {
         /// The manufacturer CA that certified the devices: it signs the requests.
         #[arg(long)]
         ca: PathBuf,
-        #[arg(long, default_value_t = 250)]
-        chunk: usize,
+        /// Devices per request (default 250, at most 1000); a resumed run keeps its first run's.
+        #[arg(long)]
+        chunk: Option<usize>,
+        /// The progress file (default: the bulk file's path with `.progress` added).
+        #[arg(long)]
+        progress: Option<PathBuf>,
+        /// Go on from the progress file: chunks it records as answered are not sent again.
+        #[arg(long)]
+        resume: bool,
+        #[command(flatten)]
+        retry: RetryArgs,
     },
 }
 
@@ -98,74 +112,30 @@ pub async fn run(command: BulkCommand, json_out: bool) -> Result<(), CliError> {
             api,
             ca,
             chunk,
+            progress,
+            resume,
+            retry,
         } => {
-            let chunk = chunk.clamp(1, trustreg_core::bulk::MAX_BULK_ITEMS);
-            let text = std::fs::read_to_string(&file).map_err(|source| CliError::File {
-                path: file.display().to_string(),
-                source,
-            })?;
-            let lines = read_lines(&text)?;
-            let ca = ManufacturerCa::open(&ca).map_err(DeviceError::from)?;
-            let client = RegistryClient::new(api).map_err(DeviceError::from)?;
-            let bar = ProgressBar::new(lines.len() as u64);
-            if json_out {
-                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-            }
-            bar.set_style(
-                ProgressStyle::with_template("{bar:40} {pos}/{len} devices {elapsed} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            let (mut created, mut existing, mut failed) = (0u64, 0u64, 0u64);
-            let mut failures = Vec::new();
-            for (n, part) in lines.chunks(chunk).enumerate() {
-                let body = part.join("\n").into_bytes();
-                let answer = client
-                    .register_bulk(body, NDJSON, |claims| {
-                        ca.sign_jws(claims)
-                            .map_err(|e| trustreg_device::ClientError::Decode(e.to_string()))
-                    })
-                    .await
-                    .map_err(DeviceError::from)?;
-                let count = |k: &str| answer["summary"][k].as_u64().unwrap_or(0);
-                created += count("created");
-                existing += count("existing");
-                failed += count("failed");
-                for r in answer["results"].as_array().into_iter().flatten() {
-                    if let Some(problem) = r.get("problem") {
-                        let index = r["index"].as_u64().unwrap_or(0) as usize + n * chunk;
-                        failures.push(json!({"line": index + 1, "problem": problem}));
-                    }
-                }
-                bar.inc(part.len() as u64);
-                bar.set_message(format!("{created} new, {existing} known, {failed} failed"));
-            }
-            bar.finish();
-            let mut text_lines = vec![format!(
-                "{} devices: {created} registered, {existing} already registered, {failed} failed",
-                lines.len()
-            )];
-            for f in &failures {
-                text_lines.push(format!(
-                    "  line {}: {}",
-                    f["line"],
-                    f["problem"]["detail"].as_str().unwrap_or("")
-                ));
-            }
-            emit(
+            let progress = progress.unwrap_or_else(|| register::default_progress_path(&file));
+            register::run(
+                register::Options {
+                    file,
+                    api,
+                    ca,
+                    chunk,
+                    progress,
+                    resume,
+                    retry: retry.policy(),
+                },
                 json_out,
-                &json!({"created": created, "existing": existing, "failed": failed, "failures": failures}),
-                &text_lines,
-            );
-            if failed > 0 {
-                return Err(CliError::Usage(format!("{failed} devices were refused")));
-            }
-            Ok(())
+            )
+            .await
         }
     }
 }
 
 /// The file's devices as NDJSON lines, whether it holds a JSON array or NDJSON.
-fn read_lines(text: &str) -> Result<Vec<String>, CliError> {
+pub(crate) fn read_lines(text: &str) -> Result<Vec<String>, CliError> {
     if text.trim_start().starts_with('[') {
         let items: Vec<serde_json::Value> =
             serde_json::from_str(text).map_err(|e| CliError::Usage(format!("bulk file: {e}")))?;

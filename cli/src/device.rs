@@ -7,8 +7,10 @@ use serde_json::json;
 use trustreg_core::identifier::{Identifier, Scheme};
 use trustreg_core::messages::{DeviceInfo, PowerClaim, RotClaim};
 use trustreg_device::client::ReportParams;
-use trustreg_device::{DeviceError, ManufacturerCa, RegistryClient, SoftSecureElement};
+use trustreg_device::{DeviceError, ManufacturerCa, SoftSecureElement};
 
+use crate::registry_client::registry_client;
+use crate::retry_args::RetryArgs;
 use crate::{CliError, emit};
 
 #[derive(Subcommand)]
@@ -46,6 +48,10 @@ pub enum DeviceCommand {
         /// Stop after registration; acknowledge later with `trustreg device acknowledge`.
         #[arg(long)]
         no_acknowledge: bool,
+        /// Registration and acknowledgement are retried when the registry cannot answer:
+        /// both are safe to repeat (a repeat with the same key answers the same RegDevID).
+        #[command(flatten)]
+        retry: RetryArgs,
     },
     /// Confirm the stored RegDevID to the registry (7 iv b).
     Acknowledge {
@@ -160,30 +166,64 @@ pub async fn run(command: DeviceCommand, json_out: bool) -> Result<(), CliError>
             info,
             domains,
             no_acknowledge,
+            retry,
         } => {
             let se = SoftSecureElement::open(&dir).map_err(DeviceError::from)?;
             let identifier = certified_identifier(&se)?;
-            let client = RegistryClient::new(api).map_err(DeviceError::from)?;
-            let registered = client
-                .register(&se, &identifier, info.into_info(), domains)
-                .await
-                .map_err(DeviceError::from)?;
-            let mut status = registered.status;
+            let client = registry_client(&api)?;
+            let policy = retry.policy();
+            let info = info.into_info();
+            let (client, se, identifier, info, domains) =
+                (&client, &se, &identifier, &info, &domains);
+            let (registered, attempts) = policy
+                .run(
+                    move || client.register(se, identifier, info.clone(), domains.clone()),
+                    |n, e, wait| say_retry("registration", n, e, wait),
+                )
+                .await;
+            let registered = registered.map_err(|e| {
+                CliError::Usage(format!(
+                    "registration gave up after {attempts} attempt(s): {e}"
+                ))
+            })?;
+            let mut outcome = json!({
+                "regdevid": registered.regdevid,
+                "status": registered.status,
+                "credential": registered.credential,
+                "attempts": {"register": attempts},
+            });
+            let mut text = vec![format!("RegDevID: {}", registered.regdevid)];
             if !no_acknowledge {
-                status = client
-                    .acknowledge(&se)
-                    .await
-                    .map_err(DeviceError::from)?
-                    .status;
+                let (ack, ack_attempts) = policy
+                    .run(
+                        move || client.acknowledge(se),
+                        |n, e, wait| say_retry("acknowledgement", n, e, wait),
+                    )
+                    .await;
+                outcome["attempts"]["acknowledge"] = json!(ack_attempts);
+                match ack {
+                    Ok(ack) => outcome["status"] = json!(ack.status),
+                    Err(e) => {
+                        // Registered, and the RegDevID is stored: only the acknowledgement is
+                        // missing, and it can be sent on its own later.
+                        outcome["acknowledge_error"] = json!(e.to_string());
+                        text.push(format!("status:   {}", registered.status));
+                        text.push(format!(
+                            "acknowledgement gave up after {ack_attempts} attempt(s): {e}; send it later with `trustreg device acknowledge`"
+                        ));
+                        emit(json_out, &outcome, &text);
+                        return Err(CliError::Usage(format!(
+                            "registered as {}, not acknowledged: {e}",
+                            registered.regdevid
+                        )));
+                    }
+                }
             }
-            emit(
-                json_out,
-                &json!({"regdevid": registered.regdevid, "status": status, "credential": registered.credential}),
-                &[
-                    format!("RegDevID: {}", registered.regdevid),
-                    format!("status:   {status}"),
-                ],
-            );
+            text.push(format!(
+                "status:   {}",
+                outcome["status"].as_str().unwrap_or("")
+            ));
+            emit(json_out, &outcome, &text);
             Ok(())
         }
         DeviceCommand::Report {
@@ -199,7 +239,7 @@ pub async fn run(command: DeviceCommand, json_out: bool) -> Result<(), CliError>
                 .transpose()
                 .map_err(|e| CliError::Usage(format!("--configuration: {e}")))?;
             let se = SoftSecureElement::open(&dir).map_err(DeviceError::from)?;
-            let client = RegistryClient::new(api).map_err(DeviceError::from)?;
+            let client = registry_client(&api)?;
             let params = ReportParams {
                 firmware_version: firmware,
                 software_version: software,
@@ -223,7 +263,7 @@ pub async fn run(command: DeviceCommand, json_out: bool) -> Result<(), CliError>
         }
         DeviceCommand::Acknowledge { dir, api } => {
             let se = SoftSecureElement::open(&dir).map_err(DeviceError::from)?;
-            let client = RegistryClient::new(api).map_err(DeviceError::from)?;
+            let client = registry_client(&api)?;
             let ack = client.acknowledge(&se).await.map_err(DeviceError::from)?;
             emit(
                 json_out,
@@ -242,7 +282,7 @@ pub async fn run(command: DeviceCommand, json_out: bool) -> Result<(), CliError>
             single_use,
         } => {
             let se = SoftSecureElement::open(&dir).map_err(DeviceError::from)?;
-            let client = RegistryClient::new(api).map_err(DeviceError::from)?;
+            let client = registry_client(&api)?;
             let issued = client
                 .virtual_id(&se, ttl, single_use)
                 .await
@@ -258,6 +298,14 @@ pub async fn run(command: DeviceCommand, json_out: bool) -> Result<(), CliError>
             Ok(())
         }
     }
+}
+
+/// Tells the operator a request will be sent again, and when.
+fn say_retry(what: &str, n: u32, error: &trustreg_device::ClientError, wait: std::time::Duration) {
+    eprintln!(
+        "{what}: attempt {n} failed ({error}); trying again in {:.1} s",
+        wait.as_secs_f64()
+    );
 }
 
 /// The identifier the device's own certificate binds: what it registers under.

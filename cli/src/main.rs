@@ -5,6 +5,8 @@ mod bulk;
 mod demo;
 mod device;
 mod enquirer;
+mod registry_client;
+mod retry_args;
 
 use clap::{Parser, Subcommand};
 

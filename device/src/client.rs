@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::CONTENT_TYPE;
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use trustreg_core::identifier::Identifier;
@@ -34,9 +34,15 @@ pub enum ClientError {
         problem_type: String,
         title: String,
         detail: Option<String>,
+        /// The answer's `Retry-After`, in seconds (503 and 429 carry it: API.md).
+        retry_after: Option<u64>,
     },
     #[error("registry answered {status}: {body}")]
-    Status { status: u16, body: String },
+    Status {
+        status: u16,
+        body: String,
+        retry_after: Option<u64>,
+    },
     #[error("unexpected answer from the registry: {0}")]
     Decode(String),
     #[error(transparent)]
@@ -318,6 +324,12 @@ pub(crate) async fn decode<T: DeserializeOwned>(
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with(PROBLEM_JSON));
+    // Delay-seconds only: the registry never sends the HTTP-date form (API.md).
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse().ok());
     let body = response.bytes().await?;
     if status.is_success() {
         return serde_json::from_slice(&body).map_err(|e| ClientError::Decode(e.to_string()));
@@ -334,6 +346,7 @@ pub(crate) async fn decode<T: DeserializeOwned>(
             problem_type: text("type").unwrap_or_else(|| "about:blank".to_owned()),
             title: text("title").unwrap_or_default(),
             detail: text("detail"),
+            retry_after,
         });
     }
     Err(ClientError::Status {
@@ -342,6 +355,7 @@ pub(crate) async fn decode<T: DeserializeOwned>(
             .chars()
             .take(BODY_EXCERPT)
             .collect(),
+        retry_after,
     })
 }
 

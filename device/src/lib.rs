@@ -7,10 +7,12 @@ pub mod bulk;
 pub mod client;
 mod files;
 pub mod pki;
+pub mod retry;
 pub mod secure_element;
 
 pub use client::{ClientError, RegistryClient};
 pub use pki::{IssuedCert, ManufacturerCa, PkiError};
+pub use retry::RetryPolicy;
 pub use secure_element::{SecureElementError, SoftSecureElement, StoredRegistration};
 
 /// Any failure of the device side, for callers (the CLI) that handle them alike.
