@@ -27,12 +27,15 @@ struct Setup {
     ca: ManufacturerCa,
 }
 
+/// A directory of its own per test: tests run in parallel, and two may read the same clock.
 fn scratch() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    std::env::temp_dir().join(format!("trustreg-bulk-{}-{nanos}", std::process::id()))
+    std::env::temp_dir().join(format!("trustreg-bulk-{}-{nanos}-{n}", std::process::id()))
 }
 
 fn now_ms() -> u64 {

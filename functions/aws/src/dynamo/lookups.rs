@@ -164,9 +164,7 @@ impl LookupStore for DynamoStore {
         };
         let mut part = position.part;
         let Some(first) = partitions.get(part) else {
-            return Err(StoreError::Failed(
-                "invalid cursor: not a position of this listing".into(),
-            ));
+            return Err(StoreError::invalid_cursor("not a position of this listing"));
         };
         let mut start = position.start_in(first)?;
         let limit = limit.max(1);
