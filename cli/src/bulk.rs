@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use serde_json::json;
-use trustreg_core::identifier::{Identifier, Scheme};
 use trustreg_device::bulk::bulk_device;
 use trustreg_device::{DeviceError, ManufacturerCa, SoftSecureElement};
+use trustreg_model::identifier::{Identifier, Scheme};
 
 use crate::device::InfoArgs;
 use crate::retry_args::RetryArgs;
@@ -75,7 +75,7 @@ pub async fn run(command: BulkCommand, json_out: bool) -> Result<(), CliError> {
             let mut lines = String::new();
             for n in 0..u64::from(count) {
                 let body = format!("{:014}", first + n);
-                let check = trustreg_core::identifier::luhn_check_digit(&body)
+                let check = trustreg_model::identifier::luhn_check_digit(&body)
                     .ok_or_else(|| CliError::Usage("--first must be 14 digits".into()))?;
                 let identifier = Identifier::parse(Scheme::Imei, &format!("{body}{check}"))
                     .map_err(|e| CliError::Usage(e.to_string()))?;

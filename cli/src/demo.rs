@@ -23,7 +23,7 @@ pub fn run(command: DemoCommand, json_out: bool) -> Result<(), CliError> {
     match command {
         DemoCommand::Ca { dir, name } => {
             let ca = ManufacturerCa::create(&dir, &name).map_err(DeviceError::from)?;
-            let id = trustreg_core::rot::root_id_for(ca.cert_der());
+            let id = trustreg_model::rot::root_id_for(ca.cert_der());
             emit(
                 json_out,
                 &json!({"dir": dir, "name": ca.name(), "root_id": id}),

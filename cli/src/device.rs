@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use serde_json::json;
-use trustreg_core::identifier::{Identifier, Scheme};
-use trustreg_core::messages::{DeviceInfo, PowerClaim, RotClaim};
 use trustreg_device::client::ReportParams;
 use trustreg_device::{DeviceError, ManufacturerCa, SoftSecureElement};
+use trustreg_model::identifier::{Identifier, Scheme};
+use trustreg_model::messages::{DeviceInfo, PowerClaim, RotClaim};
 
 use crate::registry_client::registry_client;
 use crate::retry_args::RetryArgs;
@@ -314,7 +314,7 @@ fn certified_identifier(se: &SoftSecureElement) -> Result<Identifier, CliError> 
     let leaf = chain
         .first()
         .ok_or_else(|| CliError::Usage("the secure element holds no certificate".into()))?;
-    trustreg_core::rot::identifiers_in(leaf)
+    trustreg_model::rot::identifiers_in(leaf)
         .map_err(|e| CliError::Usage(format!("device certificate: {e}")))?
         .into_iter()
         .next()

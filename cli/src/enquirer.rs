@@ -94,7 +94,7 @@ pub async fn run(command: EnquirerCommand, json_out: bool) -> Result<(), CliErro
         } => {
             let dir = Dir::new(&dir);
             let key = dir.key()?;
-            let public_key = trustreg_core::jose::jwk_from_key(key.verifying_key());
+            let public_key = trustreg_model::jose::jwk_from_key(key.verifying_key());
             let view = EnquirerApi::new(&api)?
                 .sign_up(&json!({
                     "name": name, "organisation": organisation, "contact": contact,
@@ -279,7 +279,7 @@ async fn verified(
         .as_str()
         .ok_or_else(|| CliError::Usage("the answer carries no statement".into()))?;
     let key = api.registry_key().await?;
-    trustreg_core::statements::verify_statement::<Value>(statement, &key, now_ms())?;
+    trustreg_model::statements::verify_statement::<Value>(statement, &key, now_ms())?;
     let mut text = lines(&answer);
     text.push("statement: verified with the registry's published key".into());
     emit(json_out, &answer, &text);

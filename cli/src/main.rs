@@ -48,7 +48,7 @@ pub enum CliError {
     #[error(transparent)]
     Device(#[from] trustreg_device::DeviceError),
     #[error(transparent)]
-    Registry(#[from] trustreg_core::RegistryError),
+    Registry(#[from] trustreg_model::error::RegistryError),
     #[error("{0}")]
     Usage(String),
     #[error("{path}: {source}")]

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use trustreg_core::ports::HierarchyStore;
-use trustreg_core::status::TrustStatus;
+use trustreg_model::status::TrustStatus;
 use trustreg_tests::devices::{admin_hold, trusted_device};
 use trustreg_tests::exchange::{audit_since, into_inbox, message, now_ms, update};
 use trustreg_tests::failures::{depth, items_named, peek, remove};

@@ -8,10 +8,10 @@ use std::process::Command;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use trustreg_core::identifier::RegDevId;
+use trustreg_model::identifier::RegDevId;
 use trustreg_core::ports::DeviceStore;
-use trustreg_core::records::Outcome;
-use trustreg_core::status::TrustStatus;
+use trustreg_model::records::Outcome;
+use trustreg_model::status::TrustStatus;
 use trustreg_tests::{
     Manufacturer, Stack, challenge, imei, localstack, post, random_imei, registration, scratch,
 };

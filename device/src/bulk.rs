@@ -5,8 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use sha2::{Digest, Sha256};
-use trustreg_core::identifier::Identifier;
-use trustreg_core::messages::{
+use trustreg_model::identifier::Identifier;
+use trustreg_model::messages::{
     BodySignatureClaims, BulkDevice, DeviceInfo, IdentifierClaim, Purpose,
 };
 
@@ -50,7 +50,7 @@ pub fn body_claims(nonce: String, body: &[u8]) -> serde_json::Value {
         body_sha256: URL_SAFE_NO_PAD.encode(Sha256::digest(body)),
     };
     let value = serde_json::to_value(claims).unwrap_or_default();
-    trustreg_core::binding::bind(value, "POST", BULK_PATH)
+    trustreg_model::binding::bind(value, "POST", BULK_PATH)
 }
 
 impl RegistryClient {

@@ -6,9 +6,9 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use trustreg_core::identifier::Identifier;
-use trustreg_core::jose::JwsHeader;
-use trustreg_core::messages::{
+use trustreg_model::identifier::Identifier;
+use trustreg_model::jose::JwsHeader;
+use trustreg_model::messages::{
     AcknowledgementClaims, AcknowledgementResponse, ChallengeRequest, ChallengeResponse,
     DeviceInfo, IdentifierClaim, Purpose, RegistrationClaims, RegistrationResponse, ReportClaims,
     ReportResponse,
@@ -305,7 +305,7 @@ pub fn report_jws(
 /// requests"), as JSON bytes to sign.
 pub fn bound(claims: &impl Serialize, method: &str, path: &str) -> Result<Vec<u8>, ClientError> {
     let value = serde_json::to_value(claims).map_err(|e| ClientError::Decode(e.to_string()))?;
-    serde_json::to_vec(&trustreg_core::binding::bind(value, method, path))
+    serde_json::to_vec(&trustreg_model::binding::bind(value, method, path))
         .map_err(|e| ClientError::Decode(e.to_string()))
 }
 
@@ -383,11 +383,11 @@ impl RegistryClient {
         se: &SoftSecureElement,
         ttl_seconds: u64,
         single_use: bool,
-    ) -> Result<trustreg_core::messages::VirtualIdResponse, ClientError> {
+    ) -> Result<trustreg_model::messages::VirtualIdResponse, ClientError> {
         let registration = se.registration()?.ok_or(ClientError::NotRegistered)?;
         let regdevid = registration.regdevid.to_string();
         let nonce = self.challenge(Purpose::VirtualId).await?.nonce;
-        let claims = trustreg_core::messages::VirtualIdClaims {
+        let claims = trustreg_model::messages::VirtualIdClaims {
             nonce,
             ttl_seconds,
             single_use,

@@ -14,8 +14,8 @@ use rcgen::{
 };
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
-use trustreg_core::identifier::Identifier;
-use trustreg_core::rot::{AcceptedRoot, root_id_for};
+use trustreg_model::identifier::Identifier;
+use trustreg_model::rot::{AcceptedRoot, root_id_for};
 
 use crate::{DeviceError, files};
 
@@ -139,11 +139,11 @@ impl ManufacturerCa {
                     message: format!("the CA key is not P-256: {e}"),
                 }
             })?;
-        let header = trustreg_core::jose::JwsHeader::es256().with_kid(format!(
+        let header = trustreg_model::jose::JwsHeader::es256().with_kid(format!(
             "manufacturer:{}",
-            trustreg_core::rot::root_id_for(&self.cert_der)
+            trustreg_model::rot::root_id_for(&self.cert_der)
         ));
-        Ok(trustreg_core::jose::sign_with(&key, &header, payload))
+        Ok(trustreg_model::jose::sign_with(&key, &header, payload))
     }
 
     pub fn cert_pem(&self) -> String {
@@ -151,7 +151,7 @@ impl ManufacturerCa {
     }
 
     /// This CA as a registry would accept it (Y.3059 7 ii), for the identifiers of `scopes`
-    /// (`trustreg_core::rot::scope`).
+    /// (`trustreg_model::rot::scope`).
     pub fn accepted_root(&self, scopes: &[&str]) -> AcceptedRoot {
         AcceptedRoot {
             id: root_id_for(&self.cert_der),
@@ -291,8 +291,8 @@ mod tests {
         "ipv6:2001:db8::/32",
     ];
 
-    use trustreg_core::identifier::Scheme;
-    use trustreg_core::rot::{ChainError, verify_device_chain};
+    use trustreg_model::identifier::Scheme;
+    use trustreg_model::rot::{ChainError, verify_device_chain};
 
     use super::*;
     use crate::secure_element::SoftSecureElement;

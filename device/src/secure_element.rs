@@ -12,8 +12,8 @@ use p256::ecdsa::{SigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, LineEnding};
 use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
-use trustreg_core::identifier::RegDevId;
-use trustreg_core::jose::{self, JwsHeader};
+use trustreg_model::identifier::RegDevId;
+use trustreg_model::jose::{self, JwsHeader};
 
 use crate::files;
 

@@ -2,7 +2,7 @@
 //! extractable, in IndexedDB. Rust sees only the public JWK and signatures.
 
 use serde_json::Value;
-use trustreg_core::jose::JwsHeader;
+use trustreg_model::jose::JwsHeader;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -110,7 +110,7 @@ impl Identity {
     /// A compact JWS (ES256) of `claims`, signed in the browser with the kept key.
     pub async fn signed(&self, claims: &Value) -> Result<String, ApiError> {
         let header = JwsHeader::es256().with_kid(&self.kid);
-        let input = trustreg_core::jose::signing_input(&header, claims.to_string().as_bytes());
+        let input = trustreg_model::jose::signing_input(&header, claims.to_string().as_bytes());
         let signature = settle("sign", sign(&self.handle, input.as_bytes())).await?;
         let raw: [u8; 64] = js_sys::Uint8Array::new(&signature)
             .to_vec()
@@ -119,6 +119,6 @@ impl Identity {
                 code: None,
                 message: "The browser made a signature of the wrong size.".into(),
             })?;
-        Ok(trustreg_core::jose::assemble(&input, &raw))
+        Ok(trustreg_model::jose::assemble(&input, &raw))
     }
 }

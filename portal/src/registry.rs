@@ -4,7 +4,7 @@
 use p256::ecdsa::VerifyingKey;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use trustreg_core::statements::{Statement, verify_statement};
+use trustreg_model::statements::{Statement, verify_statement};
 
 use crate::api::ApiError;
 
@@ -19,7 +19,7 @@ pub struct Registry {
 impl Registry {
     pub fn from_document(document: Value) -> Result<Self, ApiError> {
         let key =
-            trustreg_core::jose::key_from_jwk(&document["public_key"]).map_err(|e| ApiError {
+            trustreg_model::jose::key_from_jwk(&document["public_key"]).map_err(|e| ApiError {
                 code: None,
                 message: format!("The registry publishes no usable key ({e})."),
             })?;

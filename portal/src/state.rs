@@ -139,7 +139,7 @@ impl Portal {
             .await?;
         let nonce = challenge["nonce"].as_str().unwrap_or_default();
         // Made for this request only (`htm`, `htu`: API.md, "Signed requests").
-        let claims = trustreg_core::binding::bind(
+        let claims = trustreg_model::binding::bind(
             json!({"nonce": nonce, "enquirer_id": identity.kid}),
             "POST",
             "/v1/sessions",

@@ -48,7 +48,7 @@ pub fn ensure(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), CliError> {
         }
         Err(e) => return Err(file_error(&key_path)(e)),
     };
-    let jwk = trustreg_core::jose::jwk_from_key(key.verifying_key());
+    let jwk = trustreg_model::jose::jwk_from_key(key.verifying_key());
     let jwks_path = dir.join(JWKS_FILE);
     let text = serde_json::json!({ name: jwk }).to_string() + "\n";
     fs::write(&jwks_path, text).map_err(file_error(&jwks_path))?;

@@ -57,7 +57,7 @@ pub async fn run(options: Options, json_out: bool) -> Result<(), CliError> {
         let chunk = options
             .chunk
             .unwrap_or(DEFAULT_CHUNK)
-            .clamp(1, trustreg_core::bulk::MAX_BULK_ITEMS);
+            .clamp(1, trustreg_model::messages::MAX_BULK_ITEMS);
         // Written before anything is sent: a run that gives up at its first chunk still
         // leaves the file `--resume` starts from.
         let progress = Progress::new(&options.file, &bytes, lines.len(), chunk);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use p256::ecdsa::{SigningKey, VerifyingKey};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use trustreg_core::jose::{self, JwsHeader};
+use trustreg_model::jose::{self, JwsHeader};
 
 use crate::CliError;
 
@@ -99,7 +99,7 @@ impl EnquirerApi {
 /// A signed request of `kid` made for `method` on `path` (its `htm` and `htu` claims).
 pub fn signed(key: &SigningKey, kid: &str, method: &str, path: &str, claims: &Value) -> String {
     let header = JwsHeader::es256().with_kid(kid);
-    let claims = trustreg_core::binding::bind(claims.clone(), method, path);
+    let claims = trustreg_model::binding::bind(claims.clone(), method, path);
     jose::sign_with(key, &header, claims.to_string().as_bytes())
 }
 

@@ -30,7 +30,7 @@ use crate::rot::{self, AcceptedRoot, VerifiedDevice};
 use crate::service::Registry;
 use crate::status::Facts;
 
-pub const MAX_BULK_ITEMS: usize = 1000;
+pub use trustreg_model::messages::MAX_BULK_ITEMS;
 
 /// One line of a bulk request as the HTTP layer read it: a device, or why it could not be read.
 pub type BulkLine = Result<BulkDevice, String>;

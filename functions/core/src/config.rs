@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::actors::AdminKey;
 use crate::identifier::RegistryPath;
 use crate::status::Policy;
+use trustreg_model::roles::AdminKey;
 
 /// Y.3059 6.1 a, 9.1 ii.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

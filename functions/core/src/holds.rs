@@ -5,10 +5,11 @@
 //! kind again does not take it over.
 
 use crate::actors::{Actor, Role};
+use crate::device_changes::{Changed, Named};
 use crate::error::RegistryError;
 use crate::idempotency::Intent;
 use crate::messages::{HoldClaims, HoldKind, HoldResponse, Purpose};
-use crate::service::{Changed, Named, Registry, parse_regdevid};
+use crate::service::{Registry, parse_regdevid};
 
 const MAX_NOTE: usize = 512;
 

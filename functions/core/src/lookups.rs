@@ -11,68 +11,15 @@ use crate::actors::Role;
 use crate::config::RegistryKind;
 use crate::error::RegistryError;
 use crate::identifier::{Identifier, RegDevId, RegistryPath, parse_inherent};
-use crate::messages::{DeviceInfo, OwnerDetails};
+use crate::messages::OwnerDetails;
 use crate::ports::DeviceQuery;
 use crate::records::HistoryEntry;
 use crate::records::{AffectedLink, DeviceRecord, MirrorRecord};
-use crate::reports::DeviceHistory;
 use crate::service::{Registry, parse_regdevid};
 use crate::sessions::{Principal, actor_of};
-use crate::status::{Reason, TrustStatus};
+use crate::status::TrustStatus;
+pub use trustreg_model::answers::{DeviceAnswer, DeviceHistory, LookupAnswer, SearchAnswer};
 use views::View;
-
-/// What a lookup says about one device. `public` gets `id`, `status`, `status_since`,
-/// `registry` and the statement; enquirers the details too; the device's owner and
-/// administrators the owner with PII. `regdevid` is never shown behind a virtual ID except to
-/// the device's owner and administrators.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeviceAnswer {
-    /// The id as asked (a RegDevID or a virtual ID).
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub regdevid: Option<String>,
-    pub status: TrustStatus,
-    /// RFC 3339.
-    pub status_since: String,
-    /// The registry's path.
-    pub registry: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub make: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trust_domains: Option<Vec<String>>,
-    /// Communication technologies and protocols.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capabilities: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<DeviceInfo>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reasons: Option<Vec<Reason>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registered_at: Option<String>,
-    /// The device's owner or custodian id: for administrators and that owner only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<OwnerDetails>,
-    /// Only for a device registered elsewhere and answered from this registry's mirror
-    /// (Y.3059 6.1 c): the path of the registry it is registered at.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
-    /// With `origin`: when this registry learnt the status (RFC 3339), the age of the answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub as_of: Option<String>,
-}
-
-/// `GET /v1/devices/{id}`: the answer and the registry's signed statement of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LookupAnswer {
-    #[serde(flatten)]
-    pub device: DeviceAnswer,
-    /// Compact JWS of `device` with the time it was said (`statements`).
-    pub statement: String,
-}
 
 /// `GET /v1/devices?make=&model=&status=&domain=&capability=&owner=&cursor=&limit=`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -86,16 +33,6 @@ pub struct SearchParams {
     pub owner: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<usize>,
-}
-
-/// `GET /v1/devices?...`: one page. The statement says `{query, devices, next}`: the search as
-/// the registry ran it (`owner` set for an owner's search, `limit` filled in), and this page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SearchAnswer {
-    pub devices: Vec<DeviceAnswer>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next: Option<String>,
-    pub statement: String,
 }
 
 /// What a search's statement says.

@@ -16,19 +16,12 @@ use crate::ports::Updated;
 use crate::records::{Change, DeviceRecord, HistoryEntry, ReportRecord};
 use crate::rot::{self, AcceptedRoot};
 use crate::service::{Registry, UPDATE_ATTEMPTS, hex, parse_regdevid, rfc3339};
+pub use trustreg_model::answers::DeviceHistory;
 
 /// Bounds of what a report may carry.
 const MAX_TEXT: usize = 128;
 const MAX_LIST: usize = 32;
 const MAX_CONFIGURATION_BYTES: usize = 4096;
-
-/// What the registry knows of a device over time: the values it registered with (9.3 iv),
-/// then every report and status transition, oldest first.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct DeviceHistory {
-    pub initial: DeviceInfo,
-    pub entries: Vec<HistoryEntry>,
-}
 
 /// Time order; a report before the transition it caused.
 pub fn sort_history(entries: &mut [HistoryEntry]) {

@@ -8,14 +8,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
 use crate::config::RegistryConfig;
-use crate::error::{RegistryError, StoreError};
+use crate::error::RegistryError;
 use crate::identifier::RegDevId;
 use crate::jose::{self, JwsHeader};
-use crate::messages::{ChallengeResponse, Purpose};
-use crate::ports::Updated;
 use crate::ports::{Clock, RegistryKeys, Rng, Store};
-use crate::records::{AuditRecord, DeviceRecord, Nonce, Outcome};
-use crate::status::Facts;
+use crate::records::{AuditRecord, Outcome};
 
 /// How many times a read-modify-write is retried when another writer got there first. Every
 /// round of a race has one winner, so N writers racing on one item need up to N rounds: 8
@@ -37,7 +34,7 @@ pub struct Registry {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Arc<dyn Rng>,
     /// The session key of this instance's statements (`statements`), made on first use.
-    pub(crate) session: std::sync::Mutex<Option<Arc<crate::statements::SessionKey>>>,
+    pub(crate) session: std::sync::Mutex<Option<Arc<crate::instance::SessionKey>>>,
     /// Publishes notifications (the `notify` function and admin bulk notifications).
     pub(crate) notifier: Option<Arc<dyn crate::ports::Notifier>>,
     /// Holds subscriptions (the `interrogate` function).
@@ -45,7 +42,7 @@ pub struct Registry {
     /// Sends exchange messages to linked registries (the `notify` and `exchange` functions).
     pub(crate) outbox: Option<Arc<dyn crate::ports::ExchangeOutbox>>,
     /// What this instance last read of enquirers' standing, for access tokens (`sessions`).
-    pub(crate) standing: crate::sessions::StandingCache,
+    pub(crate) standing: crate::instance::StandingCache,
 }
 
 impl Registry {
@@ -66,7 +63,7 @@ impl Registry {
             notifier: None,
             broker: None,
             outbox: None,
-            standing: crate::sessions::StandingCache::default(),
+            standing: crate::instance::StandingCache::default(),
         }
     }
 
@@ -90,135 +87,6 @@ impl Registry {
 
     pub fn config(&self) -> &RegistryConfig {
         &self.config
-    }
-
-    /// `POST /v1/challenges`: a single-use nonce for one purpose.
-    pub async fn challenge(&self, purpose: Purpose) -> Result<ChallengeResponse, RegistryError> {
-        let nonce = Nonce {
-            value: self.random_token(),
-            purpose,
-            expires_at_ms: self.clock.now_ms() + self.config.nonce_ttl_ms,
-        };
-        self.store.put_nonce(&nonce).await?;
-        Ok(ChallengeResponse {
-            nonce: nonce.value,
-            expires_at: rfc3339(nonce.expires_at_ms),
-        })
-    }
-
-    /// Consumes `value` for `purpose`. A nonce taken for the wrong purpose is gone too: it
-    /// was exposed to a request that should not have had it.
-    pub(crate) async fn spend_nonce(
-        &self,
-        value: &str,
-        purpose: Purpose,
-    ) -> Result<(), RegistryError> {
-        let nonce = self
-            .store
-            .take_nonce(value)
-            .await?
-            .ok_or(RegistryError::NonceInvalid)?;
-        if nonce.purpose != purpose {
-            return Err(RegistryError::NonceInvalid);
-        }
-        if nonce.expires_at_ms <= self.clock.now_ms() {
-            return Err(RegistryError::NonceExpired);
-        }
-        Ok(())
-    }
-
-    /// Read-modify-write of a device's facts with the status re-derived, retried on version
-    /// conflicts; the audit record (accepted or not) goes in the same transaction.
-    pub(crate) async fn change_device(
-        &self,
-        regdevid: &RegDevId,
-        actor: &str,
-        action: &str,
-        outcome: Result<(), &RegistryError>,
-        change: impl Fn(&mut Facts),
-    ) -> Result<DeviceRecord, RegistryError> {
-        let named = Named::<()> {
-            intent: None,
-            answer: &|_| (),
-        };
-        match self
-            .change_device_named(regdevid, actor, action, outcome, change, &named)
-            .await?
-        {
-            Changed::Device(device) => Ok(*device),
-            Changed::Replayed(()) => Err(RegistryError::Store(StoreError::Failed(
-                "a replay without an idempotency key".into(),
-            ))),
-        }
-    }
-
-    /// `change_device` for a change a client may have named with an idempotency key: its
-    /// receipt, answered `named.answer` of the changed device, goes in the same transaction; a
-    /// race lost to the same change made meanwhile is answered from that change's receipt.
-    pub(crate) async fn change_device_named<T: serde::Serialize + serde::de::DeserializeOwned>(
-        &self,
-        regdevid: &RegDevId,
-        actor: &str,
-        action: &str,
-        outcome: Result<(), &RegistryError>,
-        change: impl Fn(&mut Facts),
-        named: &Named<'_, T>,
-    ) -> Result<Changed<T>, RegistryError> {
-        let started = self.clock.now_ms();
-        for attempt in 0..UPDATE_ATTEMPTS {
-            if self.clock.now_ms().saturating_sub(started) > UPDATE_BUDGET_MS {
-                break;
-            }
-            let mut device = self
-                .store
-                .get_device(regdevid)
-                .await?
-                .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
-            let now = self.clock.now_ms();
-            change(&mut device.facts);
-            if device.facts.acknowledged && device.acknowledged_at_ms.is_none() {
-                device.acknowledged_at_ms = Some(now);
-            }
-            // Under the policies of every domain of the device: the worst wins (6.1 f).
-            let policies = self.policies_of(&device.trust_domains).await?;
-            let transition =
-                crate::policies::reevaluate(&mut device, &policies, now, actor, action);
-            device.version += 1;
-            let audit = self.audit(actor, action, Some(regdevid.to_string()), outcome);
-            let receipt = self.receipt(named.intent, &(named.answer)(&device))?;
-            match self
-                .store
-                .update_device(&device, transition.as_ref(), &audit, receipt.as_ref())
-                .await?
-            {
-                Updated::Updated => return Ok(Changed::Device(Box::new(device))),
-                Updated::VersionConflict => {
-                    if let Some(answer) = self.replay(named.intent).await? {
-                        return Ok(Changed::Replayed(answer));
-                    }
-                    self.after_lost_race(attempt).await
-                }
-            }
-        }
-        Err(RegistryError::Store(StoreError::Failed(format!(
-            "{regdevid} kept changing under {action}"
-        ))))
-    }
-
-    /// Audits a refused signed request about a device: the signer it claims (unverified), and
-    /// the device when the path names one.
-    pub(crate) async fn audit_device_refusal<T>(
-        &self,
-        regdevid: &str,
-        compact: &str,
-        action: &str,
-        result: &Result<T, RegistryError>,
-    ) {
-        if let Err(e) = result {
-            let actor = crate::actors::unverified_actor(compact);
-            let target = regdevid.parse::<RegDevId>().ok().map(|r| r.to_string());
-            self.audit_rejection(&actor, action, target, e).await;
-        }
     }
 
     /// Waits before round `attempt + 1` of a write that lost a race (full jitter).
@@ -337,19 +205,6 @@ pub fn rfc3339(ms: u64) -> String {
 pub fn utc_day(ms: u64) -> String {
     let rfc = rfc3339(ms);
     rfc.get(..10).unwrap_or_default().to_owned()
-}
-
-/// A change a client may have named (`crate::idempotency`): its intent, and the answer the
-/// changed device gives, kept in the receipt.
-pub(crate) struct Named<'a, T> {
-    pub(crate) intent: Option<&'a crate::idempotency::Intent>,
-    pub(crate) answer: &'a (dyn Fn(&DeviceRecord) -> T + Sync),
-}
-
-/// A named change: made now, or made before and answered from its receipt.
-pub(crate) enum Changed<T> {
-    Device(Box<DeviceRecord>),
-    Replayed(T),
 }
 
 #[cfg(test)]

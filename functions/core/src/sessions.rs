@@ -22,6 +22,7 @@ const ENQUIRERS_PAGE: usize = 50;
 const SKEW_MS: u64 = 60_000;
 /// A kid longer than this is not ours: audit records name such a signer `unknown`.
 use crate::actors::MAX_KID;
+pub use crate::instance::STANDING_TTL_MS;
 
 /// Who a request's bearer token says is asking. No token: anonymous (`public`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -463,38 +464,6 @@ fn view(enquirer: &EnquirerRecord) -> EnquirerView {
         state: enquirer.state,
         created_at: rfc3339(enquirer.created_at_ms),
         decided_by: enquirer.decided_by.clone(),
-    }
-}
-
-/// How long an instance relies on what it read of an enquirer's standing: a revoked or
-/// rejected enquirer's access token stops working at most this long after the decision.
-pub const STANDING_TTL_MS: u64 = 30_000;
-/// Enquirers remembered per instance; the cache starts over when it is full.
-const STANDING_ENTRIES: usize = 10_000;
-
-/// An enquirer's state and role, `None` when it is not known.
-type Standing = Option<(EnquirerState, Role)>;
-
-/// Enquirers' standing as this instance last read it, and when.
-#[derive(Default)]
-pub(crate) struct StandingCache(
-    std::sync::Mutex<std::collections::HashMap<String, (u64, Standing)>>,
-);
-
-impl StandingCache {
-    fn fresh(&self, id: &str, now: u64) -> Option<Standing> {
-        let cache = self.0.lock().ok()?;
-        let (read_at, standing) = cache.get(id)?;
-        (now.saturating_sub(*read_at) < STANDING_TTL_MS).then_some(*standing)
-    }
-
-    fn keep(&self, id: &str, standing: Standing, now: u64) {
-        if let Ok(mut cache) = self.0.lock() {
-            if cache.len() >= STANDING_ENTRIES {
-                cache.clear();
-            }
-            cache.insert(id.to_owned(), (now, standing));
-        }
     }
 }
 

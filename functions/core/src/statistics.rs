@@ -8,8 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use crate::actors::Role;
 use crate::config::RegistryKind;
 use crate::error::RegistryError;
@@ -17,6 +15,7 @@ use crate::ports::Tally;
 use crate::service::{Registry, rfc3339, utc_day};
 use crate::sessions::Principal;
 use crate::status::TrustStatus;
+pub use trustreg_model::answers::{RecentTransition, Statistics, StatisticsAnswer, StatusCounts};
 
 /// The most recent transitions an answer lists.
 pub const RECENT_TRANSITIONS: usize = 20;
@@ -34,58 +33,6 @@ const STATUSES: [TrustStatus; 3] = [
     TrustStatus::Unverified,
     TrustStatus::Unreliable,
 ];
-
-/// Devices per status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusCounts {
-    pub trusted: u64,
-    pub unverified: u64,
-    pub unreliable: u64,
-}
-
-impl StatusCounts {
-    fn add(&mut self, status: TrustStatus, n: u64) {
-        let slot = match status {
-            TrustStatus::Trusted => &mut self.trusted,
-            TrustStatus::Unverified => &mut self.unverified,
-            TrustStatus::Unreliable => &mut self.unreliable,
-        };
-        *slot += n;
-    }
-}
-
-/// One status change: which device, from what to what, when. No actor, reasons or owner: the
-/// device's history (`GET /v1/devices/{id}/history`) has those for who may read it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecentTransition {
-    pub regdevid: String,
-    pub from: TrustStatus,
-    pub to: TrustStatus,
-    /// RFC 3339.
-    pub at: String,
-}
-
-/// What the statement says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Statistics {
-    /// RFC 3339: when the counts were read.
-    pub as_of: String,
-    pub by_status: StatusCounts,
-    /// Every domain the registry hosts (zero counts included) and any other a device names;
-    /// a device of several domains counts in each.
-    pub by_domain: BTreeMap<String, StatusCounts>,
-    /// Newest first, at most `RECENT_TRANSITIONS`, from the last `RECENT_DAYS` UTC days.
-    pub recent_transitions: Vec<RecentTransition>,
-}
-
-/// `GET /v1/statistics`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatisticsAnswer {
-    #[serde(flatten)]
-    pub statistics: Statistics,
-    /// Compact JWS of the statistics with the time they were said (`statements`).
-    pub statement: String,
-}
 
 impl Registry {
     /// `GET /v1/statistics` (card C5): counts by status and domain, recent transitions.

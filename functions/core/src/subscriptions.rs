@@ -8,7 +8,6 @@ mod filter;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use crate::actors::Role;
@@ -19,77 +18,13 @@ use crate::service::{Registry, hex, rfc3339};
 use crate::sessions::Principal;
 
 pub use filter::{FILTER_ATTRIBUTES, MAX_FILTER_ATTRIBUTES, MAX_FILTER_VALUES};
+pub use trustreg_model::answers::{
+    Protocol, SubscriptionList, SubscriptionRequest, SubscriptionState, SubscriptionView,
+};
 
 /// Subscriptions one subscriber may hold: each is an SNS subscription that costs deliveries.
 pub const MAX_SUBSCRIPTIONS_PER_OWNER: usize = 20;
 const SUBSCRIBERS: [Role; 4] = [Role::Enquirer, Role::Agency, Role::Owner, Role::Admin];
-
-/// How notifications reach the subscriber.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// An SQS queue, by ARN; its queue policy must let the domain's topic send to it.
-    Sqs,
-    /// An `https://` URL (`http://` only to loopback, for local runs) that confirms first.
-    Https,
-    /// An email address that confirms first.
-    Email,
-}
-
-impl Protocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sqs => "sqs",
-            Self::Https => "https",
-            Self::Email => "email",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        match text {
-            "sqs" => Some(Self::Sqs),
-            "https" => Some(Self::Https),
-            "email" => Some(Self::Email),
-            _ => None,
-        }
-    }
-}
-
-/// `POST /v1/subscriptions`. Without `filter` (or with `{}`), every notification of the domain.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SubscriptionRequest {
-    pub trust_domain: String,
-    pub protocol: Protocol,
-    pub endpoint: String,
-    #[serde(default)]
-    pub filter: Option<serde_json::Value>,
-}
-
-/// Where the notification service's side of a subscription stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SubscriptionState {
-    Confirmed,
-    /// HTTPS and email endpoints receive nothing until they confirm.
-    PendingConfirmation,
-    /// The service no longer holds it: the endpoint unsubscribed itself, or never confirmed in
-    /// time. Only deleting it here is left.
-    Removed,
-}
-
-/// A subscription as its owner sees it. The endpoint stays sealed: it is the subscriber's own
-/// data (an email address is personal) and answers need not repeat it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SubscriptionView {
-    pub subscription_id: String,
-    pub trust_domain: String,
-    pub protocol: Protocol,
-    pub filter: serde_json::Value,
-    pub state: SubscriptionState,
-    /// RFC 3339.
-    pub created_at: String,
-}
 
 /// The answer of `POST /v1/subscriptions`: `created` is false when the caller already held the
 /// same subscription (the service answers a repeat with the same subscription).
@@ -97,12 +32,6 @@ pub struct SubscriptionView {
 pub struct Subscribed {
     pub subscription: SubscriptionView,
     pub created: bool,
-}
-
-/// `GET /v1/subscriptions`: the caller's, oldest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SubscriptionList {
-    pub subscriptions: Vec<SubscriptionView>,
 }
 
 impl Registry {

@@ -28,20 +28,6 @@ const MAX_TARGETS: usize = 100;
 const MAX_SUMMARY: usize = 1024;
 const MAX_TEXT: usize = 128;
 
-impl VulnerabilitySource {
-    /// How audit records and transitions name the source.
-    pub fn actor(&self) -> String {
-        let kind = match self.kind {
-            SourceKind::Device => "device",
-            SourceKind::Owner => "owner",
-            SourceKind::Agency => "agency",
-            SourceKind::Registry => "registry",
-            SourceKind::Admin => "admin",
-        };
-        format!("{kind}:{}", self.name)
-    }
-}
-
 impl Registry {
     /// `POST /v1/vulnerabilities`: a signed report from an admin, or from a device about
     /// itself. Stores it and re-evaluates up to `first_batch` of its devices.

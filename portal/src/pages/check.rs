@@ -1,7 +1,7 @@
 //! Device check: anyone enters an identifier and sees the trust status the registry signed.
 
 use leptos::prelude::*;
-use trustreg_core::lookups::{DeviceAnswer, LookupAnswer};
+use trustreg_model::answers::{DeviceAnswer, LookupAnswer};
 
 use crate::api::{ApiError, segment};
 use crate::format::{age_of, utc};

@@ -2,7 +2,7 @@
 //! (card C5), from the registry's signed statistics.
 
 use leptos::prelude::*;
-use trustreg_core::statistics::{Statistics as Signed, StatusCounts};
+use trustreg_model::answers::{Statistics as Signed, StatusCounts};
 
 use crate::api::{ApiError, segment};
 use crate::format::age_of;

@@ -5,9 +5,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde::Deserialize;
 use serde_json::Value;
-use trustreg_core::records::{AffectedLink, HistoryEntry};
-use trustreg_core::reports::DeviceHistory;
-use trustreg_core::status::Reason;
+use trustreg_model::answers::DeviceHistory;
+use trustreg_model::records::{AffectedLink, HistoryEntry};
+use trustreg_model::status::Reason;
 
 use crate::api::{ApiError, segment};
 use crate::format::{age_of, utc, words};

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
-use trustreg_core::lookups::DeviceAnswer;
+use trustreg_model::answers::DeviceAnswer;
 
 use crate::api::{ApiError, query, segment};
 use crate::state::{Portal, now_ms};

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use serde_json::{Value, json};
-use trustreg_core::subscriptions::{SubscriptionList, SubscriptionView};
+use trustreg_model::answers::{SubscriptionList, SubscriptionView};
 
 use crate::api::{ApiError, segment};
 use crate::filter::FilterForm;

@@ -3,8 +3,8 @@
 
 use p256::ecdsa::SigningKey;
 use serde_json::{Value, json};
-use trustreg_core::jose::{self, JwsHeader};
-use trustreg_core::statements::{DELEGATION_TYP, STATEMENT_TYP};
+use trustreg_model::jose::{self, JwsHeader};
+use trustreg_model::statements::{DELEGATION_TYP, STATEMENT_TYP};
 
 use super::*;
 

@@ -214,11 +214,5 @@ impl Rng for CountingRng {
 /// and EUI-64 by its first digit, every IPv6 address, the `acme` serial numbers. Tests of the
 /// scopes themselves accept roots with narrow ones.
 pub fn broad_identifier_scopes() -> Vec<String> {
-    let hex = "0123456789abcdef";
-    let mut scopes: Vec<String> = (0..10).map(|d| format!("imei:{d}")).collect();
-    scopes.extend(hex.chars().map(|h| format!("mac:{h}")));
-    scopes.extend(hex.chars().map(|h| format!("eui64:{h}")));
-    scopes.push("ipv6:::/0".into());
-    scopes.push("serial:acme".into());
-    scopes
+    trustreg_model::rot::scope::every_identifier()
 }

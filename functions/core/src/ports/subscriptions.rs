@@ -44,5 +44,5 @@ pub trait SubscriptionBroker: Send + Sync {
     async fn state(
         &self,
         subscription_arn: &str,
-    ) -> Result<crate::subscriptions::SubscriptionState, NotifyError>;
+    ) -> Result<trustreg_model::answers::SubscriptionState, NotifyError>;
 }

@@ -13,6 +13,7 @@ use crate::fakes::MemoryKeys;
 use crate::ports::RegistryKeys;
 use crate::sessions::tests::keyed;
 use crate::virtual_ids::tests::{Fixture, T0, key};
+use p256::ecdsa::VerifyingKey;
 
 async fn registry_key(keys: &MemoryKeys) -> VerifyingKey {
     keys.public_key().await.unwrap()

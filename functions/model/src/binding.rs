@@ -12,12 +12,7 @@ use serde::Deserialize;
 use crate::error::RegistryError;
 use crate::jose;
 
-/// The claim that names the HTTP method.
-pub const METHOD_CLAIM: &str = "htm";
-/// The claim that names the route's path.
-pub const PATH_CLAIM: &str = "htu";
-/// The claims of the binding, which no flow reads as its own.
-pub const CLAIMS: [&str; 2] = [METHOD_CLAIM, PATH_CLAIM];
+pub use crate::jose::{BINDING_CLAIMS as CLAIMS, METHOD_CLAIM, PATH_CLAIM};
 /// Longer than any route's path with its largest identifiers.
 pub const MAX_PATH: usize = 1024;
 
@@ -67,17 +62,7 @@ fn segments(path: &str) -> Vec<std::borrow::Cow<'_, str>> {
         .collect()
 }
 
-/// The claims of a signed payload without the binding's: the flows' claim types refuse
-/// members they do not know, and the binding was checked before.
-pub fn without_binding(payload: &[u8]) -> Result<serde_json::Value, serde_json::Error> {
-    let mut value: serde_json::Value = serde_json::from_slice(payload)?;
-    if let Some(object) = value.as_object_mut() {
-        for claim in CLAIMS {
-            object.remove(claim);
-        }
-    }
-    Ok(value)
-}
+pub use crate::jose::without_binding;
 
 /// `claims` with the binding of `method` on `path` added: what every client signs.
 pub fn bind(mut claims: serde_json::Value, method: &str, path: &str) -> serde_json::Value {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::identifier::RegDevId;
 use crate::messages::{DeviceInfo, Purpose};
+pub use crate::messages::{OwnerKind, Verification, VerificationState};
 use crate::status::{Facts, Reason, TrustStatus};
 
 /// A registered device (Y.3059 9.2 i e). `version` guards every update (optimistic locking).
@@ -150,31 +151,6 @@ pub struct VirtualIdRecord {
     pub single_use: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OwnerKind {
-    Owner,
-    Custodian,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VerificationState {
-    Unverified,
-    Verified,
-    Rejected,
-}
-
-/// Who verified an owner's identity, and when (9.2 i d).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Verification {
-    pub state: VerificationState,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at_ms: Option<u64>,
-}
-
 /// An owner or custodian (9.2 i d). The identity attributes are PII: stored only sealed with
 /// the registry's PII key under the owner id, so they open for no other record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -237,6 +213,20 @@ pub struct VulnerabilityRecord {
 pub struct VulnerabilitySource {
     pub kind: crate::messages::SourceKind,
     pub name: String,
+}
+
+impl VulnerabilitySource {
+    /// How audit records and transitions name the source.
+    pub fn actor(&self) -> String {
+        let kind = match self.kind {
+            crate::messages::SourceKind::Device => "device",
+            crate::messages::SourceKind::Owner => "owner",
+            crate::messages::SourceKind::Agency => "agency",
+            crate::messages::SourceKind::Registry => "registry",
+            crate::messages::SourceKind::Admin => "admin",
+        };
+        format!("{kind}:{}", self.name)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,7 +337,7 @@ pub struct EnquirerRecord {
     /// enquirer id (`enquirer:<id>`) as encryption context.
     pub contact_sealed: String,
     /// `enquirer` or `agency` as requested at sign-up; an administrator may change it.
-    pub role: crate::actors::Role,
+    pub role: crate::roles::Role,
     pub state: EnquirerState,
     /// The enquirer's signing key (JWK): it signs its login challenges.
     pub public_key: serde_json::Value,

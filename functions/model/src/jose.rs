@@ -148,7 +148,7 @@ impl Jws {
     /// The claims, without a signed request's binding (`crate::binding`), which was checked
     /// against the request before.
     pub fn claims<T: DeserializeOwned>(&self) -> Result<T, JoseError> {
-        crate::binding::without_binding(&self.payload)
+        without_binding(&self.payload)
             .and_then(serde_json::from_value)
             .map_err(|e| JoseError::Claims(e.to_string()))
     }
@@ -234,3 +234,22 @@ pub fn raw_to_der(raw: &[u8; 64]) -> Result<Vec<u8>, JoseError> {
 
 #[cfg(test)]
 mod tests;
+
+/// The claim of a signed request that names its HTTP method (`binding`).
+pub const METHOD_CLAIM: &str = "htm";
+/// The claim of a signed request that names its route's path (`binding`).
+pub const PATH_CLAIM: &str = "htu";
+/// The claims of a signed request's binding (`binding`), which no flow reads as its own.
+pub const BINDING_CLAIMS: [&str; 2] = [METHOD_CLAIM, PATH_CLAIM];
+
+/// The claims of a signed payload without the binding's: the flows' claim types refuse
+/// members they do not know, and the binding was checked before.
+pub fn without_binding(payload: &[u8]) -> Result<serde_json::Value, serde_json::Error> {
+    let mut value: serde_json::Value = serde_json::from_slice(payload)?;
+    if let Some(object) = value.as_object_mut() {
+        for claim in BINDING_CLAIMS {
+            object.remove(claim);
+        }
+    }
+    Ok(value)
+}

@@ -109,6 +109,18 @@ fn masked(ip: Ipv6Addr, length: u8) -> u128 {
     }
 }
 
+/// Scopes that admit every identifier the registry takes: for tests and development stacks.
+#[cfg(any(test, feature = "testing"))]
+pub fn every_identifier() -> Vec<String> {
+    let hex = "0123456789abcdef";
+    let mut scopes: Vec<String> = (0..10).map(|d| format!("imei:{d}")).collect();
+    scopes.extend(hex.chars().map(|h| format!("mac:{h}")));
+    scopes.extend(hex.chars().map(|h| format!("eui64:{h}")));
+    scopes.push("ipv6:::/0".into());
+    scopes.push("serial:acme".into());
+    scopes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

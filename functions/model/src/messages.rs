@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::identifier::Scheme;
 
+/// The most devices one bulk request (registration or lookup) names.
+pub const MAX_BULK_ITEMS: usize = 1000;
+
 /// What a challenge is for; a nonce is only accepted for the purpose it was issued for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -344,7 +347,7 @@ pub struct OwnerClaim {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<crate::records::OwnerKind>,
+    pub kind: Option<OwnerKind>,
     #[serde(default)]
     pub attributes: OwnerAttributes,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -357,7 +360,7 @@ pub struct OwnerClaim {
 #[serde(deny_unknown_fields)]
 pub struct OwnerRegistrationClaims {
     pub nonce: String,
-    pub kind: crate::records::OwnerKind,
+    pub kind: OwnerKind,
     pub attributes: OwnerAttributes,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<serde_json::Value>,
@@ -366,8 +369,8 @@ pub struct OwnerRegistrationClaims {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OwnerResponse {
     pub owner_id: String,
-    pub kind: crate::records::OwnerKind,
-    pub verification: crate::records::VerificationState,
+    pub kind: OwnerKind,
+    pub verification: VerificationState,
 }
 
 /// Payload of `POST /v1/owners/{owner_id}/verification`, signed by an administrator.
@@ -375,7 +378,7 @@ pub struct OwnerResponse {
 #[serde(deny_unknown_fields)]
 pub struct VerificationClaims {
     pub nonce: String,
-    pub state: crate::records::VerificationState,
+    pub state: VerificationState,
 }
 
 /// Payload of `POST /v1/devices/{regdevid}/transfer`, signed by the current owner or an admin.
@@ -411,9 +414,9 @@ pub struct TransferResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OwnerDetails {
     pub owner_id: String,
-    pub kind: crate::records::OwnerKind,
+    pub kind: OwnerKind,
     pub attributes: OwnerAttributes,
-    pub verification: crate::records::Verification,
+    pub verification: Verification,
 }
 
 /// Payload of `PUT /v1/admin/trust-domains/{name}`, signed by an administrator (`kid` =
@@ -443,4 +446,29 @@ pub struct RootClaims {
 #[serde(deny_unknown_fields)]
 pub struct RootRemovalClaims {
     pub nonce: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OwnerKind {
+    Owner,
+    Custodian,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerificationState {
+    Unverified,
+    Verified,
+    Rejected,
+}
+
+/// Who verified an owner's identity, and when (9.2 i d).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    pub state: VerificationState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<u64>,
 }

@@ -27,7 +27,7 @@ impl Ca {
         AcceptedRoot {
             id: root_id_for(&self.der),
             der: self.der.clone(),
-            scopes: crate::fakes::broad_identifier_scopes(),
+            scopes: crate::rot::scope::every_identifier(),
         }
     }
 }
@@ -320,7 +320,7 @@ fn root_ids_and_validation() {
     let broken = AcceptedRoot {
         id: "broken".into(),
         der: b"junk".to_vec(),
-        scopes: crate::fakes::broad_identifier_scopes(),
+        scopes: crate::rot::scope::every_identifier(),
     };
     let verified = verify_device_chain(&[leaf_der], &[broken, ca.accepted()], NOW).unwrap();
     assert_eq!(verified.root_id, ca.accepted().id);
