@@ -11,6 +11,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::{CliError, emit};
+use trustreg_model::routes::Op;
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -275,7 +276,7 @@ async fn decide_enquirer(
     if let Some(role) = role {
         claims["role"] = role.into();
     }
-    let path = format!("/v1/admin/enquirers/{id}/decision");
+    let path = Op::DecideEnquirer.path_with(&[("id", id)]);
     let jws = crate::enquirer::signed(&key, &format!("admin:{name}"), "POST", &path, &claims);
     client.post_jws(&path, jws).await
 }

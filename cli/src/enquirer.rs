@@ -15,6 +15,7 @@ pub use client::{EnquirerApi, signed};
 use profile::{Dir, Profile, Session};
 
 use crate::{CliError, emit};
+use trustreg_model::routes::Op;
 
 #[derive(Subcommand)]
 pub enum EnquirerCommand {
@@ -140,7 +141,7 @@ pub async fn run(command: EnquirerCommand, json_out: bool) -> Result<(), CliErro
         }
         EnquirerCommand::Lookup { dir, api, id } => {
             let (api, token) = connection(dir, api)?;
-            let path = format!("/v1/devices/{}", encode_segment(&id));
+            let path = Op::Lookup.path_with(&[("id", &encode_segment(&id))]);
             let answer = api.get(&path, &[], token.as_deref()).await?;
             verified(&api, json_out, answer, |a| {
                 let mut lines = vec![format!(
@@ -187,7 +188,7 @@ pub async fn run(command: EnquirerCommand, json_out: bool) -> Result<(), CliErro
                     query.push((name, value));
                 }
             }
-            let answer = api.get("/v1/devices", &query, token.as_deref()).await?;
+            let answer = api.get(Op::Search.path(), &query, token.as_deref()).await?;
             verified(&api, json_out, answer, |a| {
                 let mut lines: Vec<String> = a["devices"]
                     .as_array()
@@ -217,7 +218,7 @@ pub async fn run(command: EnquirerCommand, json_out: bool) -> Result<(), CliErro
         } => {
             let (api, token) = connection(Some(dir), None)?;
             let query: Vec<(&str, String)> = cursor.into_iter().map(|c| ("cursor", c)).collect();
-            let path = format!("/v1/status-lists/{}", encode_segment(&status));
+            let path = Op::StatusList.path_with(&[("status", &encode_segment(&status))]);
             let answer = api.get(&path, &query, token.as_deref()).await?;
             verified(&api, json_out, answer, |a| {
                 let mut lines: Vec<String> = a["devices"]

@@ -4,9 +4,9 @@
 
 use std::process::Command;
 
+use trustreg_core::ports::{BulkStore, DeviceStore};
 use trustreg_device::{RegistryClient, SoftSecureElement};
 use trustreg_model::identifier::RegDevId;
-use trustreg_core::ports::{BulkStore, DeviceStore};
 use trustreg_model::status::TrustStatus;
 use trustreg_tests::{Manufacturer, Stack, imei, localstack, random_imei, scratch};
 

@@ -8,8 +8,8 @@ use std::process::Command;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use trustreg_model::identifier::RegDevId;
 use trustreg_core::ports::DeviceStore;
+use trustreg_model::identifier::RegDevId;
 use trustreg_model::records::Outcome;
 use trustreg_model::status::TrustStatus;
 use trustreg_tests::{

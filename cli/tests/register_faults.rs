@@ -13,8 +13,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use trustreg_model::identifier::{Identifier, RegDevId};
 use trustreg_core::ports::{BulkStore, ReportStore};
+use trustreg_model::identifier::{Identifier, RegDevId};
 use trustreg_model::records::HistoryEntry;
 use trustreg_tests::roles::function_name;
 use trustreg_tests::{Manufacturer, Stack, eventually, imei, localstack, random_imei, scratch};

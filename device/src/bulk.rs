@@ -9,6 +9,7 @@ use trustreg_model::identifier::Identifier;
 use trustreg_model::messages::{
     BodySignatureClaims, BulkDevice, DeviceInfo, IdentifierClaim, Purpose,
 };
+use trustreg_model::routes::Op;
 
 use crate::client::{ClientError, RegistryClient};
 use crate::secure_element::SoftSecureElement;
@@ -40,7 +41,7 @@ pub fn bulk_device(
 }
 
 /// The route a bulk registration is posted to.
-pub const BULK_PATH: &str = "/v1/bulk/registrations";
+pub const BULK_PATH: &str = Op::BulkRegister.path();
 
 /// The claims a bulk request's signer signs: a fresh nonce and the body's digest, made for
 /// `POST /v1/bulk/registrations` (`htm`, `htu`).

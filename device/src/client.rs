@@ -13,6 +13,7 @@ use trustreg_model::messages::{
     DeviceInfo, IdentifierClaim, Purpose, RegistrationClaims, RegistrationResponse, ReportClaims,
     ReportResponse,
 };
+use trustreg_model::routes::Op;
 
 use crate::secure_element::{SecureElementError, SoftSecureElement, StoredRegistration};
 
@@ -110,7 +111,7 @@ impl RegistryClient {
     pub async fn challenge(&self, purpose: Purpose) -> Result<ChallengeResponse, ClientError> {
         let response = self
             .http
-            .post(format!("{}/v1/challenges", self.base_url))
+            .post(format!("{}{}", self.base_url, Op::Challenge.path()))
             .json(&ChallengeRequest { purpose })
             .send()
             .await?;
@@ -151,7 +152,7 @@ impl RegistryClient {
         };
         let jws = registration_jws(se, &claims)?;
         let response: RegistrationResponse = self
-            .post_jws(format!("{}/v1/registrations", self.base_url), jws)
+            .post_jws(format!("{}{}", self.base_url, Op::Register.path()), jws)
             .await?;
         let regdevid = response
             .regdevid
@@ -182,7 +183,7 @@ impl RegistryClient {
         let url = format!(
             "{}{}",
             self.base_url,
-            device_path(&regdevid, "acknowledgement")
+            device_path(Op::Acknowledge, &regdevid)
         );
         let response: AcknowledgementResponse = self.post_jws(url, jws).await?;
         se.store_registration(&StoredRegistration {
@@ -233,7 +234,7 @@ impl RegistryClient {
             idempotency_key: Some(idempotency_key.to_owned()),
         };
         let jws = report_jws(se, &regdevid, &claims)?;
-        let url = format!("{}{}", self.base_url, device_path(&regdevid, "reports"));
+        let url = format!("{}{}", self.base_url, device_path(Op::Report, &regdevid));
         self.post_jws(url, jws).await
     }
 
@@ -266,7 +267,7 @@ pub fn registration_jws(
     let header = JwsHeader::es256()
         .with_typ(REGISTRATION_TYP)
         .with_x5c_der(&chain);
-    Ok(se.sign_jws(&header, &bound(claims, "POST", "/v1/registrations")?))
+    Ok(se.sign_jws(&header, &bound(claims, "POST", Op::Register.path())?))
 }
 
 /// The acknowledgement: claims signed by the registered key, naming the device by `kid`.
@@ -277,7 +278,7 @@ pub fn acknowledgement_jws(
     let header = JwsHeader::es256()
         .with_typ(ACKNOWLEDGEMENT_TYP)
         .with_kid(claims.regdevid.clone());
-    let path = device_path(&claims.regdevid, "acknowledgement");
+    let path = device_path(Op::Acknowledge, &claims.regdevid);
     Ok(se.sign_jws(&header, &bound(claims, "POST", &path)?))
 }
 
@@ -297,7 +298,7 @@ pub fn report_jws(
     claims: &ReportClaims,
 ) -> Result<String, ClientError> {
     let header = JwsHeader::es256().with_typ(REPORT_TYP).with_kid(regdevid);
-    let path = device_path(regdevid, "reports");
+    let path = device_path(Op::Report, regdevid);
     Ok(se.sign_jws(&header, &bound(claims, "POST", &path)?))
 }
 
@@ -309,9 +310,10 @@ pub fn bound(claims: &impl Serialize, method: &str, path: &str) -> Result<Vec<u8
         .map_err(|e| ClientError::Decode(e.to_string()))
 }
 
-/// `/v1/devices/<regdevid>/<rest>`, the RegDevID percent-encoded as one path segment.
-pub fn device_path(regdevid: &str, rest: &str) -> String {
-    format!("/v1/devices/{}/{rest}", encode_path_segment(regdevid))
+/// The path of `op`, a route of one device (`{regdevid}`), the RegDevID percent-encoded as one
+/// path segment.
+pub fn device_path(op: Op, regdevid: &str) -> String {
+    op.path_with(&[("regdevid", &encode_path_segment(regdevid))])
 }
 
 /// Success bodies become `T`; RFC 9457 problems become `ClientError::Problem`.
@@ -392,7 +394,7 @@ impl RegistryClient {
             ttl_seconds,
             single_use,
         };
-        let path = device_path(&regdevid, "virtual-ids");
+        let path = device_path(Op::CreateVirtualId, &regdevid);
         let payload = bound(&claims, "POST", &path)?;
         let header = JwsHeader::es256()
             .with_typ(VIRTUAL_ID_TYP)

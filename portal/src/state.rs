@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::api::{Api, ApiError};
 use crate::keystore::{self, Identity};
 use crate::registry::Registry;
+use trustreg_model::routes::Op;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -42,7 +43,7 @@ impl Portal {
         leptos::task::spawn_local(async move {
             let api = portal.api();
             let registry = api
-                .get::<Value>("/v1/registry", None)
+                .get::<Value>(Op::RegistryDocument.path(), None)
                 .await
                 .and_then(Registry::from_document);
             portal.registry.set(Some(registry));
@@ -93,7 +94,7 @@ impl Portal {
         }
         let registry = self
             .api()
-            .get::<Value>("/v1/registry", None)
+            .get::<Value>(Op::RegistryDocument.path(), None)
             .await
             .and_then(Registry::from_document);
         self.registry.set(Some(registry.clone()));
@@ -111,7 +112,7 @@ impl Portal {
         let key = keystore::generate().await?;
         let view: Value = api
             .post_json(
-                "/v1/enquirers",
+                Op::SignUp.path(),
                 &json!({
                     "name": name, "organisation": organisation, "contact": contact,
                     "role": "enquirer", "public_key": key.public_jwk,
@@ -135,17 +136,17 @@ impl Portal {
             message: "This browser holds no key for this registry: sign up first.".into(),
         })?;
         let challenge: Value = api
-            .post_json("/v1/challenges", &json!({"purpose": "login"}), None)
+            .post_json(Op::Challenge.path(), &json!({"purpose": "login"}), None)
             .await?;
         let nonce = challenge["nonce"].as_str().unwrap_or_default();
         // Made for this request only (`htm`, `htu`: API.md, "Signed requests").
         let claims = trustreg_model::binding::bind(
             json!({"nonce": nonce, "enquirer_id": identity.kid}),
             "POST",
-            "/v1/sessions",
+            Op::Login.path(),
         );
         let jws = identity.signed(&claims).await?;
-        let answer: Value = api.post_jws("/v1/sessions", &jws).await?;
+        let answer: Value = api.post_jws(Op::Login.path(), &jws).await?;
         let session = Session {
             kid: identity.kid.clone(),
             token: answer["access_token"]

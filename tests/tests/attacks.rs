@@ -701,7 +701,7 @@ async fn a_root_cannot_certify_another_makers_identifiers() {
     // A report about A's device, signed by B's leaf, with B's chain.
     let claims = json!({"nonce": challenge(&api, "report").await, "firmware_version": "6.6.6",
                         "software_version": "1.0.0"});
-    let path = trustreg_device::client::device_path(&regdevid, "reports");
+    let path = trustreg_device::client::device_path(trustreg_model::routes::Op::Report, &regdevid);
     let header = trustreg_core::jose::JwsHeader::es256()
         .with_kid(regdevid.clone())
         .with_x5c_der(&impostor.chain_der().unwrap());

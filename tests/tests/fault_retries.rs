@@ -224,7 +224,7 @@ async fn a_report_killed_after_its_write_is_recognised_on_retry() {
     let device = trusted_device(&stack).await;
     let regdevid: RegDevId = device.regdevid.parse().unwrap();
     let history = store.history_of(&regdevid).await.unwrap().len();
-    let path = device_path(&device.regdevid, "reports");
+    let path = device_path(trustreg_model::routes::Op::Report, &device.regdevid);
     let key = format!("report-{}", random_imei());
     let (fid, tag) = kill_after_transaction(&stack, 1).await;
     let first = report_jws(

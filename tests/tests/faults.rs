@@ -526,7 +526,7 @@ async fn a_report_dynamodb_keeps_throttling_is_refused_503_and_changes_nothing()
         idempotency_key: None,
     };
     let jws = report_jws(&se, &registered.regdevid, &claims).unwrap();
-    let path = device_path(&registered.regdevid, "reports");
+    let path = device_path(trustreg_model::routes::Op::Report, &registered.regdevid);
     let (answer, retry_after) = post_tagged(&api, &path, &tag, jws).await;
     let f = fault(&fid).await;
     disarm(&fid).await;

@@ -38,7 +38,10 @@ fn request(
     single: bool,
 ) -> String {
     let claims = json!({"nonce": nonce, "ttl_seconds": ttl, "single_use": single});
-    let path = trustreg_device::client::device_path(&regdevid.to_string(), "virtual-ids");
+    let path = trustreg_device::client::device_path(
+        trustreg_model::routes::Op::CreateVirtualId,
+        &regdevid.to_string(),
+    );
     let claims = trustreg_core::binding::bind(claims, "POST", &path);
     se.sign_jws(
         &JwsHeader::es256().with_kid(regdevid.to_string()),

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::CliError;
 use crate::enquirer::{EnquirerApi, signed};
+use trustreg_model::routes::Op;
 
 /// Links `other_api`'s registry to `api`'s as `kind` (seen from `api`'s registry), signed by
 /// the administrator of `key_dir`; answers the stored link.
@@ -20,7 +21,7 @@ pub async fn link(
 ) -> Result<Value, CliError> {
     let (name, key) = super::keygen::open(key_dir)?;
     let document = EnquirerApi::new(other_api)?
-        .get("/v1/registry", &[], None)
+        .get(Op::RegistryDocument.path(), &[], None)
         .await?;
     let field = |name: &str| {
         document
@@ -28,7 +29,10 @@ pub async fn link(
             .filter(|v| !v.is_null())
             .cloned()
             .ok_or_else(|| {
-                CliError::Usage(format!("{other_api}/v1/registry does not publish {name}"))
+                CliError::Usage(format!(
+                    "{other_api}{} does not publish {name}",
+                    Op::RegistryDocument.path()
+                ))
             })
     };
     let client = EnquirerApi::new(api)?;
@@ -44,8 +48,8 @@ pub async fn link(
         &key,
         &format!("admin:{name}"),
         "POST",
-        "/v1/admin/links",
+        Op::Link.path(),
         &claims,
     );
-    client.post_jws("/v1/admin/links", jws).await
+    client.post_jws(Op::Link.path(), jws).await
 }

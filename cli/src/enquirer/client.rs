@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use trustreg_model::jose::{self, JwsHeader};
 
 use crate::CliError;
+use trustreg_model::routes::Op;
 
 pub struct EnquirerApi {
     base: String,
@@ -30,7 +31,7 @@ impl EnquirerApi {
     pub async fn sign_up(&self, request: &Value) -> Result<Value, CliError> {
         let response = self
             .http
-            .post(format!("{}/v1/enquirers", self.base))
+            .post(format!("{}{}", self.base, Op::SignUp.path()))
             .json(request)
             .send()
             .await
@@ -41,7 +42,7 @@ impl EnquirerApi {
     pub async fn nonce(&self, purpose: &str) -> Result<String, CliError> {
         let response = self
             .http
-            .post(format!("{}/v1/challenges", self.base))
+            .post(format!("{}{}", self.base, Op::Challenge.path()))
             .json(&json!({ "purpose": purpose }))
             .send()
             .await
@@ -57,8 +58,8 @@ impl EnquirerApi {
     pub async fn login(&self, key: &SigningKey, kid: &str) -> Result<Value, CliError> {
         let nonce = self.nonce("login").await?;
         let claims = json!({ "nonce": nonce, "enquirer_id": kid });
-        let jws = signed(key, kid, "POST", "/v1/sessions", &claims);
-        self.post_jws("/v1/sessions", jws).await
+        let jws = signed(key, kid, "POST", Op::Login.path(), &claims);
+        self.post_jws(Op::Login.path(), jws).await
     }
 
     /// A JWS body to `path` (admin decisions, login).
@@ -90,7 +91,7 @@ impl EnquirerApi {
 
     /// The registry's signing key from its published document (9.1 vi).
     pub async fn registry_key(&self) -> Result<VerifyingKey, CliError> {
-        let document = self.get("/v1/registry", &[], None).await?;
+        let document = self.get(Op::RegistryDocument.path(), &[], None).await?;
         jose::key_from_jwk(&document["public_key"])
             .map_err(|e| CliError::Usage(format!("the registry's public key: {e}")))
     }

@@ -63,7 +63,11 @@ fn graph(src: &Path) -> Graph {
     let mut modules: Graph = BTreeMap::new();
     for entry in fs::read_dir(src).expect("src").flatten() {
         let path = entry.path();
-        let name = path.file_stem().expect("name").to_string_lossy().to_string();
+        let name = path
+            .file_stem()
+            .expect("name")
+            .to_string_lossy()
+            .to_string();
         if path.is_dir() || (path.extension().is_some_and(|e| e == "rs") && name != "lib") {
             modules.entry(name).or_default();
         }
@@ -143,7 +147,11 @@ fn the_model_has_no_module_cycle() {
 fn ports_configuration_and_the_registry_use_no_flow() {
     let core = graph(&crate_src("src"));
     for module in ["ports", "config", "instance"] {
-        assert_eq!(core[module], BTreeSet::new(), "{module} uses only the model");
+        assert_eq!(
+            core[module],
+            BTreeSet::new(),
+            "{module} uses only the model"
+        );
     }
     let allowed: BTreeSet<String> = ["config", "instance", "ports"].map(String::from).into();
     assert!(

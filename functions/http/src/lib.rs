@@ -25,7 +25,7 @@ mod rate;
 mod register;
 mod reports;
 mod roots;
-mod routes;
+use trustreg_model::routes;
 mod serve;
 mod served;
 mod statistics;

@@ -348,7 +348,8 @@ mod fixture {
             nonce: nonce.to_owned(),
             regdevid: regdevid.to_owned(),
         };
-        let path = trustreg_device::client::device_path(regdevid, "acknowledgement");
+        let path =
+            trustreg_device::client::device_path(trustreg_model::routes::Op::Acknowledge, regdevid);
         sign_for(device, &header, &claims, &path)
     }
 

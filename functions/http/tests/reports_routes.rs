@@ -187,7 +187,7 @@ impl Harness {
         let header = JwsHeader::es256()
             .with_typ(ACKNOWLEDGEMENT_TYP)
             .with_kid(regdevid.clone());
-        let path = device_path(&regdevid, "acknowledgement");
+        let path = device_path(trustreg_model::routes::Op::Acknowledge, &regdevid);
         let jws = se.sign_jws(&header, &bound(&ack, "POST", &path).unwrap());
         let acked = self
             .post(
@@ -353,7 +353,7 @@ async fn a_report_from_a_second_certified_device_is_refused_and_a_possible_clone
         .with_typ(REPORT_TYP)
         .with_kid(device.regdevid.clone())
         .with_x5c_der(&clone.chain_der().unwrap());
-    let path = device_path(&device.regdevid, "reports");
+    let path = device_path(trustreg_model::routes::Op::Report, &device.regdevid);
     let jws = clone.sign_jws(&header, &bound(&claims, "POST", &path).unwrap());
     let reply = h.post_report(&device.regdevid, jws.clone()).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");

@@ -16,5 +16,6 @@ pub mod messages;
 pub mod records;
 pub mod roles;
 pub mod rot;
+pub mod routes;
 pub mod statements;
 pub mod status;

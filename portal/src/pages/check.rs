@@ -7,6 +7,7 @@ use crate::api::{ApiError, segment};
 use crate::format::{age_of, utc};
 use crate::state::{Portal, now_ms};
 use crate::widgets::{Badge, Load, load, show};
+use trustreg_model::routes::Op;
 
 /// A lookup whose statement verified: what the registry signed, and when.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +22,10 @@ pub async fn lookup(portal: Portal, id: String) -> Result<Checked, ApiError> {
     let token = portal.token();
     let answer: LookupAnswer = portal
         .api()
-        .get(&format!("/v1/devices/{}", segment(&id)), token.as_deref())
+        .get(
+            &Op::Lookup.path_with(&[("id", &segment(&id))]),
+            token.as_deref(),
+        )
         .await?;
     let said = portal
         .registry()

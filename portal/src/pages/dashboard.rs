@@ -8,12 +8,16 @@ use crate::api::{ApiError, segment};
 use crate::format::age_of;
 use crate::state::{Portal, now_ms};
 use crate::widgets::{Badge, Load, NeedsLogin, load, show};
+use trustreg_model::routes::Op;
 
 const STATUSES: [&str; 3] = ["trusted", "unverified", "unreliable"];
 
 async fn statistics(portal: Portal) -> Result<Signed, ApiError> {
     let token = portal.token();
-    let answer: serde_json::Value = portal.api().get("/v1/statistics", token.as_deref()).await?;
+    let answer: serde_json::Value = portal
+        .api()
+        .get(Op::Statistics.path(), token.as_deref())
+        .await?;
     Ok(portal
         .registry()
         .await?

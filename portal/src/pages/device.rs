@@ -14,6 +14,7 @@ use crate::format::{age_of, utc, words};
 use crate::pages::check::{Checked, lookup};
 use crate::state::{Portal, now_ms};
 use crate::widgets::{Badge, Load, NeedsLogin, load, show};
+use trustreg_model::routes::Op;
 
 /// What a history's statement says.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -53,7 +54,7 @@ pub fn DevicePage() -> impl IntoView {
             return;
         }
         load(details, lookup(portal, id.clone()));
-        let path = format!("/v1/devices/{}", segment(&id));
+        let path = Op::Lookup.path_with(&[("id", &segment(&id))]);
         load(history, signed(portal, format!("{path}/history")));
         load(
             vulnerabilities,

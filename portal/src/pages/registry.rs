@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::registry::Registry;
 use crate::state::Portal;
 use crate::widgets::{ErrorBox, Load, Loading, load, show};
+use trustreg_model::routes::Op;
 
 /// The practice statement as HTML. Raw HTML in the Markdown is shown as text: the page never
 /// renders markup it did not make.
@@ -27,7 +28,7 @@ pub fn RegistryPage() -> impl IntoView {
     let statement = RwSignal::new(Load::<String>::Idle);
     let api = portal.api();
     load(statement, async move {
-        api.get_text("/v1/registry/practice-statement").await
+        api.get_text(Op::PracticeStatement.path()).await
     });
     view! {
         <section>

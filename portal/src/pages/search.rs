@@ -8,6 +8,7 @@ use trustreg_model::answers::DeviceAnswer;
 use crate::api::{ApiError, query, segment};
 use crate::state::{Portal, now_ms};
 use crate::widgets::{Badge, Load, NeedsLogin, StatusOptions, load, show};
+use trustreg_model::routes::Op;
 
 /// What a search's statement says.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -20,7 +21,10 @@ async fn search(portal: Portal, params: Vec<(&'static str, String)>) -> Result<F
     let token = portal.token();
     let answer: Value = portal
         .api()
-        .get(&format!("/v1/devices{}", query(&params)), token.as_deref())
+        .get(
+            &format!("{}{}", Op::Search.path(), query(&params)),
+            token.as_deref(),
+        )
         .await?;
     Ok(portal
         .registry()

@@ -9,12 +9,13 @@ use crate::api::{ApiError, segment};
 use crate::filter::FilterForm;
 use crate::state::Portal;
 use crate::widgets::{ErrorBox, Load, NeedsLogin, StatusOptions, load, show};
+use trustreg_model::routes::Op;
 
 async fn list(portal: Portal) -> Result<Vec<SubscriptionView>, ApiError> {
     let token = portal.token();
     let answer: SubscriptionList = portal
         .api()
-        .get("/v1/subscriptions", token.as_deref())
+        .get(Op::ListSubscriptions.path(), token.as_deref())
         .await?;
     Ok(answer.subscriptions)
 }
@@ -91,7 +92,7 @@ fn NewSubscription(on_created: Callback<()>) -> impl IntoView {
             let token = portal.token();
             let answer: Value = portal
                 .api()
-                .post_json("/v1/subscriptions", &request, token.as_deref())
+                .post_json(Op::Subscribe.path(), &request, token.as_deref())
                 .await?;
             on_created.run(());
             Ok(answer)
@@ -168,7 +169,7 @@ fn Subscriptions(list: Vec<SubscriptionView>, on_deleted: Callback<()>) -> impl 
                 {list.into_iter().map(|s| {
                     let id = s.subscription_id.clone();
                     let delete = move |_| {
-                        let path = format!("/v1/subscriptions/{}", segment(&id));
+                        let path = Op::Unsubscribe.path_with(&[("id", &segment(&id))]);
                         leptos::task::spawn_local(async move {
                             let token = portal.token();
                             match portal.api().delete(&path, token.as_deref()).await {

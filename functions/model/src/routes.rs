@@ -1,7 +1,9 @@
-//! Every route, declared once: its name, method, path, who may call it (API.md, "Roles") and the Lambda that serves it. The
-//! routers serve exactly these (tests/routers.rs) and the OpenAPI document is built from them.
+//! Every route, declared once: its name, method, path, who may call it (API.md, "Roles") and the
+//! Lambda that serves it. The routers (`trustreg-http`) and the clients (CLI, device, portal) take
+//! paths from here; the routers serve exactly these (tests/routers.rs) and the OpenAPI document
+//! is built from them.
 
-use trustreg_core::actors::Role;
+use crate::roles::Role;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -62,8 +64,21 @@ pub enum Op {
 
 impl Op {
     /// This route's declaration in `ROUTES`.
-    pub fn spec(self) -> &'static RouteSpec {
-        ROUTES.iter().find(|r| r.op == self).unwrap_or(&ROUTES[0])
+    pub const fn spec(self) -> &'static RouteSpec {
+        // A loop, not an iterator, so that paths are constants (`Op::X.spec().path`).
+        let mut i = 0;
+        while i < ROUTES.len() {
+            if ROUTES[i].op as usize == self as usize {
+                return &ROUTES[i];
+            }
+            i += 1;
+        }
+        &ROUTES[0]
+    }
+
+    /// This route's path template, e.g. `/v1/devices/{regdevid}/reports`.
+    pub const fn path(self) -> &'static str {
+        self.spec().path
     }
 
     /// The route that answers `method` on the path template `path` (axum's `MatchedPath`).
