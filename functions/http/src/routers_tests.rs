@@ -10,25 +10,19 @@ use axum::http::Request;
 use http_body_util::BodyExt as _;
 use serde_json::Value;
 use tower::ServiceExt as _;
-use trustreg_core::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
-use trustreg_core::{Registry, RegistryConfig, RegistryKind};
 
 use crate::routes::{FUNCTIONS, ROUTES};
 use crate::{PROBLEM_BASE, admin_router, interrogate_router, register_router, served_routes};
+use trustreg_core::fakes::FakeRegistry;
 
 /// The three functions' routers over one in-memory registry.
 pub(crate) fn routers() -> Vec<(&'static str, Router)> {
-    let registry = Arc::new(Registry::new(
-        RegistryConfig::new(
-            "IN1.HLT.P07".parse().unwrap(),
-            RegistryKind::Primary,
-            vec!["health".into()],
-        ),
-        Arc::new(MemoryStore::default()),
-        Arc::new(MemoryKeys::new(1)),
-        Arc::new(FixedClock::at(1_800_000_000_000)),
-        Arc::new(CountingRng::default()),
-    ));
+    let registry = Arc::new(
+        FakeRegistry::builder()
+            .clock_at(1_800_000_000_000)
+            .build()
+            .registry,
+    );
     vec![
         ("register", register_router(registry.clone())),
         ("interrogate", interrogate_router(registry.clone())),

@@ -10,11 +10,12 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
+use trustreg_core::Registry;
 use trustreg_core::bulk::verify_batch_credential;
-use trustreg_core::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
+use trustreg_core::fakes::FakeRegistry;
+use trustreg_core::fakes::{MemoryKeys, MemoryStore};
 use trustreg_core::identifier::{Identifier, Scheme, luhn_check_digit};
 use trustreg_core::ports::RegistryKeys;
-use trustreg_core::{Registry, RegistryConfig, RegistryKind};
 use trustreg_device::bulk::{body_claims, bulk_device};
 use trustreg_device::{ManufacturerCa, SoftSecureElement};
 
@@ -52,17 +53,14 @@ async fn setup() -> Setup {
     let dir = scratch();
     let store = Arc::new(MemoryStore::default());
     let keys = Arc::new(MemoryKeys::new(3));
-    let registry = Arc::new(Registry::new(
-        RegistryConfig::new(
-            "IN1.HLT.P07".parse().unwrap(),
-            RegistryKind::Primary,
-            vec!["health".into()],
-        ),
-        store.clone(),
-        keys.clone(),
-        Arc::new(FixedClock::at(now_ms())),
-        Arc::new(CountingRng::default()),
-    ));
+    let registry = Arc::new(
+        FakeRegistry::builder()
+            .store(store.clone())
+            .keys(keys.clone())
+            .clock_at(now_ms())
+            .build()
+            .registry,
+    );
     let ca = ManufacturerCa::create(dir.join("ca"), "Bulk Devices CA").unwrap();
     registry
         .accept_root(

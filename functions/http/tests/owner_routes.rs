@@ -11,14 +11,13 @@ use http_body_util::BodyExt as _;
 use p256::ecdsa::SigningKey;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
-use trustreg_core::actors::AdminKey;
-use trustreg_core::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
+use trustreg_core::Registry;
 use trustreg_core::jose::{self, JwsHeader};
 use trustreg_core::messages::Purpose;
-use trustreg_core::{Registry, RegistryConfig, RegistryKind};
 
 mod support;
 use support::{Sendable, Unsent};
+use trustreg_core::fakes::FakeRegistry;
 
 const PROBLEM: &str = "https://trustreg.dev/problems/";
 
@@ -37,22 +36,11 @@ fn key(seed: u8) -> SigningKey {
 impl Harness {
     fn new() -> Self {
         let admin = key(0x0a);
-        let mut config = RegistryConfig::new(
-            "IN1.HLT.P07".parse().unwrap(),
-            RegistryKind::Primary,
-            vec!["health".into()],
-        );
-        config.admin_keys.push(AdminKey {
-            name: "ops".into(),
-            key: *admin.verifying_key(),
-        });
-        let registry = Arc::new(Registry::new(
-            config,
-            Arc::new(MemoryStore::default()),
-            Arc::new(MemoryKeys::new(3)),
-            Arc::new(FixedClock::at(1_795_000_000_000)),
-            Arc::new(CountingRng::default()),
-        ));
+        let (registry, ..) = FakeRegistry::builder()
+            .admin("ops", &admin)
+            .key_seed(3)
+            .build()
+            .shared();
         Self {
             router: trustreg_http::register_router(registry.clone()),
             registry,

@@ -7,10 +7,10 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
-use trustreg_core::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
+use trustreg_core::fakes::FakeRegistry;
+use trustreg_core::fakes::MemoryKeys;
 use trustreg_core::jose;
 use trustreg_core::ports::RegistryKeys;
-use trustreg_core::{Registry, RegistryConfig, RegistryKind};
 use trustreg_device::ManufacturerCa;
 
 async fn get(app: &axum::Router, method: &str, path: &str) -> (u16, String, Vec<u8>) {
@@ -50,17 +50,14 @@ async fn get(app: &axum::Router, method: &str, path: &str) -> (u16, String, Vec<
 #[tokio::test]
 async fn the_registry_publishes_its_identity_key_roots_and_practice_statement() {
     let keys = Arc::new(MemoryKeys::new(9));
-    let registry = Arc::new(Registry::new(
-        RegistryConfig::new(
-            "IN1.HLT.P07".parse().unwrap(),
-            RegistryKind::Primary,
-            vec!["health".into(), "energy".into()],
-        ),
-        Arc::new(MemoryStore::default()),
-        keys.clone(),
-        Arc::new(FixedClock::at(1_800_000_000_000)),
-        Arc::new(CountingRng::default()),
-    ));
+    let registry = Arc::new(
+        FakeRegistry::builder()
+            .domains(&["health", "energy"])
+            .keys(keys.clone())
+            .clock_at(1_800_000_000_000)
+            .build()
+            .registry,
+    );
     let dir = std::env::temp_dir().join(format!("trustreg-published-{}", std::process::id()));
     let ca = ManufacturerCa::create(dir.join("ca"), "Published CA").unwrap();
     registry

@@ -15,7 +15,8 @@ mod fixture {
     use axum::http::{Method, Request, StatusCode, header};
     use http_body_util::BodyExt as _;
     use tower::ServiceExt as _;
-    use trustreg_core::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore, State};
+    use trustreg_core::RegistryKind;
+    use trustreg_core::fakes::{FakeRegistry, FixedClock, MemoryKeys, MemoryStore, State};
     use trustreg_core::identifier::{Identifier, Scheme};
     use trustreg_core::jose::JwsHeader;
     use trustreg_core::messages::{
@@ -23,7 +24,6 @@ mod fixture {
         RegistrationClaims, RotClaim,
     };
     use trustreg_core::records::Outcome;
-    use trustreg_core::{Registry, RegistryConfig, RegistryKind};
     use trustreg_device::client::{ACKNOWLEDGEMENT_TYP, REGISTRATION_TYP};
     use trustreg_device::{ManufacturerCa, SoftSecureElement};
     use trustreg_http::{PROBLEM_BASE, PROBLEM_JSON};
@@ -114,22 +114,15 @@ mod fixture {
         pub async fn build(kind: RegistryKind, accept_ca: bool) -> Self {
             let dir = TempDir::new();
             let ca = ManufacturerCa::create(dir.path().join("ca"), "Acme Devices CA").unwrap();
-            let store = Arc::new(MemoryStore::default());
-            let keys = Arc::new(MemoryKeys::new(7));
-            // Certificates are checked against the registry clock: it starts at the real time.
-            let clock = Arc::new(FixedClock::at(now_ms()));
-            let config = RegistryConfig::new(
-                PATH.parse().unwrap(),
-                kind,
-                vec!["health".into(), "energy".into()],
-            );
-            let registry = Arc::new(Registry::new(
-                config,
-                store.clone(),
-                keys.clone(),
-                clock.clone(),
-                Arc::new(CountingRng::default()),
-            ));
+            let (registry, store, keys, clock) = FakeRegistry::builder()
+                .path(PATH)
+                .kind(kind)
+                .domains(&["health", "energy"])
+                .key_seed(7)
+                // Certificates are checked against the registry clock: it starts at the real time.
+                .clock_at(now_ms())
+                .build()
+                .shared();
             if accept_ca {
                 registry
                     .accept_root(

@@ -11,8 +11,9 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
-use trustreg_core::actors::AdminKey;
-use trustreg_core::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
+use trustreg_core::Registry;
+use trustreg_core::fakes::FakeRegistry;
+use trustreg_core::fakes::{FixedClock, MemoryStore};
 use trustreg_core::identifier::{Identifier, RegDevId, Scheme};
 use trustreg_core::jose::JwsHeader;
 use trustreg_core::messages::{
@@ -21,7 +22,6 @@ use trustreg_core::messages::{
 };
 use trustreg_core::records::{HistoryEntry, Outcome};
 use trustreg_core::status::{Policy, Reason, TrustStatus};
-use trustreg_core::{Registry, RegistryConfig, RegistryKind};
 use trustreg_device::client::{ACKNOWLEDGEMENT_TYP, REPORT_TYP, registration_jws, report_jws};
 use trustreg_device::client::{bound, device_path};
 use trustreg_device::{ManufacturerCa, SoftSecureElement};
@@ -76,24 +76,13 @@ impl Harness {
             NEXT.fetch_add(1, Ordering::SeqCst)
         ));
         let ca = ManufacturerCa::create(dir.join("ca"), "Acme Devices CA").unwrap();
-        let store = Arc::new(MemoryStore::default());
-        let clock = Arc::new(FixedClock::at(now_ms()));
-        let mut config = RegistryConfig::new(
-            "IN1.HLT.P07".parse().unwrap(),
-            RegistryKind::Primary,
-            vec!["health".into(), "energy".into()],
-        );
-        config.admin_keys = vec![AdminKey {
-            name: "alice".into(),
-            key: *admin_key().verifying_key(),
-        }];
-        let registry = Arc::new(Registry::new(
-            config,
-            store.clone(),
-            Arc::new(MemoryKeys::new(7)),
-            clock.clone(),
-            Arc::new(CountingRng::default()),
-        ));
+        let (registry, store, _, clock) = FakeRegistry::builder()
+            .domains(&["health", "energy"])
+            .admin("alice", &admin_key())
+            .key_seed(7)
+            .clock_at(now_ms())
+            .build()
+            .shared();
         registry
             .accept_root(
                 ca.cert_der(),

@@ -18,10 +18,10 @@ use http_body_util::BodyExt as _;
 use p256::ecdsa::SigningKey;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
-use trustreg_core::actors::{AdminKey, Role};
-use trustreg_core::fakes::{
-    CountingRng, FixedClock, MemoryBroker, MemoryKeys, MemoryNotifier, MemoryOutbox, MemoryStore,
-};
+use trustreg_core::Registry;
+use trustreg_core::actors::Role;
+use trustreg_core::fakes::FakeRegistry;
+use trustreg_core::fakes::{FixedClock, MemoryBroker, MemoryNotifier, MemoryOutbox, MemoryStore};
 use trustreg_core::identifier::{Identifier, Scheme};
 use trustreg_core::jose::{self, JwsHeader};
 use trustreg_core::messages::{
@@ -30,7 +30,6 @@ use trustreg_core::messages::{
 use trustreg_core::records::{AuditRecord, Outcome};
 use trustreg_core::sessions::SignUpRequest;
 use trustreg_core::vulnerabilities::FIRST_BATCH;
-use trustreg_core::{Registry, RegistryConfig, RegistryKind};
 use trustreg_device::bulk::body_claims;
 use trustreg_device::client::{acknowledgement_jws, registration_jws};
 use trustreg_device::{ManufacturerCa, SoftSecureElement};
@@ -308,31 +307,18 @@ impl Drop for Harness {
 impl Harness {
     async fn new() -> Self {
         let dir = scratch();
-        let store = Arc::new(MemoryStore::default());
-        // Certificates are checked against the registry's clock: it starts at the real time.
-        let clock = Arc::new(FixedClock::at(now_ms()));
         let admin = key(0x0a);
-        let mut config = RegistryConfig::new(
-            PATH.parse().unwrap(),
-            RegistryKind::Primary,
-            vec!["health".into()],
-        );
-        config.admin_keys = vec![AdminKey {
-            name: "alice".into(),
-            key: *admin.verifying_key(),
-        }];
-        let registry = Arc::new(
-            Registry::new(
-                config,
-                store.clone(),
-                Arc::new(MemoryKeys::new(5)),
-                clock.clone(),
-                Arc::new(CountingRng::default()),
-            )
-            .with_broker(Arc::new(MemoryBroker::default()))
-            .with_notifier(Arc::new(MemoryNotifier::default()))
-            .with_outbox(Arc::new(MemoryOutbox::default())),
-        );
+        let (registry, store, _, clock) = FakeRegistry::builder()
+            .path(PATH)
+            .admin("alice", &admin)
+            .key_seed(5)
+            // Certificates are checked against the registry's clock: it starts at the real time.
+            .clock_at(now_ms())
+            .broker(Arc::new(MemoryBroker::default()))
+            .notifier(Arc::new(MemoryNotifier::default()))
+            .outbox(Arc::new(MemoryOutbox::default()))
+            .build()
+            .shared();
         let ca = ManufacturerCa::create(dir.join("ca"), "Matrix CA").unwrap();
         registry
             .accept_root(

@@ -17,8 +17,9 @@ use p256::ecdsa::SigningKey;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::actors::AdminKey;
-use crate::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryOutbox, MemoryStore};
+use crate::RegistryKind;
+use crate::fakes::FakeRegistry;
+use crate::fakes::{FixedClock, MemoryKeys, MemoryOutbox, MemoryStore};
 use crate::identifier::RegDevId;
 use crate::jose::{self, JwsHeader};
 use crate::lookups::tests::imei;
@@ -27,7 +28,6 @@ use crate::ports::RegistryKeys;
 use crate::records::{AuditRecord, DeviceRecord, MirrorRecord, Outcome};
 use crate::status::Facts;
 use crate::virtual_ids::tests::{T0, key};
-use crate::{RegistryConfig, RegistryKind};
 
 pub(crate) const PRIMARY: &str = "IN1.HLT.P07";
 pub(crate) const SECTORAL: &str = "IN1.HLT";
@@ -50,23 +50,20 @@ pub(crate) struct Node {
 impl Node {
     pub fn new(path: &str, kind: RegistryKind, seed: u8) -> Self {
         let admin = key(0x0a);
-        let mut config = RegistryConfig::new(path.parse().unwrap(), kind, vec!["health".into()]);
-        config.admin_keys.push(AdminKey {
-            name: "ops".into(),
-            key: *admin.verifying_key(),
-        });
-        let store = Arc::new(MemoryStore::default());
-        let keys = Arc::new(MemoryKeys::new(seed));
         let outbox = Arc::new(MemoryOutbox::default());
-        let clock = Arc::new(FixedClock::at(T0));
-        let registry = Registry::new(
-            config,
-            store.clone(),
-            keys.clone(),
-            clock.clone(),
-            Arc::new(CountingRng::default()),
-        )
-        .with_outbox(outbox.clone());
+        let FakeRegistry {
+            registry,
+            store,
+            keys,
+            clock,
+        } = FakeRegistry::builder()
+            .path(path)
+            .kind(kind)
+            .admin("ops", &admin)
+            .key_seed(seed)
+            .clock_at(T0)
+            .outbox(outbox.clone())
+            .build();
         Self {
             registry,
             store,

@@ -10,6 +10,7 @@ mod lookups;
 mod notifications;
 mod owners;
 mod policies;
+mod registry;
 mod reports;
 mod statistics;
 mod subscriptions;
@@ -18,6 +19,7 @@ mod vulnerabilities;
 
 pub use hierarchy::{MemoryOutbox, OutboxState};
 pub use notifications::MemoryNotifier;
+pub use registry::{FakeRegistry, FakeRegistryBuilder, T0};
 pub use subscriptions::MemoryBroker;
 
 use std::collections::BTreeMap;

@@ -9,35 +9,27 @@ use p256::ecdsa::SigningKey;
 use serde_json::json;
 
 use super::*;
-use crate::actors::AdminKey;
-use crate::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
+use crate::fakes::FakeRegistry;
+use crate::fakes::MemoryKeys;
 use crate::jose::JwsHeader;
 use crate::records::Outcome;
 use crate::virtual_ids::tests::{Fixture, T0, key};
-use crate::{RegistryConfig, RegistryKind};
 
 /// A fixture whose registry key the test keeps, to count KMS signatures or share the key with
 /// another registry (`path`).
 pub(crate) fn keyed(path: &str, keys: Arc<MemoryKeys>) -> Fixture {
     let admin = key(0x0a);
-    let mut config = RegistryConfig::new(
-        path.parse().unwrap(),
-        RegistryKind::Primary,
-        vec!["health".into()],
-    );
-    config.admin_keys.push(AdminKey {
-        name: "ops".into(),
-        key: *admin.verifying_key(),
-    });
-    let store = Arc::new(MemoryStore::default());
-    let clock = Arc::new(FixedClock::at(T0));
-    let registry = Registry::new(
-        config,
-        store.clone(),
-        keys,
-        clock.clone(),
-        Arc::new(CountingRng::default()),
-    );
+    let FakeRegistry {
+        registry,
+        store,
+        clock,
+        ..
+    } = FakeRegistry::builder()
+        .path(path)
+        .admin("ops", &admin)
+        .keys(keys)
+        .clock_at(T0)
+        .build();
     Fixture {
         registry,
         store,

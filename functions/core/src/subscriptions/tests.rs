@@ -8,11 +8,11 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::fakes::{CountingRng, FixedClock, MemoryBroker, MemoryKeys, MemoryStore};
+use crate::fakes::FakeRegistry;
+use crate::fakes::{MemoryBroker, MemoryKeys, MemoryStore};
 use crate::ports::RegistryKeys as _;
 use crate::records::Outcome;
 use crate::sessions::tests::{admin, enquirer, principal};
-use crate::{RegistryConfig, RegistryKind};
 
 const T0: u64 = 1_800_000_000_000;
 const QUEUE: &str = "arn:aws:sqs:us-east-1:000000000000:subscriber-1";
@@ -30,25 +30,20 @@ impl Fixture {
     }
 
     fn build(with_broker: bool) -> Self {
-        let store = Arc::new(MemoryStore::default());
         let broker = Arc::new(MemoryBroker::default());
-        let keys = Arc::new(MemoryKeys::new(4));
-        let registry = Registry::new(
-            RegistryConfig::new(
-                "IN1.HLT.P07".parse().unwrap(),
-                RegistryKind::Primary,
-                vec!["health".into(), "finance".into()],
-            ),
-            store.clone(),
-            keys.clone(),
-            Arc::new(FixedClock::at(T0)),
-            Arc::new(CountingRng::default()),
-        );
-        let registry = if with_broker {
-            registry.with_broker(broker.clone())
-        } else {
-            registry
-        };
+        let mut builder = FakeRegistry::builder()
+            .domains(&["health", "finance"])
+            .key_seed(4)
+            .clock_at(T0);
+        if with_broker {
+            builder = builder.broker(broker.clone());
+        }
+        let FakeRegistry {
+            registry,
+            store,
+            keys,
+            ..
+        } = builder.build();
         Self {
             registry,
             store,

@@ -6,18 +6,18 @@ use std::sync::Arc;
 use p256::ecdsa::SigningKey;
 use serde_json::json;
 
-use crate::actors::AdminKey;
 use crate::error::RegistryError;
-use crate::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
+use crate::fakes::FakeRegistry;
+use crate::fakes::{FixedClock, MemoryStore};
 use crate::identifier::RegDevId;
 use crate::jose::{self, JwsHeader};
 use crate::messages::{DeviceInfo, Purpose, RotClaim};
 use crate::ports::DeviceStore;
 use crate::records::{AuditRecord, DeviceRecord, Outcome, Transition};
 use crate::status::{Facts, TrustStatus};
-use crate::{Registry, RegistryConfig, RegistryKind};
+use crate::{Registry, RegistryConfig};
 
-pub(crate) const T0: u64 = 1_795_000_000_000;
+pub(crate) use crate::fakes::T0;
 
 pub(crate) struct Fixture {
     pub registry: Registry,
@@ -39,25 +39,17 @@ impl Fixture {
 
     pub fn with_config(adjust: impl FnOnce(&mut RegistryConfig)) -> Self {
         let admin = key(0x0a);
-        let mut config = RegistryConfig::new(
-            "IN1.HLT.P07".parse().unwrap(),
-            RegistryKind::Primary,
-            vec!["health".into()],
-        );
-        config.admin_keys.push(AdminKey {
-            name: "ops".into(),
-            key: *admin.verifying_key(),
-        });
-        adjust(&mut config);
-        let store = Arc::new(MemoryStore::default());
-        let clock = Arc::new(FixedClock::at(T0));
-        let registry = Registry::new(
-            config,
-            store.clone(),
-            Arc::new(MemoryKeys::new(3)),
-            clock.clone(),
-            Arc::new(CountingRng::default()),
-        );
+        let FakeRegistry {
+            registry,
+            store,
+            clock,
+            ..
+        } = FakeRegistry::builder()
+            .admin("ops", &admin)
+            .key_seed(3)
+            .clock_at(T0)
+            .configure(adjust)
+            .build();
         Self {
             registry,
             store,

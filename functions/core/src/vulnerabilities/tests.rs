@@ -6,10 +6,8 @@ use std::sync::Arc;
 use p256::ecdsa::SigningKey;
 use serde_json::{Value, json};
 
-use crate::actors::AdminKey;
-use crate::config::{RegistryConfig, RegistryKind};
 use crate::error::RegistryError;
-use crate::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
+use crate::fakes::{FakeRegistry, MemoryStore};
 use crate::identifier::{Identifier, RegDevId, Scheme};
 use crate::jose::{self, JwsHeader};
 use crate::messages::{DeviceInfo, Purpose};
@@ -34,24 +32,15 @@ fn key(seed: u8) -> SigningKey {
 
 impl Harness {
     fn new() -> Self {
-        let store = Arc::new(MemoryStore::default());
         let admin = key(0x41);
-        let mut config = RegistryConfig::new(
-            PATH.parse().unwrap(),
-            RegistryKind::Primary,
-            vec!["health".into()],
-        );
-        config.admin_keys = vec![AdminKey {
-            name: "alice".into(),
-            key: *admin.verifying_key(),
-        }];
-        let registry = Registry::new(
-            config,
-            store.clone(),
-            Arc::new(MemoryKeys::new(3)),
-            Arc::new(FixedClock::at(NOW)),
-            Arc::new(CountingRng::default()),
-        );
+        let FakeRegistry {
+            registry, store, ..
+        } = FakeRegistry::builder()
+            .path(PATH)
+            .admin("alice", &admin)
+            .key_seed(3)
+            .clock_at(NOW)
+            .build();
         Self {
             registry,
             store,

@@ -9,11 +9,10 @@ use axum::http::Request;
 use http_body_util::BodyExt as _;
 use serde_json::Value;
 use tower::ServiceExt as _;
-use trustreg_core::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
-use trustreg_core::{Registry, RegistryConfig, RegistryKind};
 
 use super::OPERATIONS;
 use crate::routes::ROUTES;
+use trustreg_core::fakes::FakeRegistry;
 
 const METHODS: &[&str] = &["get", "post", "put", "delete", "patch"];
 
@@ -21,17 +20,12 @@ const METHODS: &[&str] = &["get", "post", "put", "delete", "patch"];
 const PENDING: &[(&str, &str)] = &[];
 
 async fn served_document() -> (u16, String, Value) {
-    let registry = Arc::new(Registry::new(
-        RegistryConfig::new(
-            "IN1.HLT.P07".parse().unwrap(),
-            RegistryKind::Primary,
-            vec!["health".into()],
-        ),
-        Arc::new(MemoryStore::default()),
-        Arc::new(MemoryKeys::new(1)),
-        Arc::new(FixedClock::at(1_800_000_000_000)),
-        Arc::new(CountingRng::default()),
-    ));
+    let registry = Arc::new(
+        FakeRegistry::builder()
+            .clock_at(1_800_000_000_000)
+            .build()
+            .registry,
+    );
     let response = crate::interrogate_router(registry)
         .oneshot(
             Request::get("/v1/openapi.json")

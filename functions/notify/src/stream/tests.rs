@@ -5,35 +5,27 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use trustreg_core::exchange::{EXCHANGE_TYP, ExchangeBody, ExchangeClaims, Received};
-use trustreg_core::fakes::{
-    CountingRng, FixedClock, MemoryKeys, MemoryNotifier, MemoryOutbox, MemoryStore,
-};
+use trustreg_core::fakes::{MemoryKeys, MemoryNotifier, MemoryOutbox, MemoryStore};
 use trustreg_core::jose;
 use trustreg_core::messages::{DeviceInfo, RotClaim};
 use trustreg_core::ports::{HierarchyStore, RegistryKeys};
 use trustreg_core::records::{AuditRecord, DeviceRecord, LinkKind, LinkRecord, Outcome};
 use trustreg_core::status::{Facts, TrustStatus};
-use trustreg_core::{Registry, RegistryConfig, RegistryKind};
+use trustreg_core::{Registry, RegistryKind};
 
 use super::{Exchange, handle_batch};
+use trustreg_core::fakes::FakeRegistry;
 
 const T0: u64 = 1_795_000_000_000;
 
 fn registry() -> (Registry, Arc<MemoryNotifier>, Arc<MemoryStore>) {
     let notifier = Arc::new(MemoryNotifier::default());
     let store = Arc::new(MemoryStore::default());
-    let registry = Registry::new(
-        RegistryConfig::new(
-            "IN1.HLT.P07".parse().unwrap(),
-            RegistryKind::Primary,
-            vec!["health".into()],
-        ),
-        store.clone(),
-        Arc::new(MemoryKeys::new(1)),
-        Arc::new(FixedClock::at(T0)),
-        Arc::new(CountingRng::default()),
-    )
-    .with_notifier(notifier.clone());
+    let registry = FakeRegistry::builder()
+        .store(store.clone())
+        .notifier(notifier.clone())
+        .build()
+        .registry;
     (registry, notifier, store)
 }
 
@@ -222,19 +214,13 @@ async fn linked() -> Linked {
     let store = Arc::new(MemoryStore::default());
     let outbox = Arc::new(MemoryOutbox::default());
     let keys = Arc::new(MemoryKeys::new(1));
-    let primary = Registry::new(
-        RegistryConfig::new(
-            "IN1.HLT.P07".parse().unwrap(),
-            RegistryKind::Primary,
-            vec!["health".into()],
-        ),
-        store.clone(),
-        keys.clone(),
-        Arc::new(FixedClock::at(T0)),
-        Arc::new(CountingRng::default()),
-    )
-    .with_notifier(notifier.clone())
-    .with_outbox(outbox.clone());
+    let primary = FakeRegistry::builder()
+        .store(store.clone())
+        .keys(keys.clone())
+        .notifier(notifier.clone())
+        .outbox(outbox.clone())
+        .build()
+        .registry;
     let parent_keys = MemoryKeys::new(2);
     store
         .put_link(
@@ -265,18 +251,14 @@ async fn linked() -> Linked {
         )
         .await
         .unwrap();
-    let parent = Registry::new(
-        RegistryConfig::new(
-            "IN1.HLT".parse().unwrap(),
-            RegistryKind::Sectoral,
-            vec!["health".into()],
-        ),
-        parent_store,
-        Arc::new(parent_keys),
-        Arc::new(FixedClock::at(T0)),
-        Arc::new(CountingRng::default()),
-    )
-    .with_outbox(Arc::new(MemoryOutbox::default()));
+    let parent = FakeRegistry::builder()
+        .path("IN1.HLT")
+        .kind(RegistryKind::Sectoral)
+        .store(parent_store)
+        .keys(Arc::new(parent_keys))
+        .outbox(Arc::new(MemoryOutbox::default()))
+        .build()
+        .registry;
     Linked {
         primary,
         outbox,
