@@ -3,6 +3,7 @@
 
 mod dynamo;
 mod env;
+mod inbox;
 mod keys;
 mod kms;
 mod sns;
@@ -15,6 +16,7 @@ pub use env::{
     EXCHANGE_ENABLED, EnvError, SETTINGS, TOPIC_ARN_PREFIX, registry_from, registry_from_env,
     sdk_config,
 };
+pub use inbox::{NotAnSqsBatch, handle_inbox_batch};
 pub use kms::KmsKeys;
 pub use sns::SnsNotifier;
 pub use sns_subscriptions::SnsSubscriptions;
