@@ -15,6 +15,7 @@ use trustreg_model::messages::{
 };
 use trustreg_model::routes::Op;
 
+use crate::retry::RetryPolicy;
 use crate::secure_element::{SecureElementError, SoftSecureElement, StoredRegistration};
 
 pub const REGISTRATION_TYP: &str = "trustreg-registration+jwt";
@@ -54,22 +55,15 @@ pub enum ClientError {
     NotRegistered,
 }
 
-impl ClientError {
-    /// The answer may have been lost after the registry acted: worth the same request again.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Self::Http(e) => e.is_connect() || e.is_timeout() || e.is_request(),
-            Self::Problem { status, .. } | Self::Status { status, .. } => {
-                matches!(status, 502..=504)
-            }
-            _ => false,
-        }
-    }
-}
+impl ClientError {}
 
-/// How often `report` sends a report whose answer was lost, and the first wait between.
-const REPORT_ATTEMPTS: u32 = 3;
-const RETRY_BASE: Duration = Duration::from_millis(500);
+/// How `report` sends again a report whose answer was lost (`retry`): twice more at most,
+/// soon, since a device reports in the background and reports again later anyway.
+const REPORT_RETRIES: RetryPolicy = RetryPolicy {
+    retries: 2,
+    base_delay: Duration::from_millis(500),
+    max_delay: Duration::from_secs(5),
+};
 
 /// A fresh idempotency key: 128 random bits, base64url (22 characters, within the API's
 /// 8 to 64 of A-Z a-z 0-9 - _ . ~).
@@ -203,16 +197,10 @@ impl RegistryClient {
         params: ReportParams,
     ) -> Result<ReportResponse, ClientError> {
         let key = idempotency_key();
-        let mut attempt = 0;
-        loop {
-            match self.report_once(se, &params, &key).await {
-                Err(e) if e.is_transient() && attempt + 1 < REPORT_ATTEMPTS => {
-                    tokio::time::sleep(RETRY_BASE * 2u32.pow(attempt)).await;
-                    attempt += 1;
-                }
-                done => return done,
-            }
-        }
+        let (result, _) = REPORT_RETRIES
+            .run(|| self.report_once(se, &params, &key), |_, _, _| {})
+            .await;
+        result
     }
 
     /// One attempt of `report`, under the report's idempotency key.
