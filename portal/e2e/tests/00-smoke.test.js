@@ -24,7 +24,7 @@ test('the server serves the build, config.json and client-side routes', async ()
   // The API through config.json: the published registry document.
   const registry = await fetch(`${config.api}/v1/registry`);
   assert.equal(registry.status, 200);
-  assert.match((await registry.json()).path, /^[A-Z0-9]{3}(\.[A-Z0-9]{3})*$/);
+  assert.match((await registry.json()).path, /^([A-Z0-9]{3}|[A-Z]{2})(\.[A-Z0-9]{3})*$/);
 });
 
 test('the app starts in the browser, also on a deep link', async () => {
