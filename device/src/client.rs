@@ -505,7 +505,6 @@ mod tests {
         );
     }
 
-    // Y.3059 9.2 ii a-d
     #[test]
     fn base_url_trailing_slash_is_ignored() {
         let client =
