@@ -152,8 +152,8 @@ def main() -> int:
 # ------------------------------------------------------------------------ planning
 def plan_targets(a) -> list[Target]:
     """One Target per region, with {region} and {reg_id} filled into names."""
-    if a.reg_id and not re.fullmatch(r"[A-Z0-9]{3}", a.reg_id):
-        raise DeployError(f"--reg-id {a.reg_id!r}: expected [A-Z0-9]{{3}}")
+    if a.reg_id and not is_reg_id(a.reg_id):
+        raise DeployError(f"--reg-id {a.reg_id!r}: expected [A-Z0-9]{{3}} or a country code")
     if not a.regions:
         region = a.region or boto3.session.Session().region_name or "us-east-1"
         specs = [(region, a.path or None)]
@@ -282,11 +282,29 @@ def parse_domains(text: str) -> list[str]:
     return domains
 
 
+# The ICANN two-letter country codes a geographical registry may take as its RegID (Y.3059
+# 9.1 i note): the registry's own list, so the functions accept what is deployed.
+COUNTRY_CODES = frozenset(
+    code
+    for line in (Path(__file__).resolve().parent.parent
+                 / "functions/model/src/identifier/country_codes.txt").read_text().splitlines()
+    if not line.startswith("#")
+    for code in line.split()
+)
+
+
+def is_reg_id(text: str) -> bool:
+    return bool(re.fullmatch(r"[A-Z0-9]{3}", text)) or text in COUNTRY_CODES
+
+
 def check_registry(reg_id: str, path: str, rtype: str) -> None:
     """LocalStack 4.7.0 does not enforce AllowedPattern/AllowedValues: checked here too."""
-    if not re.fullmatch(r"[A-Z0-9]{3}", reg_id):
-        raise DeployError(f"RegID {reg_id!r}: expected [A-Z0-9]{{3}}")
-    if not re.fullmatch(r"[A-Z0-9]{3}(\.[A-Z0-9]{3})*", path) or path.split(".")[-1] != reg_id:
+    if not is_reg_id(reg_id):
+        raise DeployError(f"RegID {reg_id!r}: expected [A-Z0-9]{{3}} or an ICANN country code")
+    ids = path.split(".")
+    # A country code names a geographical registry, the apex: first in a path only.
+    well_formed = is_reg_id(ids[0]) and all(re.fullmatch(r"[A-Z0-9]{3}", i) for i in ids[1:])
+    if not well_formed or ids[-1] != reg_id:
         raise DeployError(f"path {path!r}: expected RegIDs joined by '.', ending with {reg_id}")
     # The path is the chain from the apex (Y.3059 6.1 a): a geographical registry is the apex,
     # a sectoral one sits under one geographical, a primary under one sectoral.

@@ -23,7 +23,7 @@ pub fn registry_client(api: &str) -> Result<RegistryClient, CliError> {
         .default_headers(parse(&extra)?)
         .build()
         .map_err(|e| DeviceError::from(trustreg_device::ClientError::from(e)))?;
-    Ok(RegistryClient::with_http(api, http))
+    Ok(RegistryClient::with_http(api, http).map_err(DeviceError::from)?)
 }
 
 fn parse(extra: &str) -> Result<HeaderMap, CliError> {

@@ -30,7 +30,7 @@ fn trustreg(args: &[&str]) -> (bool, serde_json::Value, String) {
 }
 
 // Y.3059 9.2 i g
-// Y.3059 9.2 ii b
+// Y.3059 9.2 ii a-d
 // A manufacturer registers 60 devices from a file; sending it again, after a part was already
 // registered, creates nothing twice; a device then acknowledges its RegDevID and is trusted.
 #[tokio::test]

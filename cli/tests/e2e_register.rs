@@ -56,10 +56,7 @@ fn path(p: &Path) -> &str {
 // Y.3059 7 iv b
 // Y.3059 9.2 i c
 // Y.3059 9.2 i e
-// Y.3059 9.2 ii a
-// Y.3059 9.2 ii b
-// Y.3059 9.2 ii c
-// Y.3059 9.2 ii d
+// Y.3059 9.2 ii a-d
 // Y.3059 7 i c
 // card C2
 // A device registers with the CLI through API Gateway, acknowledges, and becomes trusted; its

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use trustreg_model::identifier::Identifier;
+use trustreg_model::identifier::{Identifier, RegDevId};
 use trustreg_model::jose::JwsHeader;
 use trustreg_model::messages::{
     AcknowledgementClaims, AcknowledgementResponse, ChallengeRequest, ChallengeResponse,
@@ -15,6 +15,7 @@ use trustreg_model::messages::{
 };
 use trustreg_model::routes::Op;
 
+use crate::credential;
 use crate::retry::RetryPolicy;
 use crate::secure_element::{SecureElementError, SoftSecureElement, StoredRegistration};
 
@@ -53,6 +54,12 @@ pub enum ClientError {
     NoChain,
     #[error("the device is not registered yet")]
     NotRegistered,
+    #[error(
+        "refusing registry URL {0}: a registry is reached over https (plain http only on the loopback)"
+    )]
+    InsecureUrl(String),
+    #[error("refusing the registry's answer: {0}")]
+    Credential(#[from] crate::credential::CredentialError),
 }
 
 impl ClientError {}
@@ -86,12 +93,18 @@ impl RegistryClient {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()?;
-        Ok(Self::with_http(base_url, http))
+        Self::with_http(base_url, http)
     }
 
-    pub fn with_http(base_url: impl Into<String>, http: reqwest::Client) -> Self {
+    /// A client over `http`; the URL must be https, or plain http to the loopback
+    /// (`secure_url`).
+    pub fn with_http(
+        base_url: impl Into<String>,
+        http: reqwest::Client,
+    ) -> Result<Self, ClientError> {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
-        RegistryClient { base_url, http }
+        secure_url(&base_url)?;
+        Ok(RegistryClient { base_url, http })
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {
@@ -148,16 +161,59 @@ impl RegistryClient {
         let response: RegistrationResponse = self
             .post_jws(format!("{}{}", self.base_url, Op::Register.path()), jws)
             .await?;
-        let regdevid = response
-            .regdevid
-            .parse()
-            .map_err(|e| ClientError::Decode(format!("regdevid: {e}")))?;
+        let regdevid = self.verified_regdevid(se, identifier, &response).await?;
         se.store_registration(&StoredRegistration {
             regdevid,
             credential: response.credential.clone(),
             acknowledged: false,
         })?;
         Ok(response)
+    }
+
+    /// The RegDevID of `response` once its credential proved to be the registry's, for the
+    /// RegDevID this device asked for (the registry's path and its identifier), binding the
+    /// device's own key (Y.3059 9.2 ii a-d). Checked before anything is stored or acknowledged.
+    async fn verified_regdevid(
+        &self,
+        se: &SoftSecureElement,
+        identifier: &Identifier,
+        response: &RegistrationResponse,
+    ) -> Result<RegDevId, ClientError> {
+        let registry: PublishedRegistry =
+            self.get(format!("{}/v1/registry", self.base_url)).await?;
+        let path = registry
+            .path
+            .parse()
+            .map_err(|e| ClientError::Decode(format!("registry path: {e}")))?;
+        let asked = RegDevId::new(path, identifier.clone()).to_string();
+        let now_s = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        credential::verify_credential(
+            &response.credential,
+            &credential::Expected {
+                registry_jwk: &registry.public_key,
+                registry_path: &registry.path,
+                regdevid: &asked,
+                device_key: &se.public_key(),
+                now_s,
+            },
+        )?;
+        if response.regdevid != asked {
+            return Err(credential::CredentialError::Subject {
+                expected: asked,
+                got: response.regdevid.clone(),
+            }
+            .into());
+        }
+        asked
+            .parse()
+            .map_err(|e| ClientError::Decode(format!("regdevid: {e}")))
+    }
+
+    async fn get<T: DeserializeOwned>(&self, url: String) -> Result<T, ClientError> {
+        decode(self.http.get(url).send().await?).await
     }
 
     /// Confirms to the registry that the device stored its RegDevID (Y.3059 7 iv b), naming
@@ -239,6 +295,35 @@ impl RegistryClient {
             .send()
             .await?;
         decode(response).await
+    }
+}
+
+/// What the device reads of `GET /v1/registry` to check its credential.
+#[derive(serde::Deserialize)]
+struct PublishedRegistry {
+    path: String,
+    public_key: serde_json::Value,
+}
+
+/// A registry is reached over https: its answers (a credential, a RegDevID) are what the
+/// device comes to trust, and the device's requests name it. Plain http is allowed only to
+/// the loopback (127.0.0.0/8, ::1, `localhost`), where no network lies between the two: local
+/// runs and the tests, which reach LocalStack's API Gateway at `http://127.0.0.1:<port>`.
+pub fn secure_url(base_url: &str) -> Result<(), ClientError> {
+    let refused = || ClientError::InsecureUrl(base_url.to_owned());
+    let url = reqwest::Url::parse(base_url).map_err(|_| refused())?;
+    // The URL parser has already lowercased the name and bracketed an IPv6 address.
+    let host = url.host_str().unwrap_or_default();
+    let loopback = host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(refused()),
     }
 }
 
@@ -393,10 +478,11 @@ impl RegistryClient {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
-    // Y.3059 9.2 ii c
+    // Y.3059 9.2 ii a-d
     #[test]
     fn regdevid_path_segments_are_percent_encoded() {
         assert_eq!(
@@ -409,10 +495,42 @@ mod tests {
         );
     }
 
-    // Y.3059 9.2 ii c
     #[test]
     fn base_url_trailing_slash_is_ignored() {
-        let client = RegistryClient::with_http("http://127.0.0.1:9/", reqwest::Client::new());
+        let client =
+            RegistryClient::with_http("http://127.0.0.1:9/", reqwest::Client::new()).unwrap();
         assert_eq!(client.base_url(), "http://127.0.0.1:9");
+    }
+
+    // Y.3059 9.2 ii a-d
+    #[test]
+    fn plain_http_is_refused_except_on_the_loopback() {
+        for allowed in [
+            "https://registry.example/prod",
+            "http://127.0.0.1:4566/_aws/execute-api/x/test",
+            "http://127.3.4.5",
+            "http://[::1]:8080",
+            "http://localhost:4566",
+            "HTTP://LOCALHOST",
+        ] {
+            assert!(secure_url(allowed).is_ok(), "{allowed}");
+        }
+        for refused in [
+            "http://registry.example/prod",
+            "http://10.0.0.1",
+            "http://[2001:db8::1]",
+            "http://localhost.localstack.cloud:4566",
+            "http://localhost.evil.example",
+            "ftp://127.0.0.1",
+            "not a url",
+        ] {
+            assert!(
+                matches!(
+                    RegistryClient::new(refused),
+                    Err(ClientError::InsecureUrl(_))
+                ),
+                "{refused}"
+            );
+        }
     }
 }

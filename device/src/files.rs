@@ -84,7 +84,6 @@ pub(crate) fn pem_decode_all(label: &str, pem: &str) -> Option<Vec<Vec<u8>>> {
 mod tests {
     use super::*;
 
-    // Y.3059 9.2 ii b
     #[test]
     fn pem_round_trips_several_blocks() {
         let blocks = vec![vec![1u8; 100], vec![0x30, 0x00], vec![0xff; 48]];

@@ -5,6 +5,7 @@
 
 pub mod bulk;
 pub mod client;
+pub mod credential;
 mod files;
 pub mod pki;
 pub mod retry;

@@ -303,7 +303,7 @@ mod tests {
     }
 
     // Y.3059 9.2 i a
-    // Y.3059 9.2 ii a
+    // Y.3059 9.2 ii a-d
     #[test]
     fn issued_device_cert_verifies_against_the_ca_and_names_the_identifier() {
         let dir = TempDir::new();

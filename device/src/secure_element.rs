@@ -180,7 +180,7 @@ mod tests {
     use super::*;
     use crate::test_support::TempDir;
 
-    // Y.3059 9.2 ii a
+    // Y.3059 9.2 ii a-d
     #[test]
     fn created_element_signs_jws_that_verify_with_its_public_key() {
         let dir = TempDir::new();
@@ -192,7 +192,7 @@ mod tests {
         assert!(jws.verify(&other.public_key()).is_err());
     }
 
-    // Y.3059 9.2 ii a
+    // Y.3059 9.2 ii a-d
     #[test]
     fn reopened_element_has_the_same_key() {
         let dir = TempDir::new();
@@ -210,7 +210,7 @@ mod tests {
             .unwrap();
     }
 
-    // Y.3059 9.2 ii a
+    // Y.3059 9.2 ii a-d
     #[test]
     fn create_refuses_to_overwrite_a_key() {
         let dir = TempDir::new();
@@ -227,7 +227,7 @@ mod tests {
         );
     }
 
-    // Y.3059 9.2 ii a
+    // Y.3059 9.2 ii a-d
     #[cfg(unix)]
     #[test]
     fn key_file_is_private_to_its_owner() {
@@ -243,7 +243,7 @@ mod tests {
         assert_eq!(dir_mode & 0o077, 0);
     }
 
-    // Y.3059 9.2 ii a
+    // Y.3059 9.2 ii a-d
     #[test]
     fn open_reports_missing_and_corrupt_keys() {
         let dir = TempDir::new();
@@ -259,7 +259,7 @@ mod tests {
         ));
     }
 
-    // Y.3059 9.2 ii b
+    // Y.3059 9.2 ii a-d
     #[test]
     fn chain_and_registration_are_stored_and_read_back() {
         let dir = TempDir::new();
@@ -293,7 +293,7 @@ mod tests {
         assert_eq!(se.registration().unwrap(), Some(acknowledged));
     }
 
-    // Y.3059 9.2 ii b
+    // Y.3059 9.2 ii a-d
     #[test]
     fn corrupt_registration_is_an_error_not_absent() {
         let dir = TempDir::new();

@@ -4,67 +4,13 @@
 //! LocalStack in tests/tests/fault_retries.rs).
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use trustreg_device::client::ReportParams;
 use trustreg_device::{RegistryClient, SoftSecureElement, StoredRegistration};
-
-/// The (path, body) of each request the scripted server saw.
-type Seen = Arc<Mutex<Vec<(String, String)>>>;
-
-/// Serves `answers` (status, body) to the requests in order, one connection each; records
-/// each request's path and body.
-fn scripted(answers: Vec<(u16, String)>) -> (String, Seen) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for (status, body) in answers {
-            let (stream, _) = listener.accept().unwrap();
-            let mut reader = BufReader::new(stream);
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            let path = line
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or_default()
-                .to_owned();
-            let mut length = 0;
-            loop {
-                let mut header = String::new();
-                reader.read_line(&mut header).unwrap();
-                if header.trim().is_empty() {
-                    break;
-                }
-                if let Some((name, value)) = header.split_once(':')
-                    && name.eq_ignore_ascii_case("content-length")
-                {
-                    length = value.trim().parse().unwrap();
-                }
-            }
-            let mut request = vec![0; length];
-            reader.read_exact(&mut request).unwrap();
-            log.lock()
-                .unwrap()
-                .push((path, String::from_utf8(request).unwrap()));
-            let mut stream = reader.into_inner();
-            write!(
-                stream,
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
-                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .unwrap();
-        }
-    });
-    (url, seen)
-}
 
 fn claims_of(jws: &str) -> Value {
     let payload = jws.split('.').nth(1).unwrap();
@@ -78,7 +24,7 @@ async fn a_report_whose_answer_was_lost_is_sent_again_under_its_key() {
     let stored = format!(
         r#"{{"regdevid":"{regdevid}","status":"trusted","received_at":"t","changed":["firmware_version"]}}"#
     );
-    let (url, seen) = scripted(vec![
+    let (url, seen) = common::scripted(vec![
         challenge("nonce-1"),
         (502, r#"{"message":"Internal server error"}"#.into()),
         challenge("nonce-2"),

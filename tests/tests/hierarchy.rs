@@ -21,6 +21,7 @@ use trustreg_core::status::TrustStatus;
 use trustreg_device::bulk::{body_claims, bulk_device};
 use trustreg_tests::devices::{admin_hold, trusted_device};
 use trustreg_tests::exchange::{audit_since, into_inbox, message, now_ms, update};
+use trustreg_tests::subscriber::{Subscriber, domains, topic_arn};
 use trustreg_tests::{
     Answer, Hierarchy, Manufacturer, Stack, challenge, enquirer_token, eventually, imei,
     localstack, new_signing_key, post_signed, random_imei, send, sensor_info, test_admin,
@@ -29,9 +30,6 @@ use trustreg_tests::{
 /// How long a change may take to travel up two registries (stream, notify, two inboxes).
 // A positive wait: on 2 busy cores a gap healed by a two-page snapshot once took over 60 s.
 const TRAVEL: Duration = Duration::from_secs(120);
-/// How long a message made up by a test is given to be received before its effect (none) is
-/// checked: the exchange function takes well under a second per message once warm.
-const RECEIVED: Duration = Duration::from_secs(8);
 
 async fn lookup(stack: &Stack, token: &str, regdevid: &str) -> Answer {
     send(
@@ -159,8 +157,18 @@ async fn a_replayed_exchange_message_changes_nothing() {
         ),
     )
     .await;
+    let since = now_ms();
     into_inbox(&h.sectoral, &replay).await;
-    tokio::time::sleep(RECEIVED).await;
+    // The replay was received and recognised (its receipt is audited), before anything is
+    // said of what it did not change.
+    received_as(
+        &h.sectoral,
+        since,
+        h.primary.output("RegistryPath"),
+        before.origin_seq,
+        "exchange-duplicate",
+    )
+    .await;
     // Other tests' snapshots may rewrite the mirror meanwhile, but only with what is true.
     let after = store
         .get_mirror(&id)
@@ -899,8 +907,29 @@ async fn a_device_registered_before_its_primary_is_linked_is_visible_above_once_
     forget_link(&h.sectoral, "child", second_id).await;
     let since = now_ms();
 
+    let sdk = localstack().await;
+    let second = h.second_primary.store(&sdk);
+    let numbered = second.current_sequence().await.unwrap();
+    let topic = topic_arn(&h.second_primary, &domains(&h.second_primary)[0]);
+    let notified = Subscriber::subscribe(&sdk, &topic, None).await;
     let regdevid = trusted_device(&h.second_primary).await.regdevid;
-    tokio::time::sleep(RECEIVED).await;
+    // Primary 2's notify function has handled the device's changes (their notifications were
+    // published), and took no sequence number: nothing was sent, since nothing goes anywhere.
+    let seen = notified
+        .collect(TRAVEL, Duration::ZERO, |r| {
+            r.iter().any(|m| {
+                m.attributes.get("regdevid") == Some(&regdevid)
+                    && m.attributes.get("status").map(String::as_str) == Some("trusted")
+            })
+        })
+        .await;
+    notified.remove().await;
+    assert!(
+        seen.iter()
+            .any(|m| m.attributes.get("regdevid") == Some(&regdevid)),
+        "primary 2 never notified {regdevid}"
+    );
+    assert_eq!(second.current_sequence().await.unwrap(), numbered);
     let unknown = lookup(&h.sectoral, &sectoral_token, &regdevid).await;
     assert_eq!(unknown.status, 404, "sent up without a link: {unknown:?}");
 
@@ -959,7 +988,8 @@ async fn reordered_updates_are_applied_without_a_snapshot() {
     let later = message(&keys, &update(origin, second, &b, TrustStatus::Trusted)).await;
     let earlier = message(&keys, &update(origin, first, &a, TrustStatus::Trusted)).await;
     into_inbox(&h.sectoral, &later).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The later one has arrived first and waits for the earlier one.
+    received_as(&h.sectoral, since, origin, second, "exchange-deferred").await;
     into_inbox(&h.sectoral, &earlier).await;
 
     for regdevid in [&a, &b] {
@@ -992,6 +1022,20 @@ async fn reordered_updates_are_applied_without_a_snapshot() {
             .any(|r| r["action"] == "exchange-snapshot" && r["actor"] == actor),
         "a snapshot was pulled: {records:#?}"
     );
+}
+
+/// Waits until `stack` has audited the receipt of `origin`'s message number `seq` as
+/// `action` (`exchange-duplicate`, `exchange-deferred`): proof that it arrived and was handled.
+async fn received_as(stack: &Stack, since: u64, origin: &str, seq: u64, action: &str) {
+    let target = format!("{origin}#{seq}");
+    eventually(TRAVEL, &format!("{action} of {target}"), || async {
+        audit_since(stack, since)
+            .await
+            .iter()
+            .any(|r| r["action"] == action && r["target"] == target.as_str())
+            .then_some(())
+    })
+    .await;
 }
 
 /// The inbox's queue policy, if it has one.

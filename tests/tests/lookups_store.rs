@@ -725,7 +725,8 @@ async fn a_malformed_cursor_is_refused() {
     );
 }
 
-// Y.3059 8, 9.2 i d
+// Y.3059 8
+// Y.3059 9.2 i d
 // Search by owner reads the owner's devices and applies the other criteria to them.
 #[tokio::test]
 async fn devices_are_found_by_owner_with_other_criteria() {

@@ -52,7 +52,7 @@ async fn raw_item(stack: &Stack, sdk: &aws_config::SdkConfig, pk: String, sk: &s
 }
 
 // card C3
-// 9.1 iii
+// Y.3059 9.1 iii
 // Envelope encryption: a blob opens with its context only, also in a cold instance, holds
 // no clear text, and forty seals cost two KMS data keys.
 #[tokio::test]
@@ -85,7 +85,7 @@ async fn envelope_encryption_round_trips_and_batches_data_keys() {
 }
 
 // Y.3059 9.2 i d
-// 9.1 iii
+// Y.3059 9.1 iii
 // A self-registered owner is stored with sealed PII only: the raw item (what the stream
 // carries onward) holds no name or e-mail, and an admin reads them back in clear.
 #[tokio::test]
@@ -110,7 +110,7 @@ async fn the_stored_owner_item_holds_no_clear_pii() {
 }
 
 // Y.3059 9.2 i d
-// 9.2 i g
+// Y.3059 9.2 i g
 // End to end through API Gateway: an owner registers itself, a device registers naming a
 // new owner, and that owner transfers the device to the first; the custody chain keeps it.
 #[tokio::test]

@@ -17,11 +17,33 @@ use trustreg_core::records::HistoryEntry;
 use trustreg_core::status::{Policy, Reason, TrustStatus};
 use trustreg_device::RegistryClient;
 use trustreg_device::client::{ReportParams, acknowledgement_jws, registration_jws, report_jws};
-use trustreg_tests::{Manufacturer, Stack, imei, localstack, random_imei, sensor_info};
+use trustreg_tests::{
+    Manufacturer, Stack, challenge, imei, localstack, random_imei, send, sensor_info,
+    signed_request, test_admin,
+};
 
-/// The domain whose policy these tests change; the registrations of other tests use the
-/// registry's first domain.
-const DOMAIN: &str = "energy";
+/// The domain whose policy these tests change: their own, added at run time, so no other
+/// test's devices fall under a policy made to expire them.
+const DOMAIN: &str = "overdue-reports";
+
+/// `DOMAIN` hosted by the stack (its topic made the first time) under `policy`, through the
+/// admin route as an operator adds a domain.
+async fn own_domain(stack: &Stack, policy: &Policy) {
+    let api = stack.api_url();
+    let (admin, key) = test_admin();
+    let path = format!("/v1/admin/trust-domains/{DOMAIN}");
+    let claims =
+        serde_json::json!({"nonce": challenge(&api, "trust-domain").await, "policy": policy});
+    let jws = signed_request(&key, &format!("admin:{admin}"), "PUT", &path, &claims);
+    let put = send(
+        "PUT",
+        format!("{api}{path}"),
+        None,
+        Some(("application/jose", jws)),
+    )
+    .await;
+    assert!(matches!(put.status, 200 | 201), "{put:?}");
+}
 
 /// A device registered into `domains` (none: the default) and acknowledged.
 async fn registered(
@@ -215,10 +237,7 @@ async fn overdue_devices_become_unverified_on_schedule() {
         max_report_age_seconds: Some(4),
         ..Policy::default()
     };
-    registry
-        .set_domain_policy(DOMAIN, short_age, "admin:tests")
-        .await
-        .unwrap();
+    own_domain(&stack, &short_age).await;
     let manufacturer = Manufacturer::accepted_by(&registry).await;
 
     // The core flow, with the registry's clock moved past the due time.

@@ -172,7 +172,7 @@ async fn a_device_gets_a_virtual_id_through_the_api() {
 }
 
 // Y.3059 9.2 i f
-// Y.3059 9.2 ii c
+// Y.3059 9.2 ii a-d
 // The device client registers through API Gateway, then asks for a single-use virtual ID
 // naming itself by its stored RegDevID; the ID serves one lookup.
 #[tokio::test]

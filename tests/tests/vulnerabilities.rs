@@ -258,3 +258,172 @@ async fn an_admin_signed_vulnerability_through_the_api_makes_a_device_unreliable
     let device = store.get_device(&regdevid).await.unwrap().unwrap();
     assert!(!device.reasons.contains(&Reason::Hold));
 }
+
+/// An approved enquirer that signed up asking for `role`: its key and kid.
+async fn approved_enquirer(api: &str, role: &str) -> (p256::ecdsa::SigningKey, String) {
+    let key = trustreg_tests::new_signing_key();
+    let signed_up = trustreg_tests::post(
+        api,
+        "/v1/enquirers",
+        "application/json",
+        json!({"name": "Ada", "organisation": "Example CERT", "contact": "ada@example.org",
+               "role": role, "public_key": trustreg_core::jose::jwk_from_key(key.verifying_key())})
+        .to_string(),
+    )
+    .await;
+    assert_eq!(signed_up.status, 201, "{signed_up:?}");
+    let id = signed_up.body["enquirer_id"].as_str().unwrap().to_owned();
+    let (admin, admin_key) = test_admin();
+    let decided = post_signed(
+        api,
+        &format!("/v1/admin/enquirers/{id}/decision"),
+        &admin_key,
+        &format!("admin:{admin}"),
+        &json!({"nonce": challenge(api, "enquirer-decision").await, "decision": "approve"}),
+    )
+    .await;
+    assert_eq!(decided.status, 200, "{decided:?}");
+    assert_eq!(decided.body["role"], role, "{decided:?}");
+    (key, format!("enquirer:{id}"))
+}
+
+fn report_on(nonce: String, target: serde_json::Value) -> serde_json::Value {
+    json!({"nonce": nonce, "severity": 7.5, "summary": "debug port open", "target": target})
+}
+
+// Y.3059 9.3 ii b
+// End to end through API Gateway: an owner reports a vulnerability of the device it owns, which
+// is stored with the owner as its source and makes the device unreliable; the same owner
+// reporting on a device it does not own, or on a make/model range, is refused and changes
+// nothing.
+#[tokio::test]
+async fn an_owner_reports_on_its_own_devices_only() {
+    let stack = Stack::deployed();
+    let sdk = localstack().await;
+    let api = stack.api_url();
+    let store = stack.store(&sdk);
+    let owned = trustreg_tests::devices::owned_device(&stack).await;
+    let other = trustreg_tests::devices::trusted_device(&stack).await;
+    let kid = format!("owner:{}", owned.owner_id);
+
+    let refused = post_signed(
+        &api,
+        "/v1/vulnerabilities",
+        &owned.owner_key,
+        &kid,
+        &report_on(
+            challenge(&api, "vulnerability").await,
+            json!({"regdevids": [owned.regdevid.clone(), other.regdevid.clone()]}),
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert_eq!(refused.problem(), "forbidden");
+    let range = post_signed(
+        &api,
+        "/v1/vulnerabilities",
+        &owned.owner_key,
+        &kid,
+        &report_on(
+            challenge(&api, "vulnerability").await,
+            json!({"make": "Acme", "model": "Sensor-1"}),
+        ),
+    )
+    .await;
+    assert_eq!(range.status, 403, "{range:?}");
+    assert_eq!(range.problem(), "forbidden");
+    // The refusals were answered before anything was stored: both devices stand as they were.
+    for regdevid in [&owned.regdevid, &other.regdevid] {
+        let device = store
+            .get_device(&regdevid.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(device.status, TrustStatus::Trusted, "{regdevid}");
+    }
+
+    let accepted = post_signed(
+        &api,
+        "/v1/vulnerabilities",
+        &owned.owner_key,
+        &kid,
+        &report_on(
+            challenge(&api, "vulnerability").await,
+            json!({"regdevids": [owned.regdevid.clone()]}),
+        ),
+    )
+    .await;
+    assert_eq!(accepted.status, 202, "{accepted:?}");
+    let id = accepted.body["id"].as_str().unwrap();
+    let stored = store.get_vulnerability(id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.source,
+        VulnerabilitySource {
+            kind: SourceKind::Owner,
+            name: owned.owner_id.clone(),
+        }
+    );
+    let device = store
+        .get_device(&owned.regdevid.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(device.status, TrustStatus::Unreliable);
+    assert!(device.reasons.contains(&Reason::VulnerabilityOpen));
+}
+
+// Y.3059 9.3 ii b
+// End to end through API Gateway: an enquirer approved with the agency role reports a
+// vulnerability, stored with the agency as its source; an enquirer without that role is
+// refused and the device it named stays as it was.
+#[tokio::test]
+async fn an_agency_reports_vulnerabilities_and_a_plain_enquirer_may_not() {
+    let stack = Stack::deployed();
+    let sdk = localstack().await;
+    let api = stack.api_url();
+    let store = stack.store(&sdk);
+    let device = trustreg_tests::devices::trusted_device(&stack).await;
+    let target = json!({"regdevids": [device.regdevid.clone()]});
+
+    let (enquirer_key, enquirer) = approved_enquirer(&api, "enquirer").await;
+    let refused = post_signed(
+        &api,
+        "/v1/vulnerabilities",
+        &enquirer_key,
+        &enquirer,
+        &report_on(challenge(&api, "vulnerability").await, target.clone()),
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert_eq!(refused.problem(), "forbidden");
+    let unchanged = store
+        .get_device(&device.regdevid.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unchanged.status, TrustStatus::Trusted);
+
+    let (agency_key, agency) = approved_enquirer(&api, "agency").await;
+    let accepted = post_signed(
+        &api,
+        "/v1/vulnerabilities",
+        &agency_key,
+        &agency,
+        &report_on(challenge(&api, "vulnerability").await, target),
+    )
+    .await;
+    assert_eq!(accepted.status, 202, "{accepted:?}");
+    let id = accepted.body["id"].as_str().unwrap();
+    let stored = store.get_vulnerability(id).await.unwrap().unwrap();
+    assert_eq!(stored.source.kind, SourceKind::Agency);
+    assert_eq!(
+        Some(stored.source.name.as_str()),
+        agency.strip_prefix("enquirer:")
+    );
+    let changed = store
+        .get_device(&device.regdevid.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.status, TrustStatus::Unreliable);
+}

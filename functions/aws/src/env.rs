@@ -83,6 +83,13 @@ pub fn registry_from(
             name: "REGISTRY_TYPE",
             why,
         })?;
+    // An ICANN country code is a geographical registry's RegID only (Y.3059 9.1 i, its note).
+    if path.own_id().is_country_code() && kind != RegistryKind::Geographical {
+        return Err(EnvError::Invalid {
+            name: "REGISTRY_PATH",
+            why: format!("{path}: a country-code RegID names a geographical registry"),
+        });
+    }
     let domains = var("TRUST_DOMAINS")?
         .split(',')
         .map(str::trim)
@@ -181,5 +188,37 @@ mod tests {
         assert!(admin_keys("[]").is_err());
         assert!(admin_keys(r#"{"a:b": {}}"#).is_err());
         assert!(admin_keys(r#"{"bob": {"kty": "EC"}}"#).is_err());
+    }
+
+    // Y.3059 9.1 i
+    #[test]
+    fn a_country_code_regid_is_a_geographical_registrys_only() {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        let settings = |path: &'static str, kind: &'static str| {
+            move |name: &'static str| match name {
+                "REGISTRY_PATH" => Some(path.to_owned()),
+                "REGISTRY_TYPE" => Some(kind.to_owned()),
+                "TRUST_DOMAINS" => Some("health".to_owned()),
+                "TABLE_NAME" | "SIGNING_KEY_ID" | "PII_KEY_ID" => Some("x".to_owned()),
+                _ => None,
+            }
+        };
+        assert!(registry_from(&sdk, settings("IN", "geographical")).is_ok());
+        assert!(registry_from(&sdk, settings("IN.HLT.P07", "primary")).is_ok());
+        for (path, kind) in [("IN", "primary"), ("DE", "sectoral")] {
+            assert!(
+                matches!(
+                    registry_from(&sdk, settings(path, kind)),
+                    Err(EnvError::Invalid {
+                        name: "REGISTRY_PATH",
+                        ..
+                    })
+                ),
+                "{path} as {kind}"
+            );
+        }
     }
 }

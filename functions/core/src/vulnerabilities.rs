@@ -27,10 +27,13 @@ pub const MAX_BATCH: usize = 100;
 const MAX_TARGETS: usize = 100;
 const MAX_SUMMARY: usize = 1024;
 const MAX_TEXT: usize = 128;
+/// Who signs `POST /v1/vulnerabilities` (API.md, the role table).
+const REPORTERS: &[Role] = &[Role::Device, Role::Owner, Role::Agency, Role::Admin];
 
 impl Registry {
-    /// `POST /v1/vulnerabilities`: a signed report from an admin, or from a device about
-    /// itself. Stores it and re-evaluates up to `first_batch` of its devices.
+    /// `POST /v1/vulnerabilities`: a signed report from an admin or an authorized agency (any
+    /// target), from an owner about devices it owns, or from a device about itself (Y.3059
+    /// 9.3 ii b). Stores it with its source and re-evaluates up to `first_batch` of its devices.
     pub async fn report_vulnerability(
         &self,
         compact: &str,
@@ -50,14 +53,9 @@ impl Registry {
         compact: &str,
         first_batch: usize,
     ) -> Result<VulnerabilityProgress, RegistryError> {
-        // Agencies and peer registries get signers of their own with later work; until then
-        // an admin reports on their behalf.
+        // Other registries' reports arrive through the signed exchange, not this route.
         let signed = self
-            .verify_signed::<VulnerabilityClaims>(
-                compact,
-                &[Role::Device, Role::Admin],
-                Purpose::Vulnerability,
-            )
+            .verify_signed::<VulnerabilityClaims>(compact, REPORTERS, Purpose::Vulnerability)
             .await?;
         let claims = signed.claims;
         let target = validate(&claims)?;
@@ -79,6 +77,35 @@ impl Registry {
             Actor::Admin(name) => VulnerabilitySource {
                 kind: SourceKind::Admin,
                 name: name.clone(),
+            },
+            // An owner speaks for its own devices only: a range, or a device it does not own,
+            // would let anyone who registers a key mark others' devices unreliable.
+            Actor::Owner(owner) => {
+                let VulnerabilityTarget::Devices { regdevids } = &target else {
+                    return Err(RegistryError::Forbidden(
+                        "an owner reports vulnerabilities of its own devices only, by RegDevID"
+                            .into(),
+                    ));
+                };
+                let owned = self.store.devices_of_owner(&owner.owner_id).await?;
+                if let Some(other) = regdevids
+                    .iter()
+                    .find(|r| !owned.iter().any(|o| o.to_string() == **r))
+                {
+                    return Err(RegistryError::Forbidden(format!(
+                        "owner:{} does not own {other}",
+                        owner.owner_id
+                    )));
+                }
+                VulnerabilitySource {
+                    kind: SourceKind::Owner,
+                    name: owner.owner_id.clone(),
+                }
+            }
+            // An approved enquirer that an administrator gave the agency role.
+            Actor::Enquirer(enquirer) if enquirer.role == Role::Agency => VulnerabilitySource {
+                kind: SourceKind::Agency,
+                name: enquirer.enquirer_id.clone(),
             },
             other => {
                 return Err(RegistryError::Forbidden(format!(

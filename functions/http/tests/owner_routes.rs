@@ -100,7 +100,7 @@ fn problem(body: &Value) -> &str {
 }
 
 // Y.3059 9.2 i d
-// 9.1 iii
+// Y.3059 9.1 iii
 // Self-service registration: 201 with the owner id and no PII in the answer; its replay is 401.
 #[tokio::test]
 async fn an_owner_registers_itself() {
@@ -119,7 +119,7 @@ async fn an_owner_registers_itself() {
 }
 
 // Y.3059 9.2 i d
-// 7 i a
+// Y.3059 7 i a
 // Only an admin verifies an owner: the owner itself is 403, an unknown owner 404.
 #[tokio::test]
 async fn only_admins_verify_owners() {
@@ -168,7 +168,7 @@ async fn only_admins_verify_owners() {
 }
 
 // Y.3059 9.2 i f
-// 9.2 i d
+// Y.3059 9.2 i d
 // Client mistakes on virtual IDs and transfers are 4xx problems, never 5xx.
 #[tokio::test]
 async fn virtual_id_and_transfer_mistakes_are_client_errors() {

@@ -450,8 +450,7 @@ fn regdevid_of(identifier_value: &str) -> String {
 // Y.3059 7 ii
 // Y.3059 6.1 d
 // Y.3059 6.1 h
-// Y.3059 9.2 ii a
-// Y.3059 9.2 ii d
+// Y.3059 9.2 ii a-d
 // Y.3059 10
 #[tokio::test]
 async fn good_registration_is_created_with_a_verifiable_credential() {
@@ -529,7 +528,7 @@ async fn good_registration_is_created_with_a_verifiable_credential() {
 }
 
 // Y.3059 7 iv b
-// Y.3059 9.2 ii c
+// Y.3059 9.2 ii a-d
 // Y.3059 6.1 d
 // Y.3059 7 i c
 #[tokio::test]
@@ -679,7 +678,7 @@ async fn same_identifier_with_another_key_is_a_possible_clone() {
 
 // Y.3059 9.2 i c
 // Y.3059 6.1 h
-// Y.3059 9.2 ii c
+// Y.3059 9.2 ii a-d
 #[tokio::test]
 async fn location_of_a_serial_device_leads_to_its_acknowledgement() {
     let h = Harness::new().await;
@@ -1046,7 +1045,6 @@ async fn registration_sent_as_json_is_unsupported_media_type() {
     assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
 }
 
-// Y.3059 9.2 ii c
 // Y.3059 10
 #[tokio::test]
 async fn acknowledgement_path_that_is_not_a_regdevid_is_a_problem() {

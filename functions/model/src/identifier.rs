@@ -21,9 +21,13 @@ const SERIAL_VALUE_MAX: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentifierError {
-    #[error("registry id must be exactly three characters A-Z or 0-9")]
+    #[error(
+        "registry id must be three characters A-Z or 0-9, or a geographical registry's ICANN two-letter country code"
+    )]
     RegId,
-    #[error("registry path must be 1 to 3 registry ids separated by '.'")]
+    #[error(
+        "registry path must be 1 to 3 registry ids separated by '.', a country code only first"
+    )]
     RegistryPath,
     #[error("unknown identifier scheme (expected imei, mac, eui64, ipv6 or serial)")]
     UnknownScheme,

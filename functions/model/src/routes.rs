@@ -366,12 +366,13 @@ pub const ROUTES: &[RouteSpec] = &[
         Access::Signed(&[Role::Admin]),
         "admin",
     ),
-    // Agencies, owners and registries report through an admin until they sign themselves.
+    // Owners for their own devices only, devices for themselves (checked by the domain);
+    // registries report through the signed exchange.
     route(
         Op::ReportVulnerability,
         "POST",
         "/v1/vulnerabilities",
-        Access::Signed(&[Role::Device, Role::Admin]),
+        Access::Signed(&[Role::Device, Role::Owner, Role::Agency, Role::Admin]),
         "admin",
     ),
     route(

@@ -15,6 +15,7 @@ before(async () => {
 });
 after(async () => { await browser?.close(); });
 
+// card C5
 test('checking a registered device shows its status, the registry and a verified statement', async () => {
   const { page, problems } = browser;
   await visit(page, '/');
@@ -34,6 +35,7 @@ test('checking a registered device shows its status, the registry and a verified
   await screenshot(page, 'check');
 });
 
+// card C5
 test('a slow answer shows the loading state, then the result', async () => {
   const { page } = browser;
   await visit(page, '/');
@@ -54,6 +56,7 @@ test('a slow answer shows the loading state, then the result', async () => {
   }
 });
 
+// card C5
 test('a malformed id gives a readable error and no badge', async () => {
   const { page } = browser;
   await visit(page, '/');
@@ -69,6 +72,7 @@ test('a malformed id gives a readable error and no badge', async () => {
   await screenshot(page, 'check-error');
 });
 
+// card C5
 test('an unknown device gives a readable error from the API', async () => {
   const { page } = browser;
   await visit(page, '/');
@@ -81,6 +85,7 @@ test('an unknown device gives a readable error from the API', async () => {
   assert.equal(await page.locator('[data-testid=status-badge]').count(), 0);
 });
 
+// card C5
 test('the registry page shows the RegID, type and practice statement', async () => {
   const { page } = browser;
   const s = stack();

@@ -22,6 +22,7 @@ after(async () => {
 
 const subscribed = () => topicSubscriptions(topic).filter((s) => s.Endpoint === queue.arn);
 
+// card C5
 test('create a subscription, then delete it', async () => {
   const { page, problems } = browser;
   await signUpAndLogIn(page, { name: 'Sub Scriber', contact: 'subs@example.org' });

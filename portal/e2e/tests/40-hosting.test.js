@@ -7,7 +7,10 @@ import { after, before, test } from 'node:test';
 import { openBrowser, registerDevice, rendered, stack, text } from '../lib/harness.js';
 
 const url = stack().portal_url;
-const skip = url ? false : 'the stack has no portal_url (its portal was not uploaded)';
+/** Fails, not skips, without the bucket's copy: a portal the stack does not serve is a fault. */
+function uploaded() {
+  assert.ok(url, 'the stack has no portal_url: its portal was not uploaded to its bucket (infra/portal.py)');
+}
 
 /** GET through LocalStack with the website's Host header: {status, type, body}. */
 function website(path) {
@@ -25,11 +28,13 @@ function website(path) {
 
 let browser;
 before(async () => {
-  if (!skip) browser = await openBrowser({ resolveLocalStack: true });
+  if (url) browser = await openBrowser({ resolveLocalStack: true });
 });
 after(async () => { await browser?.close(); });
 
-test('the stack\'s bucket serves the portal, its wasm and a config.json for the stack', { skip }, async () => {
+// card C5
+test('the stack\'s bucket serves the portal, its wasm and a config.json for the stack', async () => {
+  uploaded();
   const index = await website('/');
   assert.equal(index.status, 200);
   assert.match(index.type, /^text\/html/);
@@ -43,7 +48,9 @@ test('the stack\'s bucket serves the portal, its wasm and a config.json for the 
   assert.match((await website('/search')).body.toString(), /trustreg_portal\.js/);
 });
 
-test('the app from the bucket checks a device across origins (the API answers CORS)', { skip }, async () => {
+// card C5
+test('the app from the bucket checks a device across origins (the API answers CORS)', async () => {
+  uploaded();
   const device = registerDevice();
   const { page, problems } = browser;
   await page.goto(url, { waitUntil: 'load' });

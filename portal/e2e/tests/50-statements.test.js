@@ -54,6 +54,7 @@ function vector(name) {
   return block.slice(block.indexOf('\n') + 1).trim();
 }
 
+// card C5
 test("API.md's statement test vector verifies with its registry key, and says its answer", async () => {
   const key = JSON.parse(vector('registry key'));
   const answer = JSON.parse(vector('answer'));
@@ -63,6 +64,7 @@ test("API.md's statement test vector verifies with its registry key, and says it
   assert.equal(said.iat, 1_795_000_000);
 });
 
+// card C5
 test('a statement whose answer was changed, or checked with another key, does not verify', async () => {
   const key = JSON.parse(vector('registry key'));
   const statement = vector('statement');
@@ -76,6 +78,7 @@ test('a statement whose answer was changed, or checked with another key, does no
   await assert.rejects(verifyStatement(statement, other, 1_795_000_000), /signature verification failed/);
 });
 
+// card C5
 test("a real lookup's statement verifies with the key GET /v1/registry publishes", async () => {
   const device = registerDevice();
   const api = stack().local_api_url.replace(/\/$/, '');

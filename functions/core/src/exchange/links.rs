@@ -95,9 +95,11 @@ fn link_target(link: &LinkRecord) -> String {
 
 /// The linked registry's path, which must end with its RegID.
 fn link_path(reg_id: &str, path: &str) -> Result<RegistryPath, RegistryError> {
-    let reg_id: RegId = reg_id
-        .parse()
-        .map_err(|_| RegistryError::Malformed("reg_id must be three of A-Z, 0-9".into()))?;
+    let reg_id: RegId = reg_id.parse().map_err(|_| {
+        RegistryError::Malformed(
+            "reg_id must be three of A-Z, 0-9, or a geographical registry's country code".into(),
+        )
+    })?;
     let path: RegistryPath = path
         .parse()
         .map_err(|_| RegistryError::Malformed("path must be 1 to 3 RegIDs joined by '.'".into()))?;

@@ -142,16 +142,44 @@ impl Registry {
                     forwarded,
                 })
             }
-            Applied::Duplicate { .. } => Ok(Received::Duplicate),
+            // Y.3059 7 i c: a message dropped or held back is received all the same, and
+            // its record is what shows a replay or an early update arrived.
+            Applied::Duplicate { .. } => {
+                self.audit_receipt(from, claims, "exchange-duplicate")
+                    .await?;
+                Ok(Received::Duplicate)
+            }
             // Nothing was written: delivered again, it is checked anew.
-            Applied::Gap { last } if may_wait => Ok(Received::Deferred {
-                waiting_for: last + 1,
-            }),
+            Applied::Gap { last } if may_wait => {
+                self.audit_receipt(from, claims, "exchange-deferred")
+                    .await?;
+                Ok(Received::Deferred {
+                    waiting_for: last + 1,
+                })
+            }
             Applied::Gap { .. } => {
                 self.request_snapshot(from, &claims.origin).await?;
                 Ok(Received::SnapshotRequested)
             }
         }
+    }
+
+    /// Records that `claims` arrived from `from` and what became of it (`action`), under the
+    /// update's `<origin>#<seq>` as applied updates are.
+    async fn audit_receipt(
+        &self,
+        from: &LinkRecord,
+        claims: &ExchangeClaims,
+        action: &str,
+    ) -> Result<(), RegistryError> {
+        let audit = self.audit(
+            &format!("registry:{}", from.path),
+            action,
+            Some(format!("{}#{}", claims.origin, claims.seq)),
+            Ok(()),
+        );
+        self.store.record_audit(&audit).await?;
+        Ok(())
     }
 
     /// An applied update or snapshot page goes on up, and across to the peers when it came

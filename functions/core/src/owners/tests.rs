@@ -84,7 +84,7 @@ async fn accept(
 }
 
 // Y.3059 9.2 i d
-// 9.1 iii
+// Y.3059 9.1 iii
 // A self-registered owner's PII is stored sealed only, and opens for that owner and admins.
 #[tokio::test]
 async fn owner_pii_is_sealed_and_only_for_the_owner_and_admins() {
@@ -190,7 +190,7 @@ async fn verifying_an_owner_changes_its_devices_status() {
 }
 
 // Y.3059 9.2 i d
-// 9.3 iv
+// Y.3059 9.3 iv
 // A transfer by the current owner is an offer the receiving owner accepts; only then does the
 // device move, its verification follow the new owner and the custody chain keep both. A
 // non-owner may not transfer it, nobody but the receiving owner accepts, and a transfer to the
@@ -282,7 +282,7 @@ async fn owners_issue_virtual_ids_for_their_devices() {
 }
 
 // Y.3059 9.2 i d
-// 9.2 i g
+// Y.3059 9.2 i g
 // A device registering with an owner claim creates that owner, sealed and linked.
 #[tokio::test]
 async fn an_owner_claim_at_registration_creates_a_linked_owner() {

@@ -247,7 +247,7 @@ async fn resolution_of_regdevids_and_unknown_virtual_ids() {
 }
 
 // Y.3059 9.2 i f
-// 7 i c
+// Y.3059 7 i c
 // Only the device itself names itself: another device's signature, a TTL out of range and a
 // replayed nonce are refused and audited.
 #[tokio::test]

@@ -442,7 +442,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
     },
     Described {
         op: Op::ReportVulnerability,
-        summary: "Report a vulnerability for RegDevIDs or make/model/firmware ranges (9.3 ii b)",
+        summary: "Report a vulnerability (9.3 ii b): an admin or an agency for RegDevIDs or make/model/firmware ranges, an owner for RegDevIDs it owns, a device for itself; stored with its source",
         body: jws(
             "vulnerability",
             "{nonce, severity, cve?, summary, target: {regdevids} or a make/model/firmware range}",

@@ -11,14 +11,35 @@ use super::{Identifier, IdentifierError, Scheme};
 /// room to spare. Anything longer is rejected before it is split.
 const MAX_REGDEVID_LEN: usize = 160;
 
-/// A registry's identifier, `[A-Z0-9]{3}`.
+/// A registry's identifier: `[A-Z0-9]{3}`, or for a geographical registry an ICANN-issued
+/// two-letter country code (Y.3059 9.1 i note: `COUNTRY_CODES`), which `RegistryPath` admits
+/// only at the apex. A two-letter id is stored with a trailing zero byte, which sorts it before
+/// every three-character id that shares its letters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RegId([u8; 3]);
+
+/// The country-code top-level domains a geographical registry may take as its RegID; the file
+/// says where they come from, and infra/deploy.py reads the same file.
+pub const COUNTRY_CODES: &str = include_str!("country_codes.txt");
+
+fn is_country_code(code: &str) -> bool {
+    COUNTRY_CODES
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .flat_map(str::split_whitespace)
+        .any(|listed| listed == code)
+}
 
 impl RegId {
     pub fn as_str(&self) -> &str {
         // Only ASCII bytes are ever stored (checked in from_str), so this cannot fail.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        let len = if self.is_country_code() { 2 } else { 3 };
+        std::str::from_utf8(&self.0[..len]).unwrap_or_default()
+    }
+
+    /// An ICANN two-letter country code: the RegID of a geographical registry only.
+    pub fn is_country_code(&self) -> bool {
+        self.0[2] == 0
     }
 }
 
@@ -26,6 +47,10 @@ impl FromStr for RegId {
     type Err = IdentifierError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() == 2 && is_country_code(s) {
+            let b = s.as_bytes();
+            return Ok(RegId([b[0], b[1], 0]));
+        }
         let bytes: [u8; 3] = s
             .as_bytes()
             .try_into()
@@ -57,6 +82,10 @@ impl RegistryPath {
 
     pub fn new(ids: Vec<RegId>) -> Result<Self, IdentifierError> {
         if ids.is_empty() || ids.len() > Self::MAX_DEPTH {
+            return Err(IdentifierError::RegistryPath);
+        }
+        // A country code names a geographical registry, the apex of a path (Y.3059 6.1 a).
+        if ids.iter().skip(1).any(RegId::is_country_code) {
             return Err(IdentifierError::RegistryPath);
         }
         Ok(RegistryPath(ids))
@@ -182,11 +211,71 @@ mod tests {
     #[test]
     fn reg_id_is_three_upper_alphanumerics() {
         for ok in ["IN1", "HLT", "P07", "000", "ZZZ"] {
-            assert_eq!(ok.parse::<RegId>().unwrap().as_str(), ok);
+            let id = ok.parse::<RegId>().unwrap();
+            assert_eq!(id.as_str(), ok);
+            assert!(!id.is_country_code());
         }
-        for bad in ["", "IN", "IN12", "in1", "I-1", "ÄB", "I 1", "P0é"] {
+        for bad in [
+            "", "I", "IN12", "in1", "I-1", "ÄB", "I 1", "P0é", "1N", "I\0",
+        ] {
             assert_eq!(bad.parse::<RegId>(), Err(IdentifierError::RegId), "{bad}");
         }
+    }
+
+    // Y.3059 9.1 i
+    #[test]
+    fn reg_id_may_be_an_icann_country_code() {
+        for code in ["IN", "DE", "UK", "EU", "AC", "ZW"] {
+            let id = code.parse::<RegId>().unwrap();
+            assert_eq!((id.as_str(), id.is_country_code()), (code, true));
+            assert_eq!(id.to_string(), code);
+        }
+        // Not delegated as country codes, or not in the form ICANN issues them.
+        for bad in ["ZZ", "XK", "AA", "BQ", "UM", "in", "I1", "00"] {
+            assert_eq!(bad.parse::<RegId>(), Err(IdentifierError::RegId), "{bad}");
+        }
+        assert_eq!(
+            COUNTRY_CODES
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .flat_map(str::split_whitespace)
+                .filter(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+                .count(),
+            0,
+            "the list holds two upper-case letters per code"
+        );
+    }
+
+    // Y.3059 9.1 i
+    // Y.3059 6.1 a
+    #[test]
+    fn a_country_code_names_only_the_apex_of_a_path() {
+        let path: RegistryPath = "IN.HLT.P07".parse().unwrap();
+        assert_eq!(path.to_string(), "IN.HLT.P07");
+        assert_eq!(path.parent().unwrap().to_string(), "IN.HLT");
+        assert_eq!(path.ids()[0].as_str(), "IN");
+        assert_eq!(
+            "DE".parse::<RegistryPath>().unwrap().own_id().as_str(),
+            "DE"
+        );
+        for bad in ["IN1.DE", "IN1.HLT.DE", "IN.DE", "IN.XX.P07"] {
+            assert_eq!(
+                bad.parse::<RegistryPath>(),
+                Err(IdentifierError::RegistryPath),
+                "{bad}"
+            );
+        }
+        let id: RegDevId = "IN.HLT.P07:imei:356938035643809".parse().unwrap();
+        assert_eq!(id.to_string(), "IN.HLT.P07:imei:356938035643809");
+        assert_eq!(
+            serde_json::from_value::<RegDevId>(serde_json::json!(id.to_string())).unwrap(),
+            id
+        );
+        assert!(
+            "IN1.IN.P07:imei:356938035643809"
+                .parse::<RegDevId>()
+                .is_err()
+        );
     }
 
     // Y.3059 9.1 i

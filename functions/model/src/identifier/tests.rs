@@ -306,7 +306,7 @@ proptest! {
         eui in "[0-9a-fA-F]{16}",
         v6 in any::<u128>(),
         serial in "[A-Za-z0-9]{1,32}/[A-Za-z0-9._-]{1,64}",
-        path in "[A-Z0-9]{3}(\\.[A-Z0-9]{3}){0,2}",
+        path in "([A-Z0-9]{3}|IN|DE|UK)(\\.[A-Z0-9]{3}){0,2}",
     ) {
         let scheme = Scheme::ALL[scheme_index];
         let raw = match scheme {

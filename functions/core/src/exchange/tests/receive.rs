@@ -140,6 +140,15 @@ async fn replayed_and_reordered_messages_change_nothing() {
     );
     assert_eq!(after.last_sequences.get(PRIMARY), Some(&2));
     assert!(sectoral.outbox.drain().is_empty());
+    // Y.3059 7 i c: each replay was received, and is on record as such.
+    let replays = sectoral.audited("exchange-duplicate", Outcome::Accepted);
+    assert_eq!(
+        replays
+            .iter()
+            .map(|a| (a.actor.clone(), a.target.clone().unwrap_or_default()))
+            .collect::<Vec<_>>(),
+        [1, 2].map(|seq| (format!("registry:{PRIMARY}"), format!("{PRIMARY}#{seq}")))
+    );
 }
 
 // Y.3059 9.4 i b
@@ -297,6 +306,15 @@ async fn reordered_updates_wait_for_the_missing_one_instead_of_pulling_a_snapsho
         Received::Deferred { waiting_for: 2 }
     );
     assert!(mirrored(&sectoral, 3).is_none());
+    // Y.3059 7 i c: held back, but received, and on record as such.
+    let deferred = sectoral.audited("exchange-deferred", Outcome::Accepted);
+    assert_eq!(
+        deferred
+            .iter()
+            .map(|a| a.target.as_deref())
+            .collect::<Vec<_>>(),
+        [Some(format!("{PRIMARY}#3").as_str())]
+    );
     assert!(matches!(
         receive(&second, 1).await,
         Received::Applied { .. }
