@@ -30,7 +30,10 @@
 """
 
 import base64
+import datetime
+import hashlib
 import json
+import secrets
 import os
 import sys
 import threading
@@ -43,6 +46,8 @@ from schemathesis.core import NotSet
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 SIGN = os.environ.get("TRUSTREG_FUZZ_SIGN", "1") != "0"
 schemathesis.serializer.alias("application/jose", "text/plain")
@@ -118,11 +123,14 @@ def jwk(public_key) -> dict:
     }
 
 
-def sign_jws(key, kid: str | None, method: str, path: str, claims: dict) -> str:
+def sign_jws(key, kid: str | None, method: str, path: str, claims: dict, x5c=None) -> str:
     """A compact JWS (ES256) over `claims` made for `method` on `path` (the `htm` and `htu`
-    claims, docs/API.md "Signed requests"), as tests/src/lib.rs `signed_request` makes it."""
+    claims, docs/API.md "Signed requests"), as tests/src/lib.rs `signed_request` makes it;
+    with `x5c`, the certificate chain (a device's registration) in the header."""
     claims = {**claims, "htm": method, "htu": path}
     header = {"alg": "ES256"} if kid is None else {"alg": "ES256", "kid": kid}
+    if x5c:
+        header["x5c"] = x5c
     header = b64url(json.dumps(header, separators=(",", ":")).encode())
     payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
     der = key.sign(f"{header}.{payload}".encode(), ec.ECDSA(hashes.SHA256()))
@@ -213,6 +221,8 @@ if os.environ.get("TRUSTREG_FUZZ_AUTH") == "enquirer":
 
         def set(self, case, data, context):
             case.headers = case.headers or {}
+            if str(case.headers.get("Authorization", "")).startswith("TrustReg-JWS "):
+                return  # a bulk registration's own signature (sign_bulk)
             case.headers["Authorization"] = f"Bearer {data}"
 
 
@@ -242,6 +252,8 @@ class Signers:
         self.enquirer_token = enquirer_token(api, admin_dir, enquirer_key)
         self.by_role["enquirer"] = (self.enquirer_kid, enquirer_key)
         self.by_role["agency"] = self.by_role["enquirer"]
+        self.devices = Devices(self, admin_dir)
+        self.by_role["device"] = (self.devices.regdevid, self.devices.key)
 
     @property
     def enquirer_kid(self) -> str:
@@ -250,6 +262,103 @@ class Signers:
     def nonce(self, purpose: str) -> str:
         answer = self.http.post(f"{self.api}/v1/challenges", json={"purpose": purpose}, timeout=30)
         return expect(answer, 201, f"a {purpose} challenge")["nonce"]
+
+
+class Devices:
+    """A manufacturer CA of the hooks' own, accepted through the API as the administrator (PUT
+    /v1/admin/roots/{id}), and one device it certified, registered and so known by its
+    RegDevID: the hooks sign registrations with a fresh device certificate of that CA (x5c)
+    and the device's operations as that device (kid = its RegDevID)."""
+
+    IMEI_TAC = "35" + "".join(str(secrets.randbelow(10)) for _ in range(6))
+
+    def __init__(self, signers: "Signers", admin_dir: Path):
+        self.signers = signers
+        self.ca_key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"API Fuzzing CA {secrets.token_hex(4)}")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.ca_name = name
+        self.ca = (
+            x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(self.ca_key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False,
+                                         key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, key_cert_sign=True, crl_sign=True,
+                                         encipher_only=False, decipher_only=False), critical=True)
+            .sign(self.ca_key, hashes.SHA256())
+        )
+        der = self.ca.public_bytes(serialization.Encoding.DER)
+        root_path = f"/v1/admin/roots/{hashlib.sha256(der).hexdigest()}"
+        admin_kid, admin_key = signers.by_role["admin"]
+        claims = {"nonce": signers.nonce("root"), "name": "API Fuzzing",
+                  "certificate": base64.b64encode(der).decode(),
+                  "rot_types": ["secure-element"], "identifier_scopes": [f"imei:{self.IMEI_TAC}"]}
+        expect(signers.http.put(f"{signers.api}{root_path}",
+                                data=sign_jws(admin_key, admin_kid, "PUT", root_path, claims),
+                                headers={"content-type": "application/jose"}, timeout=30),
+               200, "the hooks' manufacturer root")
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        claims = {"nonce": signers.nonce("register"), "identifier": self.imei(),
+                  "device": {"make": "Fuzz", "model": "Sensor", "firmware_version": "1",
+                             "software_version": "1", "rot": {"type": "secure-element"}}}
+        registered = expect(
+            signers.http.post(f"{signers.api}/v1/registrations",
+                              data=self.registration(claims, self.key),
+                              headers={"content-type": "application/jose"}, timeout=30),
+            201, "the hooks' device")
+        self.regdevid = registered["regdevid"]
+
+    def imei(self) -> dict:
+        """A fresh IMEI under the CA's scope (TAC), its Luhn check digit right."""
+        body = self.IMEI_TAC + "".join(str(secrets.randbelow(10)) for _ in range(6))
+        total = 0
+        for i, digit in enumerate(int(d) for d in reversed(body)):
+            if i % 2 == 0:
+                digit *= 2
+                digit = digit - 9 if digit > 9 else digit
+            total += digit
+        return {"scheme": "imei", "value": body + str((10 - total % 10) % 10)}
+
+    def certificate(self, identifier: dict, key) -> bytes:
+        """A device certificate for `identifier` (SAN URI as core/src/identifier/san.rs
+        writes it, IMEIs only here) and `key`."""
+        value = identifier["value"]
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"imei:{value}")]))
+            .issuer_name(self.ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(
+                f"urn:gsma:imei:{value[:8]}-{value[8:14]}-{value[14:]}")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                         key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, key_cert_sign=False, crl_sign=False,
+                                         encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.ca_key.public_key()),
+                           critical=False)
+            .sign(self.ca_key, hashes.SHA256())
+        )
+        return cert.public_bytes(serialization.Encoding.DER)
+
+    def registration(self, claims: dict, key=None) -> str:
+        """A registration signed by a fresh device key (or `key`) certified for the claims'
+        identifier, the chain in x5c; an identifier the CA cannot certify gets a fresh IMEI."""
+        key = key or ec.generate_private_key(ec.SECP256R1())
+        identifier = claims.get("identifier")
+        if not (isinstance(identifier, dict) and identifier.get("scheme") == "imei"
+                and str(identifier.get("value", "")).startswith(self.IMEI_TAC)):
+            claims["identifier"] = identifier = self.imei()
+        chain = [base64.b64encode(self.certificate(identifier, key)).decode(),
+                 base64.b64encode(self.ca.public_bytes(serialization.Encoding.DER)).decode()]
+        return sign_jws(key, None, "POST", "/v1/registrations", claims, x5c=chain)
 
 
 ENQUIRER_KID: dict = {}
@@ -266,7 +375,8 @@ def signers():
         return _signers
 
 
-# Signing these as the administrator would change the stack the other tests use.
+# Signing these as the administrator would change the stack the other tests use: signed for a
+# name the registry refuses only (NOT_A_DOMAIN).
 NOT_AS_ADMIN = {("PUT", "/v1/admin/trust-domains/{name}")}
 
 
@@ -287,9 +397,39 @@ def before_load_schema(ctx, raw_schema):
                 media["schema"] = media["x-jws-payload"]
 
 
+# A trust domain name the registry refuses (lower-case letters, digits and '-' only), so that a
+# PUT signed as the administrator reaches the operation's own checks but never adds a domain
+# to, or changes a policy of, the stack the other tests use (tests/tests/trust_domains.rs
+# covers its successes).
+NOT_A_DOMAIN = "Fuzz_Not_A_Domain"
+BULK = ("POST", "/v1/bulk/registrations")
+
+
+def sign_bulk(case):
+    """A bulk registration goes as NDJSON text (exact bytes to digest), signed by the test
+    administrator in `Authorization: TrustReg-JWS <JWS>` over the body's SHA-256 and a `bulk`
+    nonce (docs/API.md, device-facing; device/src/bulk.rs `body_claims`)."""
+    if isinstance(case.body, NotSet):
+        return
+    if not isinstance(case.body, str):
+        items = case.body if isinstance(case.body, list) else [case.body]
+        case.body = "\n".join(json.dumps(item) for item in items)
+        case.media_type = "application/x-ndjson"
+    keys = signers()
+    kid, key = keys.by_role["admin"]
+    claims = {"nonce": keys.nonce("bulk"),
+              "body_sha256": b64url(hashlib.sha256(case.body.encode()).digest())}
+    case.headers = case.headers or {}
+    case.headers["Authorization"] = "TrustReg-JWS " + sign_jws(key, kid, "POST", BULK[1], claims)
+
+
 @schemathesis.hook
 def before_call(ctx, case, **kwargs):
     """A generated payload (a JSON object) goes out signed; anything else as junk text."""
+    if SIGN and (case.operation.method.upper(), case.operation.path) == BULK \
+            and case.method.upper() == "POST":
+        sign_bulk(case)
+        return
     media = jose_media(case.operation)
     if media is None or isinstance(case.body, (NotSet, str)):
         return
@@ -302,7 +442,16 @@ def before_call(ctx, case, **kwargs):
     for allowed in media.get("x-jws-signers", []):
         role = allowed.get("role")
         if role == "admin" and (method, template) in NOT_AS_ADMIN:
-            continue
+            case.path_parameters["name"] = NOT_A_DOMAIN
+        if role == "device" and allowed.get("x5c"):  # a registration: the root of trust
+            claims = dict(case.body)
+            claims["nonce"] = keys.nonce(media["x-jws-purpose"])
+            case.body = keys.devices.registration(claims)
+            return
+        if role == "device":
+            # The device signs for itself only: its RegDevID in the path, as its kid.
+            if "regdevid" in (case.path_parameters or {}):
+                case.path_parameters["regdevid"] = keys.devices.regdevid
         if role in keys.by_role and (allowed.get("kid") or role == "owner"):
             signer = keys.by_role[role]
             if allowed.get("kid") is None:  # self-service: the key the request registers

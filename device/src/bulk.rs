@@ -75,6 +75,6 @@ impl RegistryClient {
             .body(body)
             .send()
             .await?;
-        crate::client::decode(response).await
+        crate::client::decode("POST", response).await
     }
 }

@@ -122,7 +122,7 @@ impl RegistryClient {
             .json(&ChallengeRequest { purpose })
             .send()
             .await?;
-        decode(response).await
+        decode("POST", response).await
     }
 
     pub async fn register(
@@ -294,7 +294,7 @@ impl RegistryClient {
             .body(jws)
             .send()
             .await?;
-        decode(response).await
+        decode("POST", response).await
     }
 }
 
@@ -389,11 +389,32 @@ pub fn device_path(op: Op, regdevid: &str) -> String {
     op.path_with(&[("regdevid", &encode_path_segment(regdevid))])
 }
 
+/// One answer as the client received it, for an observer.
+pub struct Exchange<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    pub status: u16,
+    pub headers: &'a reqwest::header::HeaderMap,
+    pub body: &'a [u8],
+}
+
+static OBSERVER: std::sync::OnceLock<fn(&Exchange<'_>)> = std::sync::OnceLock::new();
+
+/// Hands every answer any client of this process receives to `observer` before it is decoded:
+/// the e2e tests check each against the API's OpenAPI document (tests/src/contract.rs). The
+/// first observer set stays.
+pub fn observe_exchanges(observer: fn(&Exchange<'_>)) {
+    let _ = OBSERVER.set(observer);
+}
+
 /// Success bodies become `T`; RFC 9457 problems become `ClientError::Problem`.
 pub(crate) async fn decode<T: DeserializeOwned>(
+    method: &str,
     response: reqwest::Response,
 ) -> Result<T, ClientError> {
     let status = response.status();
+    let url = response.url().to_string();
+    let headers = response.headers().clone();
     let is_problem = response
         .headers()
         .get(CONTENT_TYPE)
@@ -406,6 +427,15 @@ pub(crate) async fn decode<T: DeserializeOwned>(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse().ok());
     let body = response.bytes().await?;
+    if let Some(observer) = OBSERVER.get() {
+        observer(&Exchange {
+            method,
+            url: &url,
+            status: status.as_u16(),
+            headers: &headers,
+            body: &body,
+        });
+    }
     if status.is_success() {
         return serde_json::from_slice(&body).map_err(|e| ClientError::Decode(e.to_string()));
     }

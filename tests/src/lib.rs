@@ -4,6 +4,7 @@
 //! The test command (README) starts LocalStack and deploys the stack first; these tests fail,
 //! loudly, when it is not there rather than skip.
 
+pub mod contract;
 pub mod devices;
 pub mod exchange;
 pub mod failures;
@@ -52,6 +53,7 @@ impl Stack {
             .iter()
             .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
             .collect();
+        check_device_answers();
         Self { outputs }
     }
 
@@ -275,6 +277,12 @@ impl Answer {
     }
 }
 
+/// Every answer the device client receives in this process is checked against the API's
+/// OpenAPI document (contract.rs); set up with the first deployed stack a test takes.
+fn check_device_answers() {
+    trustreg_device::client::observe_exchanges(contract::observe_device);
+}
+
 /// Posts `body` with `content_type` to `<api><path>`.
 pub async fn post(api: &str, path: &str, content_type: &str, body: String) -> Answer {
     send(
@@ -294,7 +302,7 @@ pub async fn send(
     body: Option<(&str, String)>,
 ) -> Answer {
     let method: reqwest::Method = method.parse().expect("an HTTP method");
-    let mut request = reqwest::Client::new().request(method, url);
+    let mut request = reqwest::Client::new().request(method.clone(), &url);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -309,7 +317,11 @@ pub async fn send(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let text = response.text().await.expect("a body");
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("a body");
+    // Every answer a test sees through here is held to the OpenAPI document (contract.rs).
+    contract::observe(method.as_str(), &url, status, &headers, &bytes);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
     Answer {
         status,
@@ -460,6 +472,7 @@ pub fn stack_from_file(file: &std::path::Path) -> Stack {
         )
     });
     let json: serde_json::Value = serde_json::from_str(&text).expect("stack outputs are JSON");
+    check_device_answers();
     Stack {
         outputs: json
             .as_object()

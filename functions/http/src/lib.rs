@@ -46,7 +46,7 @@ pub use admin_api::admin_router;
 pub use cors::{ALLOW_HEADERS, ALLOW_METHODS, EXPOSE_HEADERS, MAX_AGE_SECONDS};
 pub use device_api::register_router;
 pub use enquirer_api::interrogate_router;
-pub use openapi::openapi_document;
+pub use openapi::{openapi_document, openapi_json};
 pub use problem::{PROBLEM_BASE, PROBLEM_JSON, Problem};
 pub use rate::SourceAddress;
 pub use routes::{Access, FUNCTIONS, ROUTES, RouteSpec};

@@ -32,8 +32,35 @@ pub(crate) fn routes() -> Vec<Route> {
 }
 
 async fn serve() -> Response {
-    Json(openapi_document()).into_response()
+    Json(openapi_json()).into_response()
 }
+
+/// The document as served: `openapi_document` with what utoipa's builders cannot say (a
+/// response header's `required`, OpenAPI 3.1 4.8.21) filled in.
+pub fn openapi_json() -> serde_json::Value {
+    let mut document = serde_json::to_value(openapi_document()).unwrap_or_default();
+    if let Some(paths) = document.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for responses in paths
+            .values_mut()
+            .filter_map(|item| item.as_object_mut())
+            .flat_map(|item| item.values_mut())
+            .filter_map(|operation| operation.get_mut("responses"))
+            .filter_map(|responses| responses.as_object_mut())
+        {
+            for (status, response) in responses.iter_mut() {
+                if RETRY_AFTER_STATUSES.contains(&status.as_str())
+                    && let Some(header) = response.pointer_mut("/headers/Retry-After")
+                {
+                    header["required"] = serde_json::Value::Bool(true);
+                }
+            }
+        }
+    }
+    document
+}
+
+/// The answers that always carry `Retry-After` (API.md, first section).
+const RETRY_AFTER_STATUSES: &[&str] = &["429", "503"];
 
 pub(crate) fn bearer_scheme() -> SecurityScheme {
     let mut http = Http::new(HttpAuthScheme::Bearer);
@@ -121,7 +148,7 @@ fn operation(spec: &RouteSpec) -> Operation {
     if let Some(body) = described.and_then(|d| request_body(spec, d)) {
         builder = builder.request_body(Some(body));
     }
-    builder = builder.responses(responses(spec.access, described));
+    builder = builder.responses(responses(spec, described));
     for requirement in security(spec.access, described) {
         builder = builder.security(requirement);
     }
@@ -269,7 +296,8 @@ fn kid_form(role: trustreg_core::actors::Role) -> &'static str {
     }
 }
 
-fn responses(access: Access, described: Option<&Described>) -> utoipa::openapi::Responses {
+fn responses(spec: &RouteSpec, described: Option<&Described>) -> utoipa::openapi::Responses {
+    let access = spec.access;
     let mut builder = ResponsesBuilder::new();
     if let Some(Answer {
         status,
@@ -292,11 +320,10 @@ fn responses(access: Access, described: Option<&Described>) -> utoipa::openapi::
         }
         .build();
         builder = builder.response(status.to_string(), response.clone());
-        // A PUT of a trust domain not hosted yet adds it: the same body, as 201.
-        if described.is_some_and(|d| d.op == Op::PutTrustDomain) {
-            let mut added = response;
-            added.description = "The domain added (its topic made), with its policy".into();
-            builder = builder.response("201", added);
+        for (other, description) in described.map_or(&[][..], |d| other_answers(d.op)) {
+            let mut other_response = response.clone();
+            other_response.description = (*description).into();
+            builder = builder.response(other.to_string(), other_response);
         }
     }
     let mut errors: Vec<u16> = described.map_or(Vec::new(), |d| d.errors.to_vec());
@@ -310,22 +337,52 @@ fn responses(access: Access, described: Option<&Described>) -> utoipa::openapi::
     if described.is_some_and(|d| crate::rate::is_limited(d.op)) {
         errors.push(429);
     }
+    // A path parameter longer than the registry reads (API.md, "Bounds before work").
+    if path_parameters(spec.path).next().is_some() {
+        errors.push(414);
+    }
     // Every route may meet an unavailable store or key service.
     errors.push(503);
     errors.sort_unstable();
     errors.dedup();
     for status in errors {
-        builder = builder.response(
-            status.to_string(),
-            ResponseBuilder::new()
-                .description(error_text(status))
-                .content(
-                    crate::problem::PROBLEM_JSON,
-                    Content::new(Some(Ref::from_schema_name("Problem"))),
-                ),
-        );
+        let mut response = ResponseBuilder::new()
+            .description(error_text(status))
+            .content(
+                crate::problem::PROBLEM_JSON,
+                Content::new(Some(Ref::from_schema_name("Problem"))),
+            );
+        if RETRY_AFTER_STATUSES.contains(&status.to_string().as_str()) {
+            let mut header = utoipa::openapi::header::Header::new(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[0-9]+$")),
+            );
+            header.description = Some("Seconds to wait before a retry".into());
+            response = response.header("Retry-After", header);
+        }
+        builder = builder.response(status.to_string(), response);
     }
     builder.build()
+}
+
+/// The success answers an operation gives besides its main one, with the same body.
+fn other_answers(op: Op) -> &'static [(u16, &'static str)] {
+    match op {
+        // A PUT of a trust domain not hosted yet adds it.
+        Op::PutTrustDomain => &[(201, "The domain added (its topic made), with its policy")],
+        // A repeat of a registration with the same key (API.md, device-facing).
+        Op::Register => &[(
+            200,
+            "Already registered with the same key: the same RegDevID",
+        )],
+        // An owner's transfer is an offer; an administrator's takes effect at once (200).
+        Op::Transfer => &[(
+            202,
+            "Offered: the device passes when the owner it is offered to accepts",
+        )],
+        _ => &[],
+    }
 }
 
 fn error_text(status: u16) -> &'static str {
@@ -336,6 +393,7 @@ fn error_text(status: u16) -> &'static str {
         404 => "No such resource",
         409 => "Conflict with the resource's state",
         413 => "Too many items or too large a body",
+        414 => "A path parameter is too long",
         415 => "Unsupported media type",
         429 => "Too many requests from this caller: retry after Retry-After seconds",
         503 => "The registry is unavailable; retry after Retry-After seconds",

@@ -172,7 +172,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         query: NONE,
         answer: json(
             200,
-            "The device's owner, and the owner it is offered to",
+            "Transferred at once (by an administrator): the device's new owner",
             "TransferResponse",
         ),
         errors: &[400, 403, 404, 415, 422],

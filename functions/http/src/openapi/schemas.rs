@@ -139,62 +139,69 @@ fn problem() -> RefOr<Schema> {
     )
 }
 
+const DEVICE_ANSWER: &str = "One device as the caller may see it: the public gets `id`, `status`, \
+     `status_since` and `registry`; enquirers the details too; the device's owner and \
+     administrators the owner with PII. `regdevid` is shown behind a virtual ID only to the \
+     owner and admins.";
+
 fn device_answer() -> RefOr<Schema> {
-    object(
-        "One device as the caller may see it: the public gets `id`, `status`, `status_since` \
-         and `registry`; enquirers the details too; the device's owner and administrators the \
-         owner with PII. `regdevid` is shown behind a virtual ID only to the owner and admins.",
-        vec![
-            ("id", text("The id as asked: a RegDevID or a virtual ID")),
-            ("regdevid?", text("RegDevID")),
-            ("status", reference("TrustStatus")),
-            ("status_since", text("RFC 3339")),
-            ("registry", text("The registry's path, e.g. IN1.HLT.P07")),
-            ("make?", text("Make")),
-            ("model?", text("Model")),
-            ("trust_domains?", strings("Trust domain")),
-            (
-                "capabilities?",
-                strings("Communication technology or protocol"),
-            ),
-            (
-                "device?",
-                free("Make, model, versions, root of trust, communication, power, protocols"),
-            ),
-            ("reasons?", strings("Why the status is not trusted")),
-            ("registered_at?", text("RFC 3339")),
-            (
-                "owner?",
-                free("The owner or custodian with its attributes (PII)"),
-            ),
-            (
-                "origin?",
-                text(
-                    "Only when answered from the mirror: the path of the registry the device is registered at",
-                ),
-            ),
-            (
-                "as_of?",
-                text("With origin: when this registry learnt the status (RFC 3339)"),
-            ),
-        ],
-    )
+    object(DEVICE_ANSWER, device_answer_fields())
 }
 
+/// The members of core's `DeviceAnswer` (lookups.rs), in its order.
+fn device_answer_fields() -> Vec<(&'static str, RefOr<Schema>)> {
+    vec![
+        ("id", text("The id as asked: a RegDevID or a virtual ID")),
+        ("regdevid?", text("RegDevID")),
+        ("status", reference("TrustStatus")),
+        ("status_since", text("RFC 3339")),
+        ("registry", text("The registry's path, e.g. IN1.HLT.P07")),
+        ("make?", text("Make")),
+        ("model?", text("Model")),
+        ("trust_domains?", strings("Trust domain")),
+        (
+            "capabilities?",
+            strings("Communication technology or protocol"),
+        ),
+        (
+            "device?",
+            free("Make, model, versions, root of trust, communication, power, protocols"),
+        ),
+        ("reasons?", strings("Why the status is not trusted")),
+        ("registered_at?", text("RFC 3339")),
+        (
+            "owner_id?",
+            text("The device's owner or custodian id: for administrators and that owner only"),
+        ),
+        (
+            "owner?",
+            free("The owner or custodian with its attributes (PII)"),
+        ),
+        (
+            "origin?",
+            text(
+                "Only when answered from the mirror: the path of the registry the device is registered at",
+            ),
+        ),
+        (
+            "as_of?",
+            text("With origin: when this registry learnt the status (RFC 3339)"),
+        ),
+    ]
+}
+
+/// `DeviceAnswer`'s members and the statement (core's `LookupAnswer` flattens it): one object
+/// rather than an `allOf`, so that it can say which members it has and no others.
 fn lookup_answer() -> RefOr<Schema> {
-    let statement = object(
-        "The registry's signed statement of the answer.",
-        vec![(
-            "statement",
-            text("Compact JWS by the registry's key of the answer and when it was said"),
-        )],
-    );
-    RefOr::T(Schema::AllOf(
-        utoipa::openapi::schema::AllOfBuilder::new()
-            .item(reference("DeviceAnswer"))
-            .item(statement)
-            .build(),
-    ))
+    let mut fields = device_answer_fields();
+    fields.push((
+        "statement",
+        text("Compact JWS by the registry's key of the answer and when it was said"),
+    ));
+    object(
+        &format!("{DEVICE_ANSWER} With the registry's signed statement of the answer."),
+        fields,
+    )
 }
 
 fn bulk_lookup_result() -> RefOr<Schema> {
@@ -362,8 +369,11 @@ pub(crate) fn components() -> Components {
                 vec![
                     ("owner_id", text("The device's owner")),
                     (
-                        "offered_to",
-                        text("The owner the device is offered to, until it accepts"),
+                        "offered_to?",
+                        text(
+                            "Only in an offer (202): the owner the device is offered to, until \
+                             it accepts",
+                        ),
                     ),
                 ],
                 "The device's owner, and the owner it is offered to.",

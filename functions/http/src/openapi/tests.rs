@@ -389,3 +389,25 @@ async fn json_bodies_carry_the_registrys_bounds() {
         serde_json::json!(["kty", "crv", "x", "y"])
     );
 }
+
+/// API.md: a 429 and a 503 carry `Retry-After`; the served document says so, as a required
+/// header, on every operation that may answer them.
+#[tokio::test]
+async fn retry_answers_document_a_required_retry_after() {
+    let (_, _, document) = served_document().await;
+    let mut seen = 0;
+    for item in document["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            for status in ["429", "503"] {
+                let Some(response) = operation["responses"].get(status) else {
+                    continue;
+                };
+                let header = &response["headers"]["Retry-After"];
+                assert_eq!(header["required"], true, "{status}: {response}");
+                assert_eq!(header["schema"]["pattern"], "^[0-9]+$", "{header}");
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 30, "only {seen} retry answers");
+}
