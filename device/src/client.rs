@@ -213,7 +213,7 @@ impl RegistryClient {
     }
 
     async fn get<T: DeserializeOwned>(&self, url: String) -> Result<T, ClientError> {
-        decode(self.http.get(url).send().await?).await
+        decode("GET", self.http.get(url).send().await?).await
     }
 
     /// Confirms to the registry that the device stored its RegDevID (Y.3059 7 iv b), naming
