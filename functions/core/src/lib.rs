@@ -36,6 +36,7 @@ pub mod statements;
 pub mod statistics;
 pub mod status;
 pub mod subscriptions;
+pub mod tlog;
 pub mod virtual_ids;
 pub mod vulnerabilities;
 
