@@ -13,7 +13,10 @@ pub mod checkpoint;
 pub mod leaf;
 pub mod note;
 pub mod proofs;
+pub mod reads;
+pub mod sequencer;
 pub mod tiles;
+pub mod verify;
 
 pub use checkpoint::Checkpoint;
 pub use note::{NoteSignature, SignedNote};

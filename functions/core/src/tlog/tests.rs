@@ -327,3 +327,274 @@ proptest! {
         prop_assert_eq!(Tile::parse(&t.path()), Ok(t));
     }
 }
+
+mod sequencer {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
+    use crate::ports::AuditLogStore;
+    use crate::records::{AuditRecord, Outcome};
+    use crate::{Registry, RegistryConfig, RegistryKind};
+
+    fn fixture() -> (Registry, Arc<MemoryStore>, Arc<MemoryKeys>) {
+        let store = Arc::new(MemoryStore::default());
+        let keys = Arc::new(MemoryKeys::new(5));
+        let config = RegistryConfig::new(
+            "001.002".parse().unwrap(),
+            RegistryKind::Primary,
+            vec!["health".into()],
+        );
+        let registry = Registry::new(
+            config,
+            store.clone(),
+            keys.clone(),
+            Arc::new(FixedClock::at(1_764_000_000_000)),
+            Arc::new(CountingRng::default()),
+        );
+        (registry, store, keys)
+    }
+
+    fn records(from: usize, n: usize) -> Vec<AuditRecord> {
+        (from..from + n)
+            .map(|i| AuditRecord {
+                id: format!("{:016}-{i:04x}", 1_764_000_000_000u64 + i as u64),
+                at_ms: 1_764_000_000_000 + i as u64,
+                actor: format!("owner:{i}"),
+                action: "register".into(),
+                target: None,
+                outcome: Outcome::Accepted,
+                code: None,
+            })
+            .collect()
+    }
+
+    // Y.3059 7 i c
+    #[tokio::test]
+    async fn a_batch_becomes_leaves_under_one_signed_checkpoint() {
+        let (registry, store, keys) = fixture();
+        let batch = records(0, 300);
+        let done = registry.sequence(&batch).await.unwrap();
+        assert_eq!((done.appended, done.size, done.signed), (300, 300, true));
+        // One KMS signature for the whole batch.
+        assert_eq!(keys.sign_calls.load(Ordering::SeqCst), 1);
+        let stored = store.checkpoint().await.unwrap().unwrap();
+        let note = SignedNote::parse(&stored.note).unwrap();
+        registry.log_key().await.unwrap().verify(&note).unwrap();
+        let c = Checkpoint::parse(&note.text).unwrap();
+        assert_eq!(c.origin, "001.002");
+        let leaves: Vec<Vec<u8>> = batch.iter().map(leaf::audit_leaf).collect();
+        assert_eq!((c.size, c.root), (300, merkle::root(&hashes(&leaves))));
+        let ids: Vec<String> = batch.iter().map(|r| r.id.clone()).collect();
+        let indexes = store.leaf_indexes(&ids).await.unwrap();
+        assert_eq!(indexes[&batch[0].id], 0);
+        assert_eq!(indexes[&batch[299].id], 299);
+    }
+
+    #[tokio::test]
+    async fn a_batch_delivered_again_appends_nothing() {
+        let (registry, _store, keys) = fixture();
+        let batch = records(0, 90);
+        registry.sequence(&batch).await.unwrap();
+        let mut again = records(85, 10);
+        again.extend(records(85, 10));
+        let done = registry.sequence(&again).await.unwrap();
+        assert_eq!((done.appended, done.already, done.size), (5, 5, 95));
+        let done = registry.sequence(&batch).await.unwrap();
+        assert_eq!((done.appended, done.already, done.signed), (0, 90, false));
+        assert_eq!(keys.sign_calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_left_unsigned_is_signed_by_the_next_batch() {
+        let (registry, store, _keys) = fixture();
+        // A sequencer that appended and died before signing.
+        let mut edge = Edge::default();
+        let leaves: Vec<Vec<u8>> = records(0, 3).iter().map(leaf::audit_leaf).collect();
+        let tiles = edge.clone().append(&leaves).tiles;
+        edge.append(&leaves);
+        let ids: Vec<(String, u64)> = records(0, 3)
+            .iter()
+            .zip(0..)
+            .map(|(r, i)| (r.id.clone(), i))
+            .collect();
+        assert!(store.append_leaves(0, &edge, &tiles, &ids).await.unwrap());
+        let done = registry.sequence(&records(0, 3)).await.unwrap();
+        assert_eq!((done.appended, done.size, done.signed), (0, 3, true));
+        assert_eq!(store.checkpoint().await.unwrap().unwrap().size, 3);
+    }
+}
+
+mod verifier {
+    use std::collections::HashMap;
+
+    use base64::Engine;
+    use p256::ecdsa::SigningKey;
+
+    use super::super::note::EcdsaNoteKey;
+    use super::super::verify::{Finding, Seen, check, days_of, open_checkpoint};
+    use super::*;
+    use crate::records::{AuditRecord, Outcome};
+
+    fn record(i: u64) -> AuditRecord {
+        AuditRecord {
+            id: format!("{:013}-{i:04x}", 1_764_000_000_000u64 + i * 86_400_000),
+            at_ms: 1_764_000_000_000 + i * 86_400_000,
+            actor: "admin:alice".into(),
+            action: "put-root".into(),
+            target: Some(format!("root:{i}")),
+            outcome: Outcome::Accepted,
+            code: None,
+        }
+    }
+
+    struct Log {
+        records: Vec<AuditRecord>,
+        entries: Vec<Vec<u8>>,
+        checkpoint: Checkpoint,
+    }
+
+    fn log(n: u64) -> Log {
+        let records: Vec<AuditRecord> = (0..n).map(record).collect();
+        let entries: Vec<Vec<u8>> = records.iter().map(leaf::audit_leaf).collect();
+        let checkpoint = Checkpoint::new("001", n, merkle::root(&hashes(&entries)));
+        Log {
+            records,
+            entries,
+            checkpoint,
+        }
+    }
+
+    fn served(records: &[AuditRecord]) -> HashMap<String, (AuditRecord, Option<u64>)> {
+        records
+            .iter()
+            .zip(0..)
+            .map(|(r, i)| (r.id.clone(), (r.clone(), Some(i))))
+            .collect()
+    }
+
+    #[test]
+    fn an_intact_log_has_no_findings() {
+        let l = log(10);
+        assert_eq!(
+            check(&l.checkpoint, &l.entries, &served(&l.records), None),
+            []
+        );
+        assert_eq!(days_of(&l.entries).len(), 10);
+    }
+
+    // Y.3059 7 i c
+    #[test]
+    fn an_altered_a_deleted_and_swapped_records_are_named_by_index() {
+        let l = log(10);
+        let mut records = served(&l.records);
+        records.get_mut(&l.records[3].id).unwrap().0.outcome = Outcome::Rejected;
+        records.remove(&l.records[5].id);
+        // Records 7 and 8 trade everything but their ids.
+        let (a, b) = (l.records[7].clone(), l.records[8].clone());
+        records.insert(
+            a.id.clone(),
+            (
+                AuditRecord {
+                    id: a.id.clone(),
+                    ..b.clone()
+                },
+                Some(7),
+            ),
+        );
+        records.insert(
+            b.id.clone(),
+            (
+                AuditRecord {
+                    id: b.id.clone(),
+                    ..a.clone()
+                },
+                Some(8),
+            ),
+        );
+        let findings = check(&l.checkpoint, &l.entries, &records, None);
+        assert_eq!(
+            findings,
+            [
+                Finding::Altered {
+                    index: 3,
+                    record: l.records[3].id.clone()
+                },
+                Finding::Missing {
+                    index: 5,
+                    record: l.records[5].id.clone()
+                },
+                Finding::Altered {
+                    index: 7,
+                    record: a.id.clone()
+                },
+                Finding::Altered {
+                    index: 8,
+                    record: b.id.clone()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rolled_back_or_rewritten_log_is_named_by_size() {
+        let l = log(10);
+        let seen = Seen {
+            size: 12,
+            root: "x".into(),
+        };
+        let findings = check(&l.checkpoint, &l.entries, &served(&l.records), Some(&seen));
+        assert_eq!(findings, [Finding::RolledBack { size: 10, seen: 12 }]);
+        let good = Seen {
+            size: 6,
+            root: base64::engine::general_purpose::STANDARD
+                .encode(merkle::root(&hashes(&l.entries[..6]))),
+        };
+        assert_eq!(
+            check(&l.checkpoint, &l.entries, &served(&l.records), Some(&good)),
+            []
+        );
+        let mut forked = l.entries.clone();
+        forked[2] = leaf::audit_leaf(&AuditRecord {
+            action: "x".into(),
+            ..l.records[2].clone()
+        });
+        let c = Checkpoint::new("001", 10, merkle::root(&hashes(&forked)));
+        let findings = check(&c, &forked, &served(&l.records), Some(&good));
+        assert!(
+            findings.contains(&Finding::Inconsistent { seen: 6 }),
+            "{findings:?}"
+        );
+    }
+
+    // Y.3059 9.1 iv
+    #[test]
+    fn a_checkpoint_by_another_key_or_origin_is_refused() {
+        let key = SigningKey::from_slice(&[3u8; 32]).unwrap();
+        let k = EcdsaNoteKey {
+            name: "001".into(),
+            key: *key.verifying_key(),
+        };
+        let l = log(2);
+        let note = super::signed_checkpoint(&key, "001", &l.checkpoint.text());
+        assert_eq!(
+            open_checkpoint(&note.to_string(), &k),
+            Ok(l.checkpoint.clone())
+        );
+        let other = EcdsaNoteKey {
+            name: "002".into(),
+            key: *key.verifying_key(),
+        };
+        assert!(open_checkpoint(&note.to_string(), &other).is_err());
+        let wrong_origin = super::signed_checkpoint(
+            &key,
+            "001",
+            &Checkpoint::new("002", 2, l.checkpoint.root).text(),
+        );
+        assert!(matches!(
+            open_checkpoint(&wrong_origin.to_string(), &k),
+            Err(Finding::BadCheckpoint { .. })
+        ));
+    }
+}
