@@ -1,6 +1,7 @@
 //! `trustreg`: device simulation and operators' tasks against a registry.
 
 mod admin;
+mod audit;
 mod bulk;
 mod demo;
 mod device;
@@ -41,6 +42,9 @@ enum Command {
     /// Enquirers: sign up, log in, look devices up and search them (9.3).
     #[command(subcommand)]
     Enquirer(enquirer::EnquirerCommand),
+    /// The audit log: verify it (7 i c).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +55,9 @@ pub enum CliError {
     Registry(#[from] trustreg_model::error::RegistryError),
     #[error("{0}")]
     Usage(String),
+    /// The audit log failed verification; the findings were printed.
+    #[error("{0}")]
+    Verification(String),
     #[error("{path}: {source}")]
     File {
         path: String,
@@ -68,6 +75,7 @@ async fn main() -> std::process::ExitCode {
         Command::Admin(c) => admin::run(c, cli.json).await,
         Command::Bulk(c) => bulk::run(c, cli.json).await,
         Command::Enquirer(c) => enquirer::run(c, cli.json).await,
+        Command::Audit(c) => audit::run(c, cli.json).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

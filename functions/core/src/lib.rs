@@ -33,6 +33,7 @@ pub mod sessions;
 pub mod statements;
 pub mod statistics;
 pub mod subscriptions;
+pub mod tlog;
 pub mod virtual_ids;
 pub mod vulnerabilities;
 

@@ -4,7 +4,8 @@ use axum::Router;
 
 use crate::served::{self, Route};
 use crate::{
-    Shared, audit, common, enquirers, links, notifications, roots, trust_domains, vulnerabilities,
+    Shared, audit, audit_log, common, enquirers, links, notifications, roots, trust_domains,
+    vulnerabilities,
 };
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -14,6 +15,7 @@ pub(crate) fn routes() -> Vec<Route> {
         enquirers::admin_routes(),
         vulnerabilities::routes(),
         audit::routes(),
+        audit_log::routes(),
         notifications::routes(),
         links::routes(),
     ]

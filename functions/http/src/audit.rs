@@ -21,9 +21,18 @@ pub(crate) fn routes() -> Vec<Route> {
 
 #[derive(Serialize)]
 struct AuditPage {
-    records: Vec<AuditRecord>,
+    records: Vec<Listed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next: Option<String>,
+}
+
+/// A record with its leaf index in the audit log, once the sequencer gave it one (issue 14).
+#[derive(Serialize)]
+struct Listed {
+    #[serde(flatten)]
+    record: AuditRecord,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leaf: Option<u64>,
 }
 
 async fn read(
@@ -38,8 +47,18 @@ async fn read(
         limit: params.limit,
     };
     let page = registry.read_audit(caller.principal(), params).await?;
+    let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
+    let leaves = registry.audit_leaves(&ids).await?;
+    let records = page
+        .items
+        .into_iter()
+        .map(|record| Listed {
+            leaf: leaves.get(&record.id).copied(),
+            record,
+        })
+        .collect();
     Ok(Json(AuditPage {
-        records: page.items,
+        records,
         next: page.next,
     })
     .into_response())

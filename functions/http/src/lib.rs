@@ -3,6 +3,7 @@
 
 mod admin_api;
 mod audit;
+mod audit_log;
 mod auth;
 mod body;
 mod bulk;

@@ -197,6 +197,10 @@ const ANSWERS: &[(&str, &str, u16)] = &[
     ("POST", "/v1/vulnerabilities/{id}/apply", 200),
     ("POST", "/v1/vulnerabilities/{id}/fixed", 200),
     ("GET", "/v1/audit", 200),
+    ("GET", "/v1/audit/checkpoint", 200),
+    ("GET", "/v1/audit/tile/{*path}", 200),
+    ("GET", "/v1/audit/proofs/inclusion", 200),
+    ("GET", "/v1/audit/proofs/consistency", 200),
     ("POST", "/v1/admin/notifications", 200),
     ("POST", "/v1/admin/links", 201),
 ];
@@ -400,6 +404,9 @@ impl Harness {
             .acknowledge(&self.regdevid, &ack)
             .await
             .unwrap();
+        // The audit log holds the records so far, under a signed checkpoint.
+        let audit = self.store.snapshot().audit;
+        self.registry.sequence(&audit).await.unwrap();
 
         let owner = self
             .self_registration(&self.keys[&Who::Owner], "Ada Lovelace")
@@ -802,6 +809,20 @@ impl Harness {
                 )
             }
             ("GET", "/v1/audit") => ("/v1/audit?target=".into(), Payload::None),
+            ("GET", "/v1/audit/checkpoint") => (route.path.into(), Payload::None),
+            ("GET", "/v1/audit/tile/{*path}") => {
+                let size = self.store.snapshot().log.edge.size;
+                (format!("/v1/audit/tile/0/000.p/{size}"), Payload::None)
+            }
+            ("GET", "/v1/audit/proofs/inclusion") => {
+                let log = self.store.snapshot().log;
+                let record = log.leaves.keys().next().cloned().unwrap_or_default();
+                (format!("{}?record={record}", route.path), Payload::None)
+            }
+            ("GET", "/v1/audit/proofs/consistency") => {
+                let size = self.store.snapshot().log.edge.size;
+                (format!("{}?from=1&to={size}", route.path), Payload::None)
+            }
             ("POST", "/v1/admin/notifications") => (
                 route.path.into(),
                 jws(

@@ -100,6 +100,9 @@ pub enum RegistryError {
     /// A second parent: a registry has exactly one.
     #[error("the link conflicts with an existing one: {0}")]
     LinkConflict(String),
+    /// A checkpoint, tile, leaf or tree size the audit log does not hold (yet).
+    #[error("not in the audit log: {0}")]
+    LogEntryNotFound(String),
 }
 
 impl RegistryError {
@@ -146,6 +149,7 @@ impl RegistryError {
             Self::Notify(_) => C::NotificationServiceUnavailable,
             Self::InvalidLink(_) => C::InvalidLink,
             Self::LinkConflict(_) => C::LinkConflict,
+            Self::LogEntryNotFound(_) => C::LogEntryNotFound,
         }
     }
 

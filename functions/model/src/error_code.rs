@@ -74,6 +74,7 @@ error_codes! {
     NotificationServiceUnavailable => ("notification-service-unavailable", 503, "The notification service is unavailable"),
     InvalidLink => ("invalid-link", 422, "The link does not fit the registry hierarchy"),
     LinkConflict => ("link-conflict", 409, "The link conflicts with an existing one"),
+    LogEntryNotFound => ("log-entry-not-found", 404, "No such entry in the audit log"),
     NotFound => ("not-found", 404, "No such resource"),
     MethodNotAllowed => ("method-not-allowed", 405, "Method not allowed"),
     UnsupportedMediaType => ("unsupported-media-type", 415, "Unsupported media type"),

@@ -58,6 +58,10 @@ pub enum Op {
     ApplyVulnerability,
     FixVulnerability,
     Audit,
+    AuditCheckpoint,
+    AuditTile,
+    AuditInclusion,
+    AuditConsistency,
     Notify,
     Link,
 }
@@ -394,6 +398,35 @@ pub const ROUTES: &[RouteSpec] = &[
         "GET",
         "/v1/audit",
         Access::Token(&[Role::Admin]),
+        "admin",
+    ),
+    // The audit log (issue 14): its checkpoint and tiles at C2SP tlog-tiles paths.
+    route(
+        Op::AuditCheckpoint,
+        "GET",
+        "/v1/audit/checkpoint",
+        Access::Token(trustreg_core::tlog::reads::LOG_READERS),
+        "admin",
+    ),
+    route(
+        Op::AuditTile,
+        "GET",
+        "/v1/audit/tile/{*path}",
+        Access::Token(trustreg_core::tlog::reads::LOG_READERS),
+        "admin",
+    ),
+    route(
+        Op::AuditInclusion,
+        "GET",
+        "/v1/audit/proofs/inclusion",
+        Access::Token(trustreg_core::tlog::reads::LOG_READERS),
+        "admin",
+    ),
+    route(
+        Op::AuditConsistency,
+        "GET",
+        "/v1/audit/proofs/consistency",
+        Access::Token(trustreg_core::tlog::reads::LOG_READERS),
         "admin",
     ),
     route(

@@ -2,6 +2,7 @@
 //! (Y.3059 7 iv e, card C4); on the stack's schedules, the evaluation of devices whose status
 //! time alone changes (9.3 i c; 6.1 f) and the digest of each trust domain (9.4 i c).
 
+mod sequencer;
 mod stream;
 
 use std::sync::Arc;
@@ -30,6 +31,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 /// constant input `{"task": "digest"}`), and the evaluation schedule (a scheduled event).
 async fn handle(registry: &Registry, event: Value) -> Result<Value, lambda_runtime::Error> {
     if let Some(records) = event.get("Records").and_then(Value::as_array) {
+        if sequencer::enabled() {
+            return Ok(sequencer::handle_batch(registry, records).await?);
+        }
         let exchange =
             if std::env::var(trustreg_aws::EXCHANGE_ENABLED).is_ok_and(|v| !v.trim().is_empty()) {
                 stream::Exchange::SendUp

@@ -2,6 +2,7 @@
 //! one TransactWriteItems; uniqueness rests on conditional writes, never on a read. Each port
 //! is implemented in the module of its concern.
 
+mod audit_log;
 mod bulk;
 mod codec;
 mod cursor;

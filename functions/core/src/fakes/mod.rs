@@ -2,6 +2,7 @@
 //! the AWS adapters against LocalStack. `MemoryStore` implements each storage port in the
 //! module of its concern.
 
+mod audit_log;
 mod bulk;
 mod devices;
 mod enquirers;
@@ -50,6 +51,8 @@ pub struct State {
     pub guards: BTreeMap<String, RegDevId>,
     pub transitions: Vec<Transition>,
     pub audit: Vec<AuditRecord>,
+    /// The audit log's tree (issue 14).
+    pub log: audit_log::LogState,
     pub virtual_ids: BTreeMap<String, crate::records::VirtualIdRecord>,
     pub owners: BTreeMap<String, crate::records::OwnerRecord>,
     /// Owner id -> RegDevIDs of its devices.

@@ -2,6 +2,7 @@
 //! trustreg-aws; in-memory fakes for unit tests in `fakes`. Storage is one port per concern,
 //! all served by the registry's one table; `Store` is all of them.
 
+mod audit_log;
 mod bulk;
 mod devices;
 mod enquirers;
@@ -20,6 +21,7 @@ use async_trait::async_trait;
 
 use crate::error::KeyError;
 
+pub use audit_log::{AuditLogStore, StoredCheckpoint};
 pub use bulk::{BulkStore, NewDevice};
 pub use devices::{Created, DeviceStore, Updated};
 pub use enquirers::EnquirerStore;
@@ -49,6 +51,7 @@ pub trait Store:
     + SubscriptionStore
     + HierarchyStore
     + StatisticsStore
+    + AuditLogStore
 {
 }
 
@@ -65,7 +68,8 @@ impl<
         + NotificationStore
         + SubscriptionStore
         + HierarchyStore
-        + StatisticsStore,
+        + StatisticsStore
+        + AuditLogStore,
 > Store for T
 {
 }

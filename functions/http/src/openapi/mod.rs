@@ -76,7 +76,7 @@ pub fn openapi_document() -> OpenApi {
     let mut paths = Paths::new();
     for spec in ROUTES {
         if let Some(method) = http_method(spec.method) {
-            paths.add_path_operation(spec.path, vec![method], operation(spec));
+            paths.add_path_operation(spec.path.replace("{*", "{"), vec![method], operation(spec));
         }
     }
     OpenApiBuilder::new()
@@ -169,6 +169,9 @@ fn operation_id(spec: &RouteSpec) -> String {
 fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
     path.split('/')
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        // axum's catch-all `{*name}` is an ordinary path parameter in OpenAPI (its value
+        // holds slashes).
+        .map(|name| name.trim_start_matches('*'))
 }
 
 fn role_names(roles: &[trustreg_core::actors::Role]) -> String {

@@ -497,6 +497,60 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
+        op: Op::AuditCheckpoint,
+        summary: "The audit log's latest checkpoint: a C2SP tlog-checkpoint in a signed note, \
+                  signed with the registry's key (ECDSA, signature type 0x02; 7 i c)",
+        body: Body::None,
+        query: NONE,
+        answer: Answer {
+            status: 200,
+            description: "The signed checkpoint",
+            media: "text/plain",
+            schema: "",
+        },
+        errors: &[404],
+        optional_token: false,
+    },
+    Described {
+        op: Op::AuditTile,
+        summary: "A tile of the audit log at its C2SP tlog-tiles path (`<L>/<N>[.p/<W>]` or \
+                  `entries/<N>[.p/<W>]`); immutable",
+        body: Body::None,
+        query: NONE,
+        answer: Answer {
+            status: 200,
+            description: "The tile's bytes",
+            media: "application/octet-stream",
+            schema: "",
+        },
+        errors: &[400, 404],
+        optional_token: false,
+    },
+    Described {
+        op: Op::AuditInclusion,
+        summary: "The inclusion proof of an audit record in the audit log",
+        body: Body::None,
+        query: &[
+            ("record", "The audit record's id"),
+            ("size", "Tree size (the latest checkpoint's when absent)"),
+        ],
+        answer: json(200, "The proof", "InclusionProof"),
+        errors: &[400, 404],
+        optional_token: false,
+    },
+    Described {
+        op: Op::AuditConsistency,
+        summary: "The consistency proof between two sizes of the audit log",
+        body: Body::None,
+        query: &[
+            ("from", "The smaller tree size"),
+            ("to", "The larger tree size"),
+        ],
+        answer: json(200, "The proof", "ConsistencyProof"),
+        errors: &[400, 404],
+        optional_token: false,
+    },
+    Described {
         op: Op::Notify,
         summary: "Notify the subscribers of up to 1000 devices at once, on each of their trust \
                   domains' topics (9.4 ii)",

@@ -583,6 +583,33 @@ pub(crate) fn components() -> Components {
                     ("target?", text("On what")),
                     ("outcome", one_of_strings(&["accepted", "rejected"])),
                     ("code?", text("For a rejection, the problem code")),
+                    (
+                        "leaf?",
+                        integer("Its leaf index in the audit log, once sequenced"),
+                    ),
+                ],
+            ),
+        ),
+        (
+            "InclusionProof",
+            object(
+                "RFC 9162 inclusion proof of a record's leaf in the audit log.",
+                vec![
+                    ("record", text("The audit record's id")),
+                    ("leaf_index", integer("Its leaf index")),
+                    ("tree_size", integer("The size of the tree it is proved in")),
+                    ("hashes", array(text("The audit path, bottom up, base64"))),
+                ],
+            ),
+        ),
+        (
+            "ConsistencyProof",
+            object(
+                "RFC 9162 consistency proof between two sizes of the audit log.",
+                vec![
+                    ("from", integer("The smaller tree size")),
+                    ("to", integer("The larger tree size")),
+                    ("hashes", array(text("The proof's hashes, base64"))),
                 ],
             ),
         ),
