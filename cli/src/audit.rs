@@ -10,10 +10,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use clap::Subcommand;
 use serde_json::json;
-use trustreg_core::records::AuditRecord;
-use trustreg_core::tlog::note::EcdsaNoteKey;
-use trustreg_core::tlog::tiles::{self, TileKind};
-use trustreg_core::tlog::verify::{self, Seen};
+use trustreg_model::records::AuditRecord;
+use trustreg_model::tlog::note::EcdsaNoteKey;
+use trustreg_model::tlog::tiles::{self, TileKind};
+use trustreg_model::tlog::verify::{self, Seen};
 
 use crate::enquirer::EnquirerApi;
 use crate::{CliError, emit};

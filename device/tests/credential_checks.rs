@@ -10,11 +10,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use p256::ecdsa::SigningKey;
 use serde_json::{Value, json};
+use trustreg_device::credential::CredentialError;
+use trustreg_device::{ClientError, RegistryClient, SoftSecureElement};
 use trustreg_model::identifier::{Identifier, Scheme};
 use trustreg_model::jose::{self, JwsHeader};
 use trustreg_model::messages::DeviceInfo;
-use trustreg_device::credential::CredentialError;
-use trustreg_device::{ClientError, RegistryClient, SoftSecureElement};
 
 const PATH: &str = "IN1.HLT.P07";
 const IMEI: &str = "356938035643809";

@@ -6,6 +6,7 @@
 
 pub mod answers;
 pub mod binding;
+pub mod dates;
 pub mod error;
 pub mod error_code;
 pub mod idempotency;
@@ -19,3 +20,4 @@ pub mod rot;
 pub mod routes;
 pub mod statements;
 pub mod status;
+pub mod tlog;

@@ -121,6 +121,10 @@ const REGISTRY_WIDE: &[Role] = &[Role::Enquirer, Role::Agency, Role::Admin];
 /// to the notifications of its own devices.
 const SUBSCRIBERS: &[Role] = &[Role::Enquirer, Role::Agency, Role::Owner, Role::Admin];
 
+/// Who reads the audit log (its checkpoint, tiles and proofs): approved readers and
+/// administrators (the domain's `tlog::reads::LOG_READERS`).
+const LOG_READERS: &[Role] = &[Role::Enquirer, Role::Agency, Role::Admin];
+
 const fn route(
     op: Op,
     method: &'static str,
@@ -405,28 +409,28 @@ pub const ROUTES: &[RouteSpec] = &[
         Op::AuditCheckpoint,
         "GET",
         "/v1/audit/checkpoint",
-        Access::Token(trustreg_core::tlog::reads::LOG_READERS),
+        Access::Token(LOG_READERS),
         "admin",
     ),
     route(
         Op::AuditTile,
         "GET",
         "/v1/audit/tile/{*path}",
-        Access::Token(trustreg_core::tlog::reads::LOG_READERS),
+        Access::Token(LOG_READERS),
         "admin",
     ),
     route(
         Op::AuditInclusion,
         "GET",
         "/v1/audit/proofs/inclusion",
-        Access::Token(trustreg_core::tlog::reads::LOG_READERS),
+        Access::Token(LOG_READERS),
         "admin",
     ),
     route(
         Op::AuditConsistency,
         "GET",
         "/v1/audit/proofs/consistency",
-        Access::Token(trustreg_core::tlog::reads::LOG_READERS),
+        Access::Token(LOG_READERS),
         "admin",
     ),
     route(

@@ -132,7 +132,7 @@ pub fn days_of(entries: &[Vec<u8>]) -> Vec<String> {
         .iter()
         .filter_map(|e| leaf::parse_leaf(e))
         .filter_map(|(id, _)| id.split('-').next()?.parse::<u64>().ok())
-        .map(crate::service::utc_day)
+        .map(crate::dates::utc_day)
         .collect();
     days.sort();
     days.dedup();
