@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use crate::error::StoreError;
-use crate::tlog::{Edge, Tile};
+use trustreg_model::tlog::{Edge, Tile};
 
 /// The latest signed checkpoint, as served: a C2SP signed note.
 #[derive(Debug, Clone, PartialEq, Eq)]
