@@ -1,6 +1,6 @@
 # Shared by scripts/test and scripts/run-local. Sourced, not run.
 
-step() { printf '\n== %s ==\n' "$*"; }
+step() { printf '\n== %s (at %ss) ==\n' "$*" "$SECONDS"; }
 
 localstack_healthy() {
   curl -fsS -m 2 "http://127.0.0.1:${TRUSTREG_LS_PORT:-4566}/_localstack/health" >/dev/null 2>&1

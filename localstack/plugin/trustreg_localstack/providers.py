@@ -33,9 +33,10 @@ def _serialized_moto_dispatcher(provider):
     from localstack.aws.forwarder import ForwardingFallbackDispatcher
     from localstack.services.moto import _proxy_moto
 
-    from . import transactions
+    from . import query_index, transactions
 
     transactions.install()
+    query_index.install()
 
     def proxy(*args, **kwargs):
         with _MOTO_LOCK:
