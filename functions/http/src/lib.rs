@@ -12,6 +12,7 @@ mod cors;
 mod device_api;
 mod enquirer_api;
 mod enquirers;
+mod deregistration;
 mod holds;
 mod links;
 mod lookups;

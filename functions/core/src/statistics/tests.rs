@@ -128,7 +128,8 @@ async fn a_sectoral_registry_counts_the_devices_mirrored_from_below() {
         StatusCounts {
             trusted: 1,
             unverified: 1,
-            unreliable: 1
+            unreliable: 1,
+            deregistered: 0
         }
     );
     assert_eq!(
@@ -136,7 +137,8 @@ async fn a_sectoral_registry_counts_the_devices_mirrored_from_below() {
         StatusCounts {
             trusted: 1,
             unverified: 0,
-            unreliable: 1
+            unreliable: 1,
+            deregistered: 0
         }
     );
     assert_eq!(s.by_domain["energy"].unreliable, 1);

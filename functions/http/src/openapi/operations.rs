@@ -206,6 +206,24 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
+        op: Op::Deregister,
+        summary: "End a device's registration (6.3 e), by its owner or an administrator: its \
+                  status becomes deregistered for good, its RegDevID is never issued again. \
+                  Again on a deregistered device: the same answer, nothing changes",
+        body: jws(
+            "deregister",
+            "{nonce, regdevid, reason, note?, idempotency_key?}",
+        ),
+        query: NONE,
+        answer: json(
+            200,
+            "The device is deregistered: since when and why",
+            "DeregistrationResponse",
+        ),
+        errors: &[400, 403, 404, 415, 422],
+        optional_token: false,
+    },
+    Described {
         op: Op::SignUp,
         summary: "Sign up as an enquirer or agency (9.3 i a); pending until approved",
         body: Body::Json("SignUpRequest"),
@@ -249,7 +267,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         query: &[
             ("make", "Make"),
             ("model", "Model"),
-            ("status", "trusted, unverified or unreliable"),
+            ("status", "trusted, unverified, unreliable or deregistered"),
             ("domain", "Trust domain"),
             ("capability", "Communication technology or protocol"),
             ("owner", "Owner id"),
