@@ -3,9 +3,7 @@
 use axum::Router;
 
 use crate::served::{self, Route};
-use crate::{
-    Shared, bulk, common, deregistration, holds, owners, register, reports, virtual_ids,
-};
+use crate::{Shared, bulk, common, deregistration, holds, owners, register, reports, virtual_ids};
 
 pub(crate) fn routes() -> Vec<Route> {
     [

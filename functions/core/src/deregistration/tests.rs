@@ -148,7 +148,10 @@ async fn only_the_owner_or_an_administrator_deregisters() {
             json!({"regdevid": other.to_string(), "reason": "lost"}),
         )
         .await;
-    f.registry.deregister(&other.to_string(), &jws).await.unwrap();
+    f.registry
+        .deregister(&other.to_string(), &jws)
+        .await
+        .unwrap();
     let replayed = f.registry.deregister(&id.to_string(), &jws).await;
     assert!(matches!(replayed, Err(RegistryError::NonceInvalid)));
 
@@ -181,7 +184,10 @@ async fn a_deregistered_device_takes_no_more_changes_and_never_registers_again()
         )
         .await;
     let held = f.registry.place_hold(&id.to_string(), &hold).await;
-    assert!(matches!(held, Err(RegistryError::Deregistered(_))), "{held:?}");
+    assert!(
+        matches!(held, Err(RegistryError::Deregistered(_))),
+        "{held:?}"
+    );
     let transfer = f
         .signed(
             &f.admin.clone(),
@@ -191,7 +197,10 @@ async fn a_deregistered_device_takes_no_more_changes_and_never_registers_again()
         )
         .await;
     let moved = f.registry.transfer(&id.to_string(), &transfer).await;
-    assert!(matches!(moved, Err(RegistryError::Deregistered(_))), "{moved:?}");
+    assert!(
+        matches!(moved, Err(RegistryError::Deregistered(_))),
+        "{moved:?}"
+    );
     let report = f
         .signed(
             &key(0x21),

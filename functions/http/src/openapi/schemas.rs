@@ -384,7 +384,10 @@ pub(crate) fn components() -> Components {
             "DeregistrationResponse",
             status(
                 vec![
-                    ("deregistered_at", text("RFC 3339: when the registration ended")),
+                    (
+                        "deregistered_at",
+                        text("RFC 3339: when the registration ended"),
+                    ),
                     (
                         "reason",
                         one_of_strings(&["decommissioned", "lost", "stolen", "end-of-custody"]),
