@@ -111,7 +111,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         ),
         query: NONE,
         answer: json(201, "Stored with its time", "ReportResponse"),
-        errors: &[400, 404, 415, 422],
+        errors: &[400, 404, 409, 415, 422],
         optional_token: false,
     },
     Described {
@@ -175,7 +175,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
             "Transferred at once (by an administrator): the device's new owner",
             "TransferResponse",
         ),
-        errors: &[400, 403, 404, 415, 422],
+        errors: &[400, 403, 404, 409, 415, 422],
         optional_token: false,
     },
     Described {
@@ -184,7 +184,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         body: jws("transfer", "{nonce, htm, htu}"),
         query: NONE,
         answer: json(200, "The device's new owner", "TransferResponse"),
-        errors: &[400, 403, 404, 415],
+        errors: &[400, 403, 404, 409, 415],
         optional_token: false,
     },
     Described {
@@ -193,7 +193,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         body: jws("hold", "{nonce, regdevid, kind, note?, idempotency_key?}"),
         query: NONE,
         answer: json(200, "The device's holds and status", "HoldResponse"),
-        errors: &[400, 404, 415, 422],
+        errors: &[400, 404, 409, 415, 422],
         optional_token: false,
     },
     Described {
@@ -202,7 +202,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         body: jws("hold", "{nonce, regdevid, kind, note?, idempotency_key?}"),
         query: NONE,
         answer: json(200, "The device's holds and status", "HoldResponse"),
-        errors: &[400, 404, 415, 422],
+        errors: &[400, 404, 409, 415, 422],
         optional_token: false,
     },
     Described {
