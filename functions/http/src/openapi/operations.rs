@@ -371,8 +371,8 @@ pub(crate) const OPERATIONS: &[Described] = &[
     },
     Described {
         op: Op::StatusList,
-        summary: "The trusted, unverified or unreliable devices of this registry and those \
-                  mirrored from below it, signed (7 iv d)",
+        summary: "The trusted, unverified, unreliable or deregistered devices of this registry \
+                  and those mirrored from below it, signed (7 iv d)",
         body: Body::None,
         query: &[PAGE],
         answer: json(200, "One page of the list, signed", "StatusList"),
