@@ -98,9 +98,7 @@ impl Registry {
             self.store.record_audit(&record).await?;
             return Ok(answer);
         }
-        let now = self.clock.now_ms();
         let deregistration = Deregistration {
-            at_ms: now,
             reason: claims.reason,
             by: actor.clone(),
         };
@@ -131,13 +129,14 @@ impl Registry {
     }
 }
 
-/// The answer for a deregistered device; `None` while it is registered.
+/// The answer for a deregistered device; `None` while it is registered. Its date is the
+/// status's: the terminal status never changes again.
 fn answer(device: &DeviceRecord) -> Option<DeregistrationResponse> {
     let d = device.facts.deregistration.as_ref()?;
     Some(DeregistrationResponse {
         regdevid: device.regdevid.to_string(),
         status: device.status,
-        deregistered_at: rfc3339(d.at_ms),
+        deregistered_at: rfc3339(device.status_since_ms),
         reason: d.reason,
     })
 }

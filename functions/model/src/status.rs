@@ -127,10 +127,10 @@ impl DeregistrationReason {
     }
 }
 
-/// When, why and by whom a device was deregistered.
+/// Why and by whom a device was deregistered. When is the time of its transition to
+/// `deregistered`, its `status_since` for good: one time, however it is read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deregistration {
-    pub at_ms: u64,
     pub reason: DeregistrationReason,
     /// The audit name of the owner or administrator who signed it.
     pub by: String,
@@ -387,7 +387,6 @@ mod tests {
     fn a_deregistered_device_stays_deregistered_whatever_else_holds() {
         let facts = Facts {
             deregistration: Some(Deregistration {
-                at_ms: NOW,
                 reason: DeregistrationReason::Decommissioned,
                 by: "owner:o1".into(),
             }),
