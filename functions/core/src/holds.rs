@@ -98,6 +98,7 @@ impl Registry {
             .get_device(&regdevid)
             .await?
             .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
+        crate::deregistration::refuse_if_deregistered(&device)?;
         let kind = claims.kind.as_str();
         let releasing = release.is_some();
         if releasing && !device.facts.holds.iter().any(|h| h == kind) {

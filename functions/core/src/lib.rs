@@ -10,6 +10,7 @@ pub mod admin;
 pub mod audit_reads;
 pub mod bulk;
 pub mod config;
+pub mod deregistration;
 pub mod device_changes;
 pub mod domains;
 pub mod evaluation;

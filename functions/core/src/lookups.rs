@@ -443,6 +443,7 @@ fn severity(status: TrustStatus) -> u8 {
         TrustStatus::Trusted => 0,
         TrustStatus::Unverified => 1,
         TrustStatus::Unreliable => 2,
+        TrustStatus::Deregistered => 3,
     }
 }
 

@@ -14,6 +14,8 @@ fn rank(status: TrustStatus) -> u8 {
         TrustStatus::Trusted => 0,
         TrustStatus::Unverified => 1,
         TrustStatus::Unreliable => 2,
+        // Terminal, under any policy (`status::evaluate`).
+        TrustStatus::Deregistered => 3,
     }
 }
 

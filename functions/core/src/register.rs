@@ -235,6 +235,9 @@ impl Registry {
         thumbprint: &str,
         actor: &str,
     ) -> Result<Registered, RegistryError> {
+        // Its RegDevID is never issued again (6.3 e), to the same key or another; and it is no
+        // clone of a device whose registration ended, so nothing is recorded on it.
+        crate::deregistration::refuse_if_deregistered(&existing)?;
         if existing.key_thumbprint == thumbprint {
             return Ok(Registered {
                 response: RegistrationResponse {

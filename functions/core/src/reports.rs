@@ -117,6 +117,8 @@ impl Registry {
                 .get_device(regdevid)
                 .await?
                 .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
+            // Read under the write's version condition: no report lands after a deregistration.
+            crate::deregistration::refuse_if_deregistered(&device)?;
             let now = self.clock.now_ms();
             let changes = changes(&device.info, previous_configuration.as_ref(), claims);
             let mut salt = [0u8; 8];

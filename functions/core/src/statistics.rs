@@ -28,10 +28,11 @@ const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 /// their own devices.
 const READERS: [Role; 3] = [Role::Enquirer, Role::Agency, Role::Admin];
 
-const STATUSES: [TrustStatus; 3] = [
+const STATUSES: [TrustStatus; 4] = [
     TrustStatus::Trusted,
     TrustStatus::Unverified,
     TrustStatus::Unreliable,
+    TrustStatus::Deregistered,
 ];
 
 impl Registry {

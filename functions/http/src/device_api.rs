@@ -3,7 +3,7 @@
 use axum::Router;
 
 use crate::served::{self, Route};
-use crate::{Shared, bulk, common, holds, owners, register, reports, virtual_ids};
+use crate::{Shared, bulk, common, deregistration, holds, owners, register, reports, virtual_ids};
 
 pub(crate) fn routes() -> Vec<Route> {
     [
@@ -13,6 +13,7 @@ pub(crate) fn routes() -> Vec<Route> {
         reports::routes(),
         bulk::routes(),
         holds::routes(),
+        deregistration::routes(),
     ]
     .concat()
 }

@@ -9,6 +9,7 @@ mod body;
 mod bulk;
 mod common;
 mod cors;
+mod deregistration;
 mod device_api;
 mod enquirer_api;
 mod enquirers;

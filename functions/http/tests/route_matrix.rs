@@ -173,6 +173,7 @@ const ANSWERS: &[(&str, &str, u16)] = &[
     ("POST", "/v1/devices/{regdevid}/transfer/accept", 200),
     ("POST", "/v1/devices/{regdevid}/holds", 200),
     ("POST", "/v1/devices/{regdevid}/holds/{kind}/release", 200),
+    ("POST", "/v1/devices/{regdevid}/deregistration", 200),
     ("POST", "/v1/enquirers", 201),
     ("POST", "/v1/sessions", 200),
     ("GET", "/v1/devices/{id}", 200),
@@ -694,6 +695,14 @@ impl Harness {
                     jws(Purpose::Hold, json!({"regdevid": d, "kind": "stolen"})).await,
                 )
             }
+            ("POST", "/v1/devices/{regdevid}/deregistration") => (
+                format!("/v1/devices/{d}/deregistration"),
+                jws(
+                    Purpose::Deregister,
+                    json!({"regdevid": d, "reason": "decommissioned"}),
+                )
+                .await,
+            ),
             ("POST", "/v1/enquirers") => (
                 route.path.into(),
                 Payload::Json(json!({

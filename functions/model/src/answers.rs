@@ -86,6 +86,9 @@ pub struct StatusCounts {
     pub trusted: u64,
     pub unverified: u64,
     pub unreliable: u64,
+    /// Devices whose registration ended (6.3 e); absent in answers of older registries.
+    #[serde(default)]
+    pub deregistered: u64,
 }
 
 impl StatusCounts {
@@ -94,6 +97,7 @@ impl StatusCounts {
             TrustStatus::Trusted => &mut self.trusted,
             TrustStatus::Unverified => &mut self.unverified,
             TrustStatus::Unreliable => &mut self.unreliable,
+            TrustStatus::Deregistered => &mut self.deregistered,
         };
         *slot += n;
     }

@@ -46,6 +46,10 @@ pub enum RegistryError {
     IdentifierConflict(String),
     #[error("no device {0}")]
     DeviceNotFound(String),
+    /// Its registration ended (6.3 e): nothing more is done to it, and its identifier does
+    /// not register again.
+    #[error("{0} is deregistered")]
+    Deregistered(String),
     #[error("this registry is {0} and does not accept device registrations")]
     NotPrimary(String),
     #[error("the signer of the request is unknown")]
@@ -126,6 +130,7 @@ impl RegistryError {
             Self::IdempotencyKeyReused => C::IdempotencyKeyReused,
             Self::IdentifierConflict(_) => C::IdentifierConflict,
             Self::DeviceNotFound(_) => C::DeviceNotFound,
+            Self::Deregistered(_) => C::DeviceDeregistered,
             Self::NotPrimary(_) => C::NotAPrimaryRegistry,
             Self::UnknownSigner => C::UnknownSigner,
             Self::Forbidden(_) => C::Forbidden,

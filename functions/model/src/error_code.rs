@@ -51,6 +51,7 @@ error_codes! {
     IdempotencyKeyReused => ("idempotency-key-reused", 422, "The idempotency key names a different request"),
     IdentifierConflict => ("identifier-conflict", 409, "The identifier is registered with another key"),
     DeviceNotFound => ("device-not-found", 404, "No such device"),
+    DeviceDeregistered => ("device-deregistered", 409, "The device is deregistered"),
     NotAPrimaryRegistry => ("not-a-primary-registry", 403, "Devices register only at primary registries"),
     UnknownSigner => ("unknown-signer", 401, "The signer of the request is unknown"),
     Forbidden => ("forbidden", 403, "The signer may not do this"),

@@ -29,6 +29,8 @@ pub enum Purpose {
     Vulnerability,
     /// Placing or releasing a hold on a device.
     Hold,
+    /// Ending a device's registration (6.3 e).
+    Deregister,
     /// Signing a bulk registration (9.2 i g).
     Bulk,
     /// Setting a trust domain's status policy (6.1 f).
@@ -247,6 +249,34 @@ pub struct HoldResponse {
     pub regdevid: String,
     pub status: crate::status::TrustStatus,
     pub holds: Vec<String>,
+}
+
+/// Payload of a signed deregistration (`POST /v1/devices/{regdevid}/deregistration`, 6.3 e),
+/// by the device's owner or an administrator over a `deregister` nonce.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeregistrationClaims {
+    pub nonce: String,
+    /// The device of the path: a signature for one device is no use on another.
+    pub regdevid: String,
+    pub reason: crate::status::DeregistrationReason,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Names this change, so a retry over a fresh nonce is recognised (`crate::idempotency`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+}
+
+/// The answer to a deregistration: the same for the first one and for any later one, which
+/// changes nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeregistrationResponse {
+    pub regdevid: String,
+    /// Always `deregistered`.
+    pub status: crate::status::TrustStatus,
+    /// RFC 3339: when the registration ended.
+    pub deregistered_at: String,
+    pub reason: crate::status::DeregistrationReason,
 }
 
 /// Payload of a security-parameter report (Y.3059 9.3 ii a), signed by the registered device

@@ -34,6 +34,7 @@ pub enum Op {
     AcceptTransfer,
     PlaceHold,
     ReleaseHold,
+    Deregister,
     SignUp,
     Login,
     Lookup,
@@ -228,6 +229,15 @@ pub const ROUTES: &[RouteSpec] = &[
         Op::ReleaseHold,
         "POST",
         "/v1/devices/{regdevid}/holds/{kind}/release",
+        Access::Signed(&[Role::Admin, Role::Owner]),
+        "register",
+    ),
+    // The owner or an administrator ends a device's registration (6.3 e); a device-path
+    // write, so `register` serves it like holds.
+    route(
+        Op::Deregister,
+        "POST",
+        "/v1/devices/{regdevid}/deregistration",
         Access::Signed(&[Role::Admin, Role::Owner]),
         "register",
     ),

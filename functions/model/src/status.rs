@@ -2,13 +2,17 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Y.3059 6.1 d: the three trust statuses.
+/// Y.3059 6.1 d: the three trust statuses of a registered device, and `Deregistered`, the
+/// terminal state of a device whose registration ended (6.3 e): no longer any of the three,
+/// since nothing is verified of it any more, and carried wherever statuses go (transitions,
+/// notifications, the exchange, statistics) so that everyone who followed it learns it ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TrustStatus {
     Trusted,
     Unverified,
     Unreliable,
+    Deregistered,
 }
 
 impl TrustStatus {
@@ -17,6 +21,7 @@ impl TrustStatus {
             Self::Trusted => "trusted",
             Self::Unverified => "unverified",
             Self::Unreliable => "unreliable",
+            Self::Deregistered => "deregistered",
         }
     }
 }
@@ -34,6 +39,7 @@ impl std::str::FromStr for TrustStatus {
             "trusted" => Ok(Self::Trusted),
             "unverified" => Ok(Self::Unverified),
             "unreliable" => Ok(Self::Unreliable),
+            "deregistered" => Ok(Self::Deregistered),
             other => Err(UnknownStatus(other.to_owned())),
         }
     }
@@ -93,6 +99,41 @@ pub struct Facts {
     /// The kinds of `holds` an administrator placed: only an administrator releases them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub admin_holds: Vec<String>,
+    /// The registration ended (6.3 e): the status is `deregistered` for good, whatever else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deregistration: Option<Deregistration>,
+}
+
+/// Why a device's registration ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeregistrationReason {
+    /// Taken out of service for good.
+    Decommissioned,
+    Lost,
+    Stolen,
+    /// The owner's or custodian's custody ended without a transfer.
+    EndOfCustody,
+}
+
+impl DeregistrationReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Decommissioned => "decommissioned",
+            Self::Lost => "lost",
+            Self::Stolen => "stolen",
+            Self::EndOfCustody => "end-of-custody",
+        }
+    }
+}
+
+/// Why and by whom a device was deregistered. When is the time of its transition to
+/// `deregistered`, its `status_since` for good: one time, however it is read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deregistration {
+    pub reason: DeregistrationReason,
+    /// The audit name of the owner or administrator who signed it.
+    pub by: String,
 }
 
 /// A vulnerability that affects the device and is not fixed for it.
@@ -115,6 +156,8 @@ pub enum Reason {
     ReportOverdue,
     PossibleClone,
     Hold,
+    /// The registration ended (6.3 e).
+    Deregistered,
 }
 
 impl Reason {
@@ -151,6 +194,13 @@ pub fn next_evaluation_at_ms(policy: &Policy, facts: &Facts) -> Option<u64> {
 /// `trusted` needs all checks good; `unreliable` follows any hard failure; otherwise `unverified`.
 /// `now_ms` only matters for the age of the last report.
 pub fn evaluate(policy: &Policy, facts: &Facts, now_ms: u64) -> Evaluation {
+    // Terminal: no later fact or policy brings a deregistered device back (6.3 e).
+    if facts.deregistration.is_some() {
+        return Evaluation {
+            status: TrustStatus::Deregistered,
+            reasons: vec![Reason::Deregistered],
+        };
+    }
     let mut reasons = Vec::new();
     if !facts.rot_verified {
         reasons.push(Reason::RotNotVerified);
@@ -332,12 +382,37 @@ mod tests {
         assert_eq!(next_evaluation_at_ms(&Policy::default(), &facts), None);
     }
 
+    // Y.3059 6.3 e
+    #[test]
+    fn a_deregistered_device_stays_deregistered_whatever_else_holds() {
+        let facts = Facts {
+            deregistration: Some(Deregistration {
+                reason: DeregistrationReason::Decommissioned,
+                by: "owner:o1".into(),
+            }),
+            ..good()
+        };
+        let e = evaluate(&Policy::default(), &facts, NOW);
+        assert_eq!(e.status, TrustStatus::Deregistered);
+        assert_eq!(e.reasons, vec![Reason::Deregistered]);
+        let worse = Facts {
+            clone_reports: 3,
+            holds: vec!["stolen".into()],
+            ..facts
+        };
+        assert_eq!(
+            evaluate(&Policy::default(), &worse, NOW).status,
+            TrustStatus::Deregistered
+        );
+    }
+
     #[test]
     fn status_text_round_trips() {
         for s in [
             TrustStatus::Trusted,
             TrustStatus::Unverified,
             TrustStatus::Unreliable,
+            TrustStatus::Deregistered,
         ] {
             assert_eq!(s.as_str().parse::<TrustStatus>().ok(), Some(s));
         }

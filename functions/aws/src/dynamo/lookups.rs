@@ -27,10 +27,11 @@ use crate::keys;
 const SEARCH_ROUND_TRIPS: usize = 10;
 
 /// The status partitions a search without status reads, in this order.
-const STATUSES: [TrustStatus; 3] = [
+const STATUSES: [TrustStatus; 4] = [
     TrustStatus::Trusted,
     TrustStatus::Unverified,
     TrustStatus::Unreliable,
+    TrustStatus::Deregistered,
 ];
 
 /// Where a search reads: the owner's links, or status partitions of gsi4.

@@ -21,10 +21,11 @@ pub const MAX_DIGEST_DEVICES: u64 = 20_000;
 /// Open vulnerability ids listed at most (the count is always whole).
 const MAX_LISTED_VULNERABILITIES: usize = 100;
 
-const STATUSES: [TrustStatus; 3] = [
+const STATUSES: [TrustStatus; 4] = [
     TrustStatus::Trusted,
     TrustStatus::Unverified,
     TrustStatus::Unreliable,
+    TrustStatus::Deregistered,
 ];
 
 /// The digest of one trust domain, as published.

@@ -232,11 +232,16 @@ impl Registry {
         Err(kept_changing(regdevid))
     }
 
+    /// The device to transfer: read in each attempt of the conditional write, so a device
+    /// deregistered meanwhile is refused, not transferred.
     async fn device(&self, regdevid: &RegDevId) -> Result<DeviceRecord, RegistryError> {
-        self.store
+        let device = self
+            .store
             .get_device(regdevid)
             .await?
-            .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))
+            .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
+        crate::deregistration::refuse_if_deregistered(&device)?;
+        Ok(device)
     }
 }
 

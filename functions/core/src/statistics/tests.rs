@@ -74,14 +74,14 @@ async fn a_primary_counts_its_devices_by_status_and_domain() {
     let json = serde_json::to_value(&answer).unwrap();
     assert_eq!(
         json["by_status"],
-        json!({"trusted": 2, "unverified": 1, "unreliable": 1})
+        json!({"trusted": 2, "unverified": 1, "unreliable": 1, "deregistered": 0})
     );
     assert_eq!(
         json["by_domain"],
         json!({
-            "energy": {"trusted": 0, "unverified": 0, "unreliable": 0},
-            "finance": {"trusted": 1, "unverified": 0, "unreliable": 0},
-            "health": {"trusted": 2, "unverified": 1, "unreliable": 1},
+            "energy": {"trusted": 0, "unverified": 0, "unreliable": 0, "deregistered": 0},
+            "finance": {"trusted": 1, "unverified": 0, "unreliable": 0, "deregistered": 0},
+            "health": {"trusted": 2, "unverified": 1, "unreliable": 1, "deregistered": 0},
         })
     );
     assert_eq!(
@@ -128,7 +128,8 @@ async fn a_sectoral_registry_counts_the_devices_mirrored_from_below() {
         StatusCounts {
             trusted: 1,
             unverified: 1,
-            unreliable: 1
+            unreliable: 1,
+            deregistered: 0
         }
     );
     assert_eq!(
@@ -136,7 +137,8 @@ async fn a_sectoral_registry_counts_the_devices_mirrored_from_below() {
         StatusCounts {
             trusted: 1,
             unverified: 0,
-            unreliable: 1
+            unreliable: 1,
+            deregistered: 0
         }
     );
     assert_eq!(s.by_domain["energy"].unreliable, 1);

@@ -240,6 +240,16 @@ pub(crate) fn claims(op: Op) -> Option<Claims> {
             &["regdevid", "kind"],
             true,
         ),
+        Op::Deregister => (
+            json!({
+                "regdevid": from_path("regdevid", "The device"),
+                "reason": {"enum": ["decommissioned", "lost", "stolen", "end-of-custody"]},
+                "note": text(512, "Why"),
+                "idempotency_key": idempotency_key(),
+            }),
+            &["regdevid", "reason"],
+            true,
+        ),
         Op::Login => (
             json!({"enquirer_id": {
                 "type": "string", "minLength": 1, "maxLength": MAX_KID,

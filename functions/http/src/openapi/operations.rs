@@ -111,7 +111,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         ),
         query: NONE,
         answer: json(201, "Stored with its time", "ReportResponse"),
-        errors: &[400, 404, 415, 422],
+        errors: &[400, 404, 409, 415, 422],
         optional_token: false,
     },
     Described {
@@ -175,7 +175,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
             "Transferred at once (by an administrator): the device's new owner",
             "TransferResponse",
         ),
-        errors: &[400, 403, 404, 415, 422],
+        errors: &[400, 403, 404, 409, 415, 422],
         optional_token: false,
     },
     Described {
@@ -184,7 +184,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         body: jws("transfer", "{nonce, htm, htu}"),
         query: NONE,
         answer: json(200, "The device's new owner", "TransferResponse"),
-        errors: &[400, 403, 404, 415],
+        errors: &[400, 403, 404, 409, 415],
         optional_token: false,
     },
     Described {
@@ -193,7 +193,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         body: jws("hold", "{nonce, regdevid, kind, note?, idempotency_key?}"),
         query: NONE,
         answer: json(200, "The device's holds and status", "HoldResponse"),
-        errors: &[400, 404, 415, 422],
+        errors: &[400, 404, 409, 415, 422],
         optional_token: false,
     },
     Described {
@@ -202,7 +202,25 @@ pub(crate) const OPERATIONS: &[Described] = &[
         body: jws("hold", "{nonce, regdevid, kind, note?, idempotency_key?}"),
         query: NONE,
         answer: json(200, "The device's holds and status", "HoldResponse"),
-        errors: &[400, 404, 415, 422],
+        errors: &[400, 404, 409, 415, 422],
+        optional_token: false,
+    },
+    Described {
+        op: Op::Deregister,
+        summary: "End a device's registration (6.3 e), by its owner or an administrator: its \
+                  status becomes deregistered for good, its RegDevID is never issued again. \
+                  Again on a deregistered device: the same answer, nothing changes",
+        body: jws(
+            "deregister",
+            "{nonce, regdevid, reason, note?, idempotency_key?}",
+        ),
+        query: NONE,
+        answer: json(
+            200,
+            "The device is deregistered: since when and why",
+            "DeregistrationResponse",
+        ),
+        errors: &[400, 403, 404, 415, 422],
         optional_token: false,
     },
     Described {
@@ -249,7 +267,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         query: &[
             ("make", "Make"),
             ("model", "Model"),
-            ("status", "trusted, unverified or unreliable"),
+            ("status", "trusted, unverified, unreliable or deregistered"),
             ("domain", "Trust domain"),
             ("capability", "Communication technology or protocol"),
             ("owner", "Owner id"),
@@ -353,8 +371,8 @@ pub(crate) const OPERATIONS: &[Described] = &[
     },
     Described {
         op: Op::StatusList,
-        summary: "The trusted, unverified or unreliable devices of this registry and those \
-                  mirrored from below it, signed (7 iv d)",
+        summary: "The trusted, unverified, unreliable or deregistered devices of this registry \
+                  and those mirrored from below it, signed (7 iv d)",
         body: Body::None,
         query: &[PAGE],
         answer: json(200, "One page of the list, signed", "StatusList"),

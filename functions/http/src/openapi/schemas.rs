@@ -265,7 +265,7 @@ pub(crate) fn components() -> Components {
         ("Problem", problem()),
         (
             "TrustStatus",
-            one_of_strings(&["trusted", "unverified", "unreliable"]),
+            one_of_strings(&["trusted", "unverified", "unreliable", "deregistered"]),
         ),
         (
             "Role",
@@ -295,6 +295,7 @@ pub(crate) fn components() -> Components {
                         "transfer",
                         "vulnerability",
                         "hold",
+                        "deregister",
                         "bulk",
                         "trust-domain",
                         "enquirer-decision",
@@ -377,6 +378,22 @@ pub(crate) fn components() -> Components {
                     ),
                 ],
                 "The device's owner, and the owner it is offered to.",
+            ),
+        ),
+        (
+            "DeregistrationResponse",
+            status(
+                vec![
+                    (
+                        "deregistered_at",
+                        text("RFC 3339: when the registration ended"),
+                    ),
+                    (
+                        "reason",
+                        one_of_strings(&["decommissioned", "lost", "stolen", "end-of-custody"]),
+                    ),
+                ],
+                "The device's deregistration; its status is deregistered.",
             ),
         ),
         (
@@ -759,6 +776,7 @@ pub(crate) fn components() -> Components {
                     ("trusted", integer("Trusted devices")),
                     ("unverified", integer("Unverified devices")),
                     ("unreliable", integer("Unreliable devices")),
+                    ("deregistered", integer("Deregistered devices (6.3 e)")),
                 ],
             ),
         ),
