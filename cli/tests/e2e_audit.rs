@@ -147,12 +147,11 @@ impl Table {
     }
 }
 
-fn audit_key(record: &Value) -> (String, String) {
-    let day = trustreg_core::service::utc_day(record["at_ms"].as_u64().unwrap());
-    (
-        format!("AUDIT#{day}"),
-        record["id"].as_str().unwrap().to_owned(),
-    )
+/// Where the record is in the table (its day's shard).
+fn audit_key(store: &trustreg_aws::DynamoStore, record: &Value) -> (String, String) {
+    let record: trustreg_core::records::AuditRecord =
+        serde_json::from_value(record.clone()).unwrap();
+    store.audit_key(&record)
 }
 
 fn findings(json: &Value) -> Vec<Value> {
@@ -167,6 +166,7 @@ async fn tampering_with_audit_records_or_the_checkpoint_is_detected_and_named() 
     let token = admin_token(&api).await;
     let dir = scratch("e2e-audit");
     let state = dir.join("seen.json");
+    let store = stack.store(&localstack().await);
     let table = Table {
         client: aws_sdk_dynamodb::Client::new(&localstack().await),
         name: stack.table().to_owned(),
@@ -182,7 +182,7 @@ async fn tampering_with_audit_records_or_the_checkpoint_is_detected_and_named() 
     assert!(seen["size"].as_u64().unwrap() > a_leaf.max(b_leaf));
 
     // A record altered in the table.
-    let (pk, sk) = audit_key(a);
+    let (pk, sk) = audit_key(&store, a);
     let original = table.get(&pk, &sk).await;
     let mut altered = original.clone();
     altered.insert("outcome".into(), AttributeValue::S("rejected".into()));
@@ -208,7 +208,7 @@ async fn tampering_with_audit_records_or_the_checkpoint_is_detected_and_named() 
     clean(&api, &token, &state);
 
     // Two records' contents swapped (each keeps its key and id).
-    let (b_pk, b_sk) = audit_key(b);
+    let (b_pk, b_sk) = audit_key(&store, b);
     let b_original = table.get(&b_pk, &b_sk).await;
     let content = |item: &Item| -> Item {
         item.iter()

@@ -81,15 +81,16 @@ pub async fn audit_since(stack: &Stack, since_ms: u64) -> Vec<Value> {
     if !days.contains(&today) {
         days.push(today);
     }
+    let store = stack.store(&sdk);
     let mut records = Vec::new();
-    for day in days {
+    for pk in days.iter().flat_map(|day| store.audit_day_partitions(day)) {
         let mut start = None;
         loop {
             let out = client
                 .query()
                 .table_name(stack.table())
                 .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(format!("AUDIT#{day}")))
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
                 .set_exclusive_start_key(start)
                 .send()
                 .await

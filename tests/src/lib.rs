@@ -114,8 +114,17 @@ impl Stack {
         )
     }
 
+    /// The stack's store, spreading and reading audit records over the stack's shards.
     pub fn store(&self, sdk: &SdkConfig) -> DynamoStore {
         DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), self.table())
+            .with_audit_shards(self.audit_shards())
+    }
+
+    /// How many partitions the stack spreads a day's audit records over (`AuditShards`).
+    pub fn audit_shards(&self) -> u32 {
+        self.output("AuditShards")
+            .parse()
+            .expect("AuditShards is a count")
     }
 }
 
@@ -580,6 +589,25 @@ pub async fn enquirer_token(api: &str) -> String {
     .await;
     assert_eq!(decided.status, 200, "{decided:?}");
     let kid = format!("enquirer:{id}");
+    let session = post_signed(
+        api,
+        "/v1/sessions",
+        &key,
+        &kid,
+        &serde_json::json!({"nonce": challenge(api, "login").await, "enquirer_id": kid}),
+    )
+    .await;
+    assert_eq!(session.status, 200, "{session:?}");
+    session.body["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned()
+}
+
+/// The test administrator logged in at `api`: its access token.
+pub async fn admin_token(api: &str) -> String {
+    let (name, key) = test_admin();
+    let kid = format!("admin:{name}");
     let session = post_signed(
         api,
         "/v1/sessions",

@@ -109,11 +109,15 @@ async fn every_audited_transaction_becomes_a_leaf_under_a_signed_checkpoint() {
     }
 }
 
-fn audit_item(record: &AuditRecord) -> HashMap<String, AttributeValue> {
+/// An audit record's item as the functions write it, in its day's shard.
+fn audit_item(
+    store: &trustreg_aws::DynamoStore,
+    record: &AuditRecord,
+) -> HashMap<String, AttributeValue> {
     let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(record).expect("an item");
-    let day = trustreg_core::service::utc_day(record.at_ms);
-    item.insert("pk".into(), AttributeValue::S(format!("AUDIT#{day}")));
-    item.insert("sk".into(), AttributeValue::S(record.id.clone()));
+    let (pk, sk) = store.audit_key(record);
+    item.insert("pk".into(), AttributeValue::S(pk));
+    item.insert("sk".into(), AttributeValue::S(sk));
     item
 }
 
@@ -166,7 +170,7 @@ async fn a_burst_of_a_thousand_records_is_covered_by_few_signed_checkpoints() {
                 WriteRequest::builder()
                     .put_request(
                         PutRequest::builder()
-                            .set_item(Some(audit_item(r)))
+                            .set_item(Some(audit_item(&store, r)))
                             .build()
                             .expect("a put"),
                     )
@@ -363,4 +367,47 @@ async fn an_enquirer_reads_the_log_through_the_api_and_its_proofs_verify() {
         &checkpoint.root,
         &hashes_of(&proof.body)
     ));
+}
+
+// Y.3059 7 i c
+// Reads of the log by an authenticated caller are audited like any transaction: an
+// enquirer's checkpoint, inclusion and consistency reads are in the trail, under its name.
+#[tokio::test]
+async fn an_enquirers_reads_of_the_log_are_in_the_trail() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let device = trusted_device(&stack).await;
+    let store = stack.store(&localstack().await);
+    let records = store.audit_of(&device.regdevid).await.expect("audit");
+    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    sequenced(&stack, &ids).await;
+    let token = trustreg_tests::enquirer_token(&api).await;
+    let record = &ids[0];
+    for path in [
+        "/v1/audit/checkpoint".to_owned(),
+        format!("/v1/audit/proofs/inclusion?record={record}"),
+    ] {
+        let (status, ..) = get_bytes(format!("{api}{path}"), Some(&token)).await;
+        assert_eq!(status, 200, "{path}");
+    }
+    // The read of this record's inclusion, found by what it read.
+    let admin = trustreg_tests::admin_token(&api).await;
+    let trail = trustreg_tests::send(
+        "GET",
+        format!("{api}/v1/audit?target=audit-log:inclusion/{record}"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(trail.status, 200, "{trail:?}");
+    let reads = trail.body["records"].as_array().expect("records");
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0]["action"], "read-audit-log");
+    assert_eq!(reads[0]["outcome"], "accepted");
+    assert!(
+        reads[0]["actor"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("enquirer:")),
+        "{reads:?}"
+    );
 }

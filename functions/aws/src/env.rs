@@ -27,7 +27,12 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("SIGNING_KEY_ID", "SigningKeyId"),
     ("PII_KEY_ID", "PiiKeyId"),
     ("ADMIN_PUBLIC_KEYS", "AdminPublicKeys"),
+    (AUDIT_SHARDS, "AuditShards"),
 ];
+
+/// How many partitions a day's audit records are spread over (`AuditShards`); optional, the
+/// default being `keys::DEFAULT_AUDIT_SHARDS`, the template's too.
+pub const AUDIT_SHARDS: &str = "AUDIT_SHARDS";
 
 /// The ARN of the trust domains' topics without the domain (`...:trustreg-<suffix>-`): set for
 /// the functions that publish notifications or hold subscriptions.
@@ -113,9 +118,15 @@ pub fn registry_from(
             why,
         })?;
     }
+    let shards = match lookup(AUDIT_SHARDS).filter(|v| !v.trim().is_empty()) {
+        Some(text) => audit_shards(&text)?,
+        None => crate::keys::DEFAULT_AUDIT_SHARDS,
+    };
     let registry = Registry::new(
         config,
-        Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table)),
+        Arc::new(
+            DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table).with_audit_shards(shards),
+        ),
         Arc::new(KmsKeys::new(
             aws_sdk_kms::Client::new(sdk),
             signing_key,
@@ -146,6 +157,18 @@ pub fn registry_from(
         None => registry,
     };
     Ok(registry)
+}
+
+/// The stack's `AuditShards`: 1 to `keys::MAX_AUDIT_SHARDS`.
+pub fn audit_shards(text: &str) -> Result<u32, EnvError> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=crate::keys::MAX_AUDIT_SHARDS).contains(n))
+        .ok_or_else(|| EnvError::Invalid {
+            name: AUDIT_SHARDS,
+            why: format!("{text:?}: expected 1 to {}", crate::keys::MAX_AUDIT_SHARDS),
+        })
 }
 
 /// The stack's `AdminPublicKeys`: a JSON object `{"<name>": <P-256 public JWK>}`.

@@ -231,21 +231,70 @@ pub fn root(id: &str) -> (String, String) {
     (ROOTS_PK.into(), format!("{ROOT_PREFIX}{id}"))
 }
 
-/// Audit records are partitioned by day; the GSI lists one target's records in time order.
-pub fn audit(record: &AuditRecord) -> (String, String) {
+/// How many partitions one day's audit records are spread over when the stack does not say
+/// (`AuditShards` in infra/template.yaml, `AUDIT_SHARDS` in the functions' environment).
+/// DynamoDB limits each partition's reads and writes per second whatever the table's capacity
+/// ("Key range throughput exceeded (hot partitions)", docs.aws.amazon.com/amazondynamodb/
+/// latest/developerguide/throttling-key-range-limit-exceeded-mitigation.html): 3,000 read
+/// and 1,000 write units (AWS re:Post, "hot partition hard limit of 3000 RCU and 1000 WCU",
+/// even with adaptive capacity), and an audit record, under 1 KB, is one write unit. One
+/// partition a day would cap a registry's audited writes near 1,000 a second. Ten take about
+/// 10,000 a second, what the account's default 1,000 concurrent Lambda executions can send
+/// at about 100 ms a transaction; a `?day=` page then queries eleven partitions (the legacy
+/// one too) in parallel.
+pub const DEFAULT_AUDIT_SHARDS: u32 = 10;
+/// The stack's parameter bounds it too: 32 partitions take some 32,000 audited writes a
+/// second, beyond the default Lambda concurrency's reach, and a page's cursor holds one
+/// position per partition (about 1.5 KB at 33).
+pub const MAX_AUDIT_SHARDS: u32 = 32;
+
+/// The prefix of every audit record's partition key (the day partitions, sharded or not):
+/// the sequencer takes the stream's new images under it (infra/template.yaml filters on it).
+pub const AUDIT_PREFIX: &str = "AUDIT#";
+
+/// Whether a table partition key is an audit record's.
+pub fn is_audit_record(pk: &str) -> bool {
+    pk.starts_with(AUDIT_PREFIX)
+}
+
+/// Audit records are partitioned by day and, within the day, spread over `shards` partitions
+/// by a stable hash of their id (`AUDIT#<day>#<shard>`, write sharding with a calculated
+/// suffix): the id alone finds its record's key again, and a record written twice lands on
+/// the same key, where its `attribute_not_exists` condition holds. The GSI lists one target's
+/// records in time order.
+pub fn audit(record: &AuditRecord, shards: u32) -> (String, String) {
+    let day = trustreg_core::service::utc_day(record.at_ms);
     (
-        audit_day(&trustreg_core::service::utc_day(record.at_ms)),
+        audit_shard(&day, audit_shard_of(&record.id, shards)),
         record.id.clone(),
     )
 }
 
-/// The partition of one UTC day's audit records (`YYYY-MM-DD`).
-pub fn audit_day(day: &str) -> String {
-    format!("AUDIT#{day}")
+/// The shard of the record `id` among `shards` (at least one).
+pub fn audit_shard_of(id: &str, shards: u32) -> u32 {
+    // FNV-1a: stable across builds, unlike std's DefaultHasher; ids end in random hex, so
+    // records spread evenly.
+    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    u32::try_from(hash % u64::from(shards.max(1))).unwrap_or(0)
+}
+
+/// One shard's partition of a UTC day's audit records (`YYYY-MM-DD`).
+pub fn audit_shard(day: &str, shard: u32) -> String {
+    format!("{AUDIT_PREFIX}{day}#{shard}")
+}
+
+/// Every partition that may hold records of `day`, in a fixed order: the unsharded partition
+/// that records written before sharding are in (`AUDIT#<day>`), then each shard's.
+pub fn audit_day_partitions(day: &str, shards: u32) -> Vec<String> {
+    std::iter::once(format!("{AUDIT_PREFIX}{day}"))
+        .chain((0..shards.max(1)).map(|shard| audit_shard(day, shard)))
+        .collect()
 }
 
 pub fn audit_by_target(target: &str) -> String {
-    format!("AUDIT#{target}")
+    format!("{AUDIT_PREFIX}{target}")
 }
 
 /// A virtual RegDevID (9.2 i f); the item carries a DynamoDB `ttl` as well.

@@ -13,8 +13,8 @@ mod system;
 
 pub use dynamo::DynamoStore;
 pub use env::{
-    EXCHANGE_ENABLED, EnvError, SETTINGS, TOPIC_ARN_PREFIX, registry_from, registry_from_env,
-    sdk_config,
+    AUDIT_SHARDS, EXCHANGE_ENABLED, EnvError, SETTINGS, TOPIC_ARN_PREFIX, registry_from,
+    registry_from_env, sdk_config,
 };
 pub use inbox::{NotAnSqsBatch, handle_inbox_batch};
 pub use kms::KmsKeys;

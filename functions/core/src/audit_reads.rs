@@ -12,7 +12,9 @@ use crate::sessions::Principal;
 pub const MAX_AUDIT_LIMIT: usize = 500;
 pub const DEFAULT_AUDIT_LIMIT: usize = 100;
 const MAX_TARGET: usize = 256;
-const MAX_CURSOR: usize = 1024;
+/// A `?day=` cursor holds a position per audit partition (`trustreg_aws` shards a day over up
+/// to 32, about 1.5 KB of cursor).
+const MAX_CURSOR: usize = 4096;
 
 /// `GET /v1/audit?day=YYYY-MM-DD | target=...&cursor=&limit=`; no criterion means today.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

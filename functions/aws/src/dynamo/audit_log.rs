@@ -20,14 +20,11 @@ use trustreg_core::tlog::{Edge, Tile};
 
 use super::codec::{Item, key, record, s, sdk};
 use super::{DynamoStore, TxOutcome};
-use crate::keys::PK;
+use crate::keys::{self, PK};
 
 const LOG_PK: &str = "TLOG";
 const EDGE_SK: &str = "EDGE";
 const CHECKPOINT_SK: &str = "CHECKPOINT";
-/// The table partition of the audit records (`keys::audit_day`): the stream images the
-/// sequencer takes.
-const AUDIT_PREFIX: &str = "AUDIT#";
 
 fn tile_key(tile: &Tile) -> (String, String) {
     (format!("{LOG_PK}#{}", tile.path()), "TILE".into())
@@ -82,7 +79,7 @@ impl DynamoStore {
     pub fn audit_record(new: serde_dynamo::Item) -> Result<Option<AuditRecord>, StoreError> {
         let new: Item = new.into();
         match new.get(PK) {
-            Some(AttributeValue::S(pk)) if pk.starts_with(AUDIT_PREFIX) => record(new).map(Some),
+            Some(AttributeValue::S(pk)) if keys::is_audit_record(pk) => record(new).map(Some),
             _ => Ok(None),
         }
     }

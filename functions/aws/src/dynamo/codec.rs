@@ -17,8 +17,8 @@ use crate::keys::{
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
-pub(crate) fn audit_item(audit: &AuditRecord) -> Result<Item, StoreError> {
-    let mut item = item(audit, keys::audit(audit))?;
+pub(crate) fn audit_item(audit: &AuditRecord, shards: u32) -> Result<Item, StoreError> {
+    let mut item = item(audit, keys::audit(audit, shards))?;
     if let Some(target) = &audit.target {
         item.insert(GSI1PK.into(), s(keys::audit_by_target(target)));
         item.insert(GSI1SK.into(), s(audit.id.clone()));

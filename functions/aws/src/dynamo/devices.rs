@@ -210,7 +210,7 @@ impl DeviceStore for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(audit_item(audit)?))
+            .set_item(Some(audit_item(audit, self.audit_shards)?))
             .send()
             .await
             .map_err(sdk)?;

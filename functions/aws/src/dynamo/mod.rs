@@ -2,6 +2,7 @@
 //! one TransactWriteItems; uniqueness rests on conditional writes, never on a read. Each port
 //! is implemented in the module of its concern.
 
+mod audit_days;
 mod audit_log;
 mod bulk;
 mod codec;
@@ -15,6 +16,7 @@ mod owners;
 mod policies;
 mod query;
 mod reports;
+mod shard_merge;
 mod statistics;
 mod subscriptions;
 mod transaction;
@@ -36,6 +38,8 @@ pub(crate) use transaction::{Condition, TxOutcome};
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// How many partitions a day's audit records are spread over (`keys::audit`).
+    audit_shards: u32,
 }
 
 impl DynamoStore {
@@ -43,7 +47,32 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            audit_shards: keys::DEFAULT_AUDIT_SHARDS,
         }
+    }
+
+    /// The store writing audit records over `shards` partitions a day (1 to
+    /// `keys::MAX_AUDIT_SHARDS`, clamped). Readers read every one of them: the count may grow
+    /// between deployments, never shrink, or the records in the shards left out are no longer
+    /// listed by day (they stay in the log and by target).
+    pub fn with_audit_shards(mut self, shards: u32) -> Self {
+        self.audit_shards = shards.clamp(1, keys::MAX_AUDIT_SHARDS);
+        self
+    }
+
+    pub fn audit_shards(&self) -> u32 {
+        self.audit_shards
+    }
+
+    /// The table key of an audit record (for tests and tools that read or alter it directly).
+    pub fn audit_key(&self, record: &AuditRecord) -> (String, String) {
+        keys::audit(record, self.audit_shards)
+    }
+
+    /// Every table partition that may hold audit records of `day` (`YYYY-MM-DD`): the one
+    /// records written before sharding are in, then each shard's.
+    pub fn audit_day_partitions(&self, day: &str) -> Vec<String> {
+        keys::audit_day_partitions(day, self.audit_shards)
     }
 
     pub fn table(&self) -> &str {

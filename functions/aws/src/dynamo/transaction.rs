@@ -162,7 +162,7 @@ impl DynamoStore {
 
     pub(crate) fn audit_item(&self, audit: &AuditRecord) -> Result<TransactWriteItem, StoreError> {
         Ok(TransactWriteItem::builder()
-            .put(self.put(audit_item(audit)?)?)
+            .put(self.put(audit_item(audit, self.audit_shards)?)?)
             .build())
     }
 }

@@ -88,6 +88,12 @@ impl DeviceStore for MemoryStore {
     }
 
     async fn record_audit(&self, audit: &AuditRecord) -> Result<(), StoreError> {
+        if self
+            .fail_audit_writes
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(StoreError::Failed("audit writes fail".into()));
+        }
         self.lock().audit.push(audit.clone());
         Ok(())
     }

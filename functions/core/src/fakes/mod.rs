@@ -41,6 +41,8 @@ pub struct MemoryStore {
     inner: Mutex<State>,
     /// How many batched device reads were made: bulk lookups promise one.
     pub get_devices_calls: AtomicU64,
+    /// Set: every `record_audit` fails, as a throttled or unreachable table would.
+    pub fail_audit_writes: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default, Clone)]

@@ -21,6 +21,11 @@ use super::{Tile, proofs};
 /// Who reads the log: approved enquirers (agencies too) and administrators.
 pub const LOG_READERS: &[Role] = &[Role::Enquirer, Role::Agency, Role::Admin];
 
+/// The audit action of every read of the log, refused, failed or answered.
+const READ_LOG: &str = "read-audit-log";
+/// What a read names is bounded in its record: a tile path from the request could be long.
+const MAX_READ_TARGET: usize = 160;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InclusionProof {
     pub record: String,
@@ -52,13 +57,15 @@ impl Registry {
         &self,
         caller: Option<&Principal>,
     ) -> Result<String, RegistryError> {
-        self.require(caller, LOG_READERS, "read-audit-log", None)
-            .await?;
-        self.store
-            .checkpoint()
-            .await?
-            .map(|c| c.note)
-            .ok_or_else(|| not_found("no checkpoint yet"))
+        let reader = self.require(caller, LOG_READERS, READ_LOG, None).await?;
+        let read = async {
+            self.store
+                .checkpoint()
+                .await?
+                .map(|c| c.note)
+                .ok_or_else(|| not_found("no checkpoint yet"))
+        };
+        self.logged_read(reader, "checkpoint".into(), read).await
     }
 
     /// A tile by its C2SP path (`tile/<L>/<N>[.p/<W>]`, `tile/entries/...`).
@@ -67,13 +74,44 @@ impl Registry {
         caller: Option<&Principal>,
         path: &str,
     ) -> Result<Vec<u8>, RegistryError> {
-        self.require(caller, LOG_READERS, "read-audit-log", None)
-            .await?;
-        let tile = Tile::parse(path).map_err(|e| RegistryError::Malformed(e.to_string()))?;
-        self.store
-            .tile(&tile)
-            .await?
-            .ok_or_else(|| not_found(tile.path()))
+        let reader = self.require(caller, LOG_READERS, READ_LOG, None).await?;
+        let read = async {
+            let tile = Tile::parse(path).map_err(|e| RegistryError::Malformed(e.to_string()))?;
+            self.store
+                .tile(&tile)
+                .await?
+                .ok_or_else(|| not_found(tile.path()))
+        };
+        self.logged_read(reader, path.to_owned(), read).await
+    }
+
+    /// Reads of the log by authenticated callers are audited like every transaction (7 i c):
+    /// an answered read once its record is stored (a read whose record could not be written
+    /// is not answered: the caller gets the store's 503 and may retry), a refused one as
+    /// refused. Target `audit-log:<what>`, apart from the records read, as `read_audit`'s.
+    async fn logged_read<T>(
+        &self,
+        reader: &Principal,
+        what: String,
+        read: impl std::future::Future<Output = Result<T, RegistryError>>,
+    ) -> Result<T, RegistryError> {
+        let target = Some(format!(
+            "audit-log:{}",
+            what.chars().take(MAX_READ_TARGET).collect::<String>()
+        ));
+        let result = read.await;
+        match &result {
+            Ok(_) => {
+                let audit = self.audit(&reader.subject, READ_LOG, target, Ok(()));
+                self.store.record_audit(&audit).await?;
+            }
+            Err(e) if !e.is_internal() => {
+                self.audit_rejection(&reader.subject, READ_LOG, target, e)
+                    .await;
+            }
+            Err(_) => {}
+        }
+        result
     }
 
     /// The leaf index of each of these records that has one.
@@ -88,23 +126,31 @@ impl Registry {
         Ok(self.store.checkpoint().await?.map_or(0, |c| c.size))
     }
 
-    /// The leaf hashes of the tree of `size`, from its level-0 tiles.
-    async fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, RegistryError> {
-        let mut out = Vec::with_capacity(size as usize);
-        for tile in tiles::tiles_for(size) {
+    /// The leaf hashes of the tree of `size` (at most `signed`, the latest checkpoint's), from
+    /// the level-0 tiles of the signed tree: a partial tile exists only at the sizes the log
+    /// was signed at, so a smaller tree's last tile is read whole (or as the signed tree's
+    /// partial one) and cut at `size`; tiles are never rewritten, so any later one agrees.
+    async fn leaf_hashes(&self, size: u64, signed: u64) -> Result<Vec<Hash>, RegistryError> {
+        let missing = |what: String| RegistryError::Store(crate::error::StoreError::Failed(what));
+        let size = usize::try_from(size).map_err(|_| missing("tree too large".into()))?;
+        let mut out = Vec::with_capacity(size);
+        for tile in tiles::tiles_for(signed) {
+            if out.len() >= size {
+                break;
+            }
             if tile.kind != TileKind::Hashes(0) {
                 continue;
             }
-            let bytes = self.store.tile(&tile).await?.ok_or_else(|| {
-                RegistryError::Store(crate::error::StoreError::Failed(format!(
-                    "audit log tile {} missing",
-                    tile.path()
-                )))
-            })?;
-            out.extend(tiles::parse_hashes(&bytes, tile.width).map_err(|e| {
-                RegistryError::Store(crate::error::StoreError::Failed(e.to_string()))
-            })?);
+            let bytes = self
+                .store
+                .tile(&tile)
+                .await?
+                .ok_or_else(|| missing(format!("audit log tile {} missing", tile.path())))?;
+            out.extend(
+                tiles::parse_hashes(&bytes, tile.width).map_err(|e| missing(e.to_string()))?,
+            );
         }
+        out.truncate(size);
         Ok(out)
     }
 
@@ -116,8 +162,20 @@ impl Registry {
         record: &str,
         size: Option<u64>,
     ) -> Result<InclusionProof, RegistryError> {
-        self.require(caller, LOG_READERS, "read-audit-log", None)
-            .await?;
+        let reader = self.require(caller, LOG_READERS, READ_LOG, None).await?;
+        let what = match size {
+            Some(size) => format!("inclusion/{record}/{size}"),
+            None => format!("inclusion/{record}"),
+        };
+        self.logged_read(reader, what, self.inclusion(record, size))
+            .await
+    }
+
+    async fn inclusion(
+        &self,
+        record: &str,
+        size: Option<u64>,
+    ) -> Result<InclusionProof, RegistryError> {
         let signed = self.signed_size().await?;
         let size = size.unwrap_or(signed);
         if size > signed {
@@ -134,7 +192,7 @@ impl Registry {
                 "leaf {index} is not in the tree of size {size}"
             )));
         }
-        let leaves = self.leaf_hashes(size).await?;
+        let leaves = self.leaf_hashes(size, signed).await?;
         Ok(InclusionProof {
             record: record.to_owned(),
             leaf_index: index,
@@ -150,15 +208,24 @@ impl Registry {
         from: u64,
         to: u64,
     ) -> Result<ConsistencyProof, RegistryError> {
-        self.require(caller, LOG_READERS, "read-audit-log", None)
-            .await?;
+        let reader = self.require(caller, LOG_READERS, READ_LOG, None).await?;
+        self.logged_read(
+            reader,
+            format!("consistency/{from}/{to}"),
+            self.consistency(from, to),
+        )
+        .await
+    }
+
+    async fn consistency(&self, from: u64, to: u64) -> Result<ConsistencyProof, RegistryError> {
         if from > to {
             return Err(RegistryError::Malformed("from must not exceed to".into()));
         }
-        if to > self.signed_size().await? {
+        let signed = self.signed_size().await?;
+        if to > signed {
             return Err(not_found(format!("no checkpoint of size {to}")));
         }
-        let leaves = self.leaf_hashes(to).await?;
+        let leaves = self.leaf_hashes(to, signed).await?;
         Ok(ConsistencyProof {
             from,
             to,

@@ -338,7 +338,7 @@ mod sequencer {
     use crate::records::{AuditRecord, Outcome};
     use crate::{Registry, RegistryConfig, RegistryKind};
 
-    fn fixture() -> (Registry, Arc<MemoryStore>, Arc<MemoryKeys>) {
+    pub(super) fn fixture() -> (Registry, Arc<MemoryStore>, Arc<MemoryKeys>) {
         let store = Arc::new(MemoryStore::default());
         let keys = Arc::new(MemoryKeys::new(5));
         let config = RegistryConfig::new(
@@ -356,7 +356,7 @@ mod sequencer {
         (registry, store, keys)
     }
 
-    fn records(from: usize, n: usize) -> Vec<AuditRecord> {
+    pub(super) fn records(from: usize, n: usize) -> Vec<AuditRecord> {
         (from..from + n)
             .map(|i| AuditRecord {
                 id: format!("{:016}-{i:04x}", 1_764_000_000_000u64 + i as u64),
@@ -423,6 +423,126 @@ mod sequencer {
         let done = registry.sequence(&records(0, 3)).await.unwrap();
         assert_eq!((done.appended, done.size, done.signed), (0, 3, true));
         assert_eq!(store.checkpoint().await.unwrap().unwrap().size, 3);
+    }
+}
+
+mod audited_reads {
+    use std::sync::atomic::Ordering;
+
+    use super::sequencer::{fixture, records};
+    use crate::actors::Role;
+    use crate::error::RegistryError;
+    use crate::records::Outcome;
+    use crate::sessions::Principal;
+
+    fn enquirer() -> Principal {
+        Principal {
+            subject: "enquirer:e1".into(),
+            role: Role::Enquirer,
+            expires_at_ms: u64::MAX,
+        }
+    }
+
+    /// The read records the store holds: (target, outcome, code).
+    fn reads(store: &crate::fakes::MemoryStore) -> Vec<(String, Outcome, Option<String>)> {
+        store
+            .snapshot()
+            .audit
+            .into_iter()
+            .filter(|r| r.action == "read-audit-log" && r.actor == "enquirer:e1")
+            .map(|r| (r.target.unwrap_or_default(), r.outcome, r.code))
+            .collect()
+    }
+
+    // Y.3059 9.1 iv
+    // Proofs in trees smaller than the signed one (no partial tile was stored at their
+    // size) are answered from the signed tree's tiles, not a missing-tile failure.
+    #[tokio::test]
+    async fn proofs_in_a_tree_the_log_was_never_signed_at_verify() {
+        let (registry, _store, _) = fixture();
+        let batch = records(0, 300);
+        registry.sequence(&batch).await.unwrap();
+        let caller = enquirer();
+        let leaves: Vec<super::Hash> = batch
+            .iter()
+            .map(|r| super::merkle::leaf_hash(&super::leaf::audit_leaf(r)))
+            .collect();
+        for size in [3u64, 256, 257, 299] {
+            let proof = registry
+                .audit_inclusion(Some(&caller), &batch[1].id, Some(size))
+                .await
+                .unwrap();
+            let hashes: Vec<super::Hash> = proof
+                .hashes
+                .iter()
+                .map(|h| {
+                    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, h)
+                        .unwrap()
+                        .try_into()
+                        .unwrap()
+                })
+                .collect();
+            let root = super::merkle::root(&leaves[..size as usize]);
+            assert!(
+                super::merkle::verify(&leaves[1], 1, size as usize, &hashes, &root),
+                "size {size}"
+            );
+            registry
+                .audit_consistency(Some(&caller), 2, size)
+                .await
+                .unwrap();
+        }
+    }
+
+    // Y.3059 7 i c
+    // A read of the log by an authenticated caller is a transaction like any: answered once
+    // its record is stored, never when the record could not be.
+    #[tokio::test]
+    async fn reads_of_the_log_are_audited_before_they_are_answered() {
+        let (registry, store, _) = fixture();
+        let batch = records(0, 5);
+        registry.sequence(&batch).await.unwrap();
+        let caller = enquirer();
+        registry.audit_checkpoint(Some(&caller)).await.unwrap();
+        registry
+            .audit_tile(Some(&caller), "tile/0/000.p/5")
+            .await
+            .unwrap();
+        registry
+            .audit_inclusion(Some(&caller), &batch[2].id, None)
+            .await
+            .unwrap();
+        registry
+            .audit_consistency(Some(&caller), 2, 5)
+            .await
+            .unwrap();
+        let refused = registry.audit_consistency(Some(&caller), 2, 9).await;
+        assert!(matches!(refused, Err(RegistryError::LogEntryNotFound(_))));
+        assert_eq!(
+            reads(&store),
+            [
+                ("audit-log:checkpoint".into(), Outcome::Accepted, None),
+                ("audit-log:tile/0/000.p/5".into(), Outcome::Accepted, None),
+                (
+                    format!("audit-log:inclusion/{}", batch[2].id),
+                    Outcome::Accepted,
+                    None
+                ),
+                ("audit-log:consistency/2/5".into(), Outcome::Accepted, None),
+                (
+                    "audit-log:consistency/2/9".into(),
+                    Outcome::Rejected,
+                    Some("log-entry-not-found".into())
+                ),
+            ]
+        );
+
+        store.fail_audit_writes.store(true, Ordering::SeqCst);
+        let unrecorded = registry.audit_checkpoint(Some(&caller)).await;
+        assert!(
+            matches!(unrecorded, Err(RegistryError::Store(_))),
+            "{unrecorded:?}"
+        );
     }
 }
 
