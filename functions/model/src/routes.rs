@@ -123,8 +123,8 @@ const REGISTRY_WIDE: &[Role] = &[Role::Enquirer, Role::Agency, Role::Admin];
 const SUBSCRIBERS: &[Role] = &[Role::Enquirer, Role::Agency, Role::Owner, Role::Admin];
 
 /// Who reads the audit log (its checkpoint, tiles and proofs): approved readers and
-/// administrators (the domain's `tlog::reads::LOG_READERS`).
-const LOG_READERS: &[Role] = &[Role::Enquirer, Role::Agency, Role::Admin];
+/// administrators; the domain's log reads require the same.
+pub const LOG_READERS: &[Role] = &[Role::Enquirer, Role::Agency, Role::Admin];
 
 const fn route(
     op: Op,

@@ -9,7 +9,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 
-use crate::actors::Role;
 use crate::error::RegistryError;
 use crate::merkle::{self, Hash};
 use crate::service::Registry;
@@ -18,8 +17,8 @@ use crate::sessions::Principal;
 use super::tiles::{self, TileKind};
 use super::{Tile, proofs};
 
-/// Who reads the log: approved enquirers (agencies too) and administrators.
-pub const LOG_READERS: &[Role] = &[Role::Enquirer, Role::Agency, Role::Admin];
+/// Who reads the log: approved enquirers (agencies too) and administrators, as its routes say.
+pub use trustreg_model::routes::LOG_READERS;
 
 /// The audit action of every read of the log, refused, failed or answered.
 const READ_LOG: &str = "read-audit-log";
