@@ -589,11 +589,17 @@ pub async fn enquirer_token(api: &str) -> String {
     .await;
     assert_eq!(decided.status, 200, "{decided:?}");
     let kid = format!("enquirer:{id}");
+    login(api, &key, &kid).await
+}
+
+/// A challenge-response login at `api` as `kid` (an enquirer or an administrator) signing with
+/// `key`: the access token.
+async fn login(api: &str, key: &p256::ecdsa::SigningKey, kid: &str) -> String {
     let session = post_signed(
         api,
         "/v1/sessions",
-        &key,
-        &kid,
+        key,
+        kid,
         &serde_json::json!({"nonce": challenge(api, "login").await, "enquirer_id": kid}),
     )
     .await;
@@ -608,19 +614,7 @@ pub async fn enquirer_token(api: &str) -> String {
 pub async fn admin_token(api: &str) -> String {
     let (name, key) = test_admin();
     let kid = format!("admin:{name}");
-    let session = post_signed(
-        api,
-        "/v1/sessions",
-        &key,
-        &kid,
-        &serde_json::json!({"nonce": challenge(api, "login").await, "enquirer_id": kid}),
-    )
-    .await;
-    assert_eq!(session.status, 200, "{session:?}");
-    session.body["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_owned()
+    login(api, &key, &kid).await
 }
 
 /// Polls `check` until it answers something or `within` passes.

@@ -13,12 +13,12 @@ use crate::actors::{Actor, Role};
 use crate::device_changes::{Changed, Named};
 use crate::error::RegistryError;
 use crate::idempotency::Intent;
+use crate::messages::check_note;
 use crate::messages::{DeregistrationClaims, DeregistrationResponse, Purpose};
 use crate::records::DeviceRecord;
 use crate::service::{Registry, parse_regdevid, rfc3339};
 use crate::status::Deregistration;
 
-const MAX_NOTE: usize = 512;
 const ACTION: &str = "deregister";
 
 impl Registry {
@@ -62,15 +62,7 @@ impl Registry {
                 "the signed RegDevID differs from the path".into(),
             ));
         }
-        if claims
-            .note
-            .as_ref()
-            .is_some_and(|n| n.trim().is_empty() || n.len() > MAX_NOTE)
-        {
-            return Err(RegistryError::Malformed(format!(
-                "note must be 1 to {MAX_NOTE} bytes"
-            )));
-        }
+        check_note(claims.note.as_deref())?;
         if let Some(answer) = self.replay(intent.as_ref()).await? {
             return Ok(answer);
         }

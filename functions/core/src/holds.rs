@@ -8,10 +8,8 @@ use crate::actors::{Actor, Role};
 use crate::device_changes::{Changed, Named};
 use crate::error::RegistryError;
 use crate::idempotency::Intent;
-use crate::messages::{HoldClaims, HoldKind, HoldResponse, Purpose};
+use crate::messages::{HoldClaims, HoldKind, HoldResponse, Purpose, check_note};
 use crate::service::{Registry, parse_regdevid};
-
-const MAX_NOTE: usize = 512;
 
 impl Registry {
     /// `POST /v1/devices/{regdevid}/holds`.
@@ -71,15 +69,7 @@ impl Registry {
                 "the signed hold kind differs from the path".into(),
             ));
         }
-        if claims
-            .note
-            .as_ref()
-            .is_some_and(|n| n.trim().is_empty() || n.len() > MAX_NOTE)
-        {
-            return Err(RegistryError::Malformed(format!(
-                "note must be 1 to {MAX_NOTE} bytes"
-            )));
-        }
+        check_note(claims.note.as_deref())?;
         // A retry of a change already made: its answer then, whatever holds now.
         if let Some(answer) = self.replay(intent.as_ref()).await? {
             return Ok(answer);

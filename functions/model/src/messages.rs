@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::RegistryError;
 use crate::identifier::Scheme;
 
 /// The most devices one bulk request (registration or lookup) names.
@@ -501,4 +502,17 @@ pub struct Verification {
     pub by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_ms: Option<u64>,
+}
+
+/// The longest free-text `note` a signed request carries (holds, deregistrations).
+pub const MAX_NOTE: usize = 512;
+
+/// A signed request's `note`: absent, or 1 to `MAX_NOTE` bytes of something other than blanks.
+pub fn check_note(note: Option<&str>) -> Result<(), RegistryError> {
+    if note.is_some_and(|n| n.trim().is_empty() || n.len() > MAX_NOTE) {
+        return Err(RegistryError::Malformed(format!(
+            "note must be 1 to {MAX_NOTE} bytes"
+        )));
+    }
+    Ok(())
 }
