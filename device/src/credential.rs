@@ -4,20 +4,20 @@
 //! never stored nor acknowledged, so a man in the middle or a confused registry cannot hand the
 //! device another device's identity or a key it does not hold.
 //!
-//! The credential is a compact JWS (API.md, `POST /v1/registrations`). It is signed either by
-//! the registry's key itself (`kid` = the published key's `kid`, as registries sign credentials
-//! today) or, like a registry statement, by an instance key that the registry's key delegates
-//! for an hour (`dlg` in the header: API.md "Registry statements: how to verify one").
+//! The credential is a compact JWS (API.md, `POST /v1/registrations`) signed like a registry
+//! statement: by an instance key that the registry's key delegates for an hour (`dlg` in the
+//! header: API.md "Registry statements: how to verify one"), checked by the model's one
+//! verification of delegated signatures. Credentials that registries signed with their key
+//! itself (`kid` = the published key's `kid`, before delegation) still verify.
 
 use p256::ecdsa::VerifyingKey;
 use serde::Deserialize;
 use serde_json::Value;
-use trustreg_model::jose::{self, Jws};
+use trustreg_model::error::RegistryError;
+use trustreg_model::jose;
+use trustreg_model::statements;
 
-pub const CREDENTIAL_TYP: &str = "trustreg-credential+jwt";
-const DELEGATION_TYP: &str = "trustreg-delegation+jwt";
-/// Tolerated clock skew between the registry and the device, as for statements.
-const SKEW_S: u64 = 60;
+pub use trustreg_model::statements::CREDENTIAL_TYP;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CredentialError {
@@ -45,14 +45,6 @@ pub struct CredentialClaims {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Cnf {
     pub jwk: Value,
-}
-
-#[derive(Deserialize)]
-struct Delegation {
-    iss: String,
-    jwk: Value,
-    iat: u64,
-    exp: u64,
 }
 
 /// What the device expects of its credential.
@@ -88,7 +80,17 @@ pub fn verify_credential(
         None => credential
             .verify(&registry_key)
             .map_err(|_| CredentialError::Signature)?,
-        Some(dlg) => verify_delegated(&credential, &dlg, &registry_key, &claims, expected.now_s)?,
+        Some(_) => statements::verify_delegated(
+            &credential,
+            &registry_key,
+            &claims.iss,
+            claims.iat,
+            expected.now_s,
+        )
+        .map_err(|e| match e {
+            RegistryError::Malformed(_) | RegistryError::MalformedJws(_) => malformed(&e),
+            _ => CredentialError::Signature,
+        })?,
     }
     if claims.iss != expected.registry_path {
         return Err(CredentialError::Issuer {
@@ -109,44 +111,6 @@ pub fn verify_credential(
         return Err(CredentialError::Key);
     }
     Ok(claims)
-}
-
-/// A credential signed by an instance key: the delegation must be the registry key's, the
-/// credential's `kid` the delegated key's thumbprint, and the credential made within the
-/// delegation's validity and not in the future.
-fn verify_delegated(
-    credential: &Jws,
-    dlg: &str,
-    registry_key: &VerifyingKey,
-    claims: &CredentialClaims,
-    now_s: u64,
-) -> Result<(), CredentialError> {
-    let delegation = jose::parse(dlg).map_err(|e| CredentialError::Malformed(e.to_string()))?;
-    if delegation.header().typ.as_deref() != Some(DELEGATION_TYP) {
-        return Err(CredentialError::Malformed("dlg is not a delegation".into()));
-    }
-    delegation
-        .verify(registry_key)
-        .map_err(|_| CredentialError::Signature)?;
-    let delegated: Delegation = delegation
-        .claims()
-        .map_err(|e| CredentialError::Malformed(e.to_string()))?;
-    let instance_key =
-        jose::key_from_jwk(&delegated.jwk).map_err(|_| CredentialError::Signature)?;
-    if credential.header().kid.as_deref() != Some(jose::jwk_thumbprint(&delegated.jwk).as_str()) {
-        return Err(CredentialError::Signature);
-    }
-    credential
-        .verify(&instance_key)
-        .map_err(|_| CredentialError::Signature)?;
-    let made_in_time = claims.iss == delegated.iss
-        && (delegated.iat..=delegated.exp).contains(&claims.iat)
-        && claims.iat <= now_s + SKEW_S;
-    if !made_in_time {
-        // Signed by a key that was not delegated for that time: as good as no signature.
-        return Err(CredentialError::Signature);
-    }
-    Ok(())
 }
 
 #[cfg(test)]

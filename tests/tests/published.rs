@@ -5,6 +5,7 @@
 
 use trustreg_core::bulk::verify_batch_credential;
 use trustreg_core::jose;
+use trustreg_core::statements;
 use trustreg_tests::{
     Manufacturer, Stack, challenge, imei, localstack, post, random_imei, registration,
 };
@@ -40,8 +41,15 @@ async fn the_published_key_verifies_what_the_registry_issued() {
     let body = registration(&se, &id, challenge(&api, "register").await);
     let registered = post(&api, "/v1/registrations", "application/jose", body).await;
     assert_eq!(registered.status, 201, "{registered:?}");
+    // Signed like a statement (API.md): the published key verifies its delegation, the
+    // delegated key the credential, made within the delegation's hour.
     let credential = jose::parse(registered.body["credential"].as_str().unwrap()).unwrap();
-    credential.verify(&key).unwrap();
+    let claims: serde_json::Value = credential.claims().unwrap();
+    let iat = claims["iat"].as_u64().unwrap();
+    statements::verify_delegated(&credential, &key, doc["path"].as_str().unwrap(), iat, iat)
+        .unwrap();
+    let path = doc["path"].as_str().unwrap();
+    assert!(statements::verify_delegated(&credential, &se.public_key(), path, iat, iat).is_err());
     assert!(verify_batch_credential("{}", &key).is_err());
 
     let statement = reqwest::get(format!("{api}/v1/registry/practice-statement"))

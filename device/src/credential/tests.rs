@@ -5,6 +5,7 @@
 use p256::ecdsa::SigningKey;
 use serde_json::json;
 use trustreg_model::jose::{self, JwsHeader};
+use trustreg_model::statements::DELEGATION_TYP;
 
 use super::*;
 
@@ -55,6 +56,15 @@ fn delegated(registry: &SigningKey, instance: &SigningKey, iat: u64, claims: &Va
 }
 
 fn check(compact: &str, registry: &SigningKey, device: &SigningKey) -> Result<(), CredentialError> {
+    check_at(compact, registry, device, NOW_S)
+}
+
+fn check_at(
+    compact: &str,
+    registry: &SigningKey,
+    device: &SigningKey,
+    now_s: u64,
+) -> Result<(), CredentialError> {
     let registry_jwk = jose::jwk_from_key(registry.verifying_key());
     verify_credential(
         compact,
@@ -63,7 +73,7 @@ fn check(compact: &str, registry: &SigningKey, device: &SigningKey) -> Result<()
             registry_path: PATH,
             regdevid: REGDEVID,
             device_key: device.verifying_key(),
-            now_s: NOW_S,
+            now_s,
         },
     )
     .map(|_| ())
@@ -162,5 +172,19 @@ fn a_credential_for_another_regdevid_issuer_or_key_is_refused() {
             &device
         ),
         Err(CredentialError::Key)
+    );
+}
+
+// Y.3059 9.2 ii a-d
+#[test]
+fn a_credential_made_within_its_delegation_stays_valid_after_the_delegation_ends() {
+    let (registry, device, instance) = (key(1), key(2), key(3));
+    let credential = delegated(&registry, &instance, NOW_S - 10, &claims(&device));
+    // A year later: the delegation's hour is long over, the credential was made inside it.
+    check_at(&credential, &registry, &device, NOW_S + 365 * 24 * 3600).unwrap();
+    // But not before it was made (beyond the clock skew): a future-dated credential is refused.
+    assert_eq!(
+        check_at(&credential, &registry, &device, NOW_S - 600),
+        Err(CredentialError::Signature)
     );
 }

@@ -18,6 +18,7 @@ use crate::ports::Created;
 use crate::records::{DeviceRecord, DomainPolicy, Transition};
 use crate::rot::{self, VerifiedDevice};
 use crate::service::{Registry, parse_regdevid};
+use crate::statements::CREDENTIAL_TYP;
 use crate::status::Facts;
 
 const MAX_TEXT: usize = 128;
@@ -157,9 +158,11 @@ impl Registry {
             ),
             None => None,
         };
+        // Signed by the session key (no KMS request per device), verifiable offline as API.md
+        // says of statements.
         let credential = self
-            .sign_statement(
-                "trustreg-credential+jwt",
+            .delegated(
+                CREDENTIAL_TYP,
                 &Credential {
                     iss: self.config.path.to_string(),
                     sub: regdevid.to_string(),
@@ -168,6 +171,7 @@ impl Registry {
                     rot: &verified.root_id,
                     trust_domains: &trust_domains,
                 },
+                now,
             )
             .await?;
         let device = DeviceRecord {

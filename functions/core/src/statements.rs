@@ -24,20 +24,33 @@ impl Registry {
         answer: &T,
     ) -> Result<String, RegistryError> {
         let now = self.clock.now_ms();
-        let session = self.session_key(now).await?;
-        let header = StatementHeader {
-            jws: JwsHeader::es256()
-                .with_typ(STATEMENT_TYP)
-                .with_kid(session.kid.clone()),
-            dlg: &session.delegation,
-        };
         let claims = Statement {
             iss: self.config.path.to_string(),
             iat: now / 1000,
             answer,
         };
-        let payload = serde_json::to_vec(&claims)
-            .map_err(|e| RegistryError::Malformed(format!("unserializable answer: {e}")))?;
+        self.delegated(STATEMENT_TYP, &claims, now).await
+    }
+
+    /// `claims` (which carry `iss`, this registry's path, and `iat`, `now` in seconds) signed by
+    /// the session key, its delegation in the header: the one format of every signature the
+    /// registry makes per request (statements, device credentials), verified by
+    /// `trustreg_model::statements::verify_delegated`.
+    pub(crate) async fn delegated<T: Serialize>(
+        &self,
+        typ: &str,
+        claims: &T,
+        now: u64,
+    ) -> Result<String, RegistryError> {
+        let session = self.session_key(now).await?;
+        let header = StatementHeader {
+            jws: JwsHeader::es256()
+                .with_typ(typ)
+                .with_kid(session.kid.clone()),
+            dlg: &session.delegation,
+        };
+        let payload = serde_json::to_vec(claims)
+            .map_err(|e| RegistryError::Malformed(format!("unserializable claims: {e}")))?;
         Ok(jose::sign_with(&session.signing, &header, &payload))
     }
 

@@ -422,6 +422,8 @@ mod fixture {
     }
 }
 
+use std::sync::atomic::Ordering;
+
 use axum::http::StatusCode;
 use fixture::*;
 use trustreg_core::RegistryKind;
@@ -430,6 +432,7 @@ use trustreg_core::jose::{self, JwsHeader};
 use trustreg_core::messages::Purpose;
 use trustreg_core::ports::{Clock as _, RegistryKeys as _};
 use trustreg_core::records::Outcome;
+use trustreg_core::statements;
 use trustreg_core::status::{Reason, TrustStatus};
 
 fn regdevid_of(identifier_value: &str) -> String {
@@ -468,13 +471,20 @@ async fn good_registration_is_created_with_a_verifiable_credential() {
     assert_eq!(reply.json["regdevid"], regdevid.as_str());
     assert_eq!(reply.json["status"], "unverified");
 
-    // The credential is a JWS of the registry's key, binding the RegDevID to the device key.
+    // The credential is signed like a statement, by a session key that the registry's key
+    // delegates (API.md), and binds the RegDevID to the device key.
     let credential = reply.json["credential"].as_str().unwrap();
     let jws = jose::parse(credential).unwrap();
-    jws.verify(&h.keys.public_key().await.unwrap()).unwrap();
-    assert_eq!(jws.header().typ.as_deref(), Some("trustreg-credential+jwt"));
-    assert_eq!(jws.header().kid.as_deref(), Some("memory-key"));
     let claims: serde_json::Value = jws.claims().unwrap();
+    let iat = claims["iat"].as_u64().unwrap();
+    let registry_key = h.keys.public_key().await.unwrap();
+    statements::verify_delegated(&jws, &registry_key, PATH, iat, iat).unwrap();
+    assert_eq!(jws.header().typ.as_deref(), Some("trustreg-credential+jwt"));
+    assert_ne!(
+        jws.header().kid.as_deref(),
+        Some("memory-key"),
+        "a session key's kid"
+    );
     assert_eq!(claims["sub"], regdevid.as_str());
     assert_eq!(claims["iss"], PATH);
     assert_eq!(
@@ -483,7 +493,10 @@ async fn good_registration_is_created_with_a_verifiable_credential() {
     );
     assert_eq!(claims["trust_domains"], serde_json::json!(["health"]));
     let unrelated = h.device(imei(OTHER_IMEI)).se.public_key();
-    assert!(jws.verify(&unrelated).is_err(), "verifies with any key");
+    assert!(
+        statements::verify_delegated(&jws, &unrelated, PATH, iat, iat).is_err(),
+        "verifies with any key"
+    );
 
     let state = h.snapshot();
     assert_eq!(state.devices.len(), 1);
@@ -525,6 +538,20 @@ async fn good_registration_is_created_with_a_verifiable_credential() {
     assert_eq!(accepted[0].code, None);
     // The register nonce was spent.
     assert!(state.nonces.is_empty(), "{:?}", state.nonces);
+}
+
+/// Single registrations cost no KMS request per device (issue 15): the credentials are signed
+/// by the instance's session key, whose delegation is the one KMS signature of its hour.
+#[tokio::test]
+async fn single_registrations_share_one_kms_signature() {
+    let h = Harness::new().await;
+    let before = h.keys.sign_calls.load(Ordering::SeqCst);
+    for n in 0..20u8 {
+        let mac = Identifier::parse(Scheme::Mac, &format!("02:00:5e:10:00:{n:02x}")).unwrap();
+        let reply = h.register(&h.device(mac)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    }
+    assert_eq!(h.keys.sign_calls.load(Ordering::SeqCst) - before, 1);
 }
 
 // Y.3059 7 iv b

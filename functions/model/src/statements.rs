@@ -17,6 +17,8 @@ use crate::jose::{self, JwsHeader};
 
 pub const STATEMENT_TYP: &str = "trustreg-statement+jwt";
 pub const DELEGATION_TYP: &str = "trustreg-delegation+jwt";
+/// A device's credential (API.md, `POST /v1/registrations`), signed like a statement.
+pub const CREDENTIAL_TYP: &str = "trustreg-credential+jwt";
 /// How long a delegation certifies a session key.
 pub const DELEGATION_LIFETIME_S: u64 = 3600;
 /// Tolerated clock skew between the registry and a verifier.
@@ -62,10 +64,35 @@ pub fn verify_statement<T: DeserializeOwned>(
     if statement.header().typ.as_deref() != Some(STATEMENT_TYP) {
         return Err(RegistryError::Malformed("not a registry statement".into()));
     }
-    let dlg: String = statement
+    let claims: Statement<T> = statement.claims().map_err(RegistryError::MalformedJws)?;
+    verify_delegated(
+        &statement,
+        registry_key,
+        &claims.iss,
+        claims.iat,
+        now_ms / 1000,
+    )?;
+    Ok(claims)
+}
+
+/// Checks a JWS signed by a session key (a statement, a device credential): its `dlg` header is
+/// a delegation signed by `registry_key`, its `kid` the delegated key's thumbprint, its
+/// signature that key's, and its claims `iss` and `iat` (seconds) those of the registry that
+/// delegated, within the delegation's validity and not later than `now_s` plus the clock skew.
+/// What counts is when it was made: it stays valid after the delegation's `exp`.
+pub fn verify_delegated(
+    jws: &jose::Jws,
+    registry_key: &VerifyingKey,
+    iss: &str,
+    iat: u64,
+    now_s: u64,
+) -> Result<(), RegistryError> {
+    let dlg: String = jws
         .header_member("dlg")
         .map_err(RegistryError::MalformedJws)?
-        .ok_or_else(|| RegistryError::Malformed("a statement carries its delegation".into()))?;
+        .ok_or_else(|| {
+            RegistryError::Malformed("a delegated signature carries its delegation".into())
+        })?;
     let delegation = jose::parse(&dlg).map_err(RegistryError::MalformedJws)?;
     if delegation.header().typ.as_deref() != Some(DELEGATION_TYP) {
         return Err(RegistryError::Malformed("dlg is not a delegation".into()));
@@ -76,19 +103,17 @@ pub fn verify_statement<T: DeserializeOwned>(
     let delegated: Delegation = delegation.claims().map_err(RegistryError::MalformedJws)?;
     let session_key = jose::key_from_jwk(&delegated.jwk)
         .map_err(|e| RegistryError::UnsupportedKey(e.to_string()))?;
-    if statement.header().kid.as_deref() != Some(jose::jwk_thumbprint(&delegated.jwk).as_str()) {
+    if jws.header().kid.as_deref() != Some(jose::jwk_thumbprint(&delegated.jwk).as_str()) {
         return Err(RegistryError::BadSignature);
     }
-    statement
-        .verify(&session_key)
+    jws.verify(&session_key)
         .map_err(|_| RegistryError::BadSignature)?;
-    let claims: Statement<T> = statement.claims().map_err(RegistryError::MalformedJws)?;
-    let made_in_time = claims.iss == delegated.iss
-        && (delegated.iat..=delegated.exp).contains(&claims.iat)
-        && claims.iat <= now_ms / 1000 + SKEW_S;
+    let made_in_time = iss == delegated.iss
+        && (delegated.iat..=delegated.exp).contains(&iat)
+        && iat <= now_s + SKEW_S;
     if !made_in_time {
         // Signed by a key that was not certified for that time: as good as no signature.
         return Err(RegistryError::BadSignature);
     }
-    Ok(claims)
+    Ok(())
 }
