@@ -6,10 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::Value;
 use trustreg_core::identifier::{Identifier, RegDevId};
+use trustreg_device::bulk::{AUTH_SCHEME, BULK_PATH, body_claims};
 
-use crate::{Answer, Manufacturer, Stack, eventually, imei, localstack, random_imei};
+use crate::{Answer, Manufacturer, Stack, challenge, eventually, imei, localstack, random_imei};
 
 pub fn faults_url() -> String {
     let endpoint =
@@ -74,14 +76,44 @@ pub async fn post_tagged(
     tag: &str,
     body: String,
 ) -> (Answer, Option<String>) {
-    let response = reqwest::Client::new()
-        .post(format!("{api}{path}"))
-        .header("content-type", "application/jose")
-        .header("x-trustreg-fault-tag", tag)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    answer_of(
+        reqwest::Client::new()
+            .post(format!("{api}{path}"))
+            .header("content-type", "application/jose")
+            .header("x-trustreg-fault-tag", tag)
+            .body(body),
+    )
+    .await
+}
+
+/// The `TrustReg-JWS` signature of a bulk body by the manufacturer, over a fresh nonce.
+pub async fn sign_bulk(api: &str, maker: &Manufacturer, body: &[u8]) -> String {
+    let claims = serde_json::to_vec(&body_claims(challenge(api, "bulk").await, body)).unwrap();
+    maker.ca.sign_jws(&claims).unwrap()
+}
+
+/// Posts a bulk registration with its signature and the fault tag header: the answer and its
+/// Retry-After.
+pub async fn post_bulk_tagged(
+    api: &str,
+    signature: &str,
+    body: &[u8],
+    tag: &str,
+) -> (Answer, Option<String>) {
+    answer_of(
+        reqwest::Client::new()
+            .post(format!("{api}{BULK_PATH}"))
+            .header(CONTENT_TYPE, "application/json")
+            .header(AUTHORIZATION, format!("{AUTH_SCHEME} {signature}"))
+            .header("x-trustreg-fault-tag", tag)
+            .body(body.to_vec()),
+    )
+    .await
+}
+
+/// Sends the request: its answer and Retry-After.
+async fn answer_of(request: reqwest::RequestBuilder) -> (Answer, Option<String>) {
+    let response = request.send().await.unwrap();
     let retry_after = response
         .headers()
         .get("retry-after")
@@ -90,7 +122,7 @@ pub async fn post_tagged(
     let status = response.status().as_u16();
     let content_type = response
         .headers()
-        .get("content-type")
+        .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();

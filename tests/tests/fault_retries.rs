@@ -6,16 +6,17 @@
 //! asserts the stored state, not only the answers.
 #![allow(clippy::unwrap_used)]
 
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Value, json};
 use trustreg_aws::DynamoStore;
 use trustreg_core::identifier::{Identifier, RegDevId};
 use trustreg_core::ports::{DeviceStore, OwnerStore, ReportStore};
 use trustreg_core::records::{AuditRecord, Outcome};
-use trustreg_device::bulk::{AUTH_SCHEME, BULK_PATH, body_claims, bulk_device};
+use trustreg_device::bulk::bulk_device;
 use trustreg_device::client::device_path;
 use trustreg_tests::devices::{owned_device, self_made_owner, trusted_device};
-use trustreg_tests::faults::{arm, killed, new_device, post_tagged, regdevid_of, tag};
+use trustreg_tests::faults::{
+    arm, killed, new_device, post_bulk_tagged, post_tagged, regdevid_of, sign_bulk, tag,
+};
 use trustreg_tests::roles::function_name;
 use trustreg_tests::{
     Answer, Stack, challenge, imei, localstack, random_imei, registration, sensor_info,
@@ -62,24 +63,8 @@ async fn post_bulk(
     body: &[u8],
     tag: &str,
 ) -> Answer {
-    let claims = serde_json::to_vec(&body_claims(challenge(api, "bulk").await, body)).unwrap();
-    let signature = maker.ca.sign_jws(&claims).unwrap();
-    let response = reqwest::Client::new()
-        .post(format!("{api}{BULK_PATH}"))
-        .header(CONTENT_TYPE, "application/json")
-        .header(AUTHORIZATION, format!("{AUTH_SCHEME} {signature}"))
-        .header("x-trustreg-fault-tag", tag)
-        .body(body.to_vec())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    Answer {
-        status,
-        content_type: String::new(),
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    }
+    let signature = sign_bulk(api, maker, body).await;
+    post_bulk_tagged(api, &signature, body, tag).await.0
 }
 
 /// Whether the device is stored whole (device, uniqueness guard, one first transition, one

@@ -19,9 +19,11 @@ use trustreg_core::identifier::{Identifier, RegDevId};
 use trustreg_core::messages::ReportClaims;
 use trustreg_core::ports::{DeviceStore, ReportStore};
 use trustreg_device::RegistryClient;
+use trustreg_device::bulk::bulk_device;
 use trustreg_device::client::{ReportParams, device_path, report_jws};
 use trustreg_tests::faults::{
-    arm, disarm, fault, fired, gone, killed_pid, new_device, post_tagged, regdevid_of, tag,
+    arm, disarm, fault, fired, gone, killed_pid, new_device, post_bulk_tagged, post_tagged,
+    regdevid_of, sign_bulk, tag,
 };
 use trustreg_tests::roles::{assumed, function_name, role_arn};
 use trustreg_tests::{
@@ -277,28 +279,161 @@ async fn a_throttle_fault_refuses_an_sqs_send_as_sqs_does() {
     );
 }
 
-/// Posts a registration with the fault tag header, as the test's own request.
-async fn register_tagged(api: &str, tag: &str, body: String) -> (Answer, Option<String>) {
-    post_tagged(api, "/v1/registrations", tag, body).await
+// ---------------------------------------------------------------- registrations under faults
+
+/// How a scenario registers. A single registration's credential is signed by the instance's
+/// session key, whose delegation costs one KMS request per instance and hour (docs/API.md), so
+/// a warm instance asks KMS nothing; a bulk registration's batch head is signed by KMS on every
+/// request. KMS's faults are therefore met through bulk registrations, DynamoDB's through
+/// single ones (the transaction that creates the device).
+#[derive(Clone, Copy, Debug)]
+enum Via {
+    Single,
+    Bulk,
+}
+
+impl Via {
+    /// The way that meets `service`'s faults on every request.
+    fn for_service(service: &str) -> Self {
+        if service == "kms" {
+            Via::Bulk
+        } else {
+            Via::Single
+        }
+    }
+}
+
+/// Devices to register, made by one accepted manufacturer: one for a single registration, two
+/// for a bulk one.
+struct Attempt {
+    via: Via,
+    stack: Stack,
+    maker: trustreg_tests::Manufacturer,
+    ids: Vec<Identifier>,
+}
+
+/// A request as sent, to be sent again unchanged.
+enum Sent {
+    Single(String),
+    Bulk { signature: String, body: Vec<u8> },
+}
+
+impl Attempt {
+    async fn new(stack: &Stack, via: Via) -> Self {
+        let (first, maker) = new_device(stack).await;
+        let mut ids = vec![first];
+        if matches!(via, Via::Bulk) {
+            ids.push(trustreg_tests::imei(&random_imei()));
+        }
+        Self {
+            via,
+            stack: stack.clone(),
+            maker,
+            ids,
+        }
+    }
+
+    /// A fresh request (new nonce) for all the devices.
+    async fn request(&self) -> Sent {
+        let api = self.stack.api_url();
+        match self.via {
+            Via::Single => {
+                let id = &self.ids[0];
+                Sent::Single(registration(
+                    &self.maker.device(id),
+                    id,
+                    challenge(&api, "register").await,
+                ))
+            }
+            Via::Bulk => {
+                let lines: Vec<_> = self
+                    .ids
+                    .iter()
+                    .map(|id| {
+                        bulk_device(&self.maker.device(id), id, sensor_info(), vec![]).unwrap()
+                    })
+                    .collect();
+                let body = serde_json::to_vec(&lines).unwrap();
+                let signature = sign_bulk(&api, &self.maker, &body).await;
+                Sent::Bulk { signature, body }
+            }
+        }
+    }
+
+    /// Sends `sent` with the fault tag: the answer and its Retry-After.
+    async fn send(&self, sent: &Sent, tag: &str) -> (Answer, Option<String>) {
+        let api = self.stack.api_url();
+        match sent {
+            Sent::Single(body) => post_tagged(&api, "/v1/registrations", tag, body.clone()).await,
+            Sent::Bulk { signature, body } => post_bulk_tagged(&api, signature, body, tag).await,
+        }
+    }
+
+    /// A fresh request sent with the tag.
+    async fn register(&self, tag: &str) -> (Answer, Option<String>, Sent) {
+        let sent = self.request().await;
+        let (answer, retry_after) = self.send(&sent, tag).await;
+        (answer, retry_after, sent)
+    }
+
+    /// Whether the answer says every device was created.
+    fn created(&self, answer: &Answer) -> bool {
+        match self.via {
+            Via::Single => answer.status == 201,
+            Via::Bulk => {
+                answer.status == 207
+                    && answer.body["summary"]
+                        == json!({"created": self.ids.len(), "existing": 0, "failed": 0})
+            }
+        }
+    }
+
+    fn register_function(&self) -> String {
+        function_name(&self.stack, "register")
+    }
+
+    /// How many of the devices are stored.
+    async fn stored(&self) -> usize {
+        let store = self.stack.store(&localstack().await);
+        let mut n = 0;
+        for id in &self.ids {
+            if store
+                .get_device(&regdevid_of(&self.stack, id))
+                .await
+                .unwrap()
+                .is_some()
+            {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// What a refused registration must leave: no device, no identifier claimed, no transition.
+    async fn assert_nothing_stored(&self) {
+        let store = self.stack.store(&localstack().await);
+        for id in &self.ids {
+            let regdevid = regdevid_of(&self.stack, id);
+            assert!(store.get_device(&regdevid).await.unwrap().is_none());
+            assert!(store.holder_of(id).await.unwrap().is_none());
+            assert!(store.transitions_of(&regdevid).await.unwrap().is_empty());
+        }
+    }
 }
 
 /// A registration during which the register function is killed (`action`) at its
-/// `service`'s `operation`: API Gateway answers 502 and the process is gone. Whether the
-/// device was stored.
-async fn a_registration_killed(service: &str, operation: &str, action: &str) -> bool {
+/// `service`'s `operation`: API Gateway answers 502 and the process is gone. How many of its
+/// devices were stored, of how many.
+async fn a_registration_killed(service: &str, operation: &str, action: &str) -> (usize, usize) {
     let stack = Stack::deployed();
-    let api = stack.api_url();
-    let store = stack.store(&localstack().await);
-    let (id, maker) = new_device(&stack).await;
-    let se = maker.device(&id);
+    let attempt = Attempt::new(&stack, Via::for_service(service)).await;
     let tag = tag();
     let fid = arm(
-        json!({"function": function_name(&stack, "register"), "service": service,
+        json!({"function": attempt.register_function(), "service": service,
         "operation": operation, "action": action, "tag": tag}),
     )
     .await;
-    let body = registration(&se, &id, challenge(&api, "register").await);
-    let (answer, _) = register_tagged(&api, &tag, body).await;
+    let (answer, _, _) = attempt.register(&tag).await;
     let pid = killed_pid(&fid).await;
     disarm(&fid).await;
     // SIGKILL is delivered asynchronously: the process ends within moments.
@@ -310,24 +445,22 @@ async fn a_registration_killed(service: &str, operation: &str, action: &str) -> 
         answer.status, 502,
         "API Gateway's answer to a failed function: {answer:?}"
     );
-    let regdevid = regdevid_of(&stack, &id);
-    store.get_device(&regdevid).await.unwrap().is_some()
+    (attempt.stored().await, attempt.ids.len())
 }
 
-// A kill before the call: the function's process dies before KMS signs, so the registration
-// fails and nothing is stored.
+// A kill before the call: the function's process dies before KMS signs the bulk request's
+// batch head, so the registration fails and none of its devices is stored.
 #[tokio::test]
 async fn a_kill_before_fault_kills_the_function_before_its_call_is_served() {
-    assert!(!a_registration_killed("kms", "Sign", "kill-before").await);
+    let (stored, _) = a_registration_killed("kms", "Sign", "kill-before").await;
+    assert_eq!(stored, 0);
 }
 
 // A kill after the call: DynamoDB wrote the device, then the function died before answering.
 #[tokio::test]
 async fn a_kill_after_fault_kills_the_function_once_its_call_was_served() {
-    assert!(
-        a_registration_killed("dynamodb", "TransactWriteItems", "kill-after").await,
-        "the transaction was served before the kill"
-    );
+    let (stored, of) = a_registration_killed("dynamodb", "TransactWriteItems", "kill-after").await;
+    assert_eq!(stored, of, "the transaction was served before the kill");
 }
 
 // A tagged fault counts only the calls of invocations carrying its tag: a registration
@@ -335,24 +468,17 @@ async fn a_kill_after_fault_kills_the_function_once_its_call_was_served() {
 #[tokio::test]
 async fn a_tagged_fault_hits_only_the_invocations_carrying_its_tag() {
     let stack = Stack::deployed();
-    let api = stack.api_url();
-    let (id, maker) = new_device(&stack).await;
-    let (other, _) = new_device(&stack).await;
+    let tagged = Attempt::new(&stack, Via::Bulk).await;
+    let other = Attempt::new(&stack, Via::Bulk).await;
     let tag = tag();
     let fid = arm(
-        json!({"function": function_name(&stack, "register"), "service": "kms",
+        json!({"function": tagged.register_function(), "service": "kms",
         "operation": "Sign", "times": 3, "action": "throttle", "tag": tag}),
     )
     .await;
-    let untagged = registration(
-        &maker.device(&other),
-        &other,
-        challenge(&api, "register").await,
-    );
-    let (answer, _) = register_tagged(&api, "another-tag", untagged).await;
-    assert_eq!(answer.status, 201, "{answer:?}");
-    let body = registration(&maker.device(&id), &id, challenge(&api, "register").await);
-    let (answer, _) = register_tagged(&api, &tag, body).await;
+    let (answer, _, _) = other.register("another-tag").await;
+    assert!(other.created(&answer), "{answer:?}");
+    let (answer, _, _) = tagged.register(&tag).await;
     let f = fault(&fid).await;
     disarm(&fid).await;
     assert_eq!(answer.status, 503, "{answer:?}");
@@ -366,49 +492,30 @@ async fn a_tagged_fault_hits_only_the_invocations_carrying_its_tag() {
 // ---------------------------------------------------------------- throttling
 
 /// A registration whose `service`'s `operation` throttles twice: the SDK's standard retries
-/// (3 attempts) absorb it, the registration succeeds and the device is stored.
+/// (3 attempts) absorb it, the registration succeeds and its devices are stored.
 async fn a_registration_throttled_twice(service: &str, operation: &str) {
     let stack = Stack::deployed();
-    let api = stack.api_url();
-    let store = stack.store(&localstack().await);
-    let (id, maker) = new_device(&stack).await;
-    let se = maker.device(&id);
+    let attempt = Attempt::new(&stack, Via::for_service(service)).await;
     let tag = tag();
     let fid = arm(
-        json!({"function": function_name(&stack, "register"), "service": service,
+        json!({"function": attempt.register_function(), "service": service,
         "operation": operation, "times": 2, "action": "throttle", "tag": tag}),
     )
     .await;
-    let body = registration(&se, &id, challenge(&api, "register").await);
-    let (answer, _) = register_tagged(&api, &tag, body).await;
+    let (answer, _, _) = attempt.register(&tag).await;
     let f = fault(&fid).await;
     disarm(&fid).await;
     assert_eq!(fired(&f), 2, "{service} throttled twice: {f}");
-    assert_eq!(answer.status, 201, "{answer:?}");
-    assert!(
-        store
-            .get_device(&regdevid_of(&stack, &id))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(attempt.created(&answer), "{answer:?}");
+    assert_eq!(attempt.stored().await, attempt.ids.len());
 }
 
 // Y.3059 10
-// KMS throttles the credential's signature twice: the SDK's standard retries (3 attempts)
+// KMS throttles the batch head's signature twice: the SDK's standard retries (3 attempts)
 // absorb it and the registration succeeds.
 #[tokio::test]
 async fn a_registration_survives_kms_throttling_its_retries_absorb() {
     a_registration_throttled_twice("kms", "Sign").await;
-}
-
-/// What a throttled registration must leave: no device, no identifier claimed, no transition.
-async fn assert_nothing_stored(stack: &Stack, id: &Identifier) {
-    let store = stack.store(&localstack().await);
-    let regdevid = regdevid_of(stack, id);
-    assert!(store.get_device(&regdevid).await.unwrap().is_none());
-    assert!(store.holder_of(id).await.unwrap().is_none());
-    assert!(store.transitions_of(&regdevid).await.unwrap().is_empty());
 }
 
 /// The registration refused for an unavailable service: 503, problem `<code>`, Retry-After.
@@ -424,49 +531,39 @@ fn assert_unavailable(answer: &Answer, retry_after: Option<&str>, code: &str) {
 
 /// After the 503 the client retries as told: the nonce it used is spent (one use, whatever
 /// the outcome), so the same request is refused; a request over a fresh nonce registers the
-/// device.
-async fn retry_as_told(
-    stack: &Stack,
-    se: &trustreg_device::SoftSecureElement,
-    id: &Identifier,
-    spent: String,
-) {
-    let api = stack.api_url();
-    let (again, _) = register_tagged(&api, "no-fault", spent).await;
+/// devices.
+async fn retry_as_told(attempt: &Attempt, spent: &Sent) {
+    let (again, _) = attempt.send(spent, "no-fault").await;
     assert_eq!(again.status, 401, "{again:?}");
     assert_eq!(again.problem(), "nonce-invalid");
-    let fresh = registration(se, id, challenge(&api, "register").await);
-    let (retried, _) = register_tagged(&api, "no-fault", fresh).await;
-    assert_eq!(retried.status, 201, "{retried:?}");
+    let (retried, _, _) = attempt.register("no-fault").await;
+    assert!(attempt.created(&retried), "{retried:?}");
 }
 
 /// A registration whose `service`'s `operation` throttles three times, as often as the SDK
 /// tries: 503 with Retry-After (`problem`), nothing stored; the client's retry with a fresh
-/// nonce registers the device.
+/// nonce registers the devices.
 async fn a_registration_throttled_past_the_retries(service: &str, operation: &str, problem: &str) {
     let stack = Stack::deployed();
-    let api = stack.api_url();
-    let (id, maker) = new_device(&stack).await;
-    let se = maker.device(&id);
+    let attempt = Attempt::new(&stack, Via::for_service(service)).await;
     let tag = tag();
     let fid = arm(
-        json!({"function": function_name(&stack, "register"), "service": service,
+        json!({"function": attempt.register_function(), "service": service,
         "operation": operation, "times": 3, "action": "throttle", "tag": tag}),
     )
     .await;
-    let body = registration(&se, &id, challenge(&api, "register").await);
-    let (answer, retry_after) = register_tagged(&api, &tag, body.clone()).await;
+    let (answer, retry_after, sent) = attempt.register(&tag).await;
     let f = fault(&fid).await;
     disarm(&fid).await;
     assert_eq!(fired(&f), 3, "every attempt throttled: {f}");
     assert_unavailable(&answer, retry_after.as_deref(), problem);
-    assert_nothing_stored(&stack, &id).await;
-    retry_as_told(&stack, &se, &id, body).await;
+    attempt.assert_nothing_stored().await;
+    retry_as_told(&attempt, &sent).await;
 }
 
 // Y.3059 10
 // KMS throttles more often than the SDK retries: 503 with Retry-After, never 500, and nothing
-// stored; the client's retry with a fresh nonce registers the device.
+// stored; the client's retry with a fresh nonce registers the devices.
 #[tokio::test]
 async fn a_registration_kms_keeps_throttling_is_refused_503_and_stores_nothing() {
     a_registration_throttled_past_the_retries("kms", "Sign", "key-service-unavailable").await;
