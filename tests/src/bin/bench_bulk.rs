@@ -1,6 +1,8 @@
 //! Benchmark: bulk registration against raw BatchWriteItem of the same items, on the same
-//! LocalStack, in one run; and KMS requests per device. Run after the test stack is deployed:
-//! `cargo run --release -p trustreg-tests --bin bench-bulk -- [devices] [rounds]`.
+//! LocalStack, in one run, with the spread of both across rounds (the raw baseline's spread is
+//! the emulator's own variance); and KMS requests per device, in bulk and for single
+//! registrations. Run after the test stack is deployed:
+//! `cargo run --release -p trustreg-tests --bin bench-bulk -- [devices] [rounds] [singles]`.
 //! Figures are ratios against the baseline measured in the same run (machines here are noisy).
 
 use std::sync::Arc;
@@ -14,14 +16,16 @@ use trustreg_core::ports::{DeviceStore, NewDevice};
 use trustreg_core::records::Transition;
 use trustreg_device::bulk::{body_claims, bulk_device};
 use trustreg_tests::{
-    CountingKeys, Manufacturer, Stack, imei, localstack, median, random_imei, sensor_info,
+    CountingKeys, Manufacturer, Stack, imei, localstack, median, random_imei, registration,
+    sensor_info,
 };
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let devices: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(500);
-    let rounds: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(3);
+    let rounds: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(5);
+    let singles: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(200);
     let stack = Stack::deployed();
     let sdk = localstack().await;
     let counting = Arc::new(CountingKeys::of(&stack, &sdk));
@@ -131,6 +135,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             bulk_times[round], raw_times[round]
         );
     }
+    let single_kms = single_registrations_kms(&registry, &counting, &maker, singles).await?;
+    let ratios: Vec<f64> = bulk_times
+        .iter()
+        .zip(&raw_times)
+        .map(|(b, r)| r.as_secs_f64() / b.as_secs_f64())
+        .collect();
+    let spread = |d: &[Duration]| {
+        let per: Vec<f64> = d.iter().map(|d| devices as f64 / d.as_secs_f64()).collect();
+        let min = per.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = per.iter().copied().fold(0.0, f64::max);
+        format!("{min:.0} to {max:.0}")
+    };
+    let (bulk_spread, raw_spread) = (spread(&bulk_times), spread(&raw_times));
     let (bulk, raw) = (median(bulk_times), median(raw_times));
     let per_s = |d: Duration| devices as f64 / d.as_secs_f64();
     println!("devices per request: {devices}, rounds: {rounds}");
@@ -146,9 +163,42 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "ratio bulk / raw:       {:.2} (target >= 0.80)",
         per_s(bulk) / per_s(raw)
     );
+    println!("spread, bulk:           {bulk_spread} devices/s over {rounds} rounds");
+    println!("spread, raw (emulator): {raw_spread} devices/s over {rounds} rounds");
+    println!(
+        "ratio per round:        {}",
+        ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     println!(
         "KMS requests per device: {:.4} (target <= 0.05)",
         kms_requests as f64 / (devices * rounds) as f64
     );
+    println!(
+        "KMS requests per 1,000 single registrations: {:.1} (target <= 5; {singles} registered)",
+        single_kms as f64 * 1000.0 / singles.max(1) as f64
+    );
     Ok(())
+}
+
+/// KMS requests made by `singles` single registrations through the registry's flow (the
+/// instance's first one signs its session key's delegation; no request per device after it).
+async fn single_registrations_kms(
+    registry: &trustreg_core::Registry,
+    counting: &CountingKeys,
+    maker: &Manufacturer,
+    singles: usize,
+) -> Result<u64, Box<dyn std::error::Error>> {
+    let before = counting.requests();
+    for _ in 0..singles {
+        let id = imei(&random_imei());
+        let nonce = registry.challenge(Purpose::Register).await?.nonce;
+        registry
+            .register(&registration(&maker.device(&id), &id, nonce))
+            .await?;
+    }
+    Ok(counting.requests() - before)
 }
