@@ -1,8 +1,8 @@
 //! `GET /v1/audit` (Y.3059 7 i c): administrators read the audit trail by day or by target.
 
 use serde::{Deserialize, Serialize};
+use trustreg_model::routes::Op;
 
-use crate::actors::Role;
 use crate::error::RegistryError;
 use crate::ports::{AuditQuery, Page};
 use crate::records::AuditRecord;
@@ -33,9 +33,7 @@ impl Registry {
         caller: Option<&Principal>,
         params: AuditParams,
     ) -> Result<Page<AuditRecord>, RegistryError> {
-        let admin = self
-            .require(caller, &[Role::Admin], "read-audit", None)
-            .await?;
+        let admin = self.require(caller, Op::Audit, None).await?;
         let result = self.read_audit_inner(admin, params).await;
         if let Err(e) = &result {
             self.audit_rejection(&admin.subject, "read-audit", None, e)

@@ -6,6 +6,7 @@ mod bulk;
 mod views;
 
 use serde::{Deserialize, Serialize};
+use trustreg_model::routes::Op;
 
 use crate::actors::Role;
 use crate::config::RegistryKind;
@@ -94,8 +95,6 @@ pub const DEFAULT_SEARCH_LIMIT: usize = 50;
 const MAX_CRITERION: usize = 128;
 /// The longest cursor handed back: the store's cursors are far shorter.
 const MAX_CURSOR: usize = 1024;
-/// Who searches and reads per-device details; an owner only about its own devices.
-const READERS: [Role; 4] = [Role::Enquirer, Role::Agency, Role::Admin, Role::Owner];
 
 impl Registry {
     /// `GET /v1/devices/{id}` by RegDevID, virtual ID (a single-use one is spent) or bare
@@ -256,7 +255,7 @@ impl Registry {
         caller: Option<&Principal>,
         params: SearchParams,
     ) -> Result<SearchAnswer, RegistryError> {
-        let principal = self.require(caller, &READERS, "search", None).await?;
+        let principal = self.require(caller, Op::Search, None).await?;
         let result = self.search_inner(principal, params).await;
         if let Err(e) = &result {
             self.audit_rejection(&principal.subject, "search", None, e)
@@ -329,9 +328,7 @@ impl Registry {
         caller: Option<&Principal>,
         regdevid: &str,
     ) -> Result<HistoryAnswer, RegistryError> {
-        let device = self
-            .readable_device(caller, regdevid, "read-history")
-            .await?;
+        let device = self.readable_device(caller, regdevid, Op::History).await?;
         let mut history = self.history(&device.regdevid).await?;
         if caller.map(|p| p.role) != Some(Role::Admin) {
             // Who acted is identifying (an owner's id, an administrator's name): others see
@@ -364,7 +361,7 @@ impl Registry {
         regdevid: &str,
     ) -> Result<VulnerabilitiesAnswer, RegistryError> {
         let device = self
-            .readable_device(caller, regdevid, "read-vulnerabilities")
+            .readable_device(caller, regdevid, Op::DeviceVulnerabilities)
             .await?;
         let mut vulnerabilities = self.store.links_of(&device.regdevid).await?;
         vulnerabilities
@@ -389,9 +386,9 @@ impl Registry {
         &self,
         caller: Option<&Principal>,
         regdevid_text: &str,
-        action: &str,
+        op: Op,
     ) -> Result<DeviceRecord, RegistryError> {
-        let principal = self.require(caller, &READERS, action, None).await?;
+        let principal = self.require(caller, op, None).await?;
         let regdevid: RegDevId = parse_regdevid(regdevid_text)?;
         let device = self
             .store
@@ -404,7 +401,7 @@ impl Registry {
             let refusal = RegistryError::Forbidden("an owner reads only its own devices".into());
             self.audit_rejection(
                 &principal.subject,
-                action,
+                crate::sessions::token_action(op),
                 Some(regdevid.to_string()),
                 &refusal,
             )

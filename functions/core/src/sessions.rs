@@ -13,6 +13,7 @@ use crate::messages::Purpose;
 use crate::ports::{Page, Updated};
 use crate::records::{EnquirerRecord, EnquirerState};
 use crate::service::{Registry, UPDATE_ATTEMPTS, rfc3339};
+use trustreg_model::routes::{Access, Op};
 
 /// The `typ` of access tokens (RFC 9068).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -252,8 +253,7 @@ impl Registry {
         state: EnquirerState,
         cursor: Option<&str>,
     ) -> Result<Page<EnquirerView>, RegistryError> {
-        self.require(caller, &[Role::Admin], "list-enquirers", None)
-            .await?;
+        self.require(caller, Op::ListEnquirers, None).await?;
         let page = self
             .store
             .enquirers_in(state, cursor, ENQUIRERS_PAGE)
@@ -404,15 +404,23 @@ impl Registry {
         }
     }
 
-    /// Admits `caller` when its role is in `allowed`; otherwise audits the refusal (actor the
-    /// principal's subject, or `public` without a token) and returns it.
-    pub(crate) async fn require<'p>(
+    /// Admits `caller` to the token route `op` when its role is one the route's declaration
+    /// (`ROUTES`) names; otherwise audits the refusal (actor the principal's subject, or
+    /// `public` without a token) and returns it. The HTTP layer calls it before any handler
+    /// runs (`trustreg-http`'s `access`); the flows call it again, so a flow reached another
+    /// way is guarded too.
+    pub async fn require<'p>(
         &self,
         caller: Option<&'p Principal>,
-        allowed: &[Role],
-        action: &str,
+        op: Op,
         target: Option<String>,
     ) -> Result<&'p Principal, RegistryError> {
+        let allowed: &[Role] = match op.spec().access {
+            Access::Token(roles) => roles,
+            // Not a token route: no access token admits anyone to it.
+            _ => &[],
+        };
+        let action = token_action(op);
         let refusal = match caller {
             None => RegistryError::Unauthenticated("an access token is required".into()),
             Some(p) if allowed.contains(&p.role) => return Ok(p),
@@ -421,6 +429,28 @@ impl Registry {
         self.audit_rejection(&actor_of(caller), action, target, &refusal)
             .await;
         Err(refusal)
+    }
+}
+
+/// The audit action of every read of the log, refused, failed or answered.
+pub(crate) const READ_LOG: &str = "read-audit-log";
+
+/// How audit records name a token route's action.
+pub(crate) fn token_action(op: Op) -> &'static str {
+    match op {
+        Op::Search => "search",
+        Op::History => "read-history",
+        Op::DeviceVulnerabilities => "read-vulnerabilities",
+        Op::BulkLookup => "bulk-lookup",
+        Op::Subscribe => "subscribe",
+        Op::ListSubscriptions => "list-subscriptions",
+        Op::Unsubscribe => "unsubscribe",
+        Op::StatusList => "status-list",
+        Op::Statistics => "read-statistics",
+        Op::ListEnquirers => "list-enquirers",
+        Op::Audit => "read-audit",
+        Op::AuditCheckpoint | Op::AuditTile | Op::AuditInclusion | Op::AuditConsistency => READ_LOG,
+        other => other.spec().path,
     }
 }
 

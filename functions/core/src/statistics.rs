@@ -7,8 +7,8 @@
 //! status, not its changes.
 
 use std::collections::BTreeMap;
+use trustreg_model::routes::Op;
 
-use crate::actors::Role;
 use crate::config::RegistryKind;
 use crate::error::RegistryError;
 use crate::ports::Tally;
@@ -24,10 +24,6 @@ pub const RECENT_TRANSITIONS: usize = 20;
 pub const RECENT_DAYS: u64 = 7;
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
-/// Who reads the dashboard: those who search devices, but not owners, whose view is limited to
-/// their own devices.
-const READERS: [Role; 3] = [Role::Enquirer, Role::Agency, Role::Admin];
-
 const STATUSES: [TrustStatus; 4] = [
     TrustStatus::Trusted,
     TrustStatus::Unverified,
@@ -41,8 +37,7 @@ impl Registry {
         &self,
         caller: Option<&Principal>,
     ) -> Result<StatisticsAnswer, RegistryError> {
-        self.require(caller, &READERS, "read-statistics", None)
-            .await?;
+        self.require(caller, Op::Statistics, None).await?;
         let now = self.clock.now_ms();
         let mut by_status = StatusCounts::default();
         let mut by_domain: BTreeMap<String, StatusCounts> = self

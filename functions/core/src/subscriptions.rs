@@ -9,6 +9,7 @@ mod filter;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::Digest;
+use trustreg_model::routes::Op;
 
 use crate::actors::Role;
 use crate::error::{NotifyError, RegistryError, StoreError};
@@ -24,7 +25,6 @@ pub use trustreg_model::answers::{
 
 /// Subscriptions one subscriber may hold: each is an SNS subscription that costs deliveries.
 pub const MAX_SUBSCRIPTIONS_PER_OWNER: usize = 20;
-const SUBSCRIBERS: [Role; 4] = [Role::Enquirer, Role::Agency, Role::Owner, Role::Admin];
 
 /// The answer of `POST /v1/subscriptions`: `created` is false when the caller already held the
 /// same subscription (the service answers a repeat with the same subscription).
@@ -85,9 +85,7 @@ impl Registry {
         caller: Option<&Principal>,
         request: SubscriptionRequest,
     ) -> Result<Subscribed, RegistryError> {
-        let principal = self
-            .require(caller, &SUBSCRIBERS, "subscribe", None)
-            .await?;
+        let principal = self.require(caller, Op::Subscribe, None).await?;
         let result = self.subscribe_inner(principal, request).await;
         if let Err(e) = &result {
             self.audit_rejection(&principal.subject, "subscribe", None, e)
@@ -227,9 +225,7 @@ impl Registry {
         &self,
         caller: Option<&Principal>,
     ) -> Result<SubscriptionList, RegistryError> {
-        let principal = self
-            .require(caller, &SUBSCRIBERS, "list-subscriptions", None)
-            .await?;
+        let principal = self.require(caller, Op::ListSubscriptions, None).await?;
         let broker = self.broker()?;
         let records = self.store.subscriptions_of(&principal.subject).await?;
         let mut subscriptions = Vec::with_capacity(records.len());
@@ -249,7 +245,7 @@ impl Registry {
         id: &str,
     ) -> Result<(), RegistryError> {
         let principal = self
-            .require(caller, &SUBSCRIBERS, "unsubscribe", Some(target(id)))
+            .require(caller, Op::Unsubscribe, Some(target(id)))
             .await?;
         let result = self.unsubscribe_inner(principal, id).await;
         if let Err(e) = &result {

@@ -14,6 +14,7 @@ use crate::problem::{INVALID_TOKEN, Problem};
 /// The caller of a route: `None` when the request sent no `Authorization` header (public).
 /// A header that is not a valid bearer token is refused (401) and audited, never taken as
 /// public: a client that meant to authenticate must not silently get the public view.
+#[derive(Clone)]
 pub(crate) struct Caller(pub Option<Principal>);
 
 impl Caller {
@@ -26,6 +27,10 @@ impl FromRequestParts<Shared> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, registry: &Shared) -> Result<Self, Problem> {
+        // Verified already by the route's access layer (`access::enforce`).
+        if let Some(caller) = parts.extensions.get::<Self>() {
+            return Ok(caller.clone());
+        }
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
             return Ok(Self(None));
         };

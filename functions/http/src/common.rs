@@ -17,6 +17,10 @@ use crate::problem::Problem;
 pub(crate) fn finish(routes: Router<Shared>, registry: Shared) -> Router {
     let limiter = crate::rate::Limiter::new(registry.config().rate_limits);
     routes
+        .route_layer(middleware::from_fn_with_state(
+            registry.clone(),
+            crate::access::enforce,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -1,6 +1,7 @@
 //! trustreg-http: the axum routers of the HTTP functions, their problem+json errors, request
 //! extraction and the OpenAPI document. Shared by the Lambdas and any local server.
 
+mod access;
 mod admin_api;
 mod audit;
 mod audit_log;

@@ -1171,6 +1171,65 @@ async fn bad_query_strings_are_problems() {
     }
 }
 
+// Y.3059 9.3 iii
+// A token route refuses the caller its declaration does not admit before it reads anything
+// of the request: a bad query string from an anonymous caller is a 401, from a caller of
+// another role a 403 (not the 400 an admitted caller gets), and the refusal is audited.
+#[tokio::test]
+async fn access_is_refused_before_the_query_is_read() {
+    let h = Harness::new().await;
+    let enquirer = format!("Bearer {}", h.tokens[&Who::Enquirer]);
+    for (function, uri, authorization, expected) in [
+        (
+            "interrogate",
+            "/v1/devices?colour=red",
+            None,
+            (401, "unauthenticated"),
+        ),
+        (
+            "interrogate",
+            "/v1/devices?status=bogus",
+            None,
+            (401, "unauthenticated"),
+        ),
+        (
+            "admin",
+            "/v1/admin/enquirers?state=maybe",
+            None,
+            (401, "unauthenticated"),
+        ),
+        (
+            "admin",
+            "/v1/admin/enquirers?state=maybe",
+            Some(&enquirer),
+            (403, "forbidden"),
+        ),
+        (
+            "admin",
+            "/v1/audit?day=yesterday&when=now",
+            Some(&enquirer),
+            (403, "forbidden"),
+        ),
+    ] {
+        let before = h.audit().len();
+        let reply = h
+            .get(function, uri, authorization.map(String::as_str))
+            .await;
+        assert_eq!(
+            (reply.status, problem_code(&reply)),
+            expected,
+            "{uri}: {}",
+            reply.text
+        );
+        assert!(
+            h.audit()[before..]
+                .iter()
+                .any(|a| a.outcome == Outcome::Rejected),
+            "{uri}: refused without an audit record"
+        );
+    }
+}
+
 // Y.3059 9.2 i f
 // Y.3059 9.3 ii c
 // A public lookup by virtual ID shows the status but neither the RegDevID nor the owner.

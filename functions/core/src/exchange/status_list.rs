@@ -4,9 +4,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use trustreg_model::routes::Op;
 
 use super::{ListedDevice, StatusListAnswer};
-use crate::actors::Role;
 use crate::error::RegistryError;
 use crate::ports::DeviceQuery;
 use crate::service::{Registry, rfc3339};
@@ -14,9 +14,6 @@ use crate::sessions::Principal;
 use crate::status::TrustStatus;
 
 pub const STATUS_LIST_PAGE: usize = 100;
-/// Registry-wide reads are for approved enquirers, agencies and administrators (9.3 i a,
-/// 9.3 iii); an owner, which anyone may become without approval, sees its own devices only.
-const LISTERS: [Role; 3] = [Role::Enquirer, Role::Agency, Role::Admin];
 /// The longest cursor accepted: the ones handed out are far shorter.
 const MAX_CURSOR: usize = 1024;
 
@@ -59,7 +56,7 @@ impl Registry {
         status: &str,
         cursor: Option<String>,
     ) -> Result<StatusListAnswer, RegistryError> {
-        let principal = self.require(caller, &LISTERS, "status-list", None).await?;
+        let principal = self.require(caller, Op::StatusList, None).await?;
         let result = self.list_page(status, cursor).await;
         if let Err(e) = &result {
             self.audit_rejection(&principal.subject, "status-list", None, e)

@@ -2,10 +2,10 @@
 //! answered with one batched read, one audit record and one statement.
 
 use std::collections::HashMap;
+use trustreg_model::routes::Op;
 
 use super::views::View;
 use super::{BulkLookupAnswer, BulkLookupRequest, BulkLookupResult, MAX_BULK_LOOKUP};
-use crate::actors::Role;
 use crate::error::RegistryError;
 use crate::identifier::RegDevId;
 use crate::service::Registry;
@@ -17,9 +17,7 @@ impl Registry {
         caller: Option<&Principal>,
         request: BulkLookupRequest,
     ) -> Result<BulkLookupAnswer, RegistryError> {
-        let admin = self
-            .require(caller, &[Role::Admin], "bulk-lookup", None)
-            .await?;
+        let admin = self.require(caller, Op::BulkLookup, None).await?;
         let result = self.bulk_lookup_inner(admin, request).await;
         if let Err(e) = &result {
             self.audit_rejection(&admin.subject, "bulk-lookup", None, e)

@@ -4,6 +4,7 @@
 //! exist, not what they say.
 
 use std::collections::HashMap;
+use trustreg_model::routes::Op;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -12,7 +13,7 @@ use serde::Serialize;
 use crate::error::RegistryError;
 use crate::merkle::{self, Hash};
 use crate::service::Registry;
-use crate::sessions::Principal;
+use crate::sessions::{Principal, READ_LOG};
 
 use super::tiles::{self, TileKind};
 use super::{Tile, proofs};
@@ -20,8 +21,6 @@ use super::{Tile, proofs};
 /// Who reads the log: approved enquirers (agencies too) and administrators, as its routes say.
 pub use trustreg_model::routes::LOG_READERS;
 
-/// The audit action of every read of the log, refused, failed or answered.
-const READ_LOG: &str = "read-audit-log";
 /// What a read names is bounded in its record: a tile path from the request could be long.
 const MAX_READ_TARGET: usize = 160;
 
@@ -56,7 +55,7 @@ impl Registry {
         &self,
         caller: Option<&Principal>,
     ) -> Result<String, RegistryError> {
-        let reader = self.require(caller, LOG_READERS, READ_LOG, None).await?;
+        let reader = self.require(caller, Op::AuditCheckpoint, None).await?;
         let read = async {
             self.store
                 .checkpoint()
@@ -73,7 +72,7 @@ impl Registry {
         caller: Option<&Principal>,
         path: &str,
     ) -> Result<Vec<u8>, RegistryError> {
-        let reader = self.require(caller, LOG_READERS, READ_LOG, None).await?;
+        let reader = self.require(caller, Op::AuditTile, None).await?;
         let read = async {
             let tile = Tile::parse(path).map_err(|e| RegistryError::Malformed(e.to_string()))?;
             self.store
@@ -161,7 +160,7 @@ impl Registry {
         record: &str,
         size: Option<u64>,
     ) -> Result<InclusionProof, RegistryError> {
-        let reader = self.require(caller, LOG_READERS, READ_LOG, None).await?;
+        let reader = self.require(caller, Op::AuditInclusion, None).await?;
         let what = match size {
             Some(size) => format!("inclusion/{record}/{size}"),
             None => format!("inclusion/{record}"),
@@ -207,7 +206,7 @@ impl Registry {
         from: u64,
         to: u64,
     ) -> Result<ConsistencyProof, RegistryError> {
-        let reader = self.require(caller, LOG_READERS, READ_LOG, None).await?;
+        let reader = self.require(caller, Op::AuditConsistency, None).await?;
         self.logged_read(
             reader,
             format!("consistency/{from}/{to}"),
