@@ -98,7 +98,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         body: jws("acknowledge", "{nonce, regdevid}; kid = RegDevID"),
         query: NONE,
         answer: json(200, "Acknowledged", "AcknowledgementResponse"),
-        errors: &[400, 404, 415],
+        errors: &[400, 404, 409, 415],
         optional_token: false,
     },
     Described {
@@ -136,7 +136,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         ),
         query: NONE,
         answer: json(201, "The virtual ID", "VirtualIdResponse"),
-        errors: &[400, 404, 415],
+        errors: &[400, 404, 409, 415],
         optional_token: false,
     },
     Described {
@@ -471,7 +471,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
             "Stored; `complete` says whether all its devices are re-evaluated",
             "VulnerabilityProgress",
         ),
-        errors: &[400, 415],
+        errors: &[400, 409, 415],
         optional_token: false,
     },
     Described {
