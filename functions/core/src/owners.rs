@@ -19,6 +19,7 @@ use crate::ports::Updated;
 use crate::records::{OwnerKind, OwnerRecord, Verification, VerificationState};
 use crate::service::{Registry, UPDATE_ATTEMPTS};
 
+mod revocation;
 mod transfer;
 
 pub use transfer::TRANSFER_OFFER_TTL_MS;

@@ -224,6 +224,21 @@ pub(crate) const OPERATIONS: &[Described] = &[
         optional_token: false,
     },
     Described {
+        op: Op::RevokeOwner,
+        summary: "End the custody of a device's owner without a new one, by that owner or an \
+                  administrator: the device keeps its registration and has no owner; an \
+                  administrator's transfer may give it one later",
+        body: jws("transfer", "{nonce, regdevid, note?, idempotency_key?}"),
+        query: NONE,
+        answer: json(
+            200,
+            "The custody ended: the former owner, and the device's status",
+            "OwnerRevocationResponse",
+        ),
+        errors: &[400, 403, 404, 409, 415, 422],
+        optional_token: false,
+    },
+    Described {
         op: Op::SignUp,
         summary: "Sign up as an enquirer or agency (9.3 i a); pending until approved",
         body: Body::Json("SignUpRequest"),
