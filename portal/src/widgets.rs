@@ -60,7 +60,8 @@ where
     }
 }
 
-/// The choices of a status field: any, or one of the three (Y.3059 6.1 d).
+/// The choices of a status field: any, or one of the three (Y.3059 6.1 d), or `deregistered`
+/// (6.3 e), which searches and notifications carry like the others.
 #[component]
 pub fn StatusOptions() -> impl IntoView {
     view! {
@@ -68,6 +69,7 @@ pub fn StatusOptions() -> impl IntoView {
         <option value="trusted">"trusted"</option>
         <option value="unverified">"unverified"</option>
         <option value="unreliable">"unreliable"</option>
+        <option value="deregistered">"deregistered"</option>
     }
 }
 

@@ -560,6 +560,12 @@ pub fn new_signing_key() -> p256::ecdsa::SigningKey {
 /// An enquirer signed up at `api`, approved by the test administrator and logged in: its
 /// access token.
 pub async fn enquirer_token(api: &str) -> String {
+    let (key, kid) = approved_enquirer(api).await;
+    login(api, &key, &kid).await
+}
+
+/// An enquirer signed up at `api` and approved by the test administrator: its key and kid.
+pub async fn approved_enquirer(api: &str) -> (p256::ecdsa::SigningKey, String) {
     let key = new_signing_key();
     let signed_up = post(
         api,
@@ -588,8 +594,7 @@ pub async fn enquirer_token(api: &str) -> String {
     )
     .await;
     assert_eq!(decided.status, 200, "{decided:?}");
-    let kid = format!("enquirer:{id}");
-    login(api, &key, &kid).await
+    (key, format!("enquirer:{id}"))
 }
 
 /// A challenge-response login at `api` as `kid` (an enquirer or an administrator) signing with

@@ -281,34 +281,6 @@ async fn admin_token(api: &str, key: &SigningKey, kid: &str) -> String {
     session.body["access_token"].as_str().unwrap().to_owned()
 }
 
-/// An approved enquirer's key and kid.
-async fn enquirer(api: &str) -> (SigningKey, String) {
-    let key = new_signing_key();
-    let signed_up = post(
-        api,
-        "/v1/enquirers",
-        "application/json",
-        json!({"name": "Eve", "organisation": "Example", "contact": "eve@example.org",
-               "role": "enquirer",
-               "public_key": trustreg_core::jose::jwk_from_key(key.verifying_key())})
-        .to_string(),
-    )
-    .await;
-    assert_eq!(signed_up.status, 201, "{signed_up:?}");
-    let id = signed_up.body["enquirer_id"].as_str().unwrap().to_owned();
-    let (admin, admin_key) = test_admin();
-    let decided = post_signed(
-        api,
-        &format!("/v1/admin/enquirers/{id}/decision"),
-        &admin_key,
-        &format!("admin:{admin}"),
-        &json!({"nonce": challenge(api, "enquirer-decision").await, "decision": "approve"}),
-    )
-    .await;
-    assert_eq!(decided.status, 200, "{decided:?}");
-    (key, format!("enquirer:{id}"))
-}
-
 // Y.3059 6.3 e
 // Another owner, the device itself, an enquirer, a manufacturer, an anonymous caller, a replayed
 // request and a request signed for another RegDevID are each refused; the device is unchanged
@@ -346,7 +318,7 @@ async fn only_the_owner_or_an_administrator_deregisters() {
         "forbidden",
     );
 
-    let (enquirer_key, enquirer_kid) = enquirer(&api).await;
+    let (enquirer_key, enquirer_kid) = trustreg_tests::approved_enquirer(&api).await;
     let by_enquirer = deregister(&api, &id, &enquirer_key, &enquirer_kid, "lost").await;
     refused(&by_enquirer, 403, "forbidden");
 
@@ -445,4 +417,118 @@ async fn only_the_owner_or_an_administrator_deregisters() {
     .await;
     assert_eq!(by_admin.status, 200, "{by_admin:?}");
     assert_eq!(by_admin.body["status"], "deregistered");
+}
+
+/// `claims` bound to `path` and signed by the device itself.
+fn device_signed(device: &Owned, path: &str, claims: Value) -> String {
+    let bound = trustreg_core::binding::bind(claims, "POST", path);
+    device.se.sign_jws(
+        &trustreg_core::jose::JwsHeader::es256().with_kid(device.regdevid.clone()),
+        bound.to_string().as_bytes(),
+    )
+}
+
+fn is_deregistered<T: std::fmt::Debug>(answer: &Result<T, trustreg_device::client::ClientError>) {
+    assert!(
+        matches!(answer, Err(trustreg_device::client::ClientError::Problem { status: 409, problem_type, .. })
+            if problem_type.ends_with("/device-deregistered")),
+        "{answer:?}"
+    );
+}
+
+// Y.3059 6.3 e
+// After its deregistration, every other route that would change the device, or say something
+// new of it, is refused with `device-deregistered`: the device's acknowledgement, virtual IDs
+// asked by the device or its owner, vulnerability reports naming it (from the device, its
+// owner, an administrator); and the changes an administrator makes to many devices at once
+// (its owner's verification, the removal of its root of trust) are made, but pass it over.
+// Afterwards the stored device and its lookup are as the deregistration left them.
+#[tokio::test]
+async fn a_deregistered_device_refuses_every_change() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let device = owned(&stack).await;
+    let id = device.regdevid.clone();
+    let owner_kid = format!("owner:{}", device.owner_id);
+    let (admin, admin_key) = test_admin();
+    let admin_kid = format!("admin:{admin}");
+    let done = deregister(&api, &id, &device.owner_key, &owner_kid, "lost").await;
+    assert_eq!(done.status, 200, "{done:?}");
+    let before = stored(&stack, &id).await;
+
+    let client = RegistryClient::new(api.clone()).unwrap();
+    is_deregistered(&client.acknowledge(&device.se).await);
+
+    let virtual_ids = format!("/v1/devices/{id}/virtual-ids");
+    let claims = json!({"nonce": challenge(&api, "virtual-id").await, "ttl_seconds": 300});
+    let by_device = device_signed(&device, &virtual_ids, claims);
+    refused(
+        &post(&api, &virtual_ids, JOSE, by_device).await,
+        409,
+        "device-deregistered",
+    );
+    let claims = json!({"nonce": challenge(&api, "virtual-id").await, "ttl_seconds": 300});
+    let by_owner = post_signed(&api, &virtual_ids, &device.owner_key, &owner_kid, &claims).await;
+    refused(&by_owner, 409, "device-deregistered");
+
+    let report = |nonce: String| {
+        json!({"nonce": nonce, "severity": 7.5, "summary": "debug port open",
+               "target": {"regdevids": [id]}})
+    };
+    let by_device = device_signed(
+        &device,
+        "/v1/vulnerabilities",
+        report(challenge(&api, "vulnerability").await),
+    );
+    refused(
+        &post(&api, "/v1/vulnerabilities", JOSE, by_device).await,
+        409,
+        "device-deregistered",
+    );
+    for (key, kid) in [(&device.owner_key, &owner_kid), (&admin_key, &admin_kid)] {
+        let nonce = challenge(&api, "vulnerability").await;
+        let answer = post_signed(&api, "/v1/vulnerabilities", key, kid, &report(nonce)).await;
+        refused(&answer, 409, "device-deregistered");
+    }
+
+    // Made for the owner, which is then verified; its deregistered device stays as it was.
+    let verification = format!("/v1/owners/{}/verification", device.owner_id);
+    let claims = json!({"nonce": challenge(&api, "owner-verification").await, "state": "verified"});
+    let verified = post_signed(&api, &verification, &admin_key, &admin_kid, &claims).await;
+    assert_eq!(verified.status, 200, "{verified:?}");
+    assert_eq!(verified.body["verification"], "verified", "{verified:?}");
+    // Made: the device's own root (each `owned` device has its own maker) is gone.
+    let root_id = trustreg_core::rot::root_id_for(device.maker.ca.cert_der());
+    let root = format!("/v1/admin/roots/{root_id}");
+    let removed = send(
+        "DELETE",
+        format!("{api}{root}"),
+        None,
+        Some((
+            JOSE,
+            trustreg_tests::signed_request(
+                &admin_key,
+                &admin_kid,
+                "DELETE",
+                &root,
+                &json!({"nonce": challenge(&api, "root").await}),
+            ),
+        )),
+    )
+    .await;
+    assert_eq!(removed.status, 200, "{removed:?}");
+    let document = send("GET", format!("{api}/v1/registry"), None, None).await;
+    assert!(
+        !document.body.to_string().contains(&root_id),
+        "{document:?}"
+    );
+
+    assert_eq!(stored(&stack, &id).await, before, "nothing changed");
+    let seen = send("GET", format!("{api}/v1/devices/{id}"), None, None).await;
+    assert_eq!(
+        (seen.status, seen.body["status"].as_str()),
+        (200, Some("deregistered")),
+        "{seen:?}"
+    );
+    assert_eq!(seen.body["status_since"], done.body["deregistered_at"]);
 }

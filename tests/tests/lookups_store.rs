@@ -775,7 +775,7 @@ async fn devices_are_found_by_owner_with_other_criteria() {
             regdevid: d.regdevid.clone(),
             at_ms: now(),
             from: None,
-            to: owner_id.clone(),
+            to: Some(owner_id.clone()),
             actor: "admin:tests".into(),
         };
         let target = Some(d.regdevid.to_string());

@@ -183,11 +183,17 @@ impl Registry {
                 .devices_of_root(id, cursor.as_deref(), ROOT_DEVICES_PAGE)
                 .await?;
             for regdevid in &page.items {
-                self.change_device(regdevid, &admin, "root-removed", Ok(()), |facts| {
-                    facts.root_revoked = true;
-                })
-                .await?;
-                changed += 1;
+                // A deregistered device keeps the facts it ended with (6.3 e).
+                match self
+                    .change_registered_device(regdevid, &admin, "root-removed", Ok(()), |facts| {
+                        facts.root_revoked = true;
+                    })
+                    .await
+                {
+                    Ok(_) => changed += 1,
+                    Err(RegistryError::Deregistered(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
             match page.next {
                 Some(next) => cursor = Some(next),

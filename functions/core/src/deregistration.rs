@@ -10,7 +10,7 @@
 mod tests;
 
 use crate::actors::{Actor, Role};
-use crate::device_changes::{Changed, Named};
+use crate::device_changes::{Changed, Guard, Named};
 use crate::error::RegistryError;
 use crate::idempotency::Intent;
 use crate::messages::check_note;
@@ -97,6 +97,7 @@ impl Registry {
         let named = Named {
             intent: intent.as_ref(),
             answer: &|d: &DeviceRecord| answer(d).unwrap_or_else(|| unreachable_answer(d)),
+            guard: Guard::Any,
         };
         let action = format!("{ACTION}:{}", claims.reason.as_str());
         let changed = self

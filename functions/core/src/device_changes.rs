@@ -19,9 +19,38 @@ impl Registry {
         outcome: Result<(), &RegistryError>,
         change: impl Fn(&mut Facts),
     ) -> Result<DeviceRecord, RegistryError> {
+        self.change_device_guarded(regdevid, actor, action, outcome, change, Guard::Any)
+            .await
+    }
+
+    /// `change_device` for a change that a deregistered device refuses (6.3 e): the refusal
+    /// is decided on the read the write is conditioned on, so a deregistration that lands in
+    /// between is not overwritten by a change made after it.
+    pub(crate) async fn change_registered_device(
+        &self,
+        regdevid: &RegDevId,
+        actor: &str,
+        action: &str,
+        outcome: Result<(), &RegistryError>,
+        change: impl Fn(&mut Facts),
+    ) -> Result<DeviceRecord, RegistryError> {
+        self.change_device_guarded(regdevid, actor, action, outcome, change, Guard::Registered)
+            .await
+    }
+
+    async fn change_device_guarded(
+        &self,
+        regdevid: &RegDevId,
+        actor: &str,
+        action: &str,
+        outcome: Result<(), &RegistryError>,
+        change: impl Fn(&mut Facts),
+        guard: Guard,
+    ) -> Result<DeviceRecord, RegistryError> {
         let named = Named::<()> {
             intent: None,
             answer: &|_| (),
+            guard,
         };
         match self
             .change_device_named(regdevid, actor, action, outcome, change, &named)
@@ -56,6 +85,10 @@ impl Registry {
                 .get_device(regdevid)
                 .await?
                 .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
+            // As `deregistration::refuse_if_deregistered`, which uses this module.
+            if named.guard == Guard::Registered && device.facts.deregistration.is_some() {
+                return Err(RegistryError::Deregistered(regdevid.to_string()));
+            }
             let now = self.clock.now_ms();
             change(&mut device.facts);
             if device.facts.acknowledged && device.acknowledged_at_ms.is_none() {
@@ -109,6 +142,17 @@ impl Registry {
 pub(crate) struct Named<'a, T> {
     pub(crate) intent: Option<&'a crate::idempotency::Intent>,
     pub(crate) answer: &'a (dyn Fn(&DeviceRecord) -> T + Sync),
+    /// Which devices the change applies to.
+    pub(crate) guard: Guard,
+}
+
+/// Which devices a change applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Guard {
+    /// Any device: the registry's own upkeep (the scheduled evaluation), and deregistration.
+    Any,
+    /// A registered device only: a deregistered one answers `device-deregistered`.
+    Registered,
 }
 
 /// A named change: made now, or made before and answered from its receipt.

@@ -5,7 +5,7 @@
 //! kind again does not take it over.
 
 use crate::actors::{Actor, Role};
-use crate::device_changes::{Changed, Named};
+use crate::device_changes::{Changed, Guard, Named};
 use crate::error::RegistryError;
 use crate::idempotency::Intent;
 use crate::messages::{HoldClaims, HoldKind, HoldResponse, Purpose, check_note};
@@ -88,6 +88,7 @@ impl Registry {
             .get_device(&regdevid)
             .await?
             .ok_or_else(|| RegistryError::DeviceNotFound(regdevid.to_string()))?;
+        // Refused here for a clear answer, and again under the write's condition (`Guard`).
         crate::deregistration::refuse_if_deregistered(&device)?;
         let kind = claims.kind.as_str();
         let releasing = release.is_some();
@@ -106,6 +107,7 @@ impl Registry {
         let named = Named {
             intent: intent.as_ref(),
             answer: &answer,
+            guard: Guard::Registered,
         };
         let device = match self
             .change_device_named(

@@ -19,6 +19,7 @@ use crate::ports::Updated;
 use crate::records::{OwnerKind, OwnerRecord, Verification, VerificationState};
 use crate::service::{Registry, UPDATE_ATTEMPTS};
 
+mod revocation;
 mod transfer;
 
 pub use transfer::TRANSFER_OFFER_TTL_MS;
@@ -188,10 +189,17 @@ impl Registry {
                 .await?
                 .is_some_and(|d| d.owner_id.as_deref() == Some(owner_id));
             if owns {
-                self.change_device(&regdevid, &actor, "verify-owner", Ok(()), |facts| {
-                    facts.owner_verified = verified;
-                })
-                .await?;
+                // A deregistered device keeps the facts it ended with (6.3 e); the owner's
+                // verification is still recorded for its other devices.
+                match self
+                    .change_registered_device(&regdevid, &actor, "verify-owner", Ok(()), |facts| {
+                        facts.owner_verified = verified;
+                    })
+                    .await
+                {
+                    Ok(_) | Err(RegistryError::Deregistered(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(OwnerResponse {

@@ -301,7 +301,7 @@ impl Registry {
             ));
         }
         let device = self
-            .change_device(&regdevid, actor, "acknowledge", Ok(()), |facts| {
+            .change_registered_device(&regdevid, actor, "acknowledge", Ok(()), |facts| {
                 facts.acknowledged = true;
             })
             .await?;

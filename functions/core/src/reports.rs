@@ -223,7 +223,8 @@ impl Registry {
         }
         let actor = format!("device:{regdevid_text}");
         let refusal = RegistryError::BadSignature;
-        self.change_device(&regdevid, &actor, "report", Err(&refusal), |facts| {
+        // Not on a deregistered device: nothing more is recorded of it (6.3 e).
+        self.change_registered_device(&regdevid, &actor, "report", Err(&refusal), |facts| {
             facts.clone_reports = facts.clone_reports.saturating_add(1);
         })
         .await

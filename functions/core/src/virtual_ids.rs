@@ -46,7 +46,10 @@ impl Registry {
             )
             .await?;
         match &signed.actor {
-            Actor::Device(d) if d.regdevid == regdevid => {}
+            // A deregistered device is given no new name (6.3 e).
+            Actor::Device(d) if d.regdevid == regdevid => {
+                crate::deregistration::refuse_if_deregistered(d)?;
+            }
             Actor::Owner(o) => {
                 let device = self
                     .store
@@ -58,6 +61,7 @@ impl Registry {
                         "only the device's owner may name it".into(),
                     ));
                 }
+                crate::deregistration::refuse_if_deregistered(&device)?;
             }
             other => {
                 return Err(RegistryError::Forbidden(format!(

@@ -114,6 +114,7 @@ impl Registry {
                 )));
             }
         };
+        self.refuse_deregistered_targets(&target).await?;
         let now = self.clock.now_ms();
         let record = VulnerabilityRecord {
             id: self.random_token(),
@@ -144,6 +145,24 @@ impl Registry {
         // primaries, which hold the devices.
         self.send_vulnerability_down(&record.id).await?;
         Ok(progress)
+    }
+
+    /// A report naming a deregistered device is refused as a whole, so nothing is stored
+    /// about it (6.3 e). A range is a make and model, not a device: its deregistered devices
+    /// are passed over when it is applied (`mark_affected`).
+    async fn refuse_deregistered_targets(
+        &self,
+        target: &VulnerabilityTarget,
+    ) -> Result<(), RegistryError> {
+        let VulnerabilityTarget::Devices { regdevids } = target else {
+            return Ok(());
+        };
+        for regdevid in regdevids.iter().filter_map(|r| r.parse::<RegDevId>().ok()) {
+            if let Some(device) = self.store.get_device(&regdevid).await? {
+                crate::deregistration::refuse_if_deregistered(&device)?;
+            }
+        }
+        Ok(())
     }
 
     /// `POST /v1/vulnerabilities/{id}/apply`: an admin continues the re-evaluation.

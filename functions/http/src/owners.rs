@@ -1,6 +1,7 @@
 //! Owners and custodians (function `register`): registration, verification by an
-//! administrator, transfer of a device. No route answers an owner's PII yet; the core's
-//! `owner_details` serves the owner and admin reads of the interrogation routes.
+//! administrator, transfer of a device, the end of an owner's custody. No route answers an
+//! owner's PII yet; the core's `owner_details` serves the owner and admin reads of the
+//! interrogation routes.
 
 use axum::Json;
 use axum::extract::State;
@@ -20,6 +21,7 @@ pub(crate) fn routes() -> Vec<Route> {
         serve(Op::VerifyOwner, verify),
         serve(Op::Transfer, transfer),
         serve(Op::AcceptTransfer, accept),
+        serve(Op::RevokeOwner, revoke),
     ]
 }
 
@@ -61,5 +63,14 @@ async fn accept(
     JwsBody(jws): JwsBody,
 ) -> Result<Response, Problem> {
     let answer = registry.accept_transfer(&regdevid, &jws).await?;
+    Ok(Json(answer).into_response())
+}
+
+async fn revoke(
+    State(registry): State<Shared>,
+    PathParams(regdevid): PathParams<String>,
+    JwsBody(jws): JwsBody,
+) -> Result<Response, Problem> {
+    let answer = registry.revoke_owner(&regdevid, &jws).await?;
     Ok(Json(answer).into_response())
 }

@@ -174,6 +174,7 @@ const ANSWERS: &[(&str, &str, u16)] = &[
     ("POST", "/v1/devices/{regdevid}/holds", 200),
     ("POST", "/v1/devices/{regdevid}/holds/{kind}/release", 200),
     ("POST", "/v1/devices/{regdevid}/deregistration", 200),
+    ("POST", "/v1/devices/{regdevid}/owner/revocation", 200),
     ("POST", "/v1/enquirers", 201),
     ("POST", "/v1/sessions", 200),
     ("GET", "/v1/devices/{id}", 200),
@@ -702,6 +703,10 @@ impl Harness {
                     json!({"regdevid": d, "reason": "decommissioned"}),
                 )
                 .await,
+            ),
+            ("POST", "/v1/devices/{regdevid}/owner/revocation") => (
+                format!("/v1/devices/{d}/owner/revocation"),
+                jws(Purpose::Transfer, json!({"regdevid": d})).await,
             ),
             ("POST", "/v1/enquirers") => (
                 route.path.into(),

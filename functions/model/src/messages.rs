@@ -280,6 +280,32 @@ pub struct DeregistrationResponse {
     pub reason: crate::status::DeregistrationReason,
 }
 
+/// Payload of an owner's revocation (`POST /v1/devices/{regdevid}/owner/revocation`), by the
+/// device's current owner or an administrator over a `transfer` nonce: the owner's custody
+/// ends and passes to nobody.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerRevocationClaims {
+    pub nonce: String,
+    /// The device of the path: a signature for one device is no use on another.
+    pub regdevid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Names this change, so a retry over a fresh nonce is recognised (`crate::idempotency`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+}
+
+/// The answer to an owner's revocation: the device, now without an owner, and who owned it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnerRevocationResponse {
+    pub regdevid: String,
+    pub status: crate::status::TrustStatus,
+    pub former_owner_id: String,
+    /// RFC 3339: when the custody ended.
+    pub revoked_at: String,
+}
+
 /// Payload of a security-parameter report (Y.3059 9.3 ii a), signed by the registered device
 /// key (`kid` = RegDevID) over a `report` nonce.
 #[derive(Debug, Clone, Serialize, Deserialize)]

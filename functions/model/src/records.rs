@@ -175,7 +175,9 @@ pub struct CustodyEntry {
     pub at_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    pub to: String,
+    /// `None`: the custody of `from` ended without passing to anyone (its revocation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
     pub actor: String,
 }
 

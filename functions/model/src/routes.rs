@@ -35,6 +35,7 @@ pub enum Op {
     PlaceHold,
     ReleaseHold,
     Deregister,
+    RevokeOwner,
     SignUp,
     Login,
     Lookup,
@@ -239,6 +240,15 @@ pub const ROUTES: &[RouteSpec] = &[
         "POST",
         "/v1/devices/{regdevid}/deregistration",
         Access::Signed(&[Role::Admin, Role::Owner]),
+        "register",
+    ),
+    // The owner's custody ends without a new owner (issue 18 §2), by that owner or an
+    // administrator; a device-path write like transfers.
+    route(
+        Op::RevokeOwner,
+        "POST",
+        "/v1/devices/{regdevid}/owner/revocation",
+        Access::Signed(&[Role::Owner, Role::Admin]),
         "register",
     ),
     // Enquirer-facing.

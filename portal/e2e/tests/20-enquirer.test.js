@@ -98,6 +98,11 @@ test('the dashboard shows the status chart and recent transitions', async () => 
   await navigate(page, '/dashboard');
   await page.locator('[data-testid=chart-status]').waitFor();
   await page.locator('[data-testid=recent-transitions]').waitFor();
+  // One series per status the statistics count, deregistered devices (6.3 e) included.
+  assert.deepEqual(
+    await page.locator('[data-testid=chart-status] .legend text').allTextContents(),
+    ['trusted', 'unverified', 'unreliable', 'deregistered'],
+  );
   assert.ok(await stillSameDocument(page), 'signed in throughout, without a reload');
   await screenshot(page, 'dashboard');
 });

@@ -10,7 +10,9 @@ use crate::state::{Portal, now_ms};
 use crate::widgets::{Badge, Load, NeedsLogin, load, show};
 use trustreg_model::routes::Op;
 
-const STATUSES: [&str; 3] = ["trusted", "unverified", "unreliable"];
+/// Y.3059's three statuses (6.1 d) and the registry's fourth, of devices whose registration
+/// ended (6.3 e), in the statistics' order.
+const STATUSES: [&str; 4] = ["trusted", "unverified", "unreliable", "deregistered"];
 
 async fn statistics(portal: Portal) -> Result<Signed, ApiError> {
     let token = portal.token();
@@ -36,7 +38,7 @@ pub struct Segment {
 }
 
 /// The rows of the chart: a label and its segments, scaled to the largest total.
-pub fn bars(rows: &[(String, [u64; 3])]) -> Vec<(String, u64, Vec<Segment>)> {
+pub fn bars(rows: &[(String, [u64; 4])]) -> Vec<(String, u64, Vec<Segment>)> {
     let largest = rows
         .iter()
         .map(|(_, c)| c.iter().sum::<u64>())
@@ -66,8 +68,8 @@ pub fn bars(rows: &[(String, [u64; 3])]) -> Vec<(String, u64, Vec<Segment>)> {
         .collect()
 }
 
-fn counts(c: &StatusCounts) -> [u64; 3] {
-    [c.trusted, c.unverified, c.unreliable]
+fn counts(c: &StatusCounts) -> [u64; 4] {
+    [c.trusted, c.unverified, c.unreliable, c.deregistered]
 }
 
 #[component]
@@ -125,7 +127,7 @@ fn Statistics(stats: Signed) -> impl IntoView {
 }
 
 #[component]
-fn Chart(rows: Vec<(String, [u64; 3])>) -> impl IntoView {
+fn Chart(rows: Vec<(String, [u64; 4])>) -> impl IntoView {
     const ROW: f64 = 34.0;
     const LABEL: f64 = 170.0;
     const WIDTH: f64 = 420.0;
@@ -151,7 +153,7 @@ fn Chart(rows: Vec<(String, [u64; 3])>) -> impl IntoView {
             }).collect_view()}
             <g class="legend">
                 {STATUSES.iter().enumerate().map(|(i, s)| {
-                    let x = LABEL + i as f64 * 120.0;
+                    let x = LABEL + i as f64 * 110.0;
                     let y = height - 14.0;
                     view! {
                         <rect class=format!("bar bar-{s}") x=x y=y width="12" height="12"></rect>
@@ -171,19 +173,22 @@ mod tests {
     #[test]
     fn bars_are_stacked_and_scaled_to_the_largest_total() {
         let rows = vec![
-            ("all".to_owned(), [6, 3, 1]),
-            ("health".to_owned(), [2, 0, 3]),
+            ("all".to_owned(), [5, 3, 1, 1]),
+            ("health".to_owned(), [2, 0, 3, 0]),
         ];
         let stacked = bars(&rows);
         assert_eq!(stacked[0].1, 10);
         let all = &stacked[0].2;
-        assert_eq!((all[0].start, all[0].width), (0.0, 0.6));
-        assert!((all[2].start - 0.9).abs() < 1e-9 && (all[2].width - 0.1).abs() < 1e-9);
+        assert_eq!((all[0].start, all[0].width), (0.0, 0.5));
+        assert!((all[2].start - 0.8).abs() < 1e-9 && (all[2].width - 0.1).abs() < 1e-9);
+        // The deregistered devices are a segment of their own, the last.
+        assert_eq!(all[3].status, "deregistered");
+        assert!((all[3].start - 0.9).abs() < 1e-9 && (all[3].width - 0.1).abs() < 1e-9);
         let health = &stacked[1].2;
         assert_eq!(health[1].width, 0.0);
         assert!((health[2].start - 0.2).abs() < 1e-9 && (health[2].width - 0.3).abs() < 1e-9);
         assert!(
-            bars(&[("none".to_owned(), [0, 0, 0])])[0]
+            bars(&[("none".to_owned(), [0, 0, 0, 0])])[0]
                 .2
                 .iter()
                 .all(|s| s.width == 0.0)

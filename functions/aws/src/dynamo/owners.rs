@@ -94,7 +94,7 @@ impl OwnerStore for DynamoStore {
     ) -> Result<Updated, StoreError> {
         let mut extra = Vec::new();
         if let Some(from) = &custody.from
-            && from != &custody.to
+            && Some(from) != custody.to.as_ref()
         {
             let delete = Delete::builder()
                 .table_name(&self.table)
@@ -103,7 +103,10 @@ impl OwnerStore for DynamoStore {
                 .map_err(|e| StoreError::Failed(format!("delete: {e}")))?;
             extra.push(TransactWriteItem::builder().delete(delete).build());
         }
-        extra.push(self.put_tx(link_item(&custody.to, &device.regdevid))?);
+        // No new owner when the custody ended without a transfer (its revocation).
+        if let Some(to) = &custody.to {
+            extra.push(self.put_tx(link_item(to, &device.regdevid))?);
+        }
         let mut entry = item(
             custody,
             keys::custody(&device.regdevid, custody.at_ms, &audit.id),

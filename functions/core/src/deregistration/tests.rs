@@ -230,3 +230,46 @@ async fn a_deregistered_device_takes_no_more_changes_and_never_registers_again()
     assert_eq!(f.audited("transfer", Outcome::Rejected), 1);
     assert_eq!(f.audited("report", Outcome::Rejected), 1);
 }
+
+// Y.3059 6.3 e
+// A vulnerability of a make and model is not refused for a deregistered device of that model:
+// it marks the model's registered devices and passes the deregistered one over, which keeps
+// the facts it ended with; the report naming it alone is refused, and stores nothing.
+#[tokio::test]
+async fn a_vulnerability_passes_over_a_deregistered_device() {
+    let f = Fixture::new();
+    let admin = f.admin.clone();
+    let gone = f.device(IMEI, &key(0x21), None).await;
+    let live = f.device(OTHER_IMEI, &key(0x22), None).await;
+    deregister(&f, &admin, "admin:ops", &gone, &gone, "lost")
+        .await
+        .unwrap();
+    let before = stored(&f, &gone).await;
+    let info = before.info.clone();
+    let report = |target: serde_json::Value| json!({"severity": 9.0, "summary": "debug port open", "target": target});
+    let named = f
+        .signed(
+            &admin,
+            Some("admin:ops"),
+            Purpose::Vulnerability,
+            report(json!({"regdevids": [gone.to_string()]})),
+        )
+        .await;
+    let refused = f.registry.report_vulnerability(&named, 25).await;
+    assert!(
+        matches!(refused, Err(RegistryError::Deregistered(_))),
+        "{refused:?}"
+    );
+    let range = f
+        .signed(
+            &admin,
+            Some("admin:ops"),
+            Purpose::Vulnerability,
+            report(json!({"make": info.make, "model": info.model})),
+        )
+        .await;
+    let progress = f.registry.report_vulnerability(&range, 25).await.unwrap();
+    assert_eq!((progress.affected_so_far, progress.complete), (1, true));
+    assert_eq!(stored(&f, &live).await.facts.open_vulnerabilities.len(), 1);
+    assert_eq!(stored(&f, &gone).await, before);
+}

@@ -83,10 +83,9 @@ impl OwnerStore for MemoryStore {
         {
             links.remove(&key);
         }
-        s.owner_links
-            .entry(custody.to.clone())
-            .or_default()
-            .insert(key);
+        if let Some(to) = &custody.to {
+            s.owner_links.entry(to.clone()).or_default().insert(key);
+        }
         s.custody.push(custody.clone());
         if let Some(t) = transition {
             s.transitions.push(t.clone());

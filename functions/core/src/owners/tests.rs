@@ -243,7 +243,7 @@ async fn transfer_by_the_owner_keeps_the_custody_chain() {
     let chain = f.store.custody_of(&regdevid).await.unwrap();
     assert_eq!(chain.len(), 1);
     assert_eq!(chain[0].from.as_deref(), Some(first.as_str()));
-    assert_eq!(chain[0].to, second);
+    assert_eq!(chain[0].to.as_deref(), Some(second.as_str()));
     // The previous owner has no say any more; an admin does.
     let again = transfer(&f, &key(0x31), &format!("owner:{first}"), &id, &first).await;
     assert!(matches!(again, Err(RegistryError::Forbidden(_))));
@@ -314,4 +314,74 @@ async fn an_owner_claim_at_registration_creates_a_linked_owner() {
             Err(RegistryError::Malformed(_))
         ));
     }
+}
+
+async fn revoke(
+    f: &Fixture,
+    signer: &p256::ecdsa::SigningKey,
+    kid: &str,
+    regdevid: &str,
+    idempotency_key: Option<&str>,
+) -> Result<crate::messages::OwnerRevocationResponse, RegistryError> {
+    let mut claims = json!({"regdevid": regdevid});
+    if let Some(k) = idempotency_key {
+        claims["idempotency_key"] = json!(k);
+    }
+    let jws = f.signed(signer, Some(kid), Purpose::Transfer, claims).await;
+    f.registry.revoke_owner(regdevid, &jws).await
+}
+
+// Y.3059 6.3 e
+// The owner ends its custody: the device keeps its status and has no owner, the owner's link
+// is gone and the custody chain ends without a new holder; a retry under the same key answers
+// the same, the former owner is then a stranger, another owner never could, and an
+// administrator gives the device a new owner by a transfer.
+#[tokio::test]
+async fn an_owner_ends_its_custody_without_a_new_owner() {
+    let f = Fixture::new();
+    let first = self_registered(&f, 0x31).await;
+    let second = self_registered(&f, 0x32).await;
+    let regdevid = f.device(IMEI, &key(0x21), Some(&first)).await;
+    let id = regdevid.to_string();
+    let kid = format!("owner:{first}");
+    let other = revoke(&f, &key(0x32), &format!("owner:{second}"), &id, None).await;
+    assert!(
+        matches!(other, Err(RegistryError::Forbidden(_))),
+        "{other:?}"
+    );
+    let before = f.store.get_device(&regdevid).await.unwrap().unwrap();
+
+    let done = revoke(&f, &key(0x31), &kid, &id, Some("revoke-k1"))
+        .await
+        .unwrap();
+    assert_eq!(done.former_owner_id, first);
+    assert_eq!(done.status, before.status);
+    let after = f.store.get_device(&regdevid).await.unwrap().unwrap();
+    assert_eq!(
+        (after.owner_id.as_deref(), after.status),
+        (None, before.status)
+    );
+    assert!(f.store.devices_of_owner(&first).await.unwrap().is_empty());
+    let chain = f.store.custody_of(&regdevid).await.unwrap();
+    assert_eq!(
+        (chain[0].from.as_deref(), chain[0].to.as_deref()),
+        (Some(first.as_str()), None)
+    );
+    let again = revoke(&f, &key(0x31), &kid, &id, Some("revoke-k1"))
+        .await
+        .unwrap();
+    assert_eq!(again, done);
+    let stranger = revoke(&f, &key(0x31), &kid, &id, None).await;
+    assert!(matches!(stranger, Err(RegistryError::Forbidden(_))));
+    assert_eq!(f.store.get_device(&regdevid).await.unwrap().unwrap(), after);
+    let none = revoke(&f, &f.admin.clone(), "admin:ops", &id, None).await;
+    assert!(matches!(none, Err(RegistryError::OwnerNotFound(_))));
+
+    transfer(&f, &f.admin.clone(), "admin:ops", &id, &second)
+        .await
+        .unwrap();
+    let moved = f.store.get_device(&regdevid).await.unwrap().unwrap();
+    assert_eq!(moved.owner_id.as_deref(), Some(second.as_str()));
+    assert_eq!(f.audited("revoke-owner", Outcome::Accepted), 1);
+    assert_eq!(f.audited("revoke-owner", Outcome::Rejected), 3);
 }

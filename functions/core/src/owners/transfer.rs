@@ -196,7 +196,7 @@ impl Registry {
                 regdevid: regdevid.clone(),
                 at_ms: now,
                 from: device.owner_id.clone(),
-                to: new_owner.owner_id.clone(),
+                to: Some(new_owner.owner_id.clone()),
                 actor: actor.to_owned(),
             };
             device.owner_id = Some(new_owner.owner_id.clone());
@@ -234,7 +234,7 @@ impl Registry {
 
     /// The device to transfer: read in each attempt of the conditional write, so a device
     /// deregistered meanwhile is refused, not transferred.
-    async fn device(&self, regdevid: &RegDevId) -> Result<DeviceRecord, RegistryError> {
+    pub(super) async fn device(&self, regdevid: &RegDevId) -> Result<DeviceRecord, RegistryError> {
         let device = self
             .store
             .get_device(regdevid)

@@ -27,7 +27,8 @@ pub trait OwnerStore: Send + Sync {
     /// The devices linked to the owner.
     async fn devices_of_owner(&self, owner_id: &str) -> Result<Vec<RegDevId>, StoreError>;
     /// Replaces the device (version-checked, like `update_device`) now held by
-    /// `custody.to`, moves the owner link from `custody.from`, and appends the custody entry,
+    /// `custody.to` (by nobody when `None`: the custody was revoked), moves the owner link from
+    /// `custody.from` (removes it), and appends the custody entry,
     /// the transition (if any), the audit record and the receipt (as `update_device`), in one
     /// transaction.
     async fn change_custody(

@@ -145,7 +145,9 @@ impl Registry {
                 "vulnerability",
                 |device| {
                     let facts = &mut device.facts;
-                    if facts.open_vulnerabilities.iter().any(|v| v.id == record.id)
+                    // A deregistered device keeps the facts it ended with (6.3 e).
+                    if facts.deregistration.is_some()
+                        || facts.open_vulnerabilities.iter().any(|v| v.id == record.id)
                         || !still_affected(record, &device.info.firmware_version)
                     {
                         return None;
@@ -193,6 +195,9 @@ impl Registry {
         link.fixed_at_ms = Some(now);
         let changed = self
             .change_device_linked(regdevid, actor, action, |device| {
+                if device.facts.deregistration.is_some() {
+                    return None;
+                }
                 let open = &mut device.facts.open_vulnerabilities;
                 let before = open.len();
                 open.retain(|v| v.id != id);

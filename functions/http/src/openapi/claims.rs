@@ -250,6 +250,15 @@ pub(crate) fn claims(op: Op) -> Option<Claims> {
             &["regdevid", "reason"],
             true,
         ),
+        Op::RevokeOwner => (
+            json!({
+                "regdevid": from_path("regdevid", "The device"),
+                "note": text(512, "Why"),
+                "idempotency_key": idempotency_key(),
+            }),
+            &["regdevid"],
+            true,
+        ),
         Op::Login => (
             json!({"enquirer_id": {
                 "type": "string", "minLength": 1, "maxLength": MAX_KID,

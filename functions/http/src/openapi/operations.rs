@@ -98,7 +98,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         body: jws("acknowledge", "{nonce, regdevid}; kid = RegDevID"),
         query: NONE,
         answer: json(200, "Acknowledged", "AcknowledgementResponse"),
-        errors: &[400, 404, 415],
+        errors: &[400, 404, 409, 415],
         optional_token: false,
     },
     Described {
@@ -136,7 +136,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         ),
         query: NONE,
         answer: json(201, "The virtual ID", "VirtualIdResponse"),
-        errors: &[400, 404, 415],
+        errors: &[400, 404, 409, 415],
         optional_token: false,
     },
     Described {
@@ -221,6 +221,21 @@ pub(crate) const OPERATIONS: &[Described] = &[
             "DeregistrationResponse",
         ),
         errors: &[400, 403, 404, 415, 422],
+        optional_token: false,
+    },
+    Described {
+        op: Op::RevokeOwner,
+        summary: "End the custody of a device's owner without a new one, by that owner or an \
+                  administrator: the device keeps its registration and has no owner; an \
+                  administrator's transfer may give it one later",
+        body: jws("transfer", "{nonce, regdevid, note?, idempotency_key?}"),
+        query: NONE,
+        answer: json(
+            200,
+            "The custody ended: the former owner, and the device's status",
+            "OwnerRevocationResponse",
+        ),
+        errors: &[400, 403, 404, 409, 415, 422],
         optional_token: false,
     },
     Described {
@@ -471,7 +486,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
             "Stored; `complete` says whether all its devices are re-evaluated",
             "VulnerabilityProgress",
         ),
-        errors: &[400, 415],
+        errors: &[400, 409, 415],
         optional_token: false,
     },
     Described {

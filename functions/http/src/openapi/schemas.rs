@@ -397,6 +397,16 @@ pub(crate) fn components() -> Components {
             ),
         ),
         (
+            "OwnerRevocationResponse",
+            status(
+                vec![
+                    ("former_owner_id", text("The owner whose custody ended")),
+                    ("revoked_at", text("RFC 3339: when the custody ended")),
+                ],
+                "The device, now without an owner.",
+            ),
+        ),
+        (
             "HoldResponse",
             status(vec![("holds", strings("Hold kind"))], "The device's holds."),
         ),
