@@ -8,6 +8,7 @@ mod device;
 mod enquirer;
 mod registry_client;
 mod retry_args;
+mod status;
 
 use clap::{Parser, Subcommand};
 
@@ -45,6 +46,9 @@ enum Command {
     /// The audit log: verify it (7 i c).
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Status lists: check devices offline against a registry's signed list (7 iv d).
+    #[command(subcommand)]
+    Status(status::StatusCommand),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +57,8 @@ pub enum CliError {
     Device(#[from] trustreg_device::DeviceError),
     #[error(transparent)]
     Registry(#[from] trustreg_model::error::RegistryError),
+    #[error(transparent)]
+    StatusList(#[from] trustreg_model::status_list::StatusListError),
     #[error("{0}")]
     Usage(String),
     /// The audit log failed verification; the findings were printed.
@@ -76,6 +82,7 @@ async fn main() -> std::process::ExitCode {
         Command::Bulk(c) => bulk::run(c, cli.json).await,
         Command::Enquirer(c) => enquirer::run(c, cli.json).await,
         Command::Audit(c) => audit::run(c, cli.json).await,
+        Command::Status(c) => status::run(c, cli.json).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

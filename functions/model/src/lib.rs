@@ -20,4 +20,5 @@ pub mod rot;
 pub mod routes;
 pub mod statements;
 pub mod status;
+pub mod status_list;
 pub mod tlog;

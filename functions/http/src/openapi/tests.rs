@@ -16,8 +16,8 @@ use trustreg_core::fakes::FakeRegistry;
 
 const METHODS: &[&str] = &["get", "post", "put", "delete", "patch"];
 
-/// Rows of API.md that later issues implement (status lists: issue 6).
-const PENDING: &[(&str, &str)] = &[];
+/// Rows of API.md that later issues implement (the status list tokens: issue 16, part 1).
+const PENDING: &[(&str, &str)] = &[("GET", "/v1/status-list-tokens/{}")];
 
 async fn served_document() -> (u16, String, Value) {
     let registry = Arc::new(
