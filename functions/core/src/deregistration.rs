@@ -13,8 +13,8 @@ use crate::actors::{Actor, Role};
 use crate::device_changes::{Changed, Guard, Named};
 use crate::error::RegistryError;
 use crate::idempotency::Intent;
-use crate::messages::check_note;
 use crate::messages::{DeregistrationClaims, DeregistrationResponse, Purpose};
+use crate::messages::{check_note, check_signed_device};
 use crate::records::DeviceRecord;
 use crate::service::{Registry, parse_regdevid, rfc3339};
 use crate::status::Deregistration;
@@ -57,11 +57,7 @@ impl Registry {
             claims.idempotency_key.as_deref(),
             &claims,
         )?;
-        if claims.regdevid != regdevid.to_string() && claims.regdevid != regdevid_text {
-            return Err(RegistryError::Malformed(
-                "the signed RegDevID differs from the path".into(),
-            ));
-        }
+        check_signed_device(&claims.regdevid, &regdevid, regdevid_text)?;
         check_note(claims.note.as_deref())?;
         if let Some(answer) = self.replay(intent.as_ref()).await? {
             return Ok(answer);

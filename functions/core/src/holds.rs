@@ -8,7 +8,9 @@ use crate::actors::{Actor, Role};
 use crate::device_changes::{Changed, Guard, Named};
 use crate::error::RegistryError;
 use crate::idempotency::Intent;
-use crate::messages::{HoldClaims, HoldKind, HoldResponse, Purpose, check_note};
+use crate::messages::{
+    HoldClaims, HoldKind, HoldResponse, Purpose, check_note, check_signed_device,
+};
 use crate::service::{Registry, parse_regdevid};
 
 impl Registry {
@@ -57,11 +59,7 @@ impl Registry {
             claims.idempotency_key.as_deref(),
             &claims,
         )?;
-        if claims.regdevid != regdevid.to_string() && claims.regdevid != regdevid_text {
-            return Err(RegistryError::Malformed(
-                "the signed RegDevID differs from the path".into(),
-            ));
-        }
+        check_signed_device(&claims.regdevid, &regdevid, regdevid_text)?;
         if let Some(path_kind) = release
             && path_kind != claims.kind.as_str()
         {

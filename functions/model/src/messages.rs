@@ -533,6 +533,22 @@ pub struct Verification {
 /// The longest free-text `note` a signed request carries (holds, deregistrations).
 pub const MAX_NOTE: usize = 512;
 
+/// A signed request names the device it acts on (`regdevid` in its claims): the device of the
+/// request's path, in its canonical form or as the path wrote it. Otherwise a signature made
+/// for one device could be replayed against another.
+pub fn check_signed_device(
+    signed: &str,
+    path: &crate::identifier::RegDevId,
+    path_text: &str,
+) -> Result<(), RegistryError> {
+    if signed != path.to_string() && signed != path_text {
+        return Err(RegistryError::Malformed(
+            "the signed RegDevID differs from the path".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A signed request's `note`: absent, or 1 to `MAX_NOTE` bytes of something other than blanks.
 pub fn check_note(note: Option<&str>) -> Result<(), RegistryError> {
     if note.is_some_and(|n| n.trim().is_empty() || n.len() > MAX_NOTE) {

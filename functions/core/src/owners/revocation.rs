@@ -8,7 +8,9 @@ use crate::actors::{Actor, Role};
 use crate::error::RegistryError;
 use crate::idempotency::Intent;
 use crate::identifier::RegDevId;
-use crate::messages::{OwnerRevocationClaims, OwnerRevocationResponse, Purpose, check_note};
+use crate::messages::{
+    OwnerRevocationClaims, OwnerRevocationResponse, Purpose, check_note, check_signed_device,
+};
 use crate::policies::reevaluate;
 use crate::ports::Updated;
 use crate::records::CustodyEntry;
@@ -52,11 +54,7 @@ impl Registry {
             claims.idempotency_key.as_deref(),
             &claims,
         )?;
-        if claims.regdevid != regdevid.to_string() && claims.regdevid != regdevid_text {
-            return Err(RegistryError::Malformed(
-                "the signed RegDevID differs from the path".into(),
-            ));
-        }
+        check_signed_device(&claims.regdevid, &regdevid, regdevid_text)?;
         check_note(claims.note.as_deref())?;
         // A retry of a revocation already made: its answer then, though the signer (an owner)
         // no longer owns the device.
