@@ -558,3 +558,28 @@ pub fn check_note(note: Option<&str>) -> Result<(), RegistryError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::check_signed_device;
+    use crate::error::RegistryError;
+    use crate::identifier::RegDevId;
+
+    // A signature over one device's RegDevID acts on that device only: replayed against
+    // another device's path it is refused, whatever form the path writes the RegDevID in.
+    #[test]
+    fn a_signed_request_acts_only_on_the_device_it_names() {
+        let text = "IN1.HLT.P07:imei:356938035643809";
+        let path: RegDevId = text.parse().unwrap();
+        assert!(check_signed_device(text, &path, text).is_ok());
+        assert!(check_signed_device(&path.to_string(), &path, text).is_ok());
+        let other = "IN1.HLT.P07:imei:490154203237518";
+        assert!(matches!(
+            check_signed_device(other, &path, text),
+            Err(RegistryError::Malformed(_))
+        ));
+        let another: RegDevId = other.parse().unwrap();
+        assert!(check_signed_device(text, &another, other).is_err());
+    }
+}
