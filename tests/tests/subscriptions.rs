@@ -232,6 +232,8 @@ async fn an_sqs_subscriber_receives_exactly_what_its_filter_matches() {
         json!({"status": ["broken"]}),
         json!({"colour": ["red"]}),
         json!({"status": [{"exists": true}]}),
+        // A number the store cannot keep (DynamoDB's Number range, free_json).
+        json!({"severity": [{"numeric": [">", 1e-200]}]}),
     ] {
         let refused = subscribe(
             &api,

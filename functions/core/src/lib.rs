@@ -2,7 +2,8 @@
 //! port trait (`ports`), so nothing here knows AWS, HTTP or I/O.
 
 pub use trustreg_model::{
-    binding, error, error_code, identifier, jose, merkle, messages, records, roles, rot, status,
+    binding, error, error_code, free_json, identifier, jose, merkle, messages, records, roles, rot,
+    status,
 };
 
 pub mod actors;

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::actors::{Actor, Role};
 use crate::config::RegistryKind;
 use crate::error::RegistryError;
+use crate::free_json;
 use crate::identifier::{Identifier, RegDevId, RegistryPath};
 use crate::jose::{self, Jws};
 use crate::messages::{
@@ -28,8 +29,6 @@ const MAX_LIST: usize = 32;
 pub const MAX_DEVICE_INFO_BYTES: usize = 4096;
 /// `device.power`, extra members included.
 const MAX_POWER_BYTES: usize = 1024;
-/// Nesting of free-form JSON (`device.power`'s extra members, a report's configuration).
-pub const MAX_JSON_DEPTH: usize = 8;
 
 /// What a registration ended as: a new device, or the same device registering again.
 #[derive(Debug)]
@@ -411,33 +410,13 @@ pub(crate) fn validate_device_info(info: &DeviceInfo) -> Result<(), RegistryErro
         )));
     }
     let power = serde_json::to_value(&info.power).unwrap_or_default();
-    if json_len(&power) > MAX_POWER_BYTES || json_depth(&power) > MAX_JSON_DEPTH {
-        return Err(RegistryError::Malformed(format!(
-            "device.power must be at most {MAX_POWER_BYTES} bytes of JSON, nested at most \
-             {MAX_JSON_DEPTH} deep"
-        )));
-    }
+    free_json::check("device.power", &power, MAX_POWER_BYTES)
+        .map_err(|e| RegistryError::Malformed(e.to_string()))?;
     let whole = serde_json::to_value(info).unwrap_or_default();
-    if json_len(&whole) > MAX_DEVICE_INFO_BYTES {
+    if free_json::len(&whole) > MAX_DEVICE_INFO_BYTES {
         return Err(RegistryError::Malformed(format!(
             "device must be at most {MAX_DEVICE_INFO_BYTES} bytes of JSON"
         )));
     }
     Ok(())
-}
-
-/// The size of `value` as compact JSON.
-pub(crate) fn json_len(value: &serde_json::Value) -> usize {
-    serde_json::to_vec(value).map_or(usize::MAX, |v| v.len())
-}
-
-/// How deeply `value` nests arrays and objects (a scalar is 0).
-pub(crate) fn json_depth(value: &serde_json::Value) -> usize {
-    match value {
-        serde_json::Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
-        serde_json::Value::Object(members) => {
-            1 + members.values().map(json_depth).max().unwrap_or(0)
-        }
-        _ => 0,
-    }
 }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::actors::{Actor, Role};
 use crate::error::{RegistryError, StoreError};
+use crate::free_json;
 use crate::idempotency::Intent;
 use crate::identifier::RegDevId;
 use crate::jose;
@@ -268,18 +269,8 @@ fn validate(claims: &ReportClaims) -> Result<(), RegistryError> {
         )));
     }
     if let Some(configuration) = &claims.configuration {
-        let size = serde_json::to_vec(configuration)
-            .map(|v| v.len())
-            .unwrap_or(usize::MAX);
-        if size > MAX_CONFIGURATION_BYTES
-            || crate::register::json_depth(configuration) > crate::register::MAX_JSON_DEPTH
-        {
-            return Err(RegistryError::Malformed(format!(
-                "configuration must be at most {MAX_CONFIGURATION_BYTES} bytes of JSON, nested \
-                 at most {} deep",
-                crate::register::MAX_JSON_DEPTH
-            )));
-        }
+        free_json::check("configuration", configuration, MAX_CONFIGURATION_BYTES)
+            .map_err(|e| RegistryError::Malformed(e.to_string()))?;
     }
     Ok(())
 }

@@ -33,6 +33,9 @@ pub(super) fn check(filter: Value) -> Result<Value, RegistryError> {
     let Value::Object(attributes) = &filter else {
         return Err(bad("filter", "must be a JSON object"));
     };
+    // The policy is stored with the subscription: its numbers must be ones the store keeps.
+    crate::free_json::check_storable("filter", &filter)
+        .map_err(|e| RegistryError::Malformed(e.to_string()))?;
     if attributes.len() > MAX_FILTER_ATTRIBUTES {
         return Err(bad(
             "filter",

@@ -9,8 +9,16 @@ Probed on LocalStack 4.7.0 host mode before writing this (what it already does i
   SNS raw delivery to SQS of such a message gets discarded, as AWS does).
 - wrong the other way, corrected here: DynamoDB items refused from 405,000 bytes (AWS: 400 KB =
   409,600 bytes); SQS queues default to 256 KiB messages (AWS: 1 MiB since 2025).
+- let through, refused here: DynamoDB numbers outside Number's range or precision (moto stores
+  them, then fails every Query of their partition with decimal.Overflow, a 500).
+- wrong the other way, corrected here: moto reads numbers back through boto3's client-side
+  decimal context (38 digits counting trailing zeros, exponents -128..126), so a number AWS
+  stores, e.g. 2.08E+79 written in full as 80 digits, fails every Query with a
+  ProjectionExpression over its item (decimal.Rounded, a 500).
 - Lambda's 6 MB synchronous response: local_executor.py (where the response arrives).
 """
+
+from decimal import Decimal, InvalidOperation
 
 from localstack.aws.api import CommonServiceException, RequestContext
 from localstack.aws.chain import HandlerChain
@@ -48,6 +56,13 @@ SQS_MAX_ATTRIBUTES = 10
 # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html
 SQS_DEFAULT_MAX_MESSAGE = 1024 * KIB
 
+# AWS: "Numbers can have up to 38 digits of precision. Exceeding this results in an exception."
+# "Positive range: 1E-130 to 9.9999999999999999999999999999999999999E+125", negative alike.
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+DDB_NUMBER_DIGITS = 38
+DDB_NUMBER_MAX_EXPONENT = 125
+DDB_NUMBER_MIN_EXPONENT = -130
+
 
 def _validation(message: str) -> CommonServiceException:
     return CommonServiceException("ValidationException", message, status_code=400, sender_fault=True)
@@ -81,6 +96,53 @@ def attribute_value_size(value: dict) -> int:
     return 0
 
 
+def number_problem(text: str) -> str | None:
+    """AWS's refusal of the Number `text`, or None when DynamoDB stores it (or it is not a
+    number at all, which moto already refuses)."""
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or number.is_zero():
+        return None
+    # Significant digits without leading or trailing zeros; `adjusted()` is the exponent of
+    # the leading digit, independent of the decimal context's precision.
+    digits = "".join(map(str, number.as_tuple().digits)).strip("0")
+    if len(digits) > DDB_NUMBER_DIGITS:
+        return "Attempting to store more than 38 significant digits in a Number"
+    if number.adjusted() > DDB_NUMBER_MAX_EXPONENT:
+        return "Number overflow. Attempting to store a number with magnitude larger than supported range"
+    if number.adjusted() < DDB_NUMBER_MIN_EXPONENT:
+        return "Number underflow. Attempting to store a number with magnitude smaller than supported range"
+    return None
+
+
+def check_numbers(value) -> None:
+    """Refuses, as AWS does, a write whose attribute values hold a Number DynamoDB cannot store."""
+    if not isinstance(value, dict):
+        return
+    for kind, v in value.items():
+        if kind == "N":
+            problem = number_problem(v)
+            if problem:
+                raise _validation(problem)
+        elif kind == "NS":
+            for n in v:
+                check_numbers({"N": n})
+        elif kind == "L":
+            for e in v:
+                check_numbers(e)
+        elif kind == "M":
+            for e in v.values():
+                check_numbers(e)
+
+
+def _written_values(body: dict) -> list:
+    """The attribute values a PutItem, UpdateItem or transaction action writes or compares."""
+    return list((body.get("Item") or {}).values()) + list(
+        (body.get("ExpressionAttributeValues") or {}).values())
+
+
 def item_size(item: dict | None) -> int:
     return sum(len(name.encode()) + attribute_value_size(value) for name, value in (item or {}).items())
 
@@ -98,8 +160,16 @@ def check_request(chain: HandlerChain, context: RequestContext, response: Respon
                 "1 validation error detected: Value at 'message' failed to satisfy constraint: "
                 f"Member must have length less than or equal to {KMS_MAX_MESSAGE}")
 
+    elif service == "dynamodb" and op in ("PutItem", "UpdateItem"):
+        for value in _written_values(req):
+            check_numbers(value)
+
     elif service == "dynamodb" and op == "BatchWriteItem":
         items = req.get("RequestItems") or {}
+        for writes in items.values():
+            for write in writes:
+                for value in ((write.get("PutRequest") or {}).get("Item") or {}).values():
+                    check_numbers(value)
         for table, writes in items.items():
             if len(writes) > DDB_BATCH_WRITE_MAX:
                 raise _validation(
@@ -113,6 +183,8 @@ def check_request(chain: HandlerChain, context: RequestContext, response: Respon
         total = 0
         for entry in req.get("TransactItems") or []:
             for body in entry.values():
+                for value in _written_values(body):
+                    check_numbers(value)
                 total += item_size(body.get("Item") or body.get("Key"))
                 total += sum(attribute_value_size(v) for v in (body.get("ExpressionAttributeValues") or {}).values())
         if total > DDB_TRANSACTION_MAX_BYTES:
@@ -148,3 +220,18 @@ def patch_providers() -> None:
         dict.__setitem__(self, key, value)
 
     dynamo_type.LimitedSizeDict.__setitem__ = __setitem__
+
+    # Numbers read exactly: what reached the table passed check_numbers (AWS's range and 38
+    # significant digits, trailing zeros not counted), so moto's projections must not apply
+    # boto3's stricter client context to it.
+    def _deserialize_n(value):
+        return Decimal(value)
+
+    def _serialize_n(value):
+        number = Decimal(value)
+        if not number.is_finite():
+            raise TypeError("Infinity and NaN not supported")
+        return str(number)
+
+    dynamo_type.deserializer._deserialize_n = _deserialize_n
+    dynamo_type.serializer._serialize_n = _serialize_n
