@@ -45,6 +45,56 @@ pub fn root(leaves: &[Hash]) -> Hash {
     }
 }
 
+/// Every perfect subtree of a tree, level by level (level 0 the leaves, level `k` the hashes
+/// of the aligned blocks of 2^k leaves), computed once: the head of any prefix of the tree is
+/// then O(log n) more hashes, where `root` over each prefix would rehash it all. The head of a
+/// prefix of `m` leaves is `node(S1, node(S2, ... Sk))` over the perfect subtrees that
+/// `m`'s binary digits mark, largest first (RFC 6962's split at the largest power of two).
+pub struct Levels {
+    levels: Vec<Vec<Hash>>,
+}
+
+impl Levels {
+    pub fn new(leaves: Vec<Hash>) -> Levels {
+        let mut levels = vec![leaves];
+        while let Some(below) = levels.last().filter(|l| l.len() > 1) {
+            let above = below
+                .chunks_exact(2)
+                .map(|pair| node_hash(&pair[0], &pair[1]))
+                .collect();
+            levels.push(above);
+        }
+        Levels { levels }
+    }
+
+    /// How many leaves the tree has.
+    pub fn size(&self) -> usize {
+        self.levels[0].len()
+    }
+
+    /// MTH of the first `m` leaves (`m` ≤ the tree's size), as `root(&leaves[..m])`.
+    pub fn root(&self, m: usize) -> Hash {
+        if m == 0 || m > self.size() {
+            return root(&[]);
+        }
+        // The perfect subtrees of the prefix, left to right: for each 1 bit of `m`, from the
+        // highest, the block of 2^bit leaves that starts where the previous one ended.
+        let mut subtrees = Vec::new();
+        let mut offset = 0;
+        for bit in (0..usize::BITS as usize).rev() {
+            if m & (1 << bit) != 0 {
+                subtrees.push(self.levels[bit][offset >> bit]);
+                offset += 1 << bit;
+            }
+        }
+        let mut head = subtrees.pop().unwrap_or_else(|| root(&[]));
+        while let Some(left) = subtrees.pop() {
+            head = node_hash(&left, &head);
+        }
+        head
+    }
+}
+
 /// PATH(m, D[n]) of RFC 6962: the audit path of leaf `index`, bottom up.
 pub fn proof(leaves: &[Hash], index: usize) -> Vec<Hash> {
     let n = leaves.len();
@@ -132,6 +182,15 @@ mod tests {
         let mut joined = l[0].to_vec();
         joined.extend_from_slice(&l[1]);
         assert_ne!(leaf_hash(&joined), root(&l));
+    }
+
+    #[test]
+    fn the_head_of_every_prefix_is_that_of_the_prefix_alone() {
+        let all = leaves(70);
+        let levels = Levels::new(all.clone());
+        for m in 0..=70 {
+            assert_eq!(levels.root(m), root(&all[..m]), "prefix of {m}");
+        }
     }
 
     proptest! {

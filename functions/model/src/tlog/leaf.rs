@@ -20,6 +20,23 @@ pub fn record_digest(record: &AuditRecord) -> String {
     data_encoding::HEXLOWER.encode(&Sha256::digest(json))
 }
 
+/// Whether `digest` (a leaf's hex) is the digest of `record`: compared as bytes, without
+/// writing the record's digest out in hex (the verifier does this for every leaf).
+pub fn digest_matches(record: &AuditRecord, digest: &str) -> bool {
+    // decode_mut wants exactly the output's length of input.
+    let mut expected = [0u8; 32];
+    if digest.len() != 64
+        || data_encoding::HEXLOWER
+            .decode_mut(digest.as_bytes(), &mut expected)
+            .is_err()
+    {
+        return false;
+    }
+    let json = serde_json::to_vec(record).unwrap_or_default();
+    let actual: [u8; 32] = Sha256::digest(json).into();
+    actual == expected
+}
+
 /// The record id a leaf names, and its digest.
 pub fn parse_leaf(data: &[u8]) -> Option<(&str, &str)> {
     std::str::from_utf8(data).ok()?.split_once(' ')
