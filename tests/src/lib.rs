@@ -4,6 +4,7 @@
 //! The test command (README) starts LocalStack and deploys the stack first; these tests fail,
 //! loudly, when it is not there rather than skip.
 
+pub mod audit_log;
 pub mod contract;
 pub mod devices;
 pub mod exchange;

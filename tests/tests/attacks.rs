@@ -502,6 +502,14 @@ async fn an_oversized_device_description_is_refused() {
     assert!(stored.is_none(), "nothing registered");
 }
 
+/// The status and detail of a refusal the device client got; panics on anything else.
+fn refused_with(refused: &trustreg_device::ClientError) -> (u16, &str) {
+    let trustreg_device::ClientError::Problem { status, detail, .. } = refused else {
+        panic!("{refused:?}");
+    };
+    (*status, detail.as_deref().unwrap_or_default())
+}
+
 // A number DynamoDB cannot store (AWS refuses the whole write: Number's range is 1E-130 to
 // 9.99E+125, https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html)
 // in the free-form JSON a device gives is the client's 400 naming the number's place, and
@@ -524,11 +532,8 @@ async fn a_number_the_store_cannot_keep_is_refused_before_it_is_stored() {
             .extra
             .insert("capacity".into(), serde_json::from_str(number).unwrap());
         let refused = client.register(&se, &id, info, vec![]).await.unwrap_err();
-        let trustreg_device::ClientError::Problem { status, detail, .. } = &refused else {
-            panic!("{refused:?}");
-        };
-        assert_eq!(*status, 400, "{refused:?}");
-        let detail = detail.as_deref().unwrap_or_default();
+        let (status, detail) = refused_with(&refused);
+        assert_eq!(status, 400, "{refused:?}");
         assert!(detail.contains("device.power.capacity"), "{detail}");
         let regdevid: trustreg_core::identifier::RegDevId =
             format!("{}:{id}", stack.output("RegistryPath"))
@@ -551,11 +556,8 @@ async fn a_number_the_store_cannot_keep_is_refused_before_it_is_stored() {
         .report(&device.se, report(json!({"limits": [1, 1e-200]})))
         .await
         .unwrap_err();
-    let trustreg_device::ClientError::Problem { status, detail, .. } = &refused else {
-        panic!("{refused:?}");
-    };
-    assert_eq!(*status, 400, "{refused:?}");
-    let detail = detail.as_deref().unwrap_or_default();
+    let (status, detail) = refused_with(&refused);
+    assert_eq!(status, 400, "{refused:?}");
     assert!(detail.contains("configuration.limits[1]"), "{detail}");
     // A member without a name (the emulator's stream could not carry one: it stalled the
     // table's stream in a CI run) is refused the same way.
@@ -563,11 +565,8 @@ async fn a_number_the_store_cannot_keep_is_refused_before_it_is_stored() {
         .report(&device.se, report(json!({"ports": {"": true}})))
         .await
         .unwrap_err();
-    let trustreg_device::ClientError::Problem { status, detail, .. } = &refused else {
-        panic!("{refused:?}");
-    };
-    assert_eq!(*status, 400, "{refused:?}");
-    let detail = detail.as_deref().unwrap_or_default();
+    let (status, detail) = refused_with(&refused);
+    assert_eq!(status, 400, "{refused:?}");
     assert!(
         detail.contains("configuration.ports has a member with an empty name"),
         "{detail}"

@@ -123,20 +123,7 @@ fn audit_item(
 
 /// How many checkpoints the sequencer has signed (the checkpoint item's counter).
 async fn signatures(stack: &Stack) -> u64 {
-    let client = aws_sdk_dynamodb::Client::new(&localstack().await);
-    let out = client
-        .get_item()
-        .table_name(stack.table())
-        .key("pk", AttributeValue::S("TLOG".into()))
-        .key("sk", AttributeValue::S("CHECKPOINT".into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("read");
-    match out.item().and_then(|i| i.get("signatures")) {
-        Some(AttributeValue::N(n)) => n.parse().expect("a count"),
-        _ => 0,
-    }
+    trustreg_tests::audit_log::signed(stack).await.0
 }
 
 /// A burst of audit records as the functions write them: how many checkpoints cover it, and

@@ -5,8 +5,10 @@
 //! `cargo run --release -p trustreg-model --example bench-audit-verify -- [N...]`
 //! (default 100,000; issue 14's target: verification at ≥ 0.5× the SHA-256 rate).
 
+mod support;
+
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -39,21 +41,8 @@ fn records(n: u64) -> Vec<AuditRecord> {
         .collect()
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let sizes: Vec<u64> = std::env::args()
-        .skip(1)
-        .map(|a| a.parse())
-        .collect::<Result<_, _>>()?;
-    let sizes = if sizes.is_empty() {
-        vec![100_000]
-    } else {
-        sizes
-    };
+    let sizes = support::sizes(&[100_000])?;
     println!(
         "leaves | bytes (entries + records' JSON) | verify (median of {ROUNDS}) | SHA-256 of the same bytes | leaves/s | verify rate / SHA-256 rate"
     );
@@ -96,7 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::hint::black_box(sha.finalize());
             baselines.push(started.elapsed());
         }
-        let (verify, baseline) = (median(verifies), median(baselines));
+        let (verify, baseline) = (support::median(verifies), support::median(baselines));
         println!(
             "{n} | {bytes} | {:.1} ms | {:.1} ms | {:.2e} | {:.2}",
             verify.as_secs_f64() * 1e3,

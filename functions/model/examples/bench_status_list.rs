@@ -6,7 +6,9 @@
 //! `cargo run --release -p trustreg-model --example bench-status-list -- [N...]`
 //! (default 10^4, 10^5, 10^6; targets: ≤ 300 KB for 10^6, ≥ 10^6 devices/s).
 
-use std::time::{Duration, Instant};
+mod support;
+
+use std::time::Instant;
 
 use p256::ecdsa::SigningKey;
 use trustreg_model::status::TrustStatus;
@@ -41,21 +43,8 @@ fn statuses(n: u64, rng: &mut Rng) -> Vec<TrustStatus> {
         .collect()
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let sizes: Vec<u64> = std::env::args()
-        .skip(1)
-        .map(|a| a.parse())
-        .collect::<Result<_, _>>()?;
-    let sizes = if sizes.is_empty() {
-        vec![10_000, 100_000, 1_000_000]
-    } else {
-        sizes
-    };
+    let sizes = support::sizes(&[10_000, 100_000, 1_000_000])?;
     let key = SigningKey::from_bytes(&[7u8; 32].into())?;
     let iat = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
@@ -105,12 +94,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .iter()
             .filter(|s| **s != TrustStatus::Trusted)
             .count();
-        let check = median(checks);
+        let check = support::median(checks);
         println!(
             "{n} | {not_trusted} | {lst_len} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.2e}",
             token.len(),
-            median(builds).as_secs_f64() * 1e3,
-            median(verifies).as_secs_f64() * 1e3,
+            support::median(builds).as_secs_f64() * 1e3,
+            support::median(verifies).as_secs_f64() * 1e3,
             check.as_secs_f64() * 1e3,
             n as f64 / check.as_secs_f64()
         );

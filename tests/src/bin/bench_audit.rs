@@ -13,28 +13,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::sync::Mutex;
 use trustreg_core::ports::{AuditLogStore, AuditQuery, LookupStore};
+use trustreg_tests::audit_log::signed;
 use trustreg_tests::{Stack, enquirer_token, localstack, send};
-
-/// Checkpoints signed so far (the checkpoint item's counter) and the tree's size.
-async fn signed(stack: &Stack, client: &aws_sdk_dynamodb::Client) -> (u64, u64) {
-    let out = client
-        .get_item()
-        .table_name(stack.table())
-        .key("pk", AttributeValue::S("TLOG".into()))
-        .key("sk", AttributeValue::S("CHECKPOINT".into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("read");
-    let number = |name: &str| match out.item().and_then(|i| i.get(name)) {
-        Some(AttributeValue::N(n)) => n.parse().expect("a count"),
-        _ => 0,
-    };
-    (number("signatures"), number("size"))
-}
 
 /// The audit target of a checkpoint read (API.md, "The audit log").
 const TARGET: &str = "audit-log:checkpoint";
@@ -54,7 +36,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seconds: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(30);
     let stack = Stack::deployed();
     let sdk = localstack().await;
-    let client = aws_sdk_dynamodb::Client::new(&sdk);
     let store = stack.store(&sdk);
     let api = stack.api_url();
     let token = enquirer_token(&api).await;
@@ -66,16 +47,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
 
-    let (signatures_before, size_before) = signed(&stack, &client).await;
+    let (signatures_before, size_before) = signed(&stack).await;
     let start_ms = now_ms();
     let started = Instant::now();
     // Checkpoint sizes seen, with when (ms since the epoch).
     let seen: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
     let polling = {
-        let (seen, stack, client) = (seen.clone(), stack.clone(), client.clone());
+        let (seen, stack) = (seen.clone(), stack.clone());
         tokio::spawn(async move {
             loop {
-                let (_, size) = signed(&stack, &client).await;
+                let (_, size) = signed(&stack).await;
                 let mut seen = seen.lock().await;
                 if seen.last().is_none_or(|(s, _)| *s != size) {
                     seen.push((size, now_ms()));
@@ -140,7 +121,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     polling.abort();
-    let (signatures_after, size_after) = signed(&stack, &client).await;
+    let (signatures_after, size_after) = signed(&stack).await;
     let seen = seen.lock().await.clone();
     let mut lags: Vec<Duration> = records
         .iter()
