@@ -6,22 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde_json::{Value, json};
-use trustreg_tests::exchange::{audit_since, now_ms};
-use trustreg_tests::{Hierarchy, Stack, challenge, localstack, post_signed, send, test_admin};
-
-/// The registry document (`GET /v1/registry`) of `stack`.
-async fn document(stack: &Stack) -> Value {
-    let answer = send(
-        "GET",
-        format!("{}/v1/registry", stack.api_url()),
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(answer.status, 200, "{answer:?}");
-    answer.body
-}
+use serde_json::Value;
+use trustreg_tests::exchange::{audit_since, now_ms, post_link};
+use trustreg_tests::{Hierarchy, Stack, localstack, registry_document};
 
 /// The stored link of `kind` to `reg_id` at `stack`, as its table holds it.
 async fn stored_link(stack: &Stack, kind: &str, reg_id: &str) -> Option<Value> {
@@ -47,7 +34,7 @@ async fn stored_link(stack: &Stack, kind: &str, reg_id: &str) -> Option<Value> {
 #[tokio::test]
 async fn an_http_inbox_outside_the_emulator_is_refused_and_nothing_changes() {
     let h = Hierarchy::deployed();
-    let peer = document(&h.peer).await;
+    let peer = registry_document(&h.peer).await;
     let peer_id = peer["reg_id"].as_str().unwrap();
     let emulator_inbox = h.peer.output("InboxUrl");
     assert!(
@@ -60,21 +47,8 @@ async fn an_http_inbox_outside_the_emulator_is_refused_and_nothing_changes() {
     assert_eq!(before["inbox"], emulator_inbox, "{before}");
 
     let since = now_ms();
-    let api = h.geographical.api_url();
-    let (admin, key) = test_admin();
-    let claims = json!({
-        "nonce": challenge(&api, "link").await, "kind": "peer", "reg_id": peer_id,
-        "path": peer["path"], "public_key": peer["public_key"],
-        "inbox": "http://sqs.ap-south-1.amazonaws.com/111122223333/trustreg-inbox",
-    });
-    let refused = post_signed(
-        &api,
-        "/v1/admin/links",
-        &key,
-        &format!("admin:{admin}"),
-        &claims,
-    )
-    .await;
+    let outside = "http://sqs.ap-south-1.amazonaws.com/111122223333/trustreg-inbox";
+    let refused = post_link(&h.geographical, &peer, "peer", outside).await;
     assert_eq!(refused.status, 400, "{refused:?}");
     assert_eq!(refused.problem(), "malformed-request");
     assert!(

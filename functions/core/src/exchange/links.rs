@@ -132,7 +132,8 @@ fn check_inbox(inbox: &str, emulator: bool) -> Result<(), RegistryError> {
     if authority.is_empty() {
         return refuse("must name a host");
     }
-    if !secure && !(emulator && endpoint::is_emulator_host(authority)) {
+    let admitted = secure || (emulator && endpoint::is_emulator_host(authority));
+    if !admitted {
         return refuse(
             "must be an https:// URL: exchange messages between registries travel over TLS only",
         );
