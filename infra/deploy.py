@@ -120,7 +120,8 @@ def main() -> int:
                         help="comma-separated AWS accounts of linked registries that may send to "
                              "the inbox (\"\" for none)")
     params.add_argument("--allow-loopback-endpoints", action=argparse.BooleanOptionalAction,
-                        help="test stacks only: subscriptions may name loopback endpoints")
+                        help="test stacks only: subscriptions may name loopback endpoints, "
+                             "links the emulator's http inboxes")
     params.add_argument("--parameter-overrides", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                         help="any other template parameter, as `aws cloudformation deploy` takes them")
     ops = p.add_argument_group("operations")

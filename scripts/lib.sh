@@ -67,8 +67,9 @@ ensure_test_admin() {
 #   -> .trustreg/stacks/NAME.json
 # Local stacks take requests at test speed from one address: their abuse limits are high
 # unless RATE_LIMITS says otherwise (the peer test registry proves a low one).
-# Local stacks admit loopback subscription endpoints: the tests' and the local run's
-# subscribers listen on loopback (a stack on AWS is deployed without the flag).
+# Local stacks admit loopback subscription endpoints (the tests' and the local run's
+# subscribers listen on loopback) and LocalStack's http inboxes in links (a stack on AWS is
+# deployed without the flag: its inboxes are https).
 # LINKED_ACCOUNTS: AWS accounts of linked registries elsewhere, allowed to send to the inbox.
 # DEPLOY_PARAMETERS (environment, optional): more KEY=VALUE template parameters, e.g. the
 # retained keys a restored registry takes over (scripts/restore-drill).

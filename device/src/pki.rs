@@ -151,12 +151,13 @@ impl ManufacturerCa {
     }
 
     /// This CA as a registry would accept it (Y.3059 7 ii), for the identifiers of `scopes`
-    /// (`trustreg_model::rot::scope`).
+    /// (`trustreg_model::rot::scope`), published for the `secure-element` root-of-trust type.
     pub fn accepted_root(&self, scopes: &[&str]) -> AcceptedRoot {
         AcceptedRoot {
             id: root_id_for(&self.cert_der),
             der: self.cert_der.clone(),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            rot_types: vec!["secure-element".into()],
         }
     }
 

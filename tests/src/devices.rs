@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use p256::ecdsa::SigningKey;
+use trustreg_core::identifier::Identifier;
 use trustreg_device::{RegistryClient, SoftSecureElement};
 
 use crate::{
@@ -21,12 +22,19 @@ pub struct TrustedDevice {
     pub se: SoftSecureElement,
 }
 
-pub async fn trusted_device(stack: &Stack) -> TrustedDevice {
+/// A new device with a random IMEI, certified by a manufacturer of its own that `stack`
+/// accepts (for the `secure-element` root-of-trust type): not registered yet.
+pub async fn certified_device(stack: &Stack) -> (Manufacturer, Identifier, SoftSecureElement) {
     let sdk = localstack().await;
     let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
     let maker = Manufacturer::accepted_by(&registry).await;
     let id = imei(&random_imei());
     let se = maker.device(&id);
+    (maker, id, se)
+}
+
+pub async fn trusted_device(stack: &Stack) -> TrustedDevice {
+    let (maker, id, se) = certified_device(stack).await;
     let client = RegistryClient::new(stack.api_url()).expect("a client");
     let registered = client
         .register(&se, &id, sensor_info(), vec![])

@@ -73,6 +73,27 @@ pub async fn into_inbox_tagged(stack: &Stack, body: &str, tag: Option<&str>) {
 }
 
 /// The audit records of `stack` since `since_ms` (its day partitions), as JSON.
+/// `POST /v1/admin/links` at `at`, signed by the test administrator, as `trustreg admin link`
+/// sends it: the registry of `theirs` (its `GET /v1/registry` document) is `at`'s `kind`, with
+/// `inbox`.
+pub async fn post_link(at: &Stack, theirs: &Value, kind: &str, inbox: &str) -> crate::Answer {
+    let api = at.api_url();
+    let (admin, key) = crate::test_admin();
+    let claims = serde_json::json!({
+        "nonce": crate::challenge(&api, "link").await, "kind": kind,
+        "reg_id": theirs["reg_id"], "path": theirs["path"],
+        "public_key": theirs["public_key"], "inbox": inbox,
+    });
+    crate::post_signed(
+        &api,
+        "/v1/admin/links",
+        &key,
+        &format!("admin:{admin}"),
+        &claims,
+    )
+    .await
+}
+
 pub async fn audit_since(stack: &Stack, since_ms: u64) -> Vec<Value> {
     let sdk = localstack().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);

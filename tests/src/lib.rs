@@ -265,6 +265,19 @@ pub fn registration(
     trustreg_device::client::registration_jws(se, &claims).expect("registration JWS")
 }
 
+/// The registry document (`GET /v1/registry`) of `stack`.
+pub async fn registry_document(stack: &Stack) -> serde_json::Value {
+    let answer = send(
+        "GET",
+        format!("{}/v1/registry", stack.api_url()),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    answer.body
+}
+
 /// An answer of the API, as a test looks at it.
 #[derive(Debug)]
 pub struct Answer {

@@ -20,11 +20,12 @@ use trustreg_core::records::{AuditRecord, MirrorRecord, Outcome};
 use trustreg_core::status::TrustStatus;
 use trustreg_device::bulk::{body_claims, bulk_device};
 use trustreg_tests::devices::{admin_hold, trusted_device};
-use trustreg_tests::exchange::{audit_since, into_inbox, message, now_ms, update};
+use trustreg_tests::exchange::{audit_since, into_inbox, message, now_ms, post_link, update};
 use trustreg_tests::subscriber::{Subscriber, domains, topic_arn};
 use trustreg_tests::{
     Answer, Hierarchy, Manufacturer, Stack, challenge, enquirer_token, eventually, imei,
-    localstack, new_signing_key, post_signed, random_imei, send, sensor_info, test_admin,
+    localstack, new_signing_key, post_signed, random_imei, registry_document, send, sensor_info,
+    test_admin,
 };
 
 /// How long a change may take to travel up two registries (stream, notify, two inboxes).
@@ -696,37 +697,10 @@ async fn the_table_applies_each_origins_messages_once_and_in_order() {
 /// The tests that unlink and link P08 again, or count on its link, one at a time.
 static SECOND_PRIMARY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The registry document (`GET /v1/registry`) of `stack`.
-async fn document(stack: &Stack) -> Value {
-    let answer = send(
-        "GET",
-        format!("{}/v1/registry", stack.api_url()),
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(answer.status, 200, "{answer:?}");
-    answer.body
-}
-
 /// One side of a link, as `trustreg admin link` makes it: at `at`, `other` is its `kind`.
 async fn link(at: &Stack, other: &Stack, kind: &str) {
-    let theirs = document(other).await;
-    let api = at.api_url();
-    let (admin, key) = test_admin();
-    let claims = json!({
-        "nonce": challenge(&api, "link").await, "kind": kind, "reg_id": theirs["reg_id"],
-        "path": theirs["path"], "public_key": theirs["public_key"],
-        "inbox": other.output("InboxUrl"),
-    });
-    let linked = post_signed(
-        &api,
-        "/v1/admin/links",
-        &key,
-        &format!("admin:{admin}"),
-        &claims,
-    )
-    .await;
+    let theirs = registry_document(other).await;
+    let linked = post_link(at, &theirs, kind, other.output("InboxUrl")).await;
     assert_eq!(linked.status, 201, "{linked:?}");
 }
 
@@ -747,7 +721,7 @@ async fn forget_link(stack: &Stack, kind: &str, reg_id: &str) {
 /// Checks a signed answer's statement with the registry's published key (through the session
 /// key it delegates); answers what it states.
 async fn verified_statement(stack: &Stack, answer: &Value) -> Value {
-    let key = jose::key_from_jwk(&document(stack).await["public_key"]).unwrap();
+    let key = jose::key_from_jwk(&registry_document(stack).await["public_key"]).unwrap();
     let statement = trustreg_core::statements::verify_statement::<Value>(
         answer["statement"].as_str().unwrap(),
         &key,
@@ -775,13 +749,13 @@ async fn a_change_at_primary_1_reaches_the_peer_and_a_vulnerability_entered_at_t
     let geographical = h.geographical.output("RegistryPath");
     let peer = h.peer.output("RegistryPath");
     assert!(
-        document(&h.geographical).await["peers"]
+        registry_document(&h.geographical).await["peers"]
             .as_array()
             .unwrap()
             .contains(&json!(peer))
     );
     assert!(
-        document(&h.peer).await["peers"]
+        registry_document(&h.peer).await["peers"]
             .as_array()
             .unwrap()
             .contains(&json!(geographical))

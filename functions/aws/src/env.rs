@@ -39,7 +39,8 @@ pub const AUDIT_SHARDS: &str = "AUDIT_SHARDS";
 pub const TOPIC_ARN_PREFIX: &str = "TOPIC_ARN_PREFIX";
 
 /// `true` where the stack is deployed for tests (`AllowLoopbackEndpoints`): subscriptions may
-/// then name loopback endpoints, where the tests' subscriber listens.
+/// then name loopback endpoints, where the tests' subscriber listens, and links an http inbox
+/// of the emulator.
 pub const LOOPBACK_ENDPOINTS: &str = "LOOPBACK_ENDPOINTS";
 
 /// The abuse limits per caller (`RateLimits`, `challenges=120,sign_ups=10,...`), from the

@@ -25,7 +25,9 @@ use crate::policies::{check_rot_type, evaluate_all, next_evaluation_all, policie
 use crate::ports::{Created, NewDevice};
 use crate::records::DomainPolicy;
 use crate::records::{DeviceRecord, Transition};
-use crate::register::{Cnf, Credential, Registered, certified, validate_device_info};
+use crate::register::{
+    Cnf, Credential, Registered, certified, published_for, validate_device_info,
+};
 use crate::rot::{self, AcceptedRoot, VerifiedDevice};
 use crate::service::Registry;
 use crate::status::Facts;
@@ -263,11 +265,13 @@ impl Registry {
             })?;
         certified(&verified, &identifier)?;
         validate_device_info(&item.device)?;
+        published_for(&verified, &item.device.rot.kind)?;
         let trust_domains = self.trust_domains_of(&item.trust_domains, stored_policies)?;
         let policies = policies_for(stored_policies, &self.config.policy, &trust_domains);
         check_rot_type(&trust_domains, &policies, &item.device.rot.kind)?;
         let facts = Facts {
             rot_verified: true,
+            rot_type: Some(item.device.rot.kind.clone()),
             last_report_at_ms: Some(now),
             ..Facts::default()
         };

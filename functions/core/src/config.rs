@@ -50,8 +50,9 @@ pub struct RegistryConfig {
     pub admin_keys: Vec<AdminKey>,
     /// Lifetime of a login's access token (9.3 iii): short, as a token cannot be recalled.
     pub access_token_ttl_ms: u64,
-    /// Whether subscriptions may name loopback endpoints: only stacks deployed for tests
-    /// (`AllowLoopbackEndpoints`), where the tests' subscriber listens on loopback.
+    /// Whether subscriptions may name loopback endpoints, and links an http inbox of the
+    /// emulator: only stacks deployed for tests (`AllowLoopbackEndpoints`), where the tests'
+    /// subscriber listens on loopback and LocalStack's queues answer plain http.
     pub loopback_endpoints: bool,
     /// Abuse limits per caller (the stack's `RateLimits`).
     pub rate_limits: RateLimits,

@@ -62,6 +62,11 @@ pub(crate) fn reevaluate(
     actor: &str,
     cause: &str,
 ) -> Option<Transition> {
+    // A device stored before its RoT type was a fact gets it from what it registered with.
+    device
+        .facts
+        .rot_type
+        .get_or_insert_with(|| device.info.rot.kind.clone());
     let evaluation = evaluate_all(policies, &device.facts, now_ms);
     device.next_evaluation_at_ms = next_evaluation_all(policies, &device.facts, now_ms);
     let transition = (evaluation.status != device.status).then(|| Transition {

@@ -124,6 +124,7 @@ impl Registry {
         who.name(&self.config.path, &identifier);
         certified(&verified, &identifier)?;
         validate_device_info(&claims.device)?;
+        published_for(&verified, &claims.device.rot.kind)?;
         let stored = self.store.domain_policies().await?;
         let trust_domains = self.trust_domains_of(&claims.trust_domains, &stored)?;
         let policies = policies_for(&stored, &self.config.policy, &trust_domains);
@@ -143,6 +144,7 @@ impl Registry {
         let now = self.clock.now_ms();
         let facts = Facts {
             rot_verified: true,
+            rot_type: Some(claims.device.rot.kind.clone()),
             last_report_at_ms: Some(now),
             ..Facts::default()
         };
@@ -376,6 +378,20 @@ pub(crate) fn certified(
         Err(RegistryError::IdentifierOutOfScope { claimed: claimed() })
     } else {
         Err(RegistryError::IdentifierMismatch { claimed: claimed() })
+    }
+}
+
+/// Y.3059 7 ii: a device claims only a root-of-trust type its manufacturer root is published
+/// for (the accepted root's `rot_types`, in `GET /v1/registry`): the root vouches for devices
+/// of those types, and a claim of any other is not backed by it.
+pub(crate) fn published_for(verified: &VerifiedDevice, rot: &str) -> Result<(), RegistryError> {
+    if verified.rot_types.iter().any(|t| t == rot) {
+        Ok(())
+    } else {
+        Err(RegistryError::RotTypeNotPublished {
+            root: verified.root_id.clone(),
+            rot: rot.to_owned(),
+        })
     }
 }
 

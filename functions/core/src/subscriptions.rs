@@ -3,7 +3,7 @@
 //! a filter policy on the attributes the registry publishes. Everything the request says is
 //! checked before the notification service is asked; the endpoint is stored sealed.
 
-mod endpoint;
+pub(crate) mod endpoint;
 mod filter;
 
 use base64::Engine;

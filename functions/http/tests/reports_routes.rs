@@ -87,7 +87,8 @@ impl Harness {
             .accept_root(
                 ca.cert_der(),
                 ca.name(),
-                vec!["secure-element".into()],
+                // The types this file's devices claim; any other is not published (7 ii).
+                vec!["secure-element".into(), "tpm".into()],
                 trustreg_core::fakes::broad_identifier_scopes(),
                 "admin:test",
             )
@@ -208,6 +209,30 @@ impl Harness {
     async fn post_report(&self, regdevid: &str, jws: String) -> Reply {
         self.post(&format!("/v1/devices/{regdevid}/reports"), JOSE, jws)
             .await
+    }
+
+    /// The administrator's policy for `energy`: root-of-trust type `tpm` only.
+    async fn energy_accepts_only_tpm(&self) {
+        let tpm_only = Policy {
+            accepted_rot_types: vec!["tpm".into()],
+            ..Policy::default()
+        };
+        self.registry
+            .set_domain_policy("energy", tpm_only, "admin:test")
+            .await
+            .unwrap();
+    }
+
+    /// A device claiming the first RoT type of `types` into `domains` is a 403 `code` and
+    /// nothing is stored; another claiming the second registers.
+    async fn refused_then_admitted(&self, types: (&str, &str), domains: &[&str], code: &str) {
+        let (reply, device) = self.register("356938035643809", types.0, domains).await;
+        assert!(device.is_none());
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{reply:?}");
+        assert_eq!(reply.problem(), code);
+        assert!(self.store.snapshot().devices.is_empty());
+        let (ok, _) = self.register("490154203237518", types.1, domains).await;
+        assert_eq!(ok.status, StatusCode::CREATED, "{ok:?}");
     }
 
     fn stored(&self, device: &Device) -> trustreg_core::records::DeviceRecord {
@@ -474,23 +499,48 @@ async fn a_policy_for_a_domain_that_cannot_be_hosted_is_refused_and_audited() {
 #[tokio::test]
 async fn a_rot_type_a_domain_does_not_accept_is_refused_at_registration() {
     let h = Harness::new().await;
-    let tpm_only = Policy {
-        accepted_rot_types: vec!["tpm".into()],
-        ..Policy::default()
-    };
-    h.registry
-        .set_domain_policy("energy", tpm_only, "admin:test")
-        .await
-        .unwrap();
-    let (reply, device) = h
+    h.energy_accepts_only_tpm().await;
+    h.refused_then_admitted(
+        ("secure-element", "tpm"),
+        &["energy"],
+        "rot-type-not-accepted",
+    )
+    .await;
+}
+
+// Y.3059 7 ii
+// Y.3059 9.2 i a
+// A device may claim only a root-of-trust type its manufacturer root is published for: any
+// other is a 403 `rot-type-not-published` and nothing is stored, whatever the domains accept.
+#[tokio::test]
+async fn a_rot_type_the_devices_root_is_not_published_for_is_refused() {
+    let h = Harness::new().await;
+    h.refused_then_admitted(("optee", "tpm"), &["health"], "rot-type-not-published")
+        .await;
+}
+
+// Y.3059 7 ii
+// Y.3059 6.1 f
+// A domain that stops accepting a device's root-of-trust type makes the device unreliable at
+// its next evaluation (a report here), with the reason; the domain's other devices stay.
+#[tokio::test]
+async fn a_rot_type_a_domain_stops_accepting_makes_its_devices_unreliable_when_evaluated() {
+    let h = Harness::new().await;
+    let (_, se_device) = h
         .register("356938035643809", "secure-element", &["energy"])
         .await;
-    assert!(device.is_none());
-    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{reply:?}");
-    assert_eq!(reply.problem(), "rot-type-not-accepted");
-    assert!(h.store.snapshot().devices.is_empty());
-    let (ok, _) = h.register("490154203237518", "tpm", &["energy"]).await;
-    assert_eq!(ok.status, StatusCode::CREATED, "{ok:?}");
+    let (_, tpm_device) = h.register("490154203237518", "tpm", &["energy"]).await;
+    let (se_device, tpm_device) = (se_device.unwrap(), tpm_device.unwrap());
+    assert_eq!(h.stored(&se_device).status, TrustStatus::Trusted);
+    h.energy_accepts_only_tpm().await;
+    for device in [&se_device, &tpm_device] {
+        let reply = h.report(device, "1.4.2", serde_json::json!({})).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    }
+    let stored = h.stored(&se_device);
+    assert_eq!(stored.status, TrustStatus::Unreliable);
+    assert_eq!(stored.reasons, vec![Reason::RotTypeNotAccepted]);
+    assert_eq!(h.stored(&tpm_device).status, TrustStatus::Trusted);
 }
 
 // Y.3059 9.3 i c

@@ -66,6 +66,8 @@ pub enum RegistryError {
     OwnerNotFound(String),
     #[error("trust domain {domain} does not accept root-of-trust type {rot:?}")]
     RotTypeNotAccepted { domain: String, rot: String },
+    #[error("the device's root {root} is not published for root-of-trust type {rot:?}")]
+    RotTypeNotPublished { root: String, rot: String },
     #[error("no vulnerability {0}")]
     VulnerabilityNotFound(String),
     #[error("{0} holds no {1} hold")]
@@ -138,6 +140,7 @@ impl RegistryError {
             Self::VirtualIdNotFound => C::VirtualIdNotFound,
             Self::OwnerNotFound(_) => C::OwnerNotFound,
             Self::RotTypeNotAccepted { .. } => C::RotTypeNotAccepted,
+            Self::RotTypeNotPublished { .. } => C::RotTypeNotPublished,
             Self::VulnerabilityNotFound(_) => C::VulnerabilityNotFound,
             Self::HoldNotFound(..) => C::HoldNotFound,
             Self::Unauthenticated(_) => C::Unauthenticated,

@@ -59,6 +59,7 @@ error_codes! {
     VirtualIdNotFound => ("virtual-id-not-found", 404, "No such virtual ID, or it expired or was used"),
     OwnerNotFound => ("owner-not-found", 404, "No such owner or custodian"),
     RotTypeNotAccepted => ("rot-type-not-accepted", 403, "The trust domain does not accept this root-of-trust type"),
+    RotTypeNotPublished => ("rot-type-not-published", 403, "The device's root of trust is not published for this root-of-trust type"),
     VulnerabilityNotFound => ("vulnerability-not-found", 404, "No such vulnerability"),
     HoldNotFound => ("hold-not-found", 404, "The device holds no such hold"),
     Unauthenticated => ("unauthenticated", 401, "The request carries no valid credentials"),

@@ -136,6 +136,7 @@ impl RootOfTrust {
                 .decode(&self.certificate)
                 .ok()?,
             scopes: self.identifier_scopes.clone(),
+            rot_types: self.rot_types.clone(),
         })
     }
 }

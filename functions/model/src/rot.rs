@@ -54,6 +54,8 @@ pub struct AcceptedRoot {
     pub der: Vec<u8>,
     /// The identifiers it may certify (`scope`).
     pub scopes: Vec<String>,
+    /// The root-of-trust types it is published for (Y.3059 7 ii): its devices claim one.
+    pub rot_types: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +69,8 @@ pub struct VerifiedDevice {
     pub out_of_scope: Vec<Identifier>,
     pub leaf_fingerprint: String,
     pub not_after_unix: u64,
+    /// The root-of-trust types the anchoring root is published for (`AcceptedRoot::rot_types`).
+    pub rot_types: Vec<String>,
 }
 
 /// The id of a root: lowercase hex SHA-256 of its DER.
@@ -157,6 +161,7 @@ pub fn verify_device_chain(
         out_of_scope,
         leaf_fingerprint: HEXLOWER.encode(&Sha256::digest(leaf_der)),
         not_after_unix: details.not_after_unix,
+        rot_types: root.rot_types.clone(),
     })
 }
 

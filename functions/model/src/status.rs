@@ -80,6 +80,11 @@ impl Default for Policy {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Facts {
     pub rot_verified: bool,
+    /// The root-of-trust type the device claimed (`device.rot.type`), which each domain's
+    /// `accepted_rot_types` is held against whenever the device is evaluated (7 ii). `None`
+    /// for a device stored before it was kept here (`policies::reevaluate` fills it in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rot_type: Option<String>,
     /// The manufacturer root the device chains to was revoked (7 ii).
     pub root_revoked: bool,
     pub acknowledged: bool,
@@ -150,6 +155,8 @@ pub struct OpenVulnerability {
 pub enum Reason {
     RotNotVerified,
     RootRevoked,
+    /// A domain of the device does not accept its root-of-trust type (any more).
+    RotTypeNotAccepted,
     NotAcknowledged,
     OwnerNotVerified,
     VulnerabilityOpen,
@@ -167,6 +174,7 @@ impl Reason {
             self,
             Self::RotNotVerified
                 | Self::RootRevoked
+                | Self::RotTypeNotAccepted
                 | Self::VulnerabilityOpen
                 | Self::PossibleClone
                 | Self::Hold
@@ -207,6 +215,13 @@ pub fn evaluate(policy: &Policy, facts: &Facts, now_ms: u64) -> Evaluation {
     }
     if facts.root_revoked {
         reasons.push(Reason::RootRevoked);
+    }
+    // A policy changed since the device joined applies to it as much as to a new device.
+    if let Some(rot) = &facts.rot_type
+        && !policy.accepted_rot_types.is_empty()
+        && !policy.accepted_rot_types.contains(rot)
+    {
+        reasons.push(Reason::RotTypeNotAccepted);
     }
     if policy.require_acknowledgement && !facts.acknowledged {
         reasons.push(Reason::NotAcknowledged);
@@ -277,6 +292,33 @@ mod tests {
         let e = evaluate(&Policy::default(), &facts, NOW);
         assert_eq!(e.status, TrustStatus::Unverified);
         assert_eq!(e.reasons, vec![Reason::NotAcknowledged]);
+    }
+
+    // Y.3059 7 ii
+    // A domain that does not accept the device's root-of-trust type makes it unreliable; no
+    // list accepts any type.
+    #[test]
+    fn a_rot_type_the_policy_does_not_accept_is_unreliable() {
+        let facts = Facts {
+            rot_type: Some("secure-element".into()),
+            ..good()
+        };
+        let tpm_only = Policy {
+            accepted_rot_types: vec!["tpm".into()],
+            ..Policy::default()
+        };
+        let e = evaluate(&tpm_only, &facts, NOW);
+        assert_eq!(e.status, TrustStatus::Unreliable);
+        assert_eq!(e.reasons, vec![Reason::RotTypeNotAccepted]);
+        let both = Policy {
+            accepted_rot_types: vec!["tpm".into(), "secure-element".into()],
+            ..Policy::default()
+        };
+        assert_eq!(evaluate(&both, &facts, NOW).status, TrustStatus::Trusted);
+        assert_eq!(
+            evaluate(&Policy::default(), &facts, NOW).status,
+            TrustStatus::Trusted
+        );
     }
 
     // Y.3059 7 ii

@@ -11,6 +11,7 @@ use crate::jose;
 use crate::messages::Purpose;
 use crate::records::{LinkKind, LinkRecord};
 use crate::service::Registry;
+use crate::subscriptions::endpoint;
 
 /// The longest inbox URL accepted (SQS queue URLs are far shorter).
 const MAX_INBOX_LEN: usize = 1024;
@@ -26,7 +27,7 @@ impl Registry {
         let claims = signed.claims;
         let key = jose::key_from_jwk(&claims.public_key)
             .map_err(|e| RegistryError::UnsupportedKey(e.to_string()))?;
-        check_inbox(&claims.inbox)?;
+        check_inbox(&claims.inbox, self.config.loopback_endpoints)?;
         let path = link_path(&claims.reg_id, &claims.path)?;
         let links = self.store.links().await?;
         if claims.kind == LinkKind::Parent
@@ -109,22 +110,33 @@ fn link_path(reg_id: &str, path: &str) -> Result<RegistryPath, RegistryError> {
     Ok(path)
 }
 
-/// Where an exchange message goes: an https URL, or http for a local run.
-fn check_inbox(inbox: &str) -> Result<(), RegistryError> {
-    let rest = inbox
-        .strip_prefix("https://")
-        .or_else(|| inbox.strip_prefix("http://"));
-    let host_ok = rest.is_some_and(|r| {
-        let host = r.split(['/', '?', '#']).next().unwrap_or_default();
-        !host.is_empty()
-    });
-    if !host_ok
-        || inbox.len() > MAX_INBOX_LEN
-        || inbox.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(RegistryError::Malformed(
-            "inbox must be an https (or, locally, http) URL".into(),
-        ));
+/// Where exchange messages to the linked registry go (Y.3059 9.1 v: registry-to-registry
+/// traffic over TLS): an https URL. Plain http only on a stack deployed for tests
+/// (`emulator`, the stack's `AllowLoopbackEndpoints`), and there only to the emulator's own
+/// endpoints, which serve nothing else; an http inbox anywhere else would carry signed
+/// exchange messages in the clear.
+fn check_inbox(inbox: &str, emulator: bool) -> Result<(), RegistryError> {
+    let refuse = |why: &str| Err(RegistryError::Malformed(format!("inbox {why}")));
+    if inbox.len() > MAX_INBOX_LEN || inbox.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return refuse("must be a URL of at most 1024 characters, without spaces or controls");
+    }
+    let (secure, rest) = match (
+        inbox.strip_prefix("https://"),
+        inbox.strip_prefix("http://"),
+    ) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => return refuse("must be an https:// URL"),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() {
+        return refuse("must name a host");
+    }
+    let admitted = secure || (emulator && endpoint::is_emulator_host(authority));
+    if !admitted {
+        return refuse(
+            "must be an https:// URL: exchange messages between registries travel over TLS only",
+        );
     }
     Ok(())
 }

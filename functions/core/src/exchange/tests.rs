@@ -49,6 +49,16 @@ pub(crate) struct Node {
 
 impl Node {
     pub fn new(path: &str, kind: RegistryKind, seed: u8) -> Self {
+        Self::configured(path, kind, seed, |_| {})
+    }
+
+    /// A node with one more setting of its configuration (e.g. a test stack's switch).
+    pub fn configured(
+        path: &str,
+        kind: RegistryKind,
+        seed: u8,
+        adjust: impl FnOnce(&mut crate::config::RegistryConfig),
+    ) -> Self {
         let admin = key(0x0a);
         let outbox = Arc::new(MemoryOutbox::default());
         let FakeRegistry {
@@ -63,6 +73,7 @@ impl Node {
             .key_seed(seed)
             .clock_at(T0)
             .outbox(outbox.clone())
+            .configure(adjust)
             .build();
         Self {
             registry,

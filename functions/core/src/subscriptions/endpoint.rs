@@ -104,6 +104,22 @@ fn url(endpoint: &str, loopback: bool) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Whether `host_port` (`host[:port]`) is an endpoint of the emulator a test stack runs on:
+/// loopback, or LocalStack's `localhost.localstack.cloud` names, which resolve to loopback and
+/// which LocalStack gives its queue URLs (`http://sqs.<region>.localhost.localstack.cloud:4566/...`).
+/// Only stacks deployed with `AllowLoopbackEndpoints` may name one; the emulator serves plain
+/// http, so these are the only hosts http is ever admitted for.
+pub(crate) fn is_emulator_host(host_port: &str) -> bool {
+    let Ok(host) = host(host_port) else {
+        return false;
+    };
+    let lower = host.to_ascii_lowercase();
+    let name = lower.trim_end_matches('.');
+    reach(name) == Reach::Loopback
+        || name == "localhost.localstack.cloud"
+        || name.ends_with(".localhost.localstack.cloud")
+}
+
 /// Where a host leads, as far as its text says (a name is not resolved here: SNS delivers
 /// from AWS's network, and names that only mean something inside a network are refused).
 #[derive(Debug, PartialEq, Eq)]

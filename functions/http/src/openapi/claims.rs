@@ -283,7 +283,8 @@ pub(crate) fn claims(op: Op) -> Option<Claims> {
                         "description": "A report older than this makes a device unverified"},
                     "unreliable_at_severity": {"type": "number", "minimum": 0, "maximum": 10},
                     "accepted_rot_types": strings(32, text(128, "A root-of-trust type"),
-                        "Root-of-trust types a device must have to join; empty: any"),
+                        "Root-of-trust types a device must have to join, held against its \
+                        devices at every evaluation (else unreliable); empty: any"),
                 },
             }}),
             &["policy"],
@@ -298,7 +299,8 @@ pub(crate) fn claims(op: Op) -> Option<Claims> {
                 "rot_types": {
                     "type": "array", "minItems": 1, "maxItems": MAX_ROT_TYPES,
                     "items": {"type": "string", "minLength": 1, "maxLength": 64},
-                    "description": "Root-of-trust types it vouches for",
+                    "description": "Root-of-trust types it vouches for: the only ones its \
+                        devices may claim (else 403 rot-type-not-published)",
                 },
                 "identifier_scopes": {
                     "type": "array", "minItems": 1, "maxItems": 64,

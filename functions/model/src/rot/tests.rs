@@ -28,6 +28,7 @@ impl Ca {
             id: root_id_for(&self.der),
             der: self.der.clone(),
             scopes: crate::rot::scope::every_identifier(),
+            rot_types: vec!["secure-element".into()],
         }
     }
 }
@@ -321,6 +322,7 @@ fn root_ids_and_validation() {
         id: "broken".into(),
         der: b"junk".to_vec(),
         scopes: crate::rot::scope::every_identifier(),
+        rot_types: vec!["secure-element".into()],
     };
     let verified = verify_device_chain(&[leaf_der], &[broken, ca.accepted()], NOW).unwrap();
     assert_eq!(verified.root_id, ca.accepted().id);

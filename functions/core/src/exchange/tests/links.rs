@@ -69,13 +69,14 @@ async fn an_administrator_links_one_parent() {
 }
 
 // Y.3059 9.1 v
-// The other registry's key must be a public P-256 JWK, its inbox an http(s) URL, its path end
+// The other registry's key must be a public P-256 JWK, its inbox an https URL, its path end
 // with its RegID, and only an administrator links.
 #[tokio::test]
 async fn link_requests_are_checked() {
     let sectoral = Node::sectoral();
     let good = json!({"kind": "child", "reg_id": "P07", "path": PRIMARY,
-                      "public_key": Node::primary().jwk().await, "inbox": "http://localhost:4566/q"});
+                      "public_key": Node::primary().jwk().await,
+                      "inbox": "https://sqs.ap-south-1.amazonaws.com/123456789012/q"});
     let mut private = good.clone();
     private["public_key"]["d"] = json!("AAAA");
     let mut ftp = good.clone();
@@ -107,6 +108,65 @@ async fn link_requests_are_checked() {
     let request = sectoral.link_request(good).await;
     sectoral.registry.link_registry(&request).await.unwrap();
     assert_eq!(sectoral.store.snapshot().links.len(), 1);
+}
+
+// Y.3059 9.1 v
+// Exchange messages travel over TLS: an http inbox is refused and nothing is stored, except on
+// a stack deployed for tests (`AllowLoopbackEndpoints`) for the emulator's own endpoints.
+#[tokio::test]
+async fn inboxes_are_https_but_for_the_emulator_on_a_test_stack() {
+    let production = Node::sectoral();
+    let test_stack = Node::configured(SECTORAL, RegistryKind::Sectoral, 2, |c| {
+        c.loopback_endpoints = true;
+    });
+    let emulator = [
+        "http://sqs.us-east-1.localhost.localstack.cloud:4566/000000000000/inbox",
+        "http://localhost:4566/000000000000/inbox",
+        "http://127.0.0.1:4566/000000000000/inbox",
+    ];
+    let elsewhere = [
+        "http://sqs.ap-south-1.amazonaws.com/123456789012/inbox",
+        "http://localstack.cloud.example.org/inbox",
+        "http://10.0.0.7:4566/000000000000/inbox",
+    ];
+    let tls = "https://sqs.ap-south-1.amazonaws.com/123456789012/inbox";
+    let key = Node::primary().jwk().await;
+    let claims = |inbox: &str| {
+        json!({"kind": "child", "reg_id": "P07", "path": PRIMARY,
+               "public_key": key, "inbox": inbox})
+    };
+    for (node, admitted) in [(&production, &[][..]), (&test_stack, &emulator[..])] {
+        for inbox in emulator.iter().chain(&elsewhere) {
+            let request = node.link_request(claims(inbox)).await;
+            let result = node.registry.link_registry(&request).await;
+            if admitted.contains(inbox) {
+                assert_eq!(result.unwrap().inbox, *inbox);
+            } else {
+                let e = result.unwrap_err();
+                assert_eq!(e.code(), "malformed-request", "{inbox}");
+                assert!(e.to_string().contains("https://"), "{e}");
+            }
+        }
+        let request = node.link_request(claims(tls)).await;
+        node.registry.link_registry(&request).await.unwrap();
+    }
+    // The production node stored only the https link; the test stack each admitted one too,
+    // each replacing the last (one child, P07).
+    let stored = production.store.snapshot().links;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored.values().next().unwrap().inbox, tls);
+    assert_eq!(
+        production.audited("link-registry", Outcome::Rejected).len(),
+        emulator.len() + elsewhere.len()
+    );
+    assert_eq!(
+        test_stack.audited("link-registry", Outcome::Rejected).len(),
+        elsewhere.len()
+    );
+    assert_eq!(
+        test_stack.audited("link-registry", Outcome::Accepted).len(),
+        emulator.len() + 1
+    );
 }
 
 // Y.3059 6.1 a
