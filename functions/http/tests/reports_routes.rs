@@ -521,10 +521,10 @@ async fn a_rot_type_the_devices_root_is_not_published_for_is_refused() {
 
 // Y.3059 7 ii
 // Y.3059 6.1 f
-// A domain that stops accepting a device's root-of-trust type makes the device unreliable at
+// A domain that stops accepting a device's root-of-trust type makes the device unverified at
 // its next evaluation (a report here), with the reason; the domain's other devices stay.
 #[tokio::test]
-async fn a_rot_type_a_domain_stops_accepting_makes_its_devices_unreliable_when_evaluated() {
+async fn a_rot_type_a_domain_stops_accepting_makes_its_devices_unverified_when_evaluated() {
     let h = Harness::new().await;
     let (_, se_device) = h
         .register("356938035643809", "secure-element", &["energy"])
@@ -538,7 +538,7 @@ async fn a_rot_type_a_domain_stops_accepting_makes_its_devices_unreliable_when_e
         assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
     }
     let stored = h.stored(&se_device);
-    assert_eq!(stored.status, TrustStatus::Unreliable);
+    assert_eq!(stored.status, TrustStatus::Unverified);
     assert_eq!(stored.reasons, vec![Reason::RotTypeNotAccepted]);
     assert_eq!(h.stored(&tpm_device).status, TrustStatus::Trusted);
 }

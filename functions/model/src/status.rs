@@ -155,7 +155,8 @@ pub struct OpenVulnerability {
 pub enum Reason {
     RotNotVerified,
     RootRevoked,
-    /// A domain of the device does not accept its root-of-trust type (any more).
+    /// A domain of the device does not accept its root-of-trust type (any more): the device
+    /// is `unverified` (the rule: its root is still proven, the domain's bar moved).
     RotTypeNotAccepted,
     NotAcknowledged,
     OwnerNotVerified,
@@ -174,7 +175,6 @@ impl Reason {
             self,
             Self::RotNotVerified
                 | Self::RootRevoked
-                | Self::RotTypeNotAccepted
                 | Self::VulnerabilityOpen
                 | Self::PossibleClone
                 | Self::Hold
@@ -295,10 +295,10 @@ mod tests {
     }
 
     // Y.3059 7 ii
-    // A domain that does not accept the device's root-of-trust type makes it unreliable; no
+    // A domain that does not accept the device's root-of-trust type makes it unverified; no
     // list accepts any type.
     #[test]
-    fn a_rot_type_the_policy_does_not_accept_is_unreliable() {
+    fn a_rot_type_the_policy_does_not_accept_is_unverified() {
         let facts = Facts {
             rot_type: Some("secure-element".into()),
             ..good()
@@ -308,7 +308,7 @@ mod tests {
             ..Policy::default()
         };
         let e = evaluate(&tpm_only, &facts, NOW);
-        assert_eq!(e.status, TrustStatus::Unreliable);
+        assert_eq!(e.status, TrustStatus::Unverified);
         assert_eq!(e.reasons, vec![Reason::RotTypeNotAccepted]);
         let both = Policy {
             accepted_rot_types: vec!["tpm".into(), "secure-element".into()],
