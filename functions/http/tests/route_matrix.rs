@@ -1157,6 +1157,67 @@ async fn refusals_leave_audit_records_naming_the_caller() {
     );
 }
 
+// Y.3059 7 i c
+// A refusal by the route's access layer names what the request acted on, as the flow's own
+// refusal did: the subscription of `DELETE /v1/subscriptions/{id}`, the device of
+// `GET /v1/devices/{id}/history`; text that is no RegDevID names nothing.
+#[tokio::test]
+async fn refusals_name_what_the_request_acted_on() {
+    let h = Harness::new().await;
+    let d = h.regdevid.clone();
+    for (uri, action, target) in [
+        (
+            "/v1/subscriptions/sub-42".to_owned(),
+            "unsubscribe",
+            Some("subscription:sub-42".to_owned()),
+        ),
+        (
+            format!("/v1/devices/{d}/history"),
+            "read-history",
+            Some(d.clone()),
+        ),
+        (
+            format!("/v1/devices/{d}/vulnerabilities"),
+            "read-vulnerabilities",
+            Some(d.clone()),
+        ),
+        (
+            "/v1/devices/not-a-regdevid/history".to_owned(),
+            "read-history",
+            None,
+        ),
+    ] {
+        let method = if action == "unsubscribe" {
+            "DELETE"
+        } else {
+            "GET"
+        };
+        let before = h.audit().len();
+        let request = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let reply = h.send("interrogate", request).await;
+        assert_eq!(
+            (reply.status, problem_code(&reply)),
+            (401, "unauthenticated"),
+            "{uri}: {}",
+            reply.text
+        );
+        let refused: Vec<(String, String, Option<String>)> = h.audit()[before..]
+            .iter()
+            .filter(|a| a.outcome == Outcome::Rejected)
+            .map(|a| (a.actor.clone(), a.action.clone(), a.target.clone()))
+            .collect();
+        assert_eq!(
+            refused,
+            vec![("public".to_owned(), action.to_owned(), target)],
+            "{uri}"
+        );
+    }
+}
+
 // Y.3059 9.1 iv
 // Query strings are checked: an unknown parameter or a bad value is a 400 problem.
 #[tokio::test]
