@@ -26,9 +26,13 @@ fn admin_key() -> SigningKey {
 }
 
 async fn harness() -> Harness {
-    Harness::on(FakeRegistry::builder().admin("ops", &admin_key()).key_seed(3))
-        .build()
-        .await
+    Harness::on(
+        FakeRegistry::builder()
+            .admin("ops", &admin_key())
+            .key_seed(3),
+    )
+    .build()
+    .await
 }
 
 /// What the owner tests ask of the harness.

@@ -141,7 +141,9 @@ impl Harness {
 
     /// The manufacturer CA; a harness built without one panics.
     pub fn ca(&self) -> &ManufacturerCa {
-        self.ca.as_ref().expect("a harness built with a manufacturer")
+        self.ca
+            .as_ref()
+            .expect("a harness built with a manufacturer")
     }
 
     /// A fresh path in the harness's scratch directory (for secure elements, other CAs).
@@ -221,6 +223,16 @@ impl Harness {
         }
         self.send(function, request.body(Body::empty()).unwrap())
             .await
+    }
+
+    /// `POST /v1/challenges` through the `register` router; the nonce.
+    pub async fn challenge(&self, purpose: Purpose) -> String {
+        let body = json!({ "purpose": purpose }).to_string();
+        let reply = self
+            .post_body("register", "/v1/challenges", Some("application/json"), body)
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        reply.json["nonce"].as_str().unwrap().to_owned()
     }
 
     /// A fresh nonce for `purpose`, from the registry.
