@@ -30,14 +30,6 @@ mod fixture {
     pub const NONCE_TTL_MS: u64 = 5 * 60 * 1000;
     pub const JOSE: &str = "application/jose";
 
-    pub fn now_ms() -> u64 {
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis();
-        u64::try_from(ms).unwrap()
-    }
-
     pub fn imei(value: &str) -> Identifier {
         Identifier::parse(Scheme::Imei, value).unwrap()
     }
@@ -49,7 +41,7 @@ mod fixture {
         pub identifier: Identifier,
     }
 
-    pub use crate::support::{Harness, Reply};
+    pub use crate::support::{Harness, Reply, now_ms};
 
     /// What the registration tests ask of the harness, through the `register` router.
     impl Harness {

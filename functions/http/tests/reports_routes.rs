@@ -20,21 +20,13 @@ use trustreg_device::client::{ACKNOWLEDGEMENT_TYP, REPORT_TYP, registration_jws,
 use trustreg_device::client::{bound, device_path};
 
 mod support;
-use support::{Harness, Reply};
+use support::{Harness, Reply, now_ms};
 
 const JOSE: &str = "application/jose";
 
 struct Device {
     se: SoftSecureElement,
     regdevid: String,
-}
-
-fn now_ms() -> u64 {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    u64::try_from(ms).unwrap()
 }
 
 /// A primary of `health` and `energy` accepting the harness CA; certificates are checked

@@ -110,6 +110,16 @@ impl Drop for Harness {
     }
 }
 
+/// The real time, in milliseconds since the epoch: the clock of registries whose tests check
+/// certificates.
+pub fn now_ms() -> u64 {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    u64::try_from(ms).unwrap()
+}
+
 /// What a router answered.
 #[derive(Debug)]
 pub struct Reply {

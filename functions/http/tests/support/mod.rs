@@ -7,7 +7,7 @@
 
 mod harness;
 #[allow(unused_imports)]
-pub use harness::{Harness, HarnessBuilder, Reply};
+pub use harness::{Harness, HarnessBuilder, Reply, now_ms};
 
 use p256::ecdsa::SigningKey;
 use serde_json::Value;
