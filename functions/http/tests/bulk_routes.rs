@@ -245,16 +245,7 @@ async fn bulk_requests_must_be_signed_by_the_devices_manufacturer() {
 
     // A second accepted manufacturer may not register the first one's devices.
     let other = ManufacturerCa::create(s.dir().join("ca2"), "Second CA").unwrap();
-    s.registry
-        .accept_root(
-            other.cert_der(),
-            other.name(),
-            vec!["secure-element".into()],
-            trustreg_core::fakes::broad_identifier_scopes(),
-            "admin:t",
-        )
-        .await
-        .unwrap();
+    s.accept(&other).await;
     let theirs = line(&s, s.ca(), &imei(50));
     let claims = serde_json::to_vec(&body_claims(nonce(&s).await, theirs.as_bytes())).unwrap();
     let (status, answer) = post(

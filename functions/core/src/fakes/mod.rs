@@ -22,7 +22,7 @@ mod vulnerabilities;
 pub use hierarchy::{MemoryOutbox, OutboxState};
 pub use notifications::MemoryNotifier;
 pub use registry::{FakeRegistry, FakeRegistryBuilder, T0};
-pub use seeded::TrustedDevice;
+pub use seeded::{TrustedDevice, device_info};
 pub use subscriptions::MemoryBroker;
 
 use std::collections::BTreeMap;

@@ -12,6 +12,23 @@ use crate::ports::DeviceStore;
 use crate::records::{AuditRecord, DeviceRecord, Outcome, Transition};
 use crate::status::{Facts, TrustStatus};
 
+/// What a test device says of itself: made by `Acme`, of `model` on `firmware`, on a secure
+/// element, nothing more.
+pub fn device_info(model: &str, firmware: &str) -> DeviceInfo {
+    DeviceInfo {
+        make: "Acme".into(),
+        model: model.into(),
+        firmware_version: firmware.into(),
+        software_version: "1".into(),
+        rot: RotClaim {
+            kind: "secure-element".into(),
+        },
+        communication: vec![],
+        power: Default::default(),
+        protocols: vec![],
+    }
+}
+
 /// A trusted, acknowledged device of make `Acme` on a secure element in the `health` domain,
 /// registered at `at_ms` with `key`; its model, firmware and owner as a test sets them.
 pub struct TrustedDevice {
@@ -62,18 +79,7 @@ impl TrustedDevice {
             public_key,
             root_id: "root".into(),
             leaf_fingerprint: "leaf".into(),
-            info: DeviceInfo {
-                make: "Acme".into(),
-                model: self.model,
-                firmware_version: self.firmware,
-                software_version: "1".into(),
-                rot: RotClaim {
-                    kind: "secure-element".into(),
-                },
-                communication: vec![],
-                power: Default::default(),
-                protocols: vec![],
-            },
+            info: device_info(&self.model, &self.firmware),
             trust_domains: vec!["health".into()],
             owner_id: self.owner_id.clone(),
             facts: Facts {

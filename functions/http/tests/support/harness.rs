@@ -66,23 +66,6 @@ impl HarnessBuilder {
             NEXT.fetch_add(1, Ordering::SeqCst)
         ));
         let (registry, store, keys, clock) = self.registry.build().shared();
-        let mut ca = None;
-        if let Some((name, accepted)) = self.ca {
-            let made = ManufacturerCa::create(dir.join("ca"), &name).unwrap();
-            if accepted {
-                registry
-                    .accept_root(
-                        made.cert_der(),
-                        made.name(),
-                        vec!["secure-element".into()],
-                        trustreg_core::fakes::broad_identifier_scopes(),
-                        "admin:test",
-                    )
-                    .await
-                    .unwrap();
-            }
-            ca = Some(made);
-        }
         let routers = HashMap::from([
             ("register", trustreg_http::register_router(registry.clone())),
             (
@@ -91,16 +74,24 @@ impl HarnessBuilder {
             ),
             ("admin", trustreg_http::admin_router(registry.clone())),
         ]);
-        Harness {
+        let mut harness = Harness {
             registry,
             store,
             keys,
             clock,
             routers,
-            ca,
+            ca: None,
             dir,
             files: AtomicU64::new(0),
+        };
+        if let Some((name, accepted)) = self.ca {
+            let ca = ManufacturerCa::create(harness.dir.join("ca"), &name).unwrap();
+            if accepted {
+                harness.accept(&ca).await;
+            }
+            harness.ca = Some(ca);
         }
+        harness
     }
 }
 
@@ -147,6 +138,21 @@ impl Harness {
     /// A harness on the registry `registry` builds.
     pub fn on(registry: FakeRegistryBuilder) -> HarnessBuilder {
         HarnessBuilder { registry, ca: None }
+    }
+
+    /// The registry accepts `ca`'s root, for the secure-element root of trust and identifier
+    /// scopes covering every identifier of the tests.
+    pub async fn accept(&self, ca: &ManufacturerCa) {
+        self.registry
+            .accept_root(
+                ca.cert_der(),
+                ca.name(),
+                vec!["secure-element".into()],
+                trustreg_core::fakes::broad_identifier_scopes(),
+                "admin:test",
+            )
+            .await
+            .unwrap();
     }
 
     /// The manufacturer CA; a harness built without one panics.
