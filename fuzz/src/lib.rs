@@ -20,7 +20,7 @@ use p256::ecdsa::{SigningKey, VerifyingKey};
 use serde_json::Value;
 use trustreg_core::bulk::{BulkLine, MAX_BULK_ITEMS, verify_batch_credential};
 use trustreg_core::exchange::{EXCHANGE_TYP, ExchangeClaims};
-use trustreg_core::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryOutbox, MemoryStore};
+use trustreg_core::fakes::{FakeRegistry, MemoryKeys, MemoryOutbox, MemoryStore};
 use trustreg_core::identifier::{
     Identifier, RegDevId, RegId, RegistryPath, Scheme, luhn_check_digit, parse_inherent,
 };
@@ -32,7 +32,7 @@ use trustreg_core::messages::{
 use trustreg_core::ports::{HierarchyStore as _, RegistryKeys as _};
 use trustreg_core::records::{AuditRecord, LinkKind, LinkRecord, Outcome};
 use trustreg_core::rot::{self, AcceptedRoot};
-use trustreg_core::{Registry, RegistryConfig, RegistryKind};
+use trustreg_core::{Registry, RegistryKind};
 
 /// The one accepted manufacturer root (P-256, valid 2026-12-06 to 2126): `fixtures/root.der`.
 pub const ROOT_DER: &[u8] = include_bytes!("../fixtures/root.der");
@@ -476,8 +476,6 @@ fn exchange_registry() -> (Registry, Arc<MemoryOutbox>, VerifyingKey) {
         })
         .collect()
     });
-    let path = RegistryPath::from_str(EXCHANGE_SELF).expect("a fixed path");
-    let config = RegistryConfig::new(path, RegistryKind::Sectoral, vec!["health".into()]);
     let store = Arc::new(MemoryStore::default());
     let keys = Arc::new(MemoryKeys::new(2));
     let outbox = Arc::new(MemoryOutbox::default());
@@ -494,14 +492,15 @@ fn exchange_registry() -> (Registry, Arc<MemoryOutbox>, VerifyingKey) {
         block_on(store.put_link(link, &audit)).expect("the memory store takes a link");
     }
     let own_key = block_on(keys.public_key()).expect("the memory key has a public key");
-    let registry = Registry::new(
-        config,
-        store,
-        keys,
-        Arc::new(FixedClock::at(EXCHANGE_NOW_MS)),
-        Arc::new(CountingRng::default()),
-    )
-    .with_outbox(outbox.clone());
+    let registry = FakeRegistry::builder()
+        .path(EXCHANGE_SELF)
+        .kind(RegistryKind::Sectoral)
+        .store(store)
+        .keys(keys)
+        .clock_at(EXCHANGE_NOW_MS)
+        .outbox(outbox.clone())
+        .build()
+        .registry;
     (registry, outbox, own_key)
 }
 

@@ -388,7 +388,8 @@ impl Registry {
         regdevid_text: &str,
         op: Op,
     ) -> Result<DeviceRecord, RegistryError> {
-        let principal = self.require(caller, op, None).await?;
+        let target = crate::sessions::token_target(op, regdevid_text);
+        let principal = self.require(caller, op, target).await?;
         let regdevid: RegDevId = parse_regdevid(regdevid_text)?;
         let device = self
             .store

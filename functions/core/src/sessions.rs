@@ -454,6 +454,24 @@ pub(crate) fn token_action(op: Op) -> &'static str {
     }
 }
 
+/// What the refusal of a token route names as its target, from the route's `id` path
+/// parameter: a subscription as its flow names it, a device by its RegDevID (text that is no
+/// RegDevID names nothing: client text is not an audit target). Other routes name none.
+pub fn token_target(op: Op, id: &str) -> Option<String> {
+    match op {
+        Op::Unsubscribe => Some(subscription_target(id)),
+        Op::History | Op::DeviceVulnerabilities => crate::service::parse_regdevid(id)
+            .ok()
+            .map(|regdevid| regdevid.to_string()),
+        _ => None,
+    }
+}
+
+/// How audit records name a subscription: by at most 64 characters of its id (client text).
+pub(crate) fn subscription_target(id: &str) -> String {
+    format!("subscription:{}", id.chars().take(64).collect::<String>())
+}
+
 /// How audit records name a caller: its subject, or `public`.
 pub(crate) fn actor_of(caller: Option<&Principal>) -> String {
     caller.map_or_else(|| "public".to_owned(), |p| p.subject.clone())

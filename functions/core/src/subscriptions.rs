@@ -16,7 +16,7 @@ use crate::error::{NotifyError, RegistryError, StoreError};
 use crate::ports::SubscriptionBroker;
 use crate::records::SubscriptionRecord;
 use crate::service::{Registry, hex, rfc3339};
-use crate::sessions::Principal;
+use crate::sessions::{Principal, subscription_target};
 
 pub use filter::{FILTER_ATTRIBUTES, MAX_FILTER_ATTRIBUTES, MAX_FILTER_VALUES};
 pub use trustreg_model::answers::{
@@ -188,7 +188,12 @@ impl Registry {
             subscription_arn: arn.to_owned(),
             created_at_ms: self.clock.now_ms(),
         };
-        let audit = self.audit(&principal.subject, "subscribe", Some(target(id)), Ok(()));
+        let audit = self.audit(
+            &principal.subject,
+            "subscribe",
+            Some(subscription_target(id)),
+            Ok(()),
+        );
         self.store.put_subscription(&record, &audit).await?;
         Ok(record)
     }
@@ -245,12 +250,17 @@ impl Registry {
         id: &str,
     ) -> Result<(), RegistryError> {
         let principal = self
-            .require(caller, Op::Unsubscribe, Some(target(id)))
+            .require(caller, Op::Unsubscribe, Some(subscription_target(id)))
             .await?;
         let result = self.unsubscribe_inner(principal, id).await;
         if let Err(e) = &result {
-            self.audit_rejection(&principal.subject, "unsubscribe", Some(target(id)), e)
-                .await;
+            self.audit_rejection(
+                &principal.subject,
+                "unsubscribe",
+                Some(subscription_target(id)),
+                e,
+            )
+            .await;
         }
         result
     }
@@ -271,7 +281,12 @@ impl Registry {
             .filter(|r| r.owner == principal.subject || principal.role == Role::Admin)
             .ok_or_else(not_found)?;
         self.broker()?.unsubscribe(&record).await?;
-        let audit = self.audit(&principal.subject, "unsubscribe", Some(target(id)), Ok(()));
+        let audit = self.audit(
+            &principal.subject,
+            "unsubscribe",
+            Some(subscription_target(id)),
+            Ok(()),
+        );
         self.store.delete_subscription(id, &audit).await?;
         Ok(())
     }
@@ -334,11 +349,6 @@ fn is_subscription_id(id: &str) -> bool {
 /// The encryption context of a subscription's sealed endpoint.
 pub fn sealing_context(id: &str) -> String {
     format!("subscription:{id}")
-}
-
-/// How audit records name a subscription.
-fn target(id: &str) -> String {
-    format!("subscription:{}", truncated(id))
 }
 
 /// At most 64 characters of client text, for problem details and audit targets.

@@ -2,9 +2,10 @@
 //! without an access token (401) or of a role its declaration does not name (403) before its
 //! handler runs, so before the query or the path is parsed and before any flow is reached.
 //! The refusal is the registry's own (`Registry::require`: the same problem, the same audit
-//! record); the flows check again, for any other way in.
+//! record, naming what the request acted on: the `id` of its path, `sessions::token_target`);
+//! the flows check again, for any other way in.
 
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -12,6 +13,7 @@ use crate::Shared;
 use crate::auth::Caller;
 use crate::problem::Problem;
 use crate::routes::{Access, Op};
+use trustreg_core::sessions::token_target;
 
 /// The layer's function: admits the request, or answers the refusal.
 pub(crate) async fn enforce(
@@ -31,7 +33,17 @@ pub(crate) async fn enforce(
         Ok(caller) => caller,
         Err(problem) => return problem.into_response(),
     };
-    if let Err(error) = registry.require(caller.principal(), op, None).await {
+    // A parameter that is not UTF-8 names nothing; its handler refuses it as malformed.
+    let target = RawPathParams::from_request_parts(&mut parts, &registry)
+        .await
+        .ok()
+        .and_then(|params| {
+            params
+                .iter()
+                .find(|(name, _)| *name == "id")
+                .and_then(|(_, id)| token_target(op, id))
+        });
+    if let Err(error) = registry.require(caller.principal(), op, target).await {
         return Problem::from(error).into_response();
     }
     // The handler's own `Caller` is this one: the token is verified once.

@@ -1,85 +1,26 @@
 //! Bulk registration through the router of function `register`, on the in-memory fakes.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use axum::Router;
-use axum::body::Body;
 use axum::http::{Request, header};
-use http_body_util::BodyExt as _;
-use tower::ServiceExt as _;
-use trustreg_core::Registry;
 use trustreg_core::bulk::verify_batch_credential;
 use trustreg_core::fakes::FakeRegistry;
-use trustreg_core::fakes::{MemoryKeys, MemoryStore};
 use trustreg_core::identifier::{Identifier, Scheme, luhn_check_digit};
 use trustreg_core::ports::RegistryKeys;
 use trustreg_device::bulk::{body_claims, bulk_device};
 use trustreg_device::{ManufacturerCa, SoftSecureElement};
 
-struct Setup {
-    app: Router,
-    store: Arc<MemoryStore>,
-    keys: Arc<MemoryKeys>,
-    registry: Arc<Registry>,
-    dir: PathBuf,
-    ca: ManufacturerCa,
-}
+mod support;
+use support::{Harness, now_ms};
 
-/// A directory of its own per test: tests run in parallel, and two may read the same clock.
-fn scratch() -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    std::env::temp_dir().join(format!("trustreg-bulk-{}-{nanos}-{n}", std::process::id()))
-}
-
-fn now_ms() -> u64 {
-    u64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
-
-async fn setup() -> Setup {
-    let dir = scratch();
-    let store = Arc::new(MemoryStore::default());
-    let keys = Arc::new(MemoryKeys::new(3));
-    let registry = Arc::new(
-        FakeRegistry::builder()
-            .store(store.clone())
-            .keys(keys.clone())
-            .clock_at(now_ms())
-            .build()
-            .registry,
-    );
-    let ca = ManufacturerCa::create(dir.join("ca"), "Bulk Devices CA").unwrap();
-    registry
-        .accept_root(
-            ca.cert_der(),
-            ca.name(),
-            vec!["secure-element".into()],
-            trustreg_core::fakes::broad_identifier_scopes(),
-            "admin:t",
-        )
+/// A primary accepting the bulk manufacturer's CA, its clock at the real time (certificates
+/// are checked against it).
+async fn setup() -> Harness {
+    Harness::on(FakeRegistry::builder().key_seed(3).clock_at(now_ms()))
+        .manufacturer("Bulk Devices CA")
+        .build()
         .await
-        .unwrap();
-    Setup {
-        app: trustreg_http::register_router(registry.clone()),
-        store,
-        keys,
-        registry,
-        dir,
-        ca,
-    }
 }
 
 fn imei(n: u64) -> Identifier {
@@ -97,15 +38,15 @@ fn info() -> trustreg_core::messages::DeviceInfo {
 }
 
 /// A line for a device certified by `ca`.
-fn line(s: &Setup, ca: &ManufacturerCa, id: &Identifier) -> String {
-    let se =
-        SoftSecureElement::create(s.dir.join(format!("se-{}-{}", id.value(), ca.name()))).unwrap();
+fn line(s: &Harness, ca: &ManufacturerCa, id: &Identifier) -> String {
+    let se = SoftSecureElement::create(s.dir().join(format!("se-{}-{}", id.value(), ca.name())))
+        .unwrap();
     let leaf = ca.issue_device_cert(&se.public_key(), id, 30).unwrap();
     se.store_chain(&[leaf.der]).unwrap();
     serde_json::to_string(&bulk_device(&se, id, info(), vec![]).unwrap()).unwrap()
 }
 
-async fn nonce(s: &Setup) -> String {
+async fn nonce(s: &Harness) -> String {
     s.registry
         .challenge(trustreg_core::messages::Purpose::Bulk)
         .await
@@ -114,7 +55,7 @@ async fn nonce(s: &Setup) -> String {
 }
 
 async fn post(
-    s: &Setup,
+    s: &Harness,
     content_type: &str,
     body: String,
     auth: Option<String>,
@@ -124,24 +65,14 @@ async fn post(
     if let Some(auth) = auth {
         request = request.header(header::AUTHORIZATION, format!("TrustReg-JWS {auth}"));
     }
-    let response = s
-        .app
-        .clone()
-        .oneshot(request.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-    )
+    let reply = s.send("register", request.body(body.into()).unwrap()).await;
+    (reply.status.as_u16(), reply.json)
 }
 
 /// The manufacturer's signature over `body`.
-async fn signed(s: &Setup, body: &str) -> String {
+async fn signed(s: &Harness, body: &str) -> String {
     let claims = serde_json::to_vec(&body_claims(nonce(s).await, body.as_bytes())).unwrap();
-    s.ca.sign_jws(&claims).unwrap()
+    s.ca().sign_jws(&claims).unwrap()
 }
 
 // Y.3059 9.2 i g
@@ -151,8 +82,8 @@ async fn signed(s: &Setup, body: &str) -> String {
 #[tokio::test]
 async fn bad_items_never_fail_the_others_and_one_signature_covers_all() {
     let s = setup().await;
-    let stranger = ManufacturerCa::create(s.dir.join("other-ca"), "Other CA").unwrap();
-    let mut lines: Vec<String> = (0..30).map(|n| line(&s, &s.ca, &imei(n))).collect();
+    let stranger = ManufacturerCa::create(s.dir().join("other-ca"), "Other CA").unwrap();
+    let mut lines: Vec<String> = (0..30).map(|n| line(&s, s.ca(), &imei(n))).collect();
     lines[3] = "{not json".into();
     lines[7] = line(&s, &stranger, &imei(7));
     let mut wrong = serde_json::from_str::<serde_json::Value>(&lines[11]).unwrap();
@@ -213,7 +144,7 @@ async fn bad_items_never_fail_the_others_and_one_signature_covers_all() {
 async fn a_repeated_request_is_idempotent() {
     let s = setup().await;
     let body: String = (0..10)
-        .map(|n| line(&s, &s.ca, &imei(n)))
+        .map(|n| line(&s, s.ca(), &imei(n)))
         .collect::<Vec<_>>()
         .join("\n");
     let (_, first) = post(
@@ -252,7 +183,7 @@ async fn a_repeated_request_is_idempotent() {
 #[tokio::test]
 async fn a_json_array_is_accepted() {
     let s = setup().await;
-    let items: Vec<String> = (0..3).map(|n| line(&s, &s.ca, &imei(n))).collect();
+    let items: Vec<String> = (0..3).map(|n| line(&s, s.ca(), &imei(n))).collect();
     let body = format!("[{}]", items.join(","));
     let (status, answer) = post(
         &s,
@@ -275,7 +206,7 @@ async fn a_json_array_is_accepted() {
 async fn bulk_requests_must_be_signed_by_the_devices_manufacturer() {
     let s = setup().await;
     let body: String = (0..2)
-        .map(|n| line(&s, &s.ca, &imei(n)))
+        .map(|n| line(&s, s.ca(), &imei(n)))
         .collect::<Vec<_>>()
         .join("\n");
     let (status, answer) = post(&s, "application/x-ndjson", body.clone(), None).await;
@@ -313,18 +244,9 @@ async fn bulk_requests_must_be_signed_by_the_devices_manufacturer() {
     );
 
     // A second accepted manufacturer may not register the first one's devices.
-    let other = ManufacturerCa::create(s.dir.join("ca2"), "Second CA").unwrap();
-    s.registry
-        .accept_root(
-            other.cert_der(),
-            other.name(),
-            vec!["secure-element".into()],
-            trustreg_core::fakes::broad_identifier_scopes(),
-            "admin:t",
-        )
-        .await
-        .unwrap();
-    let theirs = line(&s, &s.ca, &imei(50));
+    let other = ManufacturerCa::create(s.dir().join("ca2"), "Second CA").unwrap();
+    s.accept(&other).await;
+    let theirs = line(&s, s.ca(), &imei(50));
     let claims = serde_json::to_vec(&body_claims(nonce(&s).await, theirs.as_bytes())).unwrap();
     let (status, answer) = post(
         &s,
@@ -379,10 +301,10 @@ async fn more_than_a_thousand_items_is_too_many() {
 async fn devices_and_their_owners_register_in_one_file() {
     let s = setup().await;
     let mut with_owner: serde_json::Value =
-        serde_json::from_str(&line(&s, &s.ca, &imei(1))).unwrap();
+        serde_json::from_str(&line(&s, s.ca(), &imei(1))).unwrap();
     with_owner["owner"] =
         serde_json::json!({"attributes": {"name": "Grace Hopper", "email": "grace@example.org"}});
-    let body = [line(&s, &s.ca, &imei(0)), with_owner.to_string()].join("\n");
+    let body = [line(&s, s.ca(), &imei(0)), with_owner.to_string()].join("\n");
     let (status, answer) = post(
         &s,
         "application/x-ndjson",

@@ -2,30 +2,17 @@
 //! in-memory fakes of trustreg-core: status codes and problem types.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt as _;
+use axum::http::StatusCode;
 use p256::ecdsa::SigningKey;
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
-use trustreg_core::Registry;
-use trustreg_core::jose::{self, JwsHeader};
+use trustreg_core::fakes::FakeRegistry;
+use trustreg_core::jose;
 use trustreg_core::messages::Purpose;
 
 mod support;
-use support::{Sendable, Unsent};
-use trustreg_core::fakes::FakeRegistry;
+use support::{Harness, Sendable, Unsent};
 
 const PROBLEM: &str = "https://trustreg.dev/problems/";
-
-struct Harness {
-    registry: Arc<Registry>,
-    router: Router,
-    admin: SigningKey,
-}
 
 fn key(seed: u8) -> SigningKey {
     let mut bytes = [seed; 32];
@@ -33,55 +20,30 @@ fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&bytes.into()).unwrap()
 }
 
+/// The key of the administrator `ops`.
+fn admin_key() -> SigningKey {
+    key(0x0a)
+}
+
+async fn harness() -> Harness {
+    Harness::on(
+        FakeRegistry::builder()
+            .admin("ops", &admin_key())
+            .key_seed(3),
+    )
+    .build()
+    .await
+}
+
+/// What the owner tests ask of the harness.
 impl Harness {
-    fn new() -> Self {
-        let admin = key(0x0a);
-        let (registry, ..) = FakeRegistry::builder()
-            .admin("ops", &admin)
-            .key_seed(3)
-            .build()
-            .shared();
-        Self {
-            router: trustreg_http::register_router(registry.clone()),
-            registry,
-            admin,
-        }
-    }
-
-    async fn signed(
-        &self,
-        k: &SigningKey,
-        kid: Option<&str>,
-        purpose: Purpose,
-        mut claims: Value,
-    ) -> Unsent {
-        claims["nonce"] = json!(self.registry.challenge(purpose).await.unwrap().nonce);
-        let mut header = JwsHeader::es256();
-        if let Some(kid) = kid {
-            header = header.with_kid(kid);
-        }
-        Unsent::new(k, header, claims)
-    }
-
     async fn post(&self, path: &str, body: impl Into<Sendable>) -> (StatusCode, Value) {
-        let body = body.into().body_for("POST", path);
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri(path)
-            .header(header::CONTENT_TYPE, "application/jose")
-            .body(Body::from(body))
-            .unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let reply = self.post_jws("register", path, body).await;
+        (reply.status, reply.json)
     }
 
     async fn self_registration(&self, k: &SigningKey) -> Unsent {
-        self.signed(
+        self.unsent(
             k,
             None,
             Purpose::Owner,
@@ -104,7 +66,7 @@ fn problem(body: &Value) -> &str {
 // Self-service registration: 201 with the owner id and no PII in the answer; its replay is 401.
 #[tokio::test]
 async fn an_owner_registers_itself() {
-    let h = Harness::new();
+    let h = harness().await;
     let jws = h.self_registration(&key(0x31)).await;
     let (status, body) = h.post("/v1/owners", jws.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -123,13 +85,13 @@ async fn an_owner_registers_itself() {
 // Only an admin verifies an owner: the owner itself is 403, an unknown owner 404.
 #[tokio::test]
 async fn only_admins_verify_owners() {
-    let h = Harness::new();
+    let h = harness().await;
     let k = key(0x31);
     let (_, body) = h.post("/v1/owners", h.self_registration(&k).await).await;
     let owner_id = body["owner_id"].as_str().unwrap().to_owned();
     let path = format!("/v1/owners/{owner_id}/verification");
     let own = h
-        .signed(
+        .unsent(
             &k,
             Some(&format!("owner:{owner_id}")),
             Purpose::OwnerVerification,
@@ -142,8 +104,8 @@ async fn only_admins_verify_owners() {
         (StatusCode::FORBIDDEN, "forbidden")
     );
     let admin = h
-        .signed(
-            &h.admin,
+        .unsent(
+            &admin_key(),
             Some("admin:ops"),
             Purpose::OwnerVerification,
             json!({"state": "verified"}),
@@ -153,8 +115,8 @@ async fn only_admins_verify_owners() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["verification"], "verified");
     let admin = h
-        .signed(
-            &h.admin,
+        .unsent(
+            &admin_key(),
             Some("admin:ops"),
             Purpose::OwnerVerification,
             json!({"state": "verified"}),
@@ -172,7 +134,7 @@ async fn only_admins_verify_owners() {
 // Client mistakes on virtual IDs and transfers are 4xx problems, never 5xx.
 #[tokio::test]
 async fn virtual_id_and_transfer_mistakes_are_client_errors() {
-    let h = Harness::new();
+    let h = harness().await;
     let id = "IN1.HLT.P07:imei:356938035643809";
     let path = format!("/v1/devices/{id}/virtual-ids");
     let (status, body) = h.post(&path, "not a jws").await;
@@ -181,7 +143,7 @@ async fn virtual_id_and_transfer_mistakes_are_client_errors() {
         (StatusCode::BAD_REQUEST, "malformed-jws")
     );
     let unknown = h
-        .signed(
+        .unsent(
             &key(0x21),
             Some(id),
             Purpose::VirtualId,
@@ -194,8 +156,8 @@ async fn virtual_id_and_transfer_mistakes_are_client_errors() {
         (StatusCode::UNAUTHORIZED, "bad-signature")
     );
     let transfer = h
-        .signed(
-            &h.admin,
+        .unsent(
+            &admin_key(),
             Some("admin:ops"),
             Purpose::Transfer,
             json!({"new_owner_id": "nobody"}),

@@ -1,44 +1,28 @@
 //! The published documents through the router of function `interrogate`, on the fakes.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-
 use axum::body::Body;
-use axum::http::{Request, header};
-use http_body_util::BodyExt as _;
-use tower::ServiceExt as _;
+use axum::http::Request;
 use trustreg_core::fakes::FakeRegistry;
-use trustreg_core::fakes::MemoryKeys;
 use trustreg_core::jose;
 use trustreg_core::ports::RegistryKeys;
-use trustreg_device::ManufacturerCa;
 
-async fn get(app: &axum::Router, method: &str, path: &str) -> (u16, String, Vec<u8>) {
-    let response = app
-        .clone()
-        .oneshot(
-            Request::builder()
-                .method(method)
-                .uri(path)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
+mod support;
+use support::Harness;
+
+/// `method path` through the `interrogate` router: the status, content type and body.
+async fn get(h: &Harness, method: &str, path: &str) -> (u16, String, Vec<u8>) {
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .body(Body::empty())
         .unwrap();
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    (status, content_type, body)
+    let reply = h.send("interrogate", request).await;
+    (
+        reply.status.as_u16(),
+        reply.content_type.unwrap_or_default(),
+        reply.text.into_bytes(),
+    )
 }
 
 // Y.3059 9.1 vi
@@ -49,30 +33,18 @@ async fn get(app: &axum::Router, method: &str, path: &str) -> (u16, String, Vec<
 // practice statement naming it; its key verifies what it signs.
 #[tokio::test]
 async fn the_registry_publishes_its_identity_key_roots_and_practice_statement() {
-    let keys = Arc::new(MemoryKeys::new(9));
-    let registry = Arc::new(
+    let h = Harness::on(
         FakeRegistry::builder()
             .domains(&["health", "energy"])
-            .keys(keys.clone())
-            .clock_at(1_800_000_000_000)
-            .build()
-            .registry,
-    );
-    let dir = std::env::temp_dir().join(format!("trustreg-published-{}", std::process::id()));
-    let ca = ManufacturerCa::create(dir.join("ca"), "Published CA").unwrap();
-    registry
-        .accept_root(
-            ca.cert_der(),
-            ca.name(),
-            vec!["secure-element".into()],
-            trustreg_core::fakes::broad_identifier_scopes(),
-            "admin:t",
-        )
-        .await
-        .unwrap();
-    let app = trustreg_http::interrogate_router(registry);
+            .key_seed(9)
+            .clock_at(1_800_000_000_000),
+    )
+    .manufacturer("Published CA")
+    .build()
+    .await;
+    let keys = h.keys.clone();
 
-    let (status, content_type, body) = get(&app, "GET", "/v1/registry").await;
+    let (status, content_type, body) = get(&h, "GET", "/v1/registry").await;
     assert_eq!((status, content_type.as_str()), (200, "application/json"));
     let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(doc["reg_id"], "P07");
@@ -91,7 +63,7 @@ async fn the_registry_publishes_its_identity_key_roots_and_practice_statement() 
     let statement = jose::parse(&jose::assemble(&input, &signature)).unwrap();
     statement.verify(&published).unwrap();
 
-    let (status, content_type, body) = get(&app, "GET", "/v1/registry/practice-statement").await;
+    let (status, content_type, body) = get(&h, "GET", "/v1/registry/practice-statement").await;
     assert_eq!(
         (status, content_type.as_str()),
         (200, "text/markdown; charset=utf-8")
@@ -104,12 +76,11 @@ async fn the_registry_publishes_its_identity_key_roots_and_practice_statement() 
         assert!(!text.contains(placeholder), "{placeholder} is filled");
     }
 
-    let (status, content_type, _) = get(&app, "POST", "/v1/registry").await;
+    let (status, content_type, _) = get(&h, "POST", "/v1/registry").await;
     assert_eq!(
         (status, content_type.as_str()),
         (405, "application/problem+json")
     );
-    let (status, _, _) = get(&app, "GET", "/v1/registrations").await;
+    let (status, _, _) = get(&h, "GET", "/v1/registrations").await;
     assert_eq!(status, 404, "interrogate serves only its own routes");
-    let _ = std::fs::remove_dir_all(dir);
 }

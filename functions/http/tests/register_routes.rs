@@ -3,20 +3,15 @@
 //! RFC 9457 problem+json without touching the store.
 #![allow(clippy::unwrap_used)]
 
-/// Fixtures: a registry on fakes behind its router, a manufacturer CA, devices with real keys
-/// and certificates, and the requests a device sends (built here so tests can tamper with them).
-mod fixture {
-    use std::path::{Path, PathBuf};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicU64, Ordering};
+mod support;
 
-    use axum::Router;
-    use axum::body::Body;
-    use axum::http::{Method, Request, StatusCode, header};
-    use http_body_util::BodyExt as _;
-    use tower::ServiceExt as _;
+/// Fixtures: the router tests' harness (a registry on fakes behind its routers, a manufacturer
+/// CA), devices with real keys and certificates, and the requests a device sends (built here so
+/// tests can tamper with them).
+mod fixture {
+    use axum::http::StatusCode;
     use trustreg_core::RegistryKind;
-    use trustreg_core::fakes::{FakeRegistry, FixedClock, MemoryKeys, MemoryStore, State};
+    use trustreg_core::fakes::{FakeRegistry, State};
     use trustreg_core::identifier::{Identifier, Scheme};
     use trustreg_core::jose::JwsHeader;
     use trustreg_core::messages::{
@@ -35,43 +30,6 @@ mod fixture {
     pub const NONCE_TTL_MS: u64 = 5 * 60 * 1000;
     pub const JOSE: &str = "application/jose";
 
-    /// A scratch directory with a unique name, removed when dropped.
-    pub struct TempDir(PathBuf);
-
-    impl TempDir {
-        pub fn new() -> Self {
-            static NEXT: AtomicU64 = AtomicU64::new(0);
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos();
-            let name = format!(
-                "trustreg-http-register-{}-{nanos}-{}",
-                std::process::id(),
-                NEXT.fetch_add(1, Ordering::SeqCst)
-            );
-            TempDir(std::env::temp_dir().join(name))
-        }
-
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    pub fn now_ms() -> u64 {
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis();
-        u64::try_from(ms).unwrap()
-    }
-
     pub fn imei(value: &str) -> Identifier {
         Identifier::parse(Scheme::Imei, value).unwrap()
     }
@@ -83,28 +41,9 @@ mod fixture {
         pub identifier: Identifier,
     }
 
-    /// What the router answered.
-    #[derive(Debug)]
-    pub struct Reply {
-        pub status: StatusCode,
-        pub content_type: Option<String>,
-        pub location: Option<String>,
-        pub allow: Option<String>,
-        /// The body as JSON; `Null` when it is not JSON.
-        pub json: serde_json::Value,
-    }
+    pub use crate::support::{Harness, Reply, now_ms};
 
-    /// A primary (or other) registry on fakes behind `register_router`, with one manufacturer CA.
-    pub struct Harness {
-        pub store: Arc<MemoryStore>,
-        pub keys: Arc<MemoryKeys>,
-        pub clock: Arc<FixedClock>,
-        pub router: Router,
-        pub ca: ManufacturerCa,
-        dir: TempDir,
-        devices: AtomicU64,
-    }
-
+    /// What the registration tests ask of the harness, through the `register` router.
     impl Harness {
         /// A primary registry that accepts the harness CA.
         pub async fn new() -> Self {
@@ -112,61 +51,33 @@ mod fixture {
         }
 
         pub async fn build(kind: RegistryKind, accept_ca: bool) -> Self {
-            let dir = TempDir::new();
-            let ca = ManufacturerCa::create(dir.path().join("ca"), "Acme Devices CA").unwrap();
-            let (registry, store, keys, clock) = FakeRegistry::builder()
+            let registry = FakeRegistry::builder()
                 .path(PATH)
                 .kind(kind)
                 .domains(&["health", "energy"])
                 .key_seed(7)
                 // Certificates are checked against the registry clock: it starts at the real time.
-                .clock_at(now_ms())
-                .build()
-                .shared();
-            if accept_ca {
-                registry
-                    .accept_root(
-                        ca.cert_der(),
-                        ca.name(),
-                        vec!["secure-element".into()],
-                        trustreg_core::fakes::broad_identifier_scopes(),
-                        "admin:test",
-                    )
-                    .await
-                    .unwrap();
-            }
-            Harness {
-                store,
-                keys,
-                clock,
-                router: trustreg_http::register_router(registry),
-                ca,
-                dir,
-                devices: AtomicU64::new(0),
-            }
-        }
-
-        /// Removes the CA and secure-element files; for a harness that lives in a static.
-        pub fn remove_files(&self) {
-            let _ = std::fs::remove_dir_all(self.dir.path());
+                .clock_at(now_ms());
+            let harness = Harness::on(registry);
+            let harness = if accept_ca {
+                harness.manufacturer("Acme Devices CA")
+            } else {
+                harness.unaccepted_manufacturer("Acme Devices CA")
+            };
+            harness.build().await
         }
 
         pub fn snapshot(&self) -> State {
             self.store.snapshot()
         }
 
-        fn fresh_dir(&self, what: &str) -> PathBuf {
-            let n = self.devices.fetch_add(1, Ordering::SeqCst);
-            self.dir.path().join(format!("{what}-{n}"))
-        }
-
         /// A new secure element certified by the harness CA for `identifier`.
         pub fn device(&self, identifier: Identifier) -> Device {
-            self.device_from(&self.ca, identifier)
+            self.device_from(self.ca(), identifier)
         }
 
         pub fn device_from(&self, ca: &ManufacturerCa, identifier: Identifier) -> Device {
-            let se = SoftSecureElement::create(self.fresh_dir("se")).unwrap();
+            let se = SoftSecureElement::create(self.scratch("se")).unwrap();
             let cert = ca
                 .issue_device_cert(&se.public_key(), &identifier, 365)
                 .unwrap();
@@ -179,15 +90,15 @@ mod fixture {
 
         /// A manufacturer CA this registry does not accept.
         pub fn foreign_ca(&self) -> ManufacturerCa {
-            ManufacturerCa::create(self.fresh_dir("ca"), "Foreign Devices CA").unwrap()
+            ManufacturerCa::create(self.scratch("ca"), "Foreign Devices CA").unwrap()
         }
 
         /// A new secure element whose certificate lapsed yesterday.
         pub fn expired_device(&self, identifier: Identifier) -> Device {
-            let se = SoftSecureElement::create(self.fresh_dir("se")).unwrap();
+            let se = SoftSecureElement::create(self.scratch("se")).unwrap();
             let now = time::OffsetDateTime::now_utc();
             let cert = self
-                .ca
+                .ca()
                 .issue_device_cert_for_period(
                     &se.public_key(),
                     &identifier,
@@ -202,44 +113,8 @@ mod fixture {
             }
         }
 
-        pub async fn send(&self, request: Request<Body>) -> Reply {
-            let response = self.router.clone().oneshot(request).await.unwrap();
-            let text = |name: header::HeaderName| {
-                response
-                    .headers()
-                    .get(name)
-                    .map(|v| v.to_str().unwrap().to_owned())
-            };
-            let status = response.status();
-            let content_type = text(header::CONTENT_TYPE);
-            let location = text(header::LOCATION);
-            let allow = text(header::ALLOW);
-            let bytes = response.into_body().collect().await.unwrap().to_bytes();
-            Reply {
-                status,
-                content_type,
-                location,
-                allow,
-                json: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-            }
-        }
-
         pub async fn post(&self, uri: &str, content_type: Option<&str>, body: Vec<u8>) -> Reply {
-            let mut request = Request::builder().method(Method::POST).uri(uri);
-            if let Some(content_type) = content_type {
-                request = request.header(header::CONTENT_TYPE, content_type);
-            }
-            self.send(request.body(Body::from(body)).unwrap()).await
-        }
-
-        /// `POST /v1/challenges` through the router; the nonce.
-        pub async fn challenge(&self, purpose: Purpose) -> String {
-            let body = serde_json::to_vec(&serde_json::json!({ "purpose": purpose })).unwrap();
-            let reply = self
-                .post("/v1/challenges", Some("application/json"), body)
-                .await;
-            assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
-            reply.json["nonce"].as_str().unwrap().to_owned()
+            self.post_body("register", uri, content_type, body).await
         }
 
         pub async fn post_registration(&self, jws: &str) -> Reply {
@@ -510,7 +385,7 @@ async fn good_registration_is_created_with_a_verifiable_credential() {
     );
     assert_eq!(
         record.root_id,
-        trustreg_core::rot::root_id_for(h.ca.cert_der())
+        trustreg_core::rot::root_id_for(h.ca().cert_der())
     );
     assert_eq!(record.info, device_info());
     assert_eq!(record.trust_domains, vec!["health".to_owned()]);
@@ -1004,7 +879,7 @@ async fn unknown_routes_and_methods_are_problems() {
     let get = axum::http::Request::get("/v1/registrations")
         .body(axum::body::Body::empty())
         .unwrap();
-    let reply = h.send(get).await;
+    let reply = h.send("register", get).await;
     assert_problem(&reply, StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed");
     // RFC 9110 15.5.6: a 405 names the methods the resource allows.
     assert_eq!(reply.allow.as_deref(), Some("POST"), "{reply:?}");

@@ -2,18 +2,11 @@
 //! (function `admin`) and the scheduled evaluation, on the in-memory fakes of trustreg-core.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt as _;
-use tower::ServiceExt as _;
-use trustreg_core::Registry;
 use trustreg_core::fakes::FakeRegistry;
-use trustreg_core::fakes::{FixedClock, MemoryStore};
 use trustreg_core::identifier::{Identifier, RegDevId, Scheme};
 use trustreg_core::jose::JwsHeader;
 use trustreg_core::messages::{
@@ -22,122 +15,48 @@ use trustreg_core::messages::{
 };
 use trustreg_core::records::{HistoryEntry, Outcome};
 use trustreg_core::status::{Policy, Reason, TrustStatus};
+use trustreg_device::SoftSecureElement;
 use trustreg_device::client::{ACKNOWLEDGEMENT_TYP, REPORT_TYP, registration_jws, report_jws};
 use trustreg_device::client::{bound, device_path};
-use trustreg_device::{ManufacturerCa, SoftSecureElement};
+
+mod support;
+use support::{Harness, Reply, now_ms};
 
 const JOSE: &str = "application/jose";
-const PROBLEM: &str = "https://trustreg.dev/problems/";
-
-struct Harness {
-    store: Arc<MemoryStore>,
-    clock: Arc<FixedClock>,
-    registry: Arc<Registry>,
-    router: Router,
-    ca: ManufacturerCa,
-    dir: PathBuf,
-}
 
 struct Device {
     se: SoftSecureElement,
     regdevid: String,
 }
 
-#[derive(Debug)]
-struct Reply {
-    status: StatusCode,
-    json: serde_json::Value,
-}
-
-impl Reply {
-    fn problem(&self) -> &str {
-        self.json["type"]
-            .as_str()
-            .and_then(|t| t.strip_prefix(PROBLEM))
-            .unwrap_or("")
-    }
-}
-
-fn now_ms() -> u64 {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    u64::try_from(ms).unwrap()
-}
-
-impl Harness {
-    async fn new() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "trustreg-http-reports-{}-{}-{}",
-            std::process::id(),
-            now_ms(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let ca = ManufacturerCa::create(dir.join("ca"), "Acme Devices CA").unwrap();
-        let (registry, store, _, clock) = FakeRegistry::builder()
+/// A primary of `health` and `energy` accepting the harness CA; certificates are checked
+/// against its clock, which starts at the real time.
+async fn harness() -> Harness {
+    Harness::on(
+        FakeRegistry::builder()
             .domains(&["health", "energy"])
             .admin("alice", &admin_key())
             .key_seed(7)
-            .clock_at(now_ms())
-            .build()
-            .shared();
-        registry
-            .accept_root(
-                ca.cert_der(),
-                ca.name(),
-                // The types this file's devices claim; any other is not published (7 ii).
-                vec!["secure-element".into(), "tpm".into()],
-                trustreg_core::fakes::broad_identifier_scopes(),
-                "admin:test",
-            )
-            .await
-            .unwrap();
-        Harness {
-            store,
-            clock,
-            router: trustreg_http::register_router(registry.clone()),
-            registry,
-            ca,
-            dir,
-        }
-    }
+            .clock_at(now_ms()),
+    )
+    .manufacturer("Acme Devices CA")
+    .build()
+    .await
+}
 
+/// What the report tests ask of the harness.
+impl Harness {
     async fn post(&self, uri: &str, content_type: &str, body: String) -> Reply {
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri(uri)
-            .header(header::CONTENT_TYPE, content_type)
-            .body(Body::from(body))
-            .unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            json: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-        }
-    }
-
-    async fn nonce(&self, purpose: Purpose) -> String {
-        let body = serde_json::json!({ "purpose": purpose }).to_string();
-        let reply = self.post("/v1/challenges", "application/json", body).await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
-        reply.json["nonce"].as_str().unwrap().to_owned()
+        self.post_body("register", uri, Some(content_type), body)
+            .await
     }
 
     /// A secure element certified by the harness CA for `imei`.
     fn element(&self, imei: &str) -> (SoftSecureElement, Identifier) {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
         let identifier = Identifier::parse(Scheme::Imei, imei).unwrap();
-        let se = SoftSecureElement::create(
-            self.dir
-                .join(format!("se-{}", NEXT.fetch_add(1, Ordering::SeqCst))),
-        )
-        .unwrap();
+        let se = SoftSecureElement::create(self.scratch("se")).unwrap();
         let leaf = self
-            .ca
+            .ca()
             .issue_device_cert(&se.public_key(), &identifier, 30)
             .unwrap();
         se.store_chain(&[leaf.der]).unwrap();
@@ -150,7 +69,7 @@ impl Harness {
         let mut device = info();
         device.rot.kind = rot.into();
         let claims = RegistrationClaims {
-            nonce: self.nonce(Purpose::Register).await,
+            nonce: self.challenge(Purpose::Register).await,
             identifier: IdentifierClaim {
                 scheme: identifier.scheme(),
                 value: identifier.value().to_owned(),
@@ -171,7 +90,7 @@ impl Harness {
         }
         let regdevid = reply.json["regdevid"].as_str().unwrap().to_owned();
         let ack = AcknowledgementClaims {
-            nonce: self.nonce(Purpose::Acknowledge).await,
+            nonce: self.challenge(Purpose::Acknowledge).await,
             regdevid: regdevid.clone(),
         };
         let header = JwsHeader::es256()
@@ -201,7 +120,11 @@ impl Harness {
         firmware: &str,
         configuration: serde_json::Value,
     ) -> Reply {
-        let claims = report_claims(self.nonce(Purpose::Report).await, firmware, configuration);
+        let claims = report_claims(
+            self.challenge(Purpose::Report).await,
+            firmware,
+            configuration,
+        );
         let jws = report_jws(&device.se, &device.regdevid, &claims).unwrap();
         self.post_report(&device.regdevid, jws).await
     }
@@ -240,12 +163,6 @@ impl Harness {
     }
 }
 
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 fn admin_key() -> p256::ecdsa::SigningKey {
     p256::ecdsa::SigningKey::from_bytes(&[0x42u8; 32].into()).unwrap()
 }
@@ -275,7 +192,7 @@ fn report_claims(nonce: String, firmware: &str, configuration: serde_json::Value
 // Y.3059 9.3 i c
 #[tokio::test]
 async fn a_signed_report_is_stored_and_updates_the_device() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let device = h.device("356938035643809").await;
     h.clock.advance(60_000);
     let reply = h
@@ -307,7 +224,7 @@ async fn a_signed_report_is_stored_and_updates_the_device() {
 // Y.3059 9.3 ii a
 #[tokio::test]
 async fn history_holds_the_initial_values_then_every_change_in_order() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let device = h.device("490154203237518").await;
     for (firmware, telnet) in [("1.5.0", false), ("1.6.0", false), ("1.6.0", true)] {
         h.clock.advance(1_000);
@@ -354,12 +271,12 @@ async fn history_holds_the_initial_values_then_every_change_in_order() {
 // Y.3059 9.3 ii a
 #[tokio::test]
 async fn a_report_from_a_second_certified_device_is_refused_and_a_possible_clone() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let device = h.device("356938035643809").await;
     // Another secure element the same manufacturer certified for the same identifier.
     let (clone, _) = h.element("356938035643809");
     let claims = report_claims(
-        h.nonce(Purpose::Report).await,
+        h.challenge(Purpose::Report).await,
         "6.6.6",
         serde_json::json!({}),
     );
@@ -400,11 +317,11 @@ async fn a_report_from_a_second_certified_device_is_refused_and_a_possible_clone
 // Y.3059 7 iv c
 #[tokio::test]
 async fn a_report_from_an_unknown_key_without_a_chain_records_nothing() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let device = h.device("356938035643809").await;
     let (stranger, _) = h.element("490154203237518");
     let claims = report_claims(
-        h.nonce(Purpose::Report).await,
+        h.challenge(Purpose::Report).await,
         "6.6.6",
         serde_json::json!({}),
     );
@@ -425,10 +342,10 @@ async fn a_report_from_an_unknown_key_without_a_chain_records_nothing() {
 // Y.3059 7 iv c
 #[tokio::test]
 async fn a_replayed_report_is_refused() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let device = h.device("356938035643809").await;
     let claims = report_claims(
-        h.nonce(Purpose::Report).await,
+        h.challenge(Purpose::Report).await,
         "1.5.0",
         serde_json::json!({}),
     );
@@ -444,7 +361,7 @@ async fn a_replayed_report_is_refused() {
 // Y.3059 7 iv c
 #[tokio::test]
 async fn an_oversized_configuration_is_a_client_error() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let device = h.device("356938035643809").await;
     let big = serde_json::json!({"blob": "x".repeat(5000)});
     let reply = h.report(&device, "1.5.0", big).await;
@@ -456,7 +373,7 @@ async fn an_oversized_configuration_is_a_client_error() {
 // Y.3059 6.1 f
 #[tokio::test]
 async fn the_worst_domain_policy_decides_the_status() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let owner_required = Policy {
         require_owner_verified: true,
         ..Policy::default()
@@ -484,7 +401,7 @@ async fn the_worst_domain_policy_decides_the_status() {
 // Y.3059 6.1 f
 #[tokio::test]
 async fn a_policy_for_a_domain_that_cannot_be_hosted_is_refused_and_audited() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let refused = h
         .registry
         .set_domain_policy("Finance!", Policy::default(), "admin:test")
@@ -498,7 +415,7 @@ async fn a_policy_for_a_domain_that_cannot_be_hosted_is_refused_and_audited() {
 // Y.3059 6.1 f
 #[tokio::test]
 async fn a_rot_type_a_domain_does_not_accept_is_refused_at_registration() {
-    let h = Harness::new().await;
+    let h = harness().await;
     h.energy_accepts_only_tpm().await;
     h.refused_then_admitted(
         ("secure-element", "tpm"),
@@ -514,7 +431,7 @@ async fn a_rot_type_a_domain_does_not_accept_is_refused_at_registration() {
 // other is a 403 `rot-type-not-published` and nothing is stored, whatever the domains accept.
 #[tokio::test]
 async fn a_rot_type_the_devices_root_is_not_published_for_is_refused() {
-    let h = Harness::new().await;
+    let h = harness().await;
     h.refused_then_admitted(("optee", "tpm"), &["health"], "rot-type-not-published")
         .await;
 }
@@ -525,7 +442,7 @@ async fn a_rot_type_the_devices_root_is_not_published_for_is_refused() {
 // its next evaluation (a report here), with the reason; the domain's other devices stay.
 #[tokio::test]
 async fn a_rot_type_a_domain_stops_accepting_makes_its_devices_unverified_when_evaluated() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let (_, se_device) = h
         .register("356938035643809", "secure-element", &["energy"])
         .await;
@@ -547,7 +464,7 @@ async fn a_rot_type_a_domain_stops_accepting_makes_its_devices_unverified_when_e
 // Y.3059 6.1 f
 #[tokio::test]
 async fn an_overdue_report_makes_the_device_unverified_on_the_scheduled_evaluation() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let hourly = Policy {
         max_report_age_seconds: Some(3600),
         ..Policy::default()
@@ -595,6 +512,7 @@ async fn an_overdue_report_makes_the_device_unverified_on_the_scheduled_evaluati
 }
 
 impl Harness {
+    /// Trust domains are administration: function `admin` serves them.
     async fn put_policy(&self, name: &str, jws: String) -> Reply {
         let request = Request::builder()
             .method(Method::PUT)
@@ -602,29 +520,21 @@ impl Harness {
             .header(header::CONTENT_TYPE, JOSE)
             .body(Body::from(jws))
             .unwrap();
-        // Trust domains are administration: function `admin` serves them.
-        let admin = trustreg_http::admin_router(self.registry.clone());
-        let response = admin.oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            json: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-        }
+        self.send("admin", request).await
     }
 }
 
 // Y.3059 6.1 f
 #[tokio::test]
 async fn an_administrator_sets_a_domain_policy_and_a_device_may_not() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let policy = Policy {
         accepted_rot_types: vec!["tpm".into()],
         max_report_age_seconds: Some(86_400),
         ..Policy::default()
     };
     let claims = DomainPolicyClaims {
-        nonce: h.nonce(Purpose::TrustDomain).await,
+        nonce: h.challenge(Purpose::TrustDomain).await,
         policy: policy.clone(),
     };
     let header = JwsHeader::es256().with_kid("admin:alice");
@@ -643,7 +553,7 @@ async fn an_administrator_sets_a_domain_policy_and_a_device_may_not() {
     // A device's key is no administrator's.
     let device = h.device("356938035643809").await;
     let claims = DomainPolicyClaims {
-        nonce: h.nonce(Purpose::TrustDomain).await,
+        nonce: h.challenge(Purpose::TrustDomain).await,
         policy: Policy::default(),
     };
     let header = JwsHeader::es256().with_kid(device.regdevid.clone());

@@ -6,22 +6,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::Router;
 use axum::http::{Request, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http_body_util::BodyExt as _;
 use p256::ecdsa::SigningKey;
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
-use trustreg_core::Registry;
 use trustreg_core::actors::Role;
 use trustreg_core::fakes::FakeRegistry;
-use trustreg_core::fakes::{FixedClock, MemoryBroker, MemoryNotifier, MemoryOutbox, MemoryStore};
+use trustreg_core::fakes::{MemoryBroker, MemoryNotifier, MemoryOutbox};
 use trustreg_core::identifier::{Identifier, Scheme};
 use trustreg_core::jose::{self, JwsHeader};
 use trustreg_core::messages::{
@@ -33,7 +27,10 @@ use trustreg_core::vulnerabilities::FIRST_BATCH;
 use trustreg_device::bulk::body_claims;
 use trustreg_device::client::{acknowledgement_jws, registration_jws};
 use trustreg_device::{ManufacturerCa, SoftSecureElement};
-use trustreg_http::{PROBLEM_BASE, ROUTES, RouteSpec};
+use trustreg_http::{ROUTES, RouteSpec};
+
+mod support;
+use support::{Harness, Reply, now_ms};
 
 const PATH: &str = "IN1.HLT.P07";
 const IMEI: &str = "356938035643809";
@@ -252,48 +249,17 @@ fn expected(route: &RouteSpec, who: Who) -> Option<u16> {
     })
 }
 
-fn scratch() -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    std::env::temp_dir().join(format!(
-        "trustreg-matrix-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    ))
-}
-
-fn now_ms() -> u64 {
-    u64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
-
 fn key(seed: u8) -> SigningKey {
     let mut bytes = [seed; 32];
     bytes[0] = 0x01;
     SigningKey::from_bytes(&bytes.into()).unwrap()
 }
 
-struct Reply {
-    status: u16,
-    www_authenticate: Option<String>,
-    content_type: String,
-    json: Value,
-    text: String,
-}
-
-/// A registry on fakes with a registered, acknowledged device owned by an owner, an approved
-/// enquirer and agency, a second owner, an administrator, and the access tokens of those
-/// that log in.
-struct Harness {
-    registry: Arc<Registry>,
-    store: Arc<MemoryStore>,
-    clock: Arc<FixedClock>,
-    routers: HashMap<&'static str, Router>,
-    ca: ManufacturerCa,
+/// The router fixture's registry with a registered, acknowledged device owned by an owner, an
+/// approved enquirer and agency, a second owner, an administrator, and the access tokens of
+/// those that log in.
+struct World {
+    h: Harness,
     se: SoftSecureElement,
     identifier: Identifier,
     regdevid: String,
@@ -301,61 +267,44 @@ struct Harness {
     kids: HashMap<Who, String>,
     owner2: String,
     tokens: HashMap<Who, String>,
-    dir: PathBuf,
 }
 
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+/// The world's registry, store, clock and routers are the harness's.
+impl std::ops::Deref for World {
+    type Target = Harness;
+
+    fn deref(&self) -> &Harness {
+        &self.h
     }
 }
 
-impl Harness {
+impl World {
     async fn new() -> Self {
-        let dir = scratch();
         let admin = key(0x0a);
-        let (registry, store, _, clock) = FakeRegistry::builder()
-            .path(PATH)
-            .admin("alice", &admin)
-            .key_seed(5)
-            // Certificates are checked against the registry's clock: it starts at the real time.
-            .clock_at(now_ms())
-            .broker(Arc::new(MemoryBroker::default()))
-            .notifier(Arc::new(MemoryNotifier::default()))
-            .outbox(Arc::new(MemoryOutbox::default()))
-            .build()
-            .shared();
-        let ca = ManufacturerCa::create(dir.join("ca"), "Matrix CA").unwrap();
-        registry
-            .accept_root(
-                ca.cert_der(),
-                ca.name(),
-                vec!["secure-element".into()],
-                trustreg_core::fakes::broad_identifier_scopes(),
-                "admin:test",
-            )
-            .await
-            .unwrap();
+        let h = Harness::on(
+            FakeRegistry::builder()
+                .path(PATH)
+                .admin("alice", &admin)
+                .key_seed(5)
+                // Certificates are checked against the registry's clock: it starts at the real
+                // time.
+                .clock_at(now_ms())
+                .broker(Arc::new(MemoryBroker::default()))
+                .notifier(Arc::new(MemoryNotifier::default()))
+                .outbox(Arc::new(MemoryOutbox::default())),
+        )
+        .manufacturer("Matrix CA")
+        .build()
+        .await;
         let identifier = Identifier::parse(Scheme::Imei, IMEI).unwrap();
-        let se = SoftSecureElement::create(dir.join("se")).unwrap();
-        let leaf = ca
+        let se = SoftSecureElement::create(h.scratch("se")).unwrap();
+        let leaf = h
+            .ca()
             .issue_device_cert(&se.public_key(), &identifier, 30)
             .unwrap();
         se.store_chain(&[leaf.der]).unwrap();
-        let routers = HashMap::from([
-            ("register", trustreg_http::register_router(registry.clone())),
-            (
-                "interrogate",
-                trustreg_http::interrogate_router(registry.clone()),
-            ),
-            ("admin", trustreg_http::admin_router(registry.clone())),
-        ]);
-        let mut h = Harness {
-            registry,
-            store,
-            clock,
-            routers,
-            ca,
+        let mut world = World {
+            h,
             se,
             identifier,
             regdevid: String::new(),
@@ -373,10 +322,9 @@ impl Harness {
             ]),
             owner2: String::new(),
             tokens: HashMap::new(),
-            dir,
         };
-        h.set_up().await;
-        h
+        world.set_up().await;
+        world
     }
 
     async fn set_up(&mut self) {
@@ -391,7 +339,7 @@ impl Harness {
             Who::Manufacturer,
             format!(
                 "manufacturer:{}",
-                trustreg_core::rot::root_id_for(self.ca.cert_der())
+                trustreg_core::rot::root_id_for(self.ca().cert_der())
             ),
         );
         let ack = acknowledgement_jws(
@@ -505,7 +453,7 @@ impl Harness {
             Who::Device => self
                 .se
                 .sign_jws(&JwsHeader::es256().with_kid(self.regdevid.clone()), payload),
-            Who::Manufacturer => self.ca.sign_jws(payload).unwrap(),
+            Who::Manufacturer => self.ca().sign_jws(payload).unwrap(),
             _ => jose::sign_with(
                 &self.keys[&who],
                 &JwsHeader::es256().with_kid(self.kids[&who].clone()),
@@ -548,32 +496,6 @@ impl Harness {
             .await
             .unwrap()
             .id
-    }
-
-    async fn send(&self, function: &str, request: Request<axum::body::Body>) -> Reply {
-        let response = self.routers[function]
-            .clone()
-            .oneshot(request)
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let text_header = |name: header::HeaderName| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let www_authenticate = text_header(header::WWW_AUTHENTICATE);
-        let content_type = text_header(header::CONTENT_TYPE).unwrap_or_default();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            www_authenticate,
-            content_type,
-            json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-        }
     }
 
     /// `who` calls `route` with its credential and a body valid for an admitted caller; `None`
@@ -771,7 +693,7 @@ impl Harness {
             }
             ("PUT", "/v1/admin/roots/{id}") => {
                 let other =
-                    ManufacturerCa::create(self.dir.join(format!("ca-{who:?}")), "Other CA")
+                    ManufacturerCa::create(self.scratch(&format!("ca-{who:?}")), "Other CA")
                         .unwrap();
                 let id = trustreg_core::rot::root_id_for(other.cert_der());
                 let claims = json!({
@@ -786,7 +708,7 @@ impl Harness {
                 )
             }
             ("DELETE", "/v1/admin/roots/{id}") => {
-                let id = trustreg_core::rot::root_id_for(self.ca.cert_der());
+                let id = trustreg_core::rot::root_id_for(self.ca().cert_der());
                 (
                     format!("/v1/admin/roots/{id}"),
                     jws(Purpose::Root, json!({})).await,
@@ -897,15 +819,6 @@ impl Harness {
     fn audit(&self) -> Vec<AuditRecord> {
         self.store.snapshot().audit
     }
-
-    async fn get(&self, function: &str, uri: &str, authorization: Option<&str>) -> Reply {
-        let mut request = Request::get(uri);
-        if let Some(value) = authorization {
-            request = request.header(header::AUTHORIZATION, value);
-        }
-        self.send(function, request.body(axum::body::Body::empty()).unwrap())
-            .await
-    }
 }
 
 /// The matrix's request bodies.
@@ -926,13 +839,6 @@ fn subscription(n: u8, regdevid: &str) -> Value {
     json!({"trust_domain": "health", "protocol": "sqs",
            "endpoint": format!("arn:aws:sqs:us-east-1:000000000000:matrix-{n}"),
            "filter": {"status": ["unreliable"], "regdevid": [regdevid]}})
-}
-
-fn problem_code(reply: &Reply) -> &str {
-    reply.json["type"]
-        .as_str()
-        .and_then(|t| t.strip_prefix(PROBLEM_BASE))
-        .unwrap_or("")
 }
 
 // Y.3059 9.1 iv
@@ -1006,7 +912,7 @@ async fn every_route_admits_exactly_its_roles() {
     for route in ROUTES {
         for who in EVERYONE {
             // A fresh registry per cell: no call sees the effects of another.
-            let h = Harness::new().await;
+            let h = World::new().await;
             let Some(expected) = expected(route, who) else {
                 failures.push(format!("{} {}: no expectation", route.method, route.path));
                 continue;
@@ -1028,10 +934,11 @@ async fn every_route_admits_exactly_its_roles() {
                 ));
                 continue;
             }
-            if reply.status >= 400 && reply.content_type != "application/problem+json" {
-                failures.push(format!("{cell}: {} is not a problem", reply.content_type));
+            let content_type = reply.content_type.as_deref().unwrap_or_default();
+            if reply.status.as_u16() >= 400 && content_type != "application/problem+json" {
+                failures.push(format!("{cell}: {content_type} is not a problem"));
             }
-            if matches!(reply.status, 401 | 403) {
+            if matches!(reply.status.as_u16(), 401 | 403) {
                 let audited = h.audit()[before..]
                     .iter()
                     .any(|a| a.outcome == Outcome::Rejected);
@@ -1055,7 +962,7 @@ async fn every_route_admits_exactly_its_roles() {
 // `invalid_token`, audited as `unknown`; the token never shows in the answer.
 #[tokio::test]
 async fn forged_malformed_and_expired_tokens_are_refused() {
-    let h = Harness::new().await;
+    let h = World::new().await;
     let token = h.tokens[&Who::Admin].clone();
     let (signing_input, _) = token.rsplit_once('.').unwrap();
     use p256::ecdsa::signature::Signer as _;
@@ -1073,7 +980,7 @@ async fn forged_malformed_and_expired_tokens_are_refused() {
     for authorization in [format!("Bearer {forged}"), "Basic YWxpY2U6eA==".to_owned()] {
         let reply = h.get("admin", "/v1/audit", Some(&authorization)).await;
         assert_eq!(
-            (reply.status, problem_code(&reply)),
+            (reply.status.as_u16(), reply.problem()),
             (401, "unauthenticated")
         );
         assert_eq!(
@@ -1093,7 +1000,7 @@ async fn forged_malformed_and_expired_tokens_are_refused() {
         .get("admin", "/v1/audit", Some(&format!("Bearer {token}")))
         .await;
     assert_eq!(
-        (reply.status, problem_code(&reply)),
+        (reply.status.as_u16(), reply.problem()),
         (401, "unauthenticated")
     );
     assert!(reply.json["detail"].as_str().unwrap().contains("expired"));
@@ -1103,7 +1010,7 @@ async fn forged_malformed_and_expired_tokens_are_refused() {
 // A login JWS works once: its replay is 401 and yields no token.
 #[tokio::test]
 async fn a_replayed_login_is_refused() {
-    let h = Harness::new().await;
+    let h = World::new().await;
     let login = h.login(Who::Enquirer).await;
     let request = || {
         Request::post("/v1/sessions")
@@ -1115,7 +1022,10 @@ async fn a_replayed_login_is_refused() {
     assert_eq!(first.status, 200, "{}", first.text);
     assert_eq!(first.json["token_type"], "Bearer");
     let again = h.send("interrogate", request()).await;
-    assert_eq!((again.status, problem_code(&again)), (401, "nonce-invalid"));
+    assert_eq!(
+        (again.status.as_u16(), again.problem()),
+        (401, "nonce-invalid")
+    );
     assert!(again.json.get("access_token").is_none());
 }
 
@@ -1123,16 +1033,16 @@ async fn a_replayed_login_is_refused() {
 // Refusals name who was refused: `public` without a token, the subject with the wrong role.
 #[tokio::test]
 async fn refusals_leave_audit_records_naming_the_caller() {
-    let h = Harness::new().await;
+    let h = World::new().await;
     let reply = h.get("interrogate", "/v1/devices", None).await;
     assert_eq!(
-        (reply.status, problem_code(&reply)),
+        (reply.status.as_u16(), reply.problem()),
         (401, "unauthenticated")
     );
     assert_eq!(reply.www_authenticate.as_deref(), Some("Bearer"));
     let enquirer = format!("Bearer {}", h.tokens[&Who::Enquirer]);
     let reply = h.get("admin", "/v1/audit", Some(&enquirer)).await;
-    assert_eq!((reply.status, problem_code(&reply)), (403, "forbidden"));
+    assert_eq!((reply.status.as_u16(), reply.problem()), (403, "forbidden"));
     let rejected: Vec<(String, String, Option<String>)> = h
         .audit()
         .into_iter()
@@ -1157,11 +1067,72 @@ async fn refusals_leave_audit_records_naming_the_caller() {
     );
 }
 
+// Y.3059 7 i c
+// A refusal by the route's access layer names what the request acted on, as the flow's own
+// refusal did: the subscription of `DELETE /v1/subscriptions/{id}`, the device of
+// `GET /v1/devices/{id}/history`; text that is no RegDevID names nothing.
+#[tokio::test]
+async fn refusals_name_what_the_request_acted_on() {
+    let h = World::new().await;
+    let d = h.regdevid.clone();
+    for (uri, action, target) in [
+        (
+            "/v1/subscriptions/sub-42".to_owned(),
+            "unsubscribe",
+            Some("subscription:sub-42".to_owned()),
+        ),
+        (
+            format!("/v1/devices/{d}/history"),
+            "read-history",
+            Some(d.clone()),
+        ),
+        (
+            format!("/v1/devices/{d}/vulnerabilities"),
+            "read-vulnerabilities",
+            Some(d.clone()),
+        ),
+        (
+            "/v1/devices/not-a-regdevid/history".to_owned(),
+            "read-history",
+            None,
+        ),
+    ] {
+        let method = if action == "unsubscribe" {
+            "DELETE"
+        } else {
+            "GET"
+        };
+        let before = h.audit().len();
+        let request = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let reply = h.send("interrogate", request).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.problem()),
+            (401, "unauthenticated"),
+            "{uri}: {}",
+            reply.text
+        );
+        let refused: Vec<(String, String, Option<String>)> = h.audit()[before..]
+            .iter()
+            .filter(|a| a.outcome == Outcome::Rejected)
+            .map(|a| (a.actor.clone(), a.action.clone(), a.target.clone()))
+            .collect();
+        assert_eq!(
+            refused,
+            vec![("public".to_owned(), action.to_owned(), target)],
+            "{uri}"
+        );
+    }
+}
+
 // Y.3059 9.1 iv
 // Query strings are checked: an unknown parameter or a bad value is a 400 problem.
 #[tokio::test]
 async fn bad_query_strings_are_problems() {
-    let h = Harness::new().await;
+    let h = World::new().await;
     let admin = format!("Bearer {}", h.tokens[&Who::Admin]);
     for (function, uri) in [
         ("interrogate", "/v1/devices?colour=red"),
@@ -1172,7 +1143,11 @@ async fn bad_query_strings_are_problems() {
     ] {
         let reply = h.get(function, uri, Some(&admin)).await;
         assert_eq!(reply.status, 400, "{uri}: {}", reply.text);
-        assert_eq!(reply.content_type, "application/problem+json", "{uri}");
+        assert_eq!(
+            reply.content_type.as_deref(),
+            Some("application/problem+json"),
+            "{uri}"
+        );
     }
 }
 
@@ -1182,7 +1157,7 @@ async fn bad_query_strings_are_problems() {
 // another role a 403 (not the 400 an admitted caller gets), and the refusal is audited.
 #[tokio::test]
 async fn access_is_refused_before_the_query_is_read() {
-    let h = Harness::new().await;
+    let h = World::new().await;
     let enquirer = format!("Bearer {}", h.tokens[&Who::Enquirer]);
     for (function, uri, authorization, expected) in [
         (
@@ -1221,7 +1196,7 @@ async fn access_is_refused_before_the_query_is_read() {
             .get(function, uri, authorization.map(String::as_str))
             .await;
         assert_eq!(
-            (reply.status, problem_code(&reply)),
+            (reply.status.as_u16(), reply.problem()),
             expected,
             "{uri}: {}",
             reply.text
@@ -1240,7 +1215,7 @@ async fn access_is_refused_before_the_query_is_read() {
 // A public lookup by virtual ID shows the status but neither the RegDevID nor the owner.
 #[tokio::test]
 async fn a_public_lookup_by_virtual_id_hides_the_regdevid_and_the_owner() {
-    let h = Harness::new().await;
+    let h = World::new().await;
     let issue = h
         .signed(Who::Device, Purpose::VirtualId, json!({"ttl_seconds": 300}))
         .await;

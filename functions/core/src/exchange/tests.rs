@@ -19,11 +19,12 @@ use serde_json::{Value, json};
 use super::*;
 use crate::RegistryKind;
 use crate::fakes::FakeRegistry;
+use crate::fakes::device_info;
 use crate::fakes::{FixedClock, MemoryKeys, MemoryOutbox, MemoryStore};
 use crate::identifier::RegDevId;
 use crate::jose::{self, JwsHeader};
 use crate::lookups::tests::imei;
-use crate::messages::{DeviceInfo, Purpose, RotClaim};
+use crate::messages::Purpose;
 use crate::ports::RegistryKeys;
 use crate::records::{AuditRecord, DeviceRecord, MirrorRecord, Outcome};
 use crate::status::Facts;
@@ -205,18 +206,7 @@ pub(crate) fn device(path: &str, n: u32, status: TrustStatus) -> DeviceRecord {
         public_key,
         root_id: "root".into(),
         leaf_fingerprint: "leaf".into(),
-        info: DeviceInfo {
-            make: "Acme".into(),
-            model: "Pump".into(),
-            firmware_version: "1".into(),
-            software_version: "1".into(),
-            rot: RotClaim {
-                kind: "secure-element".into(),
-            },
-            communication: vec![],
-            power: Default::default(),
-            protocols: vec![],
-        },
+        info: device_info("Pump", "1"),
         trust_domains: vec!["health".into()],
         owner_id: Some(OWNER.into()),
         facts: Facts::default(),

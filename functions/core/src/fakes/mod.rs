@@ -13,6 +13,7 @@ mod owners;
 mod policies;
 mod registry;
 mod reports;
+mod seeded;
 mod statistics;
 mod subscriptions;
 mod virtual_ids;
@@ -21,6 +22,7 @@ mod vulnerabilities;
 pub use hierarchy::{MemoryOutbox, OutboxState};
 pub use notifications::MemoryNotifier;
 pub use registry::{FakeRegistry, FakeRegistryBuilder, T0};
+pub use seeded::{TrustedDevice, device_info};
 pub use subscriptions::MemoryBroker;
 
 use std::collections::BTreeMap;

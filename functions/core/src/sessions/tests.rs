@@ -19,23 +19,14 @@ use crate::virtual_ids::tests::{Fixture, T0, key};
 /// another registry (`path`).
 pub(crate) fn keyed(path: &str, keys: Arc<MemoryKeys>) -> Fixture {
     let admin = key(0x0a);
-    let FakeRegistry {
-        registry,
-        store,
-        clock,
-        ..
-    } = FakeRegistry::builder()
-        .path(path)
-        .admin("ops", &admin)
-        .keys(keys)
-        .clock_at(T0)
-        .build();
-    Fixture {
-        registry,
-        store,
-        clock,
+    Fixture::on(
+        FakeRegistry::builder()
+            .path(path)
+            .admin("ops", &admin)
+            .keys(keys)
+            .clock_at(T0),
         admin,
-    }
+    )
 }
 
 pub(crate) fn principal(subject: &str, role: Role) -> Principal {

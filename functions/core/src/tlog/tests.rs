@@ -333,26 +333,22 @@ mod sequencer {
     use std::sync::atomic::Ordering;
 
     use super::*;
-    use crate::fakes::{CountingRng, FixedClock, MemoryKeys, MemoryStore};
+    use crate::Registry;
+    use crate::fakes::{FakeRegistry, MemoryKeys, MemoryStore};
     use crate::ports::AuditLogStore;
     use crate::records::{AuditRecord, Outcome};
-    use crate::{Registry, RegistryConfig, RegistryKind};
 
     pub(super) fn fixture() -> (Registry, Arc<MemoryStore>, Arc<MemoryKeys>) {
-        let store = Arc::new(MemoryStore::default());
-        let keys = Arc::new(MemoryKeys::new(5));
-        let config = RegistryConfig::new(
-            "001.002".parse().unwrap(),
-            RegistryKind::Primary,
-            vec!["health".into()],
-        );
-        let registry = Registry::new(
-            config,
-            store.clone(),
-            keys.clone(),
-            Arc::new(FixedClock::at(1_764_000_000_000)),
-            Arc::new(CountingRng::default()),
-        );
+        let FakeRegistry {
+            registry,
+            store,
+            keys,
+            ..
+        } = FakeRegistry::builder()
+            .path("001.002")
+            .key_seed(5)
+            .clock_at(1_764_000_000_000)
+            .build();
         (registry, store, keys)
     }
 

@@ -1,4 +1,5 @@
-//! Virtual RegDevIDs on the in-memory fakes; `Fixture` serves the owner tests too.
+//! Virtual RegDevIDs on the in-memory fakes; `Fixture` (a registry from `fakes::FakeRegistry`
+//! with its administrator) serves the domain's other tests too.
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failure report.
 
 use std::sync::Arc;
@@ -7,14 +8,11 @@ use p256::ecdsa::SigningKey;
 use serde_json::json;
 
 use crate::error::RegistryError;
-use crate::fakes::FakeRegistry;
-use crate::fakes::{FixedClock, MemoryStore};
+use crate::fakes::{FakeRegistry, FakeRegistryBuilder, FixedClock, MemoryStore, TrustedDevice};
 use crate::identifier::RegDevId;
 use crate::jose::{self, JwsHeader};
-use crate::messages::{DeviceInfo, Purpose, RotClaim};
-use crate::ports::DeviceStore;
-use crate::records::{AuditRecord, DeviceRecord, Outcome, Transition};
-use crate::status::{Facts, TrustStatus};
+use crate::messages::Purpose;
+use crate::records::Outcome;
 use crate::{Registry, RegistryConfig};
 
 pub(crate) use crate::fakes::T0;
@@ -39,17 +37,24 @@ impl Fixture {
 
     pub fn with_config(adjust: impl FnOnce(&mut RegistryConfig)) -> Self {
         let admin = key(0x0a);
+        Self::on(
+            FakeRegistry::builder()
+                .admin("ops", &admin)
+                .key_seed(3)
+                .clock_at(T0)
+                .configure(adjust),
+            admin,
+        )
+    }
+
+    /// The registry `builder` makes, whose administrator signs with `admin`.
+    pub fn on(builder: FakeRegistryBuilder, admin: SigningKey) -> Self {
         let FakeRegistry {
             registry,
             store,
             clock,
             ..
-        } = FakeRegistry::builder()
-            .admin("ops", &admin)
-            .key_seed(3)
-            .clock_at(T0)
-            .configure(adjust)
-            .build();
+        } = builder.build();
         Self {
             registry,
             store,
@@ -66,74 +71,12 @@ impl Fixture {
         owner_id: Option<&str>,
     ) -> RegDevId {
         let regdevid: RegDevId = format!("IN1.HLT.P07:imei:{imei}").parse().unwrap();
-        let public_key = jose::jwk_from_key(device_key.verifying_key());
-        let device = DeviceRecord {
-            regdevid: regdevid.clone(),
-            key_thumbprint: jose::jwk_thumbprint(&public_key),
-            public_key,
-            root_id: "root".into(),
-            leaf_fingerprint: "leaf".into(),
-            info: DeviceInfo {
-                make: "Acme".into(),
-                model: "Pump".into(),
-                firmware_version: "1".into(),
-                software_version: "1".into(),
-                rot: RotClaim {
-                    kind: "secure-element".into(),
-                },
-                communication: vec![],
-                power: Default::default(),
-                protocols: vec![],
-            },
-            trust_domains: vec!["health".into()],
-            owner_id: owner_id.map(str::to_owned),
-            facts: Facts {
-                rot_verified: true,
-                acknowledged: true,
-                last_report_at_ms: Some(T0),
-                ..Facts::default()
-            },
-            status: TrustStatus::Trusted,
-            reasons: vec![],
-            status_since_ms: T0,
-            next_evaluation_at_ms: None,
-            registered_at_ms: T0,
-            acknowledged_at_ms: Some(T0),
-            credential: "credential".into(),
-            transfer_offer: None,
-            version: 1,
-        };
-        let transition = Transition {
-            regdevid: regdevid.clone(),
-            at_ms: T0,
-            from: None,
-            to: TrustStatus::Trusted,
-            reasons: vec![],
-            actor: "test".into(),
-            cause: "register".into(),
-        };
-        let audit = AuditRecord {
-            id: format!("{T0}-{imei}"),
-            at_ms: T0,
-            actor: "test".into(),
-            action: "register".into(),
-            target: Some(regdevid.to_string()),
-            outcome: Outcome::Accepted,
-            code: None,
-        };
-        self.store
-            .create_device(&device, &transition, &audit)
+        TrustedDevice::new(regdevid, device_key.verifying_key(), T0)
+            .model("Pump")
+            .firmware("1")
+            .owner(owner_id)
+            .store_in(&self.store)
             .await
-            .unwrap();
-        if let Some(owner) = owner_id {
-            self.store
-                .lock()
-                .owner_links
-                .entry(owner.to_owned())
-                .or_default()
-                .insert(regdevid.to_string());
-        }
-        regdevid
     }
 
     /// A compact JWS over `claims` plus a fresh nonce for `purpose`, signed by `key` as `kid`.

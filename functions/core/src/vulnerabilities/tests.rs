@@ -1,135 +1,62 @@
 //! Vulnerabilities and holds on the in-memory fakes.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-
 use p256::ecdsa::SigningKey;
 use serde_json::{Value, json};
 
 use crate::error::RegistryError;
-use crate::fakes::{FakeRegistry, MemoryStore};
+use crate::fakes::{FakeRegistry, TrustedDevice};
 use crate::identifier::{Identifier, RegDevId, Scheme};
-use crate::jose::{self, JwsHeader};
-use crate::messages::{DeviceInfo, Purpose};
+use crate::messages::Purpose;
 use crate::ports::DeviceStore;
-use crate::records::{DeviceRecord, Outcome, Transition, VulnerabilityState};
-use crate::service::Registry;
-use crate::status::{Facts, Reason, TrustStatus, evaluate};
+use crate::records::{DeviceRecord, Outcome, VulnerabilityState};
+use crate::status::{Reason, TrustStatus};
+use crate::virtual_ids::tests::Fixture;
 
 const PATH: &str = "IN1.HLT.P07";
 const NOW: u64 = 1_800_000_000_000;
-
-struct Harness {
-    registry: Registry,
-    store: Arc<MemoryStore>,
-    admin: SigningKey,
-    next_imei: std::cell::Cell<u64>,
-}
 
 fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32].into()).unwrap()
 }
 
-impl Harness {
-    fn new() -> Self {
-        let admin = key(0x41);
-        let FakeRegistry {
-            registry, store, ..
-        } = FakeRegistry::builder()
+/// The domain's fixture, its administrator `alice`, the clock at `NOW`.
+fn harness() -> Fixture {
+    let admin = key(0x41);
+    Fixture::on(
+        FakeRegistry::builder()
             .path(PATH)
             .admin("alice", &admin)
             .key_seed(3)
-            .clock_at(NOW)
-            .build();
-        Self {
-            registry,
-            store,
-            admin,
-            next_imei: std::cell::Cell::new(0),
-        }
-    }
+            .clock_at(NOW),
+        admin,
+    )
+}
 
-    /// A trusted device of `model` on `firmware`, stored directly: registration is not
-    /// what these tests are about.
-    async fn device(&self, model: &str, firmware: &str) -> (RegDevId, SigningKey) {
-        let n = self.next_imei.get() + 1;
-        self.next_imei.set(n);
+/// What the vulnerability tests ask of the fixture.
+impl Fixture {
+    /// A trusted device of `model` on `firmware`, with a key of its own, stored directly:
+    /// registration is not what these tests are about.
+    async fn device_on(&self, model: &str, firmware: &str) -> (RegDevId, SigningKey) {
+        let n = self.store.snapshot().devices.len() as u64 + 1;
         let body = format!("35{n:012}");
         let check = crate::identifier::luhn_check_digit(&body).unwrap();
         let identifier = Identifier::parse(Scheme::Imei, &format!("{body}{check}")).unwrap();
-        let regdevid = RegDevId::new(PATH.parse().unwrap(), identifier);
         let signing = key(u8::try_from(n % 200).unwrap() + 1);
-        let facts = Facts {
-            rot_verified: true,
-            acknowledged: true,
-            last_report_at_ms: Some(NOW),
-            ..Facts::default()
-        };
-        let status = evaluate(&Default::default(), &facts, NOW).status;
-        assert_eq!(status, TrustStatus::Trusted);
-        let info: DeviceInfo = serde_json::from_value(json!({
-            "make": "Acme", "model": model, "firmware_version": firmware,
-            "software_version": "1", "rot": {"type": "secure-element"}
-        }))
-        .unwrap();
-        // From JSON, so fields other work adds (with their defaults) need no change here.
-        let device: DeviceRecord = serde_json::from_value(json!({
-            "regdevid": regdevid,
-            "public_key": jose::jwk_from_key(signing.verifying_key()),
-            "key_thumbprint": format!("thumb-{n}"),
-            "root_id": "root",
-            "leaf_fingerprint": "leaf",
-            "info": info,
-            "trust_domains": ["health"],
-            "facts": facts,
-            "status": status,
-            "reasons": [],
-            "status_since_ms": NOW,
-            "registered_at_ms": NOW,
-            "acknowledged_at_ms": NOW,
-            "credential": "credential",
-            "version": 1,
-        }))
-        .unwrap();
-        let transition = Transition {
-            regdevid: regdevid.clone(),
-            at_ms: NOW,
-            from: None,
-            to: status,
-            reasons: vec![],
-            actor: "test".into(),
-            cause: "register".into(),
-        };
-        let audit = self
-            .registry
-            .audit("test", "register", Some(regdevid.to_string()), Ok(()));
-        self.store
-            .create_device(&device, &transition, &audit)
-            .await
-            .unwrap();
+        let regdevid = TrustedDevice::new(
+            RegDevId::new(PATH.parse().unwrap(), identifier),
+            signing.verifying_key(),
+            NOW,
+        )
+        .model(model)
+        .firmware(firmware)
+        .store_in(&self.store)
+        .await;
         (regdevid, signing)
     }
 
-    async fn signed(
-        &self,
-        signer: &SigningKey,
-        kid: &str,
-        purpose: Purpose,
-        mut claims: Value,
-    ) -> String {
-        let nonce = self.registry.challenge(purpose).await.unwrap().nonce;
-        claims["nonce"] = json!(nonce);
-        let header = JwsHeader {
-            alg: "ES256".into(),
-            typ: None,
-            kid: Some(kid.into()),
-            x5c: None,
-        };
-        jose::sign_with(signer, &header, &serde_json::to_vec(&claims).unwrap())
-    }
-
     async fn as_admin(&self, purpose: Purpose, claims: Value) -> String {
-        self.signed(&self.admin, "admin:alice", purpose, claims)
+        self.signed(&self.admin, Some("admin:alice"), purpose, claims)
             .await
     }
 
@@ -154,9 +81,9 @@ fn range(below: &str) -> Value {
 // Y.3059 7 iv d
 #[tokio::test]
 async fn a_vulnerability_by_regdevid_makes_the_device_unreliable() {
-    let h = Harness::new();
-    let (dev, _) = h.device("Sensor-1", "1.0.0").await;
-    let other = h.device("Sensor-1", "1.0.0").await.0;
+    let h = harness();
+    let (dev, _) = h.device_on("Sensor-1", "1.0.0").await;
+    let other = h.device_on("Sensor-1", "1.0.0").await.0;
     let jws = h
         .as_admin(
             Purpose::Vulnerability,
@@ -196,12 +123,12 @@ async fn a_vulnerability_by_regdevid_makes_the_device_unreliable() {
 // Y.3059 9.3 ii b
 #[tokio::test]
 async fn a_range_affects_only_matching_firmware_of_the_model() {
-    let h = Harness::new();
-    let old = h.device("Sensor-1", "1.9").await.0;
-    let inside = h.device("Sensor-1", "1.10.2").await.0;
-    let fixed = h.device("Sensor-1", "2.0").await.0;
-    let before = h.device("Sensor-1", "0.9").await.0;
-    let other_model = h.device("Sensor-2", "1.5").await.0;
+    let h = harness();
+    let old = h.device_on("Sensor-1", "1.9").await.0;
+    let inside = h.device_on("Sensor-1", "1.10.2").await.0;
+    let fixed = h.device_on("Sensor-1", "2.0").await.0;
+    let before = h.device_on("Sensor-1", "0.9").await.0;
+    let other_model = h.device_on("Sensor-2", "1.5").await.0;
     let jws = h
         .as_admin(Purpose::Vulnerability, report(8.0, range("2.0")))
         .await;
@@ -222,17 +149,17 @@ async fn a_range_affects_only_matching_firmware_of_the_model() {
 // Y.3059 7 iv d
 #[tokio::test]
 async fn a_big_range_is_applied_in_bounded_batches_that_resume() {
-    let h = Harness::new();
+    let h = harness();
     let mut devices = Vec::new();
     for _ in 0..7 {
-        devices.push(h.device("Sensor-1", "1.2").await.0);
+        devices.push(h.device_on("Sensor-1", "1.2").await.0);
     }
     let jws = h
         .as_admin(Purpose::Vulnerability, report(9.0, range("2")))
         .await;
     let first = h.registry.report_vulnerability(&jws, 3).await.unwrap();
     assert_eq!((first.affected_so_far, first.complete), (3, false));
-    let unreliable = |h: &Harness| {
+    let unreliable = |h: &Fixture| {
         h.store
             .snapshot()
             .devices
@@ -255,8 +182,8 @@ async fn a_big_range_is_applied_in_bounded_batches_that_resume() {
 // Y.3059 9.3 ii b
 #[tokio::test]
 async fn severity_below_the_threshold_leaves_the_device_trusted() {
-    let h = Harness::new();
-    let dev = h.device("Sensor-1", "1.0").await.0;
+    let h = harness();
+    let dev = h.device_on("Sensor-1", "1.0").await.0;
     let jws = h
         .as_admin(
             Purpose::Vulnerability,
@@ -273,8 +200,8 @@ async fn severity_below_the_threshold_leaves_the_device_trusted() {
 // Y.3059 9.3 ii b
 #[tokio::test]
 async fn fixed_by_an_admin_restores_trusted_and_removes_only_that_vulnerability() {
-    let h = Harness::new();
-    let dev = h.device("Sensor-1", "1.0").await.0;
+    let h = harness();
+    let dev = h.device_on("Sensor-1", "1.0").await.0;
     let target = json!({"regdevids": [dev.to_string()]});
     let first = h
         .as_admin(Purpose::Vulnerability, report(9.0, target.clone()))
@@ -328,8 +255,8 @@ async fn fixed_by_an_admin_restores_trusted_and_removes_only_that_vulnerability(
 // Y.3059 9.3 i c
 #[tokio::test]
 async fn a_device_reporting_the_fixed_firmware_is_restored() {
-    let h = Harness::new();
-    let dev = h.device("Sensor-1", "1.4").await.0;
+    let h = harness();
+    let dev = h.device_on("Sensor-1", "1.4").await.0;
     let mut claims = report(9.0, range("9"));
     claims["fixed_in_firmware"] = json!("1.5");
     let jws = h.as_admin(Purpose::Vulnerability, claims).await;
@@ -364,8 +291,8 @@ async fn a_device_reporting_the_fixed_firmware_is_restored() {
 // of the fixed firmware restores it.
 #[tokio::test]
 async fn a_signed_report_of_the_fixed_firmware_restores_the_device() {
-    let h = Harness::new();
-    let (dev, key) = h.device("Sensor-1", "1.4").await;
+    let h = harness();
+    let (dev, key) = h.device_on("Sensor-1", "1.4").await;
     let mut claims = report(9.0, range("9"));
     claims["fixed_in_firmware"] = json!("1.5");
     let jws = h.as_admin(Purpose::Vulnerability, claims).await;
@@ -374,7 +301,7 @@ async fn a_signed_report_of_the_fixed_firmware_restores_the_device() {
     let fixed =
         json!({"firmware_version": "1.5.0", "software_version": "1.0", "communication": []});
     let jws = h
-        .signed(&key, &dev.to_string(), Purpose::Report, fixed)
+        .signed(&key, Some(&dev.to_string()), Purpose::Report, fixed)
         .await;
     let answer = h.registry.report(&dev.to_string(), &jws).await.unwrap();
     assert_eq!(answer.status, TrustStatus::Trusted);
@@ -384,12 +311,14 @@ async fn a_signed_report_of_the_fixed_firmware_restores_the_device() {
 // Y.3059 9.3 ii b
 #[tokio::test]
 async fn a_device_reports_against_itself_only() {
-    let h = Harness::new();
-    let (dev, key) = h.device("Sensor-1", "1.0").await;
-    let other = h.device("Sensor-1", "1.0").await.0;
+    let h = harness();
+    let (dev, key) = h.device_on("Sensor-1", "1.0").await;
+    let other = h.device_on("Sensor-1", "1.0").await.0;
     let kid = dev.to_string();
     let claims = report(9.0, json!({"regdevids": [other.to_string()]}));
-    let jws = h.signed(&key, &kid, Purpose::Vulnerability, claims).await;
+    let jws = h
+        .signed(&key, Some(&kid), Purpose::Vulnerability, claims)
+        .await;
     let err = h.registry.report_vulnerability(&jws, 25).await.unwrap_err();
     assert!(matches!(err, RegistryError::Forbidden(_)), "{err}");
     assert_eq!(h.status(&other).await.status, TrustStatus::Trusted);
@@ -399,7 +328,12 @@ async fn a_device_reports_against_itself_only() {
         (Outcome::Rejected, Some("forbidden"))
     );
     let range = h
-        .signed(&key, &kid, Purpose::Vulnerability, report(9.0, range("2")))
+        .signed(
+            &key,
+            Some(&kid),
+            Purpose::Vulnerability,
+            report(9.0, range("2")),
+        )
         .await;
     assert!(matches!(
         h.registry.report_vulnerability(&range, 25).await,
@@ -407,7 +341,9 @@ async fn a_device_reports_against_itself_only() {
     ));
 
     let own = report(9.0, json!({"regdevids": [kid.clone()]}));
-    let jws = h.signed(&key, &kid, Purpose::Vulnerability, own).await;
+    let jws = h
+        .signed(&key, Some(&kid), Purpose::Vulnerability, own)
+        .await;
     h.registry.report_vulnerability(&jws, 25).await.unwrap();
     let device = h.status(&dev).await;
     assert_eq!(device.status, TrustStatus::Unreliable);
@@ -425,14 +361,14 @@ async fn a_device_reports_against_itself_only() {
 // Y.3059 9.1 iii
 #[tokio::test]
 async fn unknown_signers_and_non_admins_are_refused_and_audited() {
-    let h = Harness::new();
-    let (dev, key) = h.device("Sensor-1", "1.0").await;
+    let h = harness();
+    let (dev, key) = h.device_on("Sensor-1", "1.0").await;
     let target = json!({"regdevids": [dev.to_string()]});
     let mallory = self::key(0x66);
     let jws = h
         .signed(
             &mallory,
-            "admin:mallory",
+            Some("admin:mallory"),
             Purpose::Vulnerability,
             report(9.0, target.clone()),
         )
@@ -444,7 +380,7 @@ async fn unknown_signers_and_non_admins_are_refused_and_audited() {
     let jws = h
         .signed(
             &mallory,
-            "admin:alice",
+            Some("admin:alice"),
             Purpose::Vulnerability,
             report(9.0, target),
         )
@@ -459,7 +395,7 @@ async fn unknown_signers_and_non_admins_are_refused_and_audited() {
     // A device may not apply, fix or hold.
     let kid = dev.to_string();
     let jws = h
-        .signed(&key, &kid, Purpose::Vulnerability, json!({"id": "x"}))
+        .signed(&key, Some(&kid), Purpose::Vulnerability, json!({"id": "x"}))
         .await;
     let err = h
         .registry
@@ -471,7 +407,7 @@ async fn unknown_signers_and_non_admins_are_refused_and_audited() {
     let jws = h
         .signed(
             &key,
-            &kid,
+            Some(&kid),
             Purpose::Hold,
             json!({"regdevid": kid, "kind": "stolen"}),
         )
@@ -489,8 +425,8 @@ async fn unknown_signers_and_non_admins_are_refused_and_audited() {
 // Y.3059 9.3 ii b
 #[tokio::test]
 async fn reports_are_bounded_and_a_nonce_of_another_purpose_fails() {
-    let h = Harness::new();
-    let dev = h.device("Sensor-1", "1.0").await.0;
+    let h = harness();
+    let dev = h.device_on("Sensor-1", "1.0").await.0;
     let target = json!({"regdevids": [dev.to_string()]});
     for bad in [
         report(10.5, target.clone()),
@@ -524,8 +460,8 @@ async fn reports_are_bounded_and_a_nonce_of_another_purpose_fails() {
 // Y.3059 6.1 e
 #[tokio::test]
 async fn a_stolen_hold_makes_the_device_unreliable_until_released() {
-    let h = Harness::new();
-    let dev = h.device("Sensor-1", "1.0").await.0;
+    let h = harness();
+    let dev = h.device_on("Sensor-1", "1.0").await.0;
     let id = dev.to_string();
     let hold = json!({"regdevid": id, "kind": "stolen", "note": "reported by the police"});
     let jws = h.as_admin(Purpose::Hold, hold).await;
@@ -576,9 +512,9 @@ async fn a_stolen_hold_makes_the_device_unreliable_until_released() {
 // Y.3059 6.1 e
 #[tokio::test]
 async fn a_hold_signed_for_one_device_does_not_apply_to_another() {
-    let h = Harness::new();
-    let a = h.device("Sensor-1", "1.0").await.0;
-    let b = h.device("Sensor-1", "1.0").await.0;
+    let h = harness();
+    let a = h.device_on("Sensor-1", "1.0").await.0;
+    let b = h.device_on("Sensor-1", "1.0").await.0;
     let jws = h
         .as_admin(
             Purpose::Hold,

@@ -1,8 +1,13 @@
-//! Signed requests of the router tests: a request is signed when it is sent, for the method
-//! and path it is sent to (its `htm` and `htu` claims, API.md "Signed requests"), so a test
-//! builds its claims first and names the route once, where it posts them. A test that means to
-//! send a request made for another route signs it with `sign_for` itself.
+//! The router tests' one fixture (`Harness`) and their signed requests. A request is signed
+//! when it is sent, for the method and path it is sent to (its `htm` and `htu` claims, API.md
+//! "Signed requests"), so a test builds its claims first and names the route once, where it
+//! posts them. A test that means to send a request made for another route signs it with
+//! `sign_for` itself.
 #![allow(dead_code)]
+
+mod harness;
+#[allow(unused_imports)]
+pub use harness::{Harness, HarnessBuilder, Reply, now_ms};
 
 use p256::ecdsa::SigningKey;
 use serde_json::Value;

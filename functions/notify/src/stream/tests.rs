@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use trustreg_core::exchange::{EXCHANGE_TYP, ExchangeBody, ExchangeClaims, Received};
+use trustreg_core::fakes::device_info;
 use trustreg_core::fakes::{MemoryKeys, MemoryNotifier, MemoryOutbox, MemoryStore};
 use trustreg_core::jose;
-use trustreg_core::messages::{DeviceInfo, RotClaim};
 use trustreg_core::ports::{HierarchyStore, RegistryKeys};
 use trustreg_core::records::{AuditRecord, DeviceRecord, LinkKind, LinkRecord, Outcome};
 use trustreg_core::status::{Facts, TrustStatus};
@@ -36,18 +36,7 @@ fn device(imei: &str, status: TrustStatus, version: u64) -> DeviceRecord {
         key_thumbprint: "thumb".into(),
         root_id: "root".into(),
         leaf_fingerprint: "leaf".into(),
-        info: DeviceInfo {
-            make: "Acme".into(),
-            model: "Pump".into(),
-            firmware_version: "1".into(),
-            software_version: "1".into(),
-            rot: RotClaim {
-                kind: "secure-element".into(),
-            },
-            communication: vec![],
-            power: Default::default(),
-            protocols: vec![],
-        },
+        info: device_info("Pump", "1"),
         trust_domains: vec!["health".into()],
         owner_id: Some("owner-1".into()),
         facts: Facts::default(),
