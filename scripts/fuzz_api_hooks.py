@@ -27,6 +27,9 @@
   /v1/admin/enquirers/{id}/decision, key TRUSTREG_ADMIN_DIR/admin-key.pem, kid admin:<name>
   from admin-jwks.json) and a challenge-response login (POST /v1/sessions). Logged in again
   every 10 minutes (tokens last 15).
+- With TRUSTREG_FUZZ_AUTH=admin, the bearer token is the test administrator's own (the same
+  login, kid admin:<name>): the routes only an administrator reads (docs/API.md's role table)
+  are driven past their credential.
 """
 
 import base64
@@ -206,7 +209,23 @@ def enquirer_token(api: str, admin_dir: Path, key=None) -> str:
     return session["access_token"]
 
 
-if os.environ.get("TRUSTREG_FUZZ_AUTH") == "enquirer":
+def admin_token(api: str, admin_dir: Path) -> str:
+    """The test administrator's access token: a challenge-response login with its key."""
+    http = requests.Session()
+    key = serialization.load_pem_private_key((admin_dir / "admin-key.pem").read_bytes(), None)
+    name = next(iter(json.loads((admin_dir / "admin-jwks.json").read_text())))
+    nonce = expect(http.post(f"{api}/v1/challenges", json={"purpose": "login"}, timeout=30),
+                   201, "a login challenge")["nonce"]
+    login = sign_jws(key, f"admin:{name}", "POST", "/v1/sessions", {"nonce": nonce, "enquirer_id": name})
+    session = expect(
+        http.post(f"{api}/v1/sessions", data=login, headers={"content-type": "application/jose"}, timeout=30),
+        200,
+        "the administrator's login",
+    )
+    return session["access_token"]
+
+
+if os.environ.get("TRUSTREG_FUZZ_AUTH") in ("enquirer", "admin"):
     _lock = threading.Lock()
 
     # retry_on=[]: a 401 is an answer under test (a signed route's bad JWS), not a stale token.
@@ -215,10 +234,11 @@ if os.environ.get("TRUSTREG_FUZZ_AUTH") == "enquirer":
         def get(self, case, context):
             with _lock:
                 try:
-                    return enquirer_token(
-                        os.environ["TRUSTREG_FUZZ_API"].rstrip("/"),
-                        Path(os.environ["TRUSTREG_ADMIN_DIR"]),
-                    )
+                    api = os.environ["TRUSTREG_FUZZ_API"].rstrip("/")
+                    admin_dir = Path(os.environ["TRUSTREG_ADMIN_DIR"])
+                    if os.environ["TRUSTREG_FUZZ_AUTH"] == "admin":
+                        return admin_token(api, admin_dir)
+                    return enquirer_token(api, admin_dir)
                 except Exception as e:  # schemathesis reports only that the fetch failed
                     print(f"fuzz-api: {e}", file=sys.stderr, flush=True)
                     raise
