@@ -94,6 +94,7 @@ pub async fn post_link(at: &Stack, theirs: &Value, kind: &str, inbox: &str) -> c
     .await
 }
 
+/// The audit records `stack` wrote from `since_ms` on, oldest first.
 pub async fn audit_since(stack: &Stack, since_ms: u64) -> Vec<Value> {
     let sdk = localstack().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
@@ -128,5 +129,11 @@ pub async fn audit_since(stack: &Stack, since_ms: u64) -> Vec<Value> {
             }
         }
     }
+    // Oldest first, as `GET /v1/audit` lists them: a day's records are spread over several
+    // partitions, so the order of the reads above says nothing of time (a test asserting
+    // "applied in order" failed when its two records landed in shards read the other way).
+    records.sort_by(|a, b| {
+        (a["at_ms"].as_u64(), a["id"].as_str()).cmp(&(b["at_ms"].as_u64(), b["id"].as_str()))
+    });
     records
 }
