@@ -1,8 +1,9 @@
 //! `trustreg audit verify` end to end on LocalStack, through API Gateway (issue 14): a clean
 //! log verifies; then each tampering a holder of the table could do behind the registry's
 //! back, each undone before the next: a record altered, a record deleted, two records'
-//! contents swapped, the checkpoint rolled back. Each is detected and named by leaf index or
-//! tree size. One test: the tamperings would otherwise show in each other's runs.
+//! contents swapped; then an older checkpoint served in place of the latest. Each is detected
+//! and named by leaf index or tree size. One test: the tamperings would otherwise show in
+//! each other's runs.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -14,6 +15,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use trustreg_tests::devices::trusted_device;
 use trustreg_tests::{Stack, challenge, localstack, post_signed, scratch, send, test_admin};
+
+mod rollback_proxy;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -247,13 +250,19 @@ async fn tampering_with_audit_records_or_the_checkpoint_is_detected_and_named() 
     );
     clean(&api, &token, &state);
 
-    // The checkpoint rolled back to an older one, properly signed: the log grows (this
-    // test's own lookups are audited), the verifier accepts the newer, then the older is
-    // put back.
+    // An older checkpoint, properly signed, served in place of the latest: the log grows
+    // (this test's own reads are audited), the verifier accepts the newer, then the older
+    // is served. Served by a proxy in front of the API, as a rolled-back registry or a man in
+    // the middle would: rolled back in the table, the sequencer re-signs the latest as soon
+    // as the next records arrive (every second while other tests run), before or after the
+    // verifier reads it.
     let older = table.get("TLOG", "CHECKPOINT").await;
     let older_size: u64 = match &older["size"] {
         AttributeValue::N(n) => n.parse().unwrap(),
         other => panic!("{other:?}"),
+    };
+    let AttributeValue::S(older_note) = &older["note"] else {
+        panic!("{older:?}")
     };
     let started = Instant::now();
     loop {
@@ -268,14 +277,12 @@ async fn tampering_with_audit_records_or_the_checkpoint_is_detected_and_named() 
             "the log did not grow"
         );
     }
-    let newer = table.get("TLOG", "CHECKPOINT").await;
-    table.put(older.clone()).await;
-    let (ok, json) = verify(&api, &token, &state);
-    // Put back the newest unless the sequencer already moved on past it.
-    let now = table.get("TLOG", "CHECKPOINT").await;
-    if now["size"] == older["size"] {
-        table.put(newer).await;
-    }
+    let proxy = rollback_proxy::serve(&api, older_note);
+    let (ok, json) = verify(&proxy.url, &token, &state);
+    assert!(
+        proxy.served_older(),
+        "the verifier read the older checkpoint"
+    );
     assert!(!ok);
     let seen_size =
         serde_json::from_slice::<Value>(&std::fs::read(&state).unwrap()).unwrap()["size"]
