@@ -64,7 +64,24 @@ pub struct ManufacturerCa {
 impl ManufacturerCa {
     /// Creates a self-signed P-256 CA in `dir`; refuses to replace an existing CA key.
     pub fn create(dir: impl AsRef<Path>, name: &str) -> Result<Self, PkiError> {
-        let dir = dir.as_ref();
+        Self::create_signed(dir.as_ref(), name, |params, key| params.self_signed(key))
+    }
+
+    /// Creates an intermediate CA under this one in `dir` (a factory's CA, say), kept like a
+    /// root; the chains of the devices it certifies carry its certificate after their leaf.
+    pub fn create_intermediate(&self, dir: impl AsRef<Path>, name: &str) -> Result<Self, PkiError> {
+        let issuer_params = ca_params(&self.name);
+        let issuer = Issuer::from_params(&issuer_params, &self.key);
+        Self::create_signed(dir.as_ref(), name, |params, key| {
+            params.signed_by(key, &issuer)
+        })
+    }
+
+    fn create_signed(
+        dir: &Path,
+        name: &str,
+        sign: impl FnOnce(&CertificateParams, &KeyPair) -> Result<rcgen::Certificate, rcgen::Error>,
+    ) -> Result<Self, PkiError> {
         files::create_private_dir(dir).map_err(io_error(dir))?;
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let mut params = ca_params(name);
@@ -72,7 +89,7 @@ impl ManufacturerCa {
         params.not_before = now - BACKDATE;
         params.not_after = now + Duration::days(365 * CA_VALID_YEARS);
         params.serial_number = Some(random_serial());
-        let cert = params.self_signed(&key)?;
+        let cert = sign(&params, &key)?;
 
         let key_path = dir.join(CA_KEY_FILE);
         match files::write_private(&key_path, key.serialize_pem().as_bytes(), true) {
@@ -158,6 +175,7 @@ impl ManufacturerCa {
             der: self.cert_der.clone(),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             rot_types: vec!["secure-element".into()],
+            revoked_intermediates: Vec::new(),
         }
     }
 

@@ -636,6 +636,38 @@ pub async fn admin_token(api: &str) -> String {
     login(api, &key, &kid).await
 }
 
+/// Invokes the stack's notify function with `event` (Lambda's Invoke API) and returns its answer.
+pub async fn invoke_notify(stack: &Stack, event: &serde_json::Value) -> serde_json::Value {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
+    let function = stack.output("NotifyFunctionName");
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{endpoint}/2015-03-31/functions/{function}/invocations"
+        ))
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, \
+             SignedHeaders=host, Signature=0",
+        )
+        .json(event)
+        .send()
+        .await
+        .expect("Lambda answers");
+    assert!(answer.status().is_success(), "{answer:?}");
+    answer.json().await.expect("a JSON answer")
+}
+
+/// The event EventBridge's schedule sends the notify function: one run of the scheduled
+/// evaluation (`EvaluationSchedule` in infra/template.yaml).
+pub fn scheduled_event() -> serde_json::Value {
+    serde_json::json!({
+        "version": "0", "id": "tests", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "000000000000", "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1", "resources": [], "detail": {}
+    })
+}
+
 /// Polls `check` until it answers something or `within` passes.
 pub async fn eventually<T, F, Fut>(within: std::time::Duration, what: &str, mut check: F) -> T
 where

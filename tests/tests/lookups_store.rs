@@ -980,6 +980,7 @@ async fn devices_of_a_root_are_listed_and_the_root_is_removed() {
         certificate: "MIIB".into(),
         rot_types: vec!["secure-element".into()],
         identifier_scopes: vec!["imei:35".into()],
+        revoked_intermediates: Vec::new(),
     };
     let target = Some(format!("root:{root_id}"));
     store

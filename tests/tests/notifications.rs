@@ -12,7 +12,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use trustreg_tests::devices::{admin_hold, trusted_device};
 use trustreg_tests::subscriber::{Received, Subscriber, domains, topic_arn};
-use trustreg_tests::{Stack, challenge, localstack, post_signed, random_imei, test_admin};
+use trustreg_tests::{
+    Stack, challenge, invoke_notify, localstack, post_signed, random_imei, test_admin,
+};
 
 const DELIVERY: Duration = Duration::from_secs(30);
 const SETTLE: Duration = Duration::from_secs(3);
@@ -151,28 +153,6 @@ async fn device_image(stack: &Stack, regdevid: &str) -> Value {
         .item
         .expect("the device item");
     serde_json::to_value(serde_dynamo::Item::from(item)).unwrap()
-}
-
-/// Invokes the stack's notify function with `event` (Lambda's Invoke API) and returns its answer.
-async fn invoke_notify(stack: &Stack, event: &Value) -> Value {
-    let endpoint =
-        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
-    let function = stack.output("NotifyFunctionName");
-    let answer = reqwest::Client::new()
-        .post(format!(
-            "{endpoint}/2015-03-31/functions/{function}/invocations"
-        ))
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, \
-             SignedHeaders=host, Signature=0",
-        )
-        .json(event)
-        .send()
-        .await
-        .expect("Lambda answers");
-    assert!(answer.status().is_success(), "{answer:?}");
-    answer.json().await.expect("a JSON answer")
 }
 
 // Y.3059 7 iv e

@@ -18,8 +18,8 @@ use trustreg_core::status::{Policy, Reason, TrustStatus};
 use trustreg_device::RegistryClient;
 use trustreg_device::client::{ReportParams, acknowledgement_jws, registration_jws, report_jws};
 use trustreg_tests::{
-    Manufacturer, Stack, challenge, imei, localstack, random_imei, send, sensor_info,
-    signed_request, test_admin,
+    Manufacturer, Stack, challenge, imei, invoke_notify, localstack, random_imei, scheduled_event,
+    send, sensor_info, signed_request, test_admin,
 };
 
 /// The domain whose policy these tests change: their own, added at run time, so no other
@@ -198,29 +198,6 @@ async fn the_device_reports_through_the_api() {
     assert_eq!(reports, 2);
 }
 
-/// What LocalStack's Lambda Invoke answered.
-async fn invoke_notify(stack: &Stack) -> serde_json::Value {
-    let endpoint =
-        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
-    let url = format!(
-        "{endpoint}/2015-03-31/functions/{}/invocations",
-        stack.output("NotifyFunctionName")
-    );
-    let event = serde_json::json!({
-        "version": "0", "id": "tests", "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": "000000000000", "time": "2026-01-01T00:00:00Z",
-        "region": "us-east-1", "resources": [], "detail": {}
-    });
-    let response = reqwest::Client::new()
-        .post(url)
-        .json(&event)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{response:?}");
-    response.json().await.unwrap()
-}
-
 // Y.3059 9.3 i c
 // Y.3059 6.1 f
 // A device whose report is overdue under its domain's policy becomes `unverified` without
@@ -250,7 +227,9 @@ async fn overdue_devices_become_unverified_on_schedule() {
     let device = store.get_device(&by_flow).await.unwrap().unwrap();
     assert_eq!(device.status, TrustStatus::Unverified);
     assert!(device.reasons.contains(&Reason::ReportOverdue));
-    assert_eq!(device.next_evaluation_at_ms, None);
+    // Overdue, it leaves the due index until its certificate expires.
+    let expiry = device.facts.certificate_not_after_ms.unwrap();
+    assert_eq!(device.next_evaluation_at_ms, Some(expiry + 1));
     let transitions = store.transitions_of(&by_flow).await.unwrap();
     let last = transitions.last().unwrap();
     assert_eq!(last.actor, "registry:scheduler");
@@ -268,7 +247,7 @@ async fn overdue_devices_become_unverified_on_schedule() {
     let mut status = TrustStatus::Trusted;
     // A backlog of earlier runs' devices may come first: each invocation works some off.
     for _ in 0..5 {
-        let run = invoke_notify(&stack).await;
+        let run = invoke_notify(&stack, &scheduled_event()).await;
         assert!(run["evaluated"].is_u64(), "{run}");
         status = store.get_device(&by_lambda).await.unwrap().unwrap().status;
         if status == TrustStatus::Unverified {

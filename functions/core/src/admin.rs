@@ -11,8 +11,12 @@ use crate::messages::{Purpose, RootClaims, RootRemovalClaims};
 use crate::records::RootOfTrust;
 use crate::rot;
 use crate::service::Registry;
+use crate::status::Facts;
 
 const MAX_ROT_TYPES: usize = 8;
+/// Revocations a root keeps; a manufacturer with more compromised intermediates than this has
+/// a compromised root.
+pub const MAX_REVOKED_INTERMEDIATES: usize = 256;
 /// How many devices of a removed root are read at a time.
 const ROOT_DEVICES_PAGE: usize = 100;
 
@@ -28,9 +32,14 @@ impl Registry {
         identifier_scopes: Vec<String>,
         actor: &str,
     ) -> Result<RootOfTrust, RegistryError> {
-        let result = self
-            .accept_root_inner(certificate_der, name, rot_types, identifier_scopes, actor)
-            .await;
+        let root = NewRoot {
+            der: certificate_der,
+            name,
+            rot_types,
+            identifier_scopes,
+            revoked_intermediates: Vec::new(),
+        };
+        let result = self.accept_root_inner(root, actor).await;
         if let Err(e) = &result {
             self.audit_rejection(actor, "accept-root", None, e).await;
         }
@@ -39,12 +48,16 @@ impl Registry {
 
     async fn accept_root_inner(
         &self,
-        der: &[u8],
-        name: &str,
-        rot_types: Vec<String>,
-        identifier_scopes: Vec<String>,
+        new: NewRoot<'_>,
         actor: &str,
     ) -> Result<RootOfTrust, RegistryError> {
+        let NewRoot {
+            der,
+            name,
+            rot_types,
+            identifier_scopes,
+            revoked_intermediates,
+        } = new;
         let (_, cert) = X509Certificate::from_der(der)
             .map_err(|e| RegistryError::MalformedChain(format!("root certificate: {e}")))?;
         let is_ca = cert
@@ -71,12 +84,24 @@ impl Registry {
             )));
         }
         rot::scope::validate(&identifier_scopes).map_err(RegistryError::Malformed)?;
+        let id = rot::root_id_for(der);
+        // Revocations are for good: a root put again keeps those made before.
+        let before = self
+            .store
+            .roots_of_trust()
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .map(|r| r.revoked_intermediates)
+            .unwrap_or_default();
+        let revoked = revocations(&before, revoked_intermediates)?;
         let root = RootOfTrust {
-            id: rot::root_id_for(der),
+            id,
             name: name.to_owned(),
             certificate: STANDARD.encode(der),
             rot_types,
             identifier_scopes,
+            revoked_intermediates: revoked,
         };
         let audit = self.audit(
             actor,
@@ -85,8 +110,103 @@ impl Registry {
             Ok(()),
         );
         self.store.put_root_of_trust(&root, &audit).await?;
+        let newly: Vec<String> = root
+            .revoked_intermediates
+            .iter()
+            .filter(|i| !before.contains(i))
+            .cloned()
+            .collect();
+        if !newly.is_empty() {
+            self.change_devices_of_root(&root.id, actor, "intermediate-revoked", |facts| {
+                let affected = facts.intermediates.iter().any(|i| newly.contains(i));
+                if affected {
+                    facts.intermediate_revoked = true;
+                }
+                affected
+            })
+            .await?;
+        }
         Ok(root)
     }
+
+    /// Applies `change` to every registered device that chains to root `id`, a page of the
+    /// root's device index at a time; `change` answers whether the device is affected, and
+    /// only those are written. Answers how many were.
+    async fn change_devices_of_root(
+        &self,
+        id: &str,
+        actor: &str,
+        action: &str,
+        change: impl Fn(&mut Facts) -> bool,
+    ) -> Result<u64, RegistryError> {
+        // A device's root never changes, so paging while its devices change is stable.
+        let mut changed = 0u64;
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .devices_of_root(id, cursor.as_deref(), ROOT_DEVICES_PAGE)
+                .await?;
+            for regdevid in &page.items {
+                let Some(device) = self.store.get_device(regdevid).await? else {
+                    continue;
+                };
+                // A deregistered device keeps the facts it ended with (6.3 e).
+                if device.facts.deregistration.is_some() || !change(&mut device.facts.clone()) {
+                    continue;
+                }
+                match self
+                    .change_registered_device(regdevid, actor, action, Ok(()), |facts| {
+                        change(facts);
+                    })
+                    .await
+                {
+                    Ok(_) => changed += 1,
+                    Err(RegistryError::Deregistered(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(changed),
+            }
+        }
+    }
+}
+
+/// A root as an administrator puts it.
+struct NewRoot<'a> {
+    der: &'a [u8],
+    name: &'a str,
+    rot_types: Vec<String>,
+    identifier_scopes: Vec<String>,
+    revoked_intermediates: Vec<String>,
+}
+
+/// The revoked intermediates of a root put again: those revoked `before`, then the new ones,
+/// each once; every one an `rot::intermediate_id`.
+fn revocations(before: &[String], new: Vec<String>) -> Result<Vec<String>, RegistryError> {
+    let mut revoked = before.to_vec();
+    for id in new {
+        let well_formed =
+            id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !well_formed {
+            return Err(RegistryError::Malformed(
+                "revoked_intermediates holds SHA-256 fingerprints of intermediate CA \
+                 certificates, 64 lowercase hex digits each"
+                    .into(),
+            ));
+        }
+        if !revoked.contains(&id) {
+            revoked.push(id);
+        }
+    }
+    if revoked.len() > MAX_REVOKED_INTERMEDIATES {
+        return Err(RegistryError::Malformed(format!(
+            "a root holds at most {MAX_REVOKED_INTERMEDIATES} revoked intermediates"
+        )));
+    }
+    Ok(revoked)
 }
 
 impl Registry {
@@ -130,11 +250,18 @@ impl Registry {
             name,
             rot_types,
             identifier_scopes,
+            revoked_intermediates,
             ..
         } = signed.claims;
         let admin = signed.actor.audit_name();
-        self.accept_root_inner(&der, &name, rot_types, identifier_scopes, &admin)
-            .await
+        let root = NewRoot {
+            der: &der,
+            name: &name,
+            rot_types,
+            identifier_scopes,
+            revoked_intermediates,
+        };
+        self.accept_root_inner(root, &admin).await
     }
 
     /// `DELETE /v1/admin/roots/{id}`: a JWS signed by an administrator over a `root` nonce.
@@ -174,32 +301,11 @@ impl Registry {
         }
         let audit = self.audit(&admin, "remove-root", root_target(id), Ok(()));
         self.store.remove_root_of_trust(id, &audit).await?;
-        // A device's root never changes, so paging while its devices change is stable.
-        let mut changed = 0u64;
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .devices_of_root(id, cursor.as_deref(), ROOT_DEVICES_PAGE)
-                .await?;
-            for regdevid in &page.items {
-                // A deregistered device keeps the facts it ended with (6.3 e).
-                match self
-                    .change_registered_device(regdevid, &admin, "root-removed", Ok(()), |facts| {
-                        facts.root_revoked = true;
-                    })
-                    .await
-                {
-                    Ok(_) => changed += 1,
-                    Err(RegistryError::Deregistered(_)) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(changed),
-            }
-        }
+        self.change_devices_of_root(id, &admin, "root-removed", |facts| {
+            facts.root_revoked = true;
+            true
+        })
+        .await
     }
 }
 

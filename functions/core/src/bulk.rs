@@ -26,11 +26,10 @@ use crate::ports::{Created, NewDevice};
 use crate::records::DomainPolicy;
 use crate::records::{DeviceRecord, Transition};
 use crate::register::{
-    Cnf, Credential, Registered, certified, published_for, validate_device_info,
+    Cnf, Credential, Registered, certified, published_for, registration_facts, validate_device_info,
 };
 use crate::rot::{self, AcceptedRoot, VerifiedDevice};
 use crate::service::Registry;
-use crate::status::Facts;
 
 pub use trustreg_model::messages::MAX_BULK_ITEMS;
 
@@ -153,6 +152,7 @@ impl Registry {
                         .registered_again(
                             existing,
                             &candidate.device.key_thumbprint,
+                            candidate.device.facts.certificate_not_after_ms,
                             &actor.audit_name(),
                         )
                         .await;
@@ -220,6 +220,7 @@ impl Registry {
                         self.registered_again(
                             existing,
                             &candidate.device.key_thumbprint,
+                            candidate.device.facts.certificate_not_after_ms,
                             &actor_name,
                         )
                         .await
@@ -269,12 +270,7 @@ impl Registry {
         let trust_domains = self.trust_domains_of(&item.trust_domains, stored_policies)?;
         let policies = policies_for(stored_policies, &self.config.policy, &trust_domains);
         check_rot_type(&trust_domains, &policies, &item.device.rot.kind)?;
-        let facts = Facts {
-            rot_verified: true,
-            rot_type: Some(item.device.rot.kind.clone()),
-            last_report_at_ms: Some(now),
-            ..Facts::default()
-        };
+        let facts = registration_facts(&verified, &item.device.rot.kind, now);
         let evaluation = evaluate_all(&policies, &facts, now);
         let public_key = jose::jwk_from_key(&verified.public_key);
         let device = DeviceRecord {

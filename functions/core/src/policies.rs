@@ -49,8 +49,7 @@ pub fn evaluate_all(policies: &[Policy], facts: &Facts, now_ms: u64) -> Evaluati
 pub fn next_evaluation_all(policies: &[Policy], facts: &Facts, now_ms: u64) -> Option<u64> {
     policies
         .iter()
-        .filter_map(|p| next_evaluation_at_ms(p, facts))
-        .filter(|due| *due >= now_ms)
+        .filter_map(|p| next_evaluation_at_ms(p, facts, now_ms))
         .min()
 }
 

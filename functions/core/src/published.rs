@@ -43,6 +43,9 @@ pub struct PublishedRoot {
     pub certificate: String,
     /// The identifiers it may certify (`rot::scope`).
     pub identifier_scopes: Vec<String>,
+    /// Intermediate CAs under it that are revoked (`rot::intermediate_id`): a device's chain
+    /// through one of them proves nothing (7 ii).
+    pub revoked_intermediates: Vec<String>,
 }
 
 const PRACTICE_STATEMENT: &str = include_str!("practice_statement.md");
@@ -94,6 +97,7 @@ impl Registry {
                     rot_types: r.rot_types,
                     certificate: r.certificate,
                     identifier_scopes: r.identifier_scopes,
+                    revoked_intermediates: r.revoked_intermediates,
                 })
                 .collect(),
             protocols: vec!["https"],

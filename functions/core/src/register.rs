@@ -138,16 +138,14 @@ impl Registry {
         // A read first spares a KMS signature on repeats; uniqueness itself rests on the
         // conditional write below.
         if let Some(existing) = self.store.get_device(&regdevid).await? {
-            return self.registered_again(existing, &thumbprint, actor).await;
+            let last = chain_last_ms(&verified);
+            return self
+                .registered_again(existing, &thumbprint, Some(last), actor)
+                .await;
         }
 
         let now = self.clock.now_ms();
-        let facts = Facts {
-            rot_verified: true,
-            rot_type: Some(claims.device.rot.kind.clone()),
-            last_report_at_ms: Some(now),
-            ..Facts::default()
-        };
+        let facts = registration_facts(&verified, &claims.device.rot.kind, now);
         let evaluation = evaluate_all(&policies, &facts, now);
         let next_evaluation_at_ms = next_evaluation_all(&policies, &facts, now);
         // A new owner starts unverified, as the facts above already say.
@@ -224,7 +222,8 @@ impl Registry {
                     .get_device(&holder)
                     .await?
                     .ok_or_else(|| RegistryError::DeviceNotFound(holder.to_string()))?;
-                self.registered_again(existing, &thumbprint, actor).await
+                self.registered_again(existing, &thumbprint, Some(chain_last_ms(&verified)), actor)
+                    .await
             }
         }
     }
@@ -234,17 +233,43 @@ impl Registry {
         &self,
         existing: DeviceRecord,
         thumbprint: &str,
+        chain_last_ms: Option<u64>,
         actor: &str,
     ) -> Result<Registered, RegistryError> {
         // Its RegDevID is never issued again (6.3 e), to the same key or another; and it is no
         // clone of a device whose registration ended, so nothing is recorded on it.
         crate::deregistration::refuse_if_deregistered(&existing)?;
         if existing.key_thumbprint == thumbprint {
+            // The same key with a chain valid for longer: its manufacturer renewed the
+            // certificate, and the device's expiry moves with it (a `certificate_expired`
+            // device is trusted again).
+            let renewed = chain_last_ms.filter(|new| {
+                existing
+                    .facts
+                    .certificate_not_after_ms
+                    .is_none_or(|old| *new > old)
+            });
+            let device = match renewed {
+                Some(last) => {
+                    self.change_registered_device(
+                        &existing.regdevid,
+                        actor,
+                        "renew-certificate",
+                        Ok(()),
+                        |facts| {
+                            let old = facts.certificate_not_after_ms.unwrap_or(0);
+                            facts.certificate_not_after_ms = Some(old.max(last));
+                        },
+                    )
+                    .await?
+                }
+                None => existing,
+            };
             return Ok(Registered {
                 response: RegistrationResponse {
-                    regdevid: existing.regdevid.to_string(),
-                    status: existing.status,
-                    credential: existing.credential,
+                    regdevid: device.regdevid.to_string(),
+                    status: device.status,
+                    credential: device.credential,
                 },
                 created: false,
             });
@@ -393,6 +418,27 @@ pub(crate) fn published_for(verified: &VerifiedDevice, rot: &str) -> Result<(), 
             rot: rot.to_owned(),
         })
     }
+}
+
+/// What a registration proves of a device (single or bulk): its root of trust, of the claimed
+/// type, until its chain expires; its initial information counts as its first report (9.3 iv).
+pub(crate) fn registration_facts(verified: &VerifiedDevice, rot: &str, now_ms: u64) -> Facts {
+    Facts {
+        rot_verified: true,
+        rot_type: Some(rot.to_owned()),
+        intermediates: verified.intermediates.clone(),
+        certificate_not_after_ms: Some(chain_last_ms(verified)),
+        last_report_at_ms: Some(now_ms),
+        ..Facts::default()
+    }
+}
+
+/// The last millisecond of the chain's last valid second (webpki compares whole seconds).
+fn chain_last_ms(verified: &VerifiedDevice) -> u64 {
+    verified
+        .not_after_unix
+        .saturating_mul(1000)
+        .saturating_add(999)
 }
 
 pub(crate) fn validate_device_info(info: &DeviceInfo) -> Result<(), RegistryError> {

@@ -494,7 +494,9 @@ async fn an_overdue_report_makes_the_device_unverified_on_the_scheduled_evaluati
     let stored = h.stored(&late);
     assert_eq!(stored.status, TrustStatus::Unverified);
     assert_eq!(stored.reasons, vec![Reason::ReportOverdue]);
-    assert_eq!(stored.next_evaluation_at_ms, None);
+    // Overdue, it leaves the due index until its certificate expires.
+    let expiry = stored.facts.certificate_not_after_ms.unwrap();
+    assert_eq!(stored.next_evaluation_at_ms, Some(expiry + 1));
     let state = h.store.snapshot();
     let t = state.transitions.last().unwrap();
     assert_eq!(t.regdevid.to_string(), late.regdevid);

@@ -24,6 +24,8 @@ pub enum RegistryError {
     UntrustedRoot,
     #[error("a certificate of the chain is expired or not yet valid")]
     CertificateExpired,
+    #[error("the certificate chain goes through the revoked intermediate CA {0}")]
+    IntermediateRevoked(String),
     #[error("the certificate chain is invalid: {0}")]
     InvalidChain(String),
     #[error("the certificate chain is malformed: {0}")]
@@ -122,6 +124,7 @@ impl RegistryError {
             Self::BadSignature => C::BadSignature,
             Self::UntrustedRoot => C::UntrustedRoot,
             Self::CertificateExpired => C::CertificateExpired,
+            Self::IntermediateRevoked(_) => C::IntermediateRevoked,
             Self::InvalidChain(_) => C::InvalidCertificateChain,
             Self::MalformedChain(_) => C::MalformedCertificateChain,
             Self::UnsupportedKey(_) => C::UnsupportedKey,
@@ -182,6 +185,7 @@ impl From<ChainError> for RegistryError {
         match e {
             ChainError::UntrustedRoot => Self::UntrustedRoot,
             ChainError::Expired => Self::CertificateExpired,
+            ChainError::IntermediateRevoked(id) => Self::IntermediateRevoked(id),
             ChainError::BadChain(why) => Self::InvalidChain(why),
             ChainError::Malformed(why) => Self::MalformedChain(why),
             ChainError::UnsupportedKey(why) => Self::UnsupportedKey(why),

@@ -41,6 +41,7 @@ error_codes! {
     BadSignature => ("bad-signature", 401, "The signature does not verify"),
     UntrustedRoot => ("untrusted-root", 403, "The certificate chain leads to no accepted root of trust"),
     CertificateExpired => ("certificate-expired", 403, "A certificate is expired or not yet valid"),
+    IntermediateRevoked => ("intermediate-revoked", 403, "The certificate chain goes through a revoked intermediate CA"),
     InvalidCertificateChain => ("invalid-certificate-chain", 403, "The certificate chain is invalid"),
     MalformedCertificateChain => ("malformed-certificate-chain", 400, "The certificate chain is malformed"),
     UnsupportedKey => ("unsupported-key", 400, "The key type is not supported"),

@@ -496,6 +496,10 @@ pub struct RootClaims {
     pub rot_types: Vec<String>,
     /// The identifiers the root may certify (`rot::scope`): `imei:<TAC>`, `mac:<OUI>`, ...
     pub identifier_scopes: Vec<String>,
+    /// Intermediate CAs under the root to revoke (`rot::intermediate_id`); those revoked
+    /// before stay revoked.
+    #[serde(default)]
+    pub revoked_intermediates: Vec<String>,
 }
 
 /// Payload of `DELETE /v1/admin/roots/{id}`, signed by an administrator over a `root` nonce.

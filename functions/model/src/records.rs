@@ -123,6 +123,10 @@ pub struct RootOfTrust {
     /// existed has none, and certifies nothing until an administrator gives it its ranges.
     #[serde(default)]
     pub identifier_scopes: Vec<String>,
+    /// Intermediate CAs under it that an administrator revoked (`rot::intermediate_id`), for
+    /// good: putting the root again keeps them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked_intermediates: Vec<String>,
 }
 
 impl RootOfTrust {
@@ -137,6 +141,7 @@ impl RootOfTrust {
                 .ok()?,
             scopes: self.identifier_scopes.clone(),
             rot_types: self.rot_types.clone(),
+            revoked_intermediates: self.revoked_intermediates.clone(),
         })
     }
 }

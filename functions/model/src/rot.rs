@@ -41,6 +41,8 @@ pub enum ChainError {
     UntrustedRoot,
     #[error("a certificate in the chain is expired or not yet valid")]
     Expired,
+    #[error("the chain goes through the intermediate CA {0}, which its root revoked")]
+    IntermediateRevoked(String),
     #[error("certificate chain is invalid: {0}")]
     BadChain(String),
     #[error("device key must be an ECDSA P-256 key: {0}")]
@@ -56,6 +58,9 @@ pub struct AcceptedRoot {
     pub scopes: Vec<String>,
     /// The root-of-trust types it is published for (Y.3059 7 ii): its devices claim one.
     pub rot_types: Vec<String>,
+    /// Intermediate CAs under it that an administrator revoked (`intermediate_id`): a chain
+    /// through one of them proves nothing.
+    pub revoked_intermediates: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +73,12 @@ pub struct VerifiedDevice {
     /// Identifiers the leaf names outside its root's scope: they prove nothing.
     pub out_of_scope: Vec<Identifier>,
     pub leaf_fingerprint: String,
+    /// The last second the verified chain is valid: the earliest `notAfter` of the leaf and
+    /// the intermediates it was verified through (webpki checked each at verification).
     pub not_after_unix: u64,
+    /// Lowercase hex SHA-256 of each intermediate CA the chain was verified through, leaf
+    /// side first.
+    pub intermediates: Vec<String>,
     /// The root-of-trust types the anchoring root is published for (`AcceptedRoot::rot_types`).
     pub rot_types: Vec<String>,
 }
@@ -76,6 +86,12 @@ pub struct VerifiedDevice {
 /// The id of a root: lowercase hex SHA-256 of its DER.
 pub fn root_id_for(der: &[u8]) -> String {
     HEXLOWER.encode(&Sha256::digest(der))
+}
+
+/// The id of an intermediate CA, as a root's `revoked_intermediates` names it: lowercase hex
+/// SHA-256 of its DER, like a root's.
+pub fn intermediate_id(der: &[u8]) -> String {
+    root_id_for(der)
 }
 
 /// Checks that `der` can serve as a trust anchor, before an administrator adds it; returns its id.
@@ -136,6 +152,14 @@ pub fn verify_device_chain(
             None,
         )
         .map_err(map_webpki_error)?;
+    let details = leaf_details(leaf_der)?;
+    let mut not_after_unix = details.not_after_unix;
+    let mut through = Vec::new();
+    for ca in path.intermediate_certificates() {
+        let der = ca.der();
+        not_after_unix = not_after_unix.min(not_after_of(der.as_ref())?);
+        through.push(intermediate_id(der.as_ref()));
+    }
     let anchor = path.anchor();
     let root_index = anchors
         .iter()
@@ -148,8 +172,13 @@ pub fn verify_device_chain(
     let root = accepted_roots
         .get(root_index)
         .ok_or(ChainError::UntrustedRoot)?;
+    if let Some(revoked) = through
+        .iter()
+        .find(|id| root.revoked_intermediates.contains(id))
+    {
+        return Err(ChainError::IntermediateRevoked(revoked.clone()));
+    }
 
-    let details = leaf_details(leaf_der)?;
     let (identifiers, out_of_scope) = details
         .identifiers
         .into_iter()
@@ -160,7 +189,8 @@ pub fn verify_device_chain(
         identifiers,
         out_of_scope,
         leaf_fingerprint: HEXLOWER.encode(&Sha256::digest(leaf_der)),
-        not_after_unix: details.not_after_unix,
+        not_after_unix,
+        intermediates: through,
         rot_types: root.rot_types.clone(),
     })
 }
@@ -218,12 +248,21 @@ fn leaf_details(der: &[u8]) -> Result<LeafDetails, ChainError> {
             }
         }
     }
-    let not_after_unix = u64::try_from(cert.validity().not_after.timestamp()).unwrap_or(0);
     Ok(LeafDetails {
         public_key,
         identifiers,
-        not_after_unix,
+        not_after_unix: validity_end(&cert),
     })
+}
+
+fn validity_end(cert: &x509_parser::certificate::X509Certificate<'_>) -> u64 {
+    u64::try_from(cert.validity().not_after.timestamp()).unwrap_or(0)
+}
+
+fn not_after_of(der: &[u8]) -> Result<u64, ChainError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| ChainError::Malformed(format!("intermediate: {e}")))?;
+    Ok(validity_end(&cert))
 }
 
 fn map_webpki_error(error: webpki::Error) -> ChainError {

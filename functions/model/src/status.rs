@@ -87,6 +87,13 @@ pub struct Facts {
     pub rot_type: Option<String>,
     /// The manufacturer root the device chains to was revoked (7 ii).
     pub root_revoked: bool,
+    /// The intermediate CAs its chain goes through (`rot::intermediate_id`), leaf side
+    /// first: what an administrator's revocation of one of them is held against.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intermediates: Vec<String>,
+    /// One of `intermediates` was revoked under its root (7 ii).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub intermediate_revoked: bool,
     pub acknowledged: bool,
     pub owner_verified: bool,
     /// Open vulnerabilities by id, so fixing one removes exactly that one (9.3 ii b).
@@ -95,6 +102,12 @@ pub struct Facts {
     /// When the device last reported its security parameters, signed; registration carries
     /// the initial ones (9.3 iv), so it counts as the first report.
     pub last_report_at_ms: Option<u64>,
+    /// The last millisecond the device's certificate chain is valid: the earliest `notAfter`
+    /// of its leaf and intermediates. Past it the chain proves nothing any more (7 ii) and the
+    /// device is `unverified` until it registers a new certificate. `None` for a device
+    /// stored before it was kept here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_not_after_ms: Option<u64>,
     /// Another key claimed this device's identifier (possible clone).
     #[serde(default)]
     pub clone_reports: u32,
@@ -155,6 +168,8 @@ pub struct OpenVulnerability {
 pub enum Reason {
     RotNotVerified,
     RootRevoked,
+    /// An intermediate CA of the device's chain was revoked under its root.
+    IntermediateRevoked,
     /// A domain of the device does not accept its root-of-trust type (any more): the device
     /// is `unverified` (the rule: its root is still proven, the domain's bar moved).
     RotTypeNotAccepted,
@@ -164,6 +179,10 @@ pub enum Reason {
     ReportOverdue,
     PossibleClone,
     Hold,
+    /// The device's certificate chain expired (`Facts::certificate_not_after_ms`): its
+    /// manufacturer no longer vouches for the key, which is no sign of compromise, so the
+    /// device is `unverified`.
+    CertificateExpired,
     /// The registration ended (6.3 e).
     Deregistered,
 }
@@ -175,6 +194,7 @@ impl Reason {
             self,
             Self::RotNotVerified
                 | Self::RootRevoked
+                | Self::IntermediateRevoked
                 | Self::VulnerabilityOpen
                 | Self::PossibleClone
                 | Self::Hold
@@ -188,15 +208,28 @@ pub struct Evaluation {
     pub reasons: Vec<Reason>,
 }
 
-/// When time alone will change the evaluation (a report falls due), if ever: the scheduled
-/// evaluation looks at devices from then on.
-pub fn next_evaluation_at_ms(policy: &Policy, facts: &Facts) -> Option<u64> {
+/// When the device's report falls due under `policy`, if the policy asks for reports.
+fn report_due_at_ms(policy: &Policy, facts: &Facts) -> Option<u64> {
     let max = policy.max_report_age_seconds?;
     Some(
         facts
             .last_report_at_ms?
             .saturating_add(max.saturating_mul(1000)),
     )
+}
+
+/// The first time after `now_ms` at which time alone changes the evaluation (a report falls
+/// due, the certificate chain expires), if ever: the scheduled evaluation looks at the device
+/// from then on. A time already past has had its effect and is not one.
+pub fn next_evaluation_at_ms(policy: &Policy, facts: &Facts, now_ms: u64) -> Option<u64> {
+    let expiry = facts
+        .certificate_not_after_ms
+        .map(|last| last.saturating_add(1));
+    report_due_at_ms(policy, facts)
+        .into_iter()
+        .chain(expiry)
+        .filter(|at| *at >= now_ms)
+        .min()
 }
 
 /// `trusted` needs all checks good; `unreliable` follows any hard failure; otherwise `unverified`.
@@ -215,6 +248,9 @@ pub fn evaluate(policy: &Policy, facts: &Facts, now_ms: u64) -> Evaluation {
     }
     if facts.root_revoked {
         reasons.push(Reason::RootRevoked);
+    }
+    if facts.intermediate_revoked {
+        reasons.push(Reason::IntermediateRevoked);
     }
     // A policy changed since the device joined applies to it as much as to a new device.
     if let Some(rot) = &facts.rot_type
@@ -238,11 +274,17 @@ pub fn evaluate(policy: &Policy, facts: &Facts, now_ms: u64) -> Evaluation {
     }
     let overdue = match (policy.max_report_age_seconds, facts.last_report_at_ms) {
         (Some(_), None) => true,
-        (Some(_), Some(_)) => next_evaluation_at_ms(policy, facts).is_some_and(|due| now_ms > due),
+        (Some(_), Some(_)) => report_due_at_ms(policy, facts).is_some_and(|due| now_ms > due),
         (None, _) => false,
     };
     if overdue {
         reasons.push(Reason::ReportOverdue);
+    }
+    if facts
+        .certificate_not_after_ms
+        .is_some_and(|last| now_ms > last)
+    {
+        reasons.push(Reason::CertificateExpired);
     }
     if facts.clone_reports > 0 {
         reasons.push(Reason::PossibleClone);
@@ -405,7 +447,10 @@ mod tests {
             last_report_at_ms: Some(NOW),
             ..good()
         };
-        assert_eq!(next_evaluation_at_ms(&policy, &facts), Some(NOW + 60_000));
+        assert_eq!(
+            next_evaluation_at_ms(&policy, &facts, NOW),
+            Some(NOW + 60_000)
+        );
         assert_eq!(
             evaluate(&policy, &facts, NOW + 60_000).status,
             TrustStatus::Trusted
@@ -421,7 +466,7 @@ mod tests {
             evaluate(&policy, &never, NOW).status,
             TrustStatus::Unverified
         );
-        assert_eq!(next_evaluation_at_ms(&Policy::default(), &facts), None);
+        assert_eq!(next_evaluation_at_ms(&Policy::default(), &facts, NOW), None);
     }
 
     // Y.3059 6.3 e
@@ -459,5 +504,51 @@ mod tests {
             assert_eq!(s.as_str().parse::<TrustStatus>().ok(), Some(s));
         }
         assert!("maybe".parse::<TrustStatus>().is_err());
+    }
+
+    // Y.3059 7 ii
+    // The chain proves the root of trust until its last valid millisecond; after it the
+    // device is unverified, and the scheduled evaluation is due then even when a report is
+    // due later, or fell due already.
+    #[test]
+    fn an_expired_certificate_makes_the_device_unverified_at_its_expiry() {
+        let policy = Policy {
+            max_report_age_seconds: Some(3600),
+            ..Policy::default()
+        };
+        let facts = Facts {
+            last_report_at_ms: Some(NOW),
+            certificate_not_after_ms: Some(NOW + 60_000),
+            ..good()
+        };
+        assert_eq!(
+            next_evaluation_at_ms(&policy, &facts, NOW),
+            Some(NOW + 60_001)
+        );
+        assert_eq!(
+            evaluate(&policy, &facts, NOW + 60_000).status,
+            TrustStatus::Trusted
+        );
+        let expired = evaluate(&policy, &facts, NOW + 60_001);
+        assert_eq!(expired.status, TrustStatus::Unverified);
+        assert_eq!(expired.reasons, vec![Reason::CertificateExpired]);
+        // Past the expiry only the report remains ahead; past both, nothing.
+        assert_eq!(
+            next_evaluation_at_ms(&policy, &facts, NOW + 60_002),
+            Some(NOW + 3_600_000)
+        );
+        assert_eq!(
+            next_evaluation_at_ms(&policy, &facts, NOW + 3_600_001),
+            None
+        );
+        // A report overdue already does not hide the expiry still ahead.
+        let overdue = Facts {
+            last_report_at_ms: Some(NOW - 7_200_000),
+            ..facts
+        };
+        assert_eq!(
+            next_evaluation_at_ms(&policy, &overdue, NOW),
+            Some(NOW + 60_001)
+        );
     }
 }

@@ -101,6 +101,7 @@ async fn removing_a_root_makes_its_devices_unreliable() {
         certificate: String::new(),
         rot_types: vec!["secure-element".into()],
         identifier_scopes: vec!["imei:35".into()],
+        revoked_intermediates: Vec::new(),
     };
     f.store.lock().roots.insert(root.id.clone(), root);
     for n in 0..(ROOT_DEVICES_PAGE as u32 + 5) {
@@ -134,4 +135,65 @@ async fn removing_a_root_makes_its_devices_unreliable() {
         remove(&f, "root").await,
         Err(RegistryError::RootNotFound(_))
     ));
+}
+
+// Y.3059 7 ii
+// Revoking an intermediate CA (the root put again with `revoked_intermediates`) makes the
+// devices whose chain went through it unreliable, over several pages of the root's devices,
+// and no other; a malformed id is refused; a later put without it keeps the revocation and
+// changes no device again.
+#[tokio::test]
+async fn revoking_an_intermediate_makes_its_devices_unreliable() {
+    let f = Fixture::new();
+    let der = ca_der("Acme CA");
+    let id = rot::root_id_for(&der);
+    let (bad, good) = ("a".repeat(64), "b".repeat(64));
+    let claims = json!({"name": "Acme", "certificate": STANDARD.encode(&der),
+                        "rot_types": ["secure-element"],
+                        "identifier_scopes": ["imei:35"]});
+    put(&f, &id, "admin:ops", claims.clone()).await.unwrap();
+    let through = |intermediate: &str| {
+        let (root, intermediate) = (id.clone(), intermediate.to_owned());
+        move |d: &mut crate::records::DeviceRecord| {
+            d.root_id = root;
+            d.facts.intermediates = vec![intermediate];
+        }
+    };
+    let mut cut = Vec::new();
+    for n in 0..(ROOT_DEVICES_PAGE as u32 + 3) {
+        cut.push(device(&f, n, None, through(&bad)).await);
+    }
+    let kept = device(&f, 900, None, through(&good)).await;
+
+    let mut malformed = claims.clone();
+    malformed["revoked_intermediates"] = json!(["ABC"]);
+    assert!(matches!(
+        put(&f, &id, "admin:ops", malformed).await,
+        Err(RegistryError::Malformed(_))
+    ));
+    let mut revoking = claims.clone();
+    revoking["revoked_intermediates"] = json!([bad]);
+    let root = put(&f, &id, "admin:ops", revoking).await.unwrap();
+    assert_eq!(root.revoked_intermediates, std::slice::from_ref(&bad));
+    let state = f.store.snapshot();
+    for regdevid in &cut {
+        let d = &state.devices[&regdevid.to_string()];
+        assert_eq!(d.status, TrustStatus::Unreliable, "{regdevid}");
+        assert_eq!(d.reasons, [crate::status::Reason::IntermediateRevoked]);
+    }
+    assert_eq!(
+        state.devices[&kept.to_string()].status,
+        TrustStatus::Trusted
+    );
+    assert_eq!(
+        f.audited("intermediate-revoked", Outcome::Accepted),
+        cut.len()
+    );
+
+    let again = put(&f, &id, "admin:ops", claims).await.unwrap();
+    assert_eq!(again.revoked_intermediates, [bad]);
+    assert_eq!(
+        f.audited("intermediate-revoked", Outcome::Accepted),
+        cut.len()
+    );
 }

@@ -216,12 +216,17 @@ async fn a_deregistered_device_takes_no_more_changes_and_never_registers_again()
     );
     let same_key = f
         .registry
-        .registered_again(before.clone(), &before.key_thumbprint, "device:x")
+        .registered_again(
+            before.clone(),
+            &before.key_thumbprint,
+            Some(u64::MAX),
+            "device:x",
+        )
         .await;
     assert!(matches!(same_key, Err(RegistryError::Deregistered(_))));
     let another_key = f
         .registry
-        .registered_again(before.clone(), "another-thumbprint", "device:x")
+        .registered_again(before.clone(), "another-thumbprint", None, "device:x")
         .await;
     assert!(matches!(another_key, Err(RegistryError::Deregistered(_))));
 

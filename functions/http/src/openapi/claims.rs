@@ -9,6 +9,7 @@ use crate::routes::Op;
 use serde_json::{Value, json};
 
 use trustreg_core::actors::MAX_KID;
+use trustreg_core::admin::MAX_REVOKED_INTERMEDIATES;
 use trustreg_core::domains::{MAX_DOMAIN_NAME, MAX_DOMAINS};
 use trustreg_core::virtual_ids::MAX_TTL_SECONDS;
 
@@ -307,6 +308,12 @@ pub(crate) fn claims(op: Op) -> Option<Claims> {
                     "description": "The identifiers it may certify",
                     "items": {"type": "string", "pattern":
                         "^(imei:[0-9]{1,14}|mac:[0-9a-f]{1,12}|eui64:[0-9a-f]{1,16}|serial:[!-.0-~]{1,64}|ipv6:[0-9a-fA-F:.]+/[0-9]{1,3})$"},
+                },
+                "revoked_intermediates": {
+                    "type": "array", "maxItems": MAX_REVOKED_INTERMEDIATES,
+                    "description": "Intermediate CAs under the root to revoke, by the hex \
+                        SHA-256 of their DER; those revoked before stay revoked",
+                    "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
                 },
             }),
             &["name", "certificate", "rot_types", "identifier_scopes"],

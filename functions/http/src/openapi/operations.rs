@@ -421,7 +421,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
             "root",
             "{nonce, htm, htu, name, certificate (base64 DER), rot_types, identifier_scopes \
              (imei:<TAC>, mac:<OUI>, eui64:<prefix>, serial:<manufacturer>, \
-             ipv6:<prefix>/<length>)}; id = the certificate's",
+             ipv6:<prefix>/<length>), revoked_intermediates?}; id = the certificate's",
         ),
         query: NONE,
         answer: json(200, "The accepted root", "RootOfTrust"),

@@ -565,6 +565,15 @@ pub(crate) fn components() -> Components {
                              eui64:<prefix>, serial:<manufacturer>, ipv6:<prefix>/<length>",
                         ),
                     ),
+                    (
+                        "revoked_intermediates?",
+                        strings(
+                            "Intermediate CAs under it that are revoked, by the hex SHA-256 \
+                             of their DER: a chain through one proves nothing (403 \
+                             intermediate-revoked; its devices unreliable, reason \
+                             intermediate_revoked)",
+                        ),
+                    ),
                 ],
             ),
         ),

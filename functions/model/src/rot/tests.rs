@@ -29,6 +29,7 @@ impl Ca {
             der: self.der.clone(),
             scopes: crate::rot::scope::every_identifier(),
             rot_types: vec!["secure-element".into()],
+            revoked_intermediates: Vec::new(),
         }
     }
 }
@@ -180,6 +181,57 @@ fn impostor_root_with_an_accepted_name_fails_the_signature_check() {
     assert!(verify_device_chain(&[leaf_der], &[impostor.accepted()], NOW).is_ok());
 }
 
+// Y.3059 7 ii
+// The chain proves the root of trust until its first certificate expires: an intermediate
+// that expires before the leaf ends it; the intermediates it went through are named.
+#[test]
+fn the_chain_expires_with_its_earliest_certificate() {
+    let ca = root("Acme Root");
+    let mut short = ca_params("Acme Factory 9");
+    short.not_after = date_time_ymd(2031, 1, 1);
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let der = short.signed_by(&key, &ca.issuer()).unwrap().der().to_vec();
+    let sub = Ca {
+        params: short,
+        key,
+        der,
+    };
+    let (leaf_der, _) = leaf(&sub);
+    let chain = [leaf_der, sub.der.clone(), ca.der.clone()];
+    let verified = verify_device_chain(&chain, &[ca.accepted()], NOW).unwrap();
+    assert_eq!(
+        verified.not_after_unix,
+        u64::try_from(date_time_ymd(2031, 1, 1).unix_timestamp()).unwrap()
+    );
+    assert_eq!(verified.intermediates, [intermediate_id(&sub.der)]);
+}
+
+// Y.3059 7 ii
+// A chain through an intermediate its root revoked proves nothing; another intermediate of
+// the same root still does.
+#[test]
+fn a_chain_through_a_revoked_intermediate_is_refused() {
+    let ca = root("Acme Root");
+    let (cut, kept) = (
+        intermediate("Acme Factory 1", &ca),
+        intermediate("Acme Factory 2", &ca),
+    );
+    let mut accepted = ca.accepted();
+    accepted.revoked_intermediates = vec![intermediate_id(&cut.der)];
+    let (leaf_der, _) = leaf(&cut);
+    assert_eq!(
+        verify_device_chain(
+            &[leaf_der, cut.der.clone()],
+            std::slice::from_ref(&accepted),
+            NOW
+        ),
+        Err(ChainError::IntermediateRevoked(intermediate_id(&cut.der)))
+    );
+    let (leaf_der, _) = leaf(&kept);
+    let verified = verify_device_chain(&[leaf_der, kept.der.clone()], &[accepted], NOW).unwrap();
+    assert_eq!(verified.intermediates, [intermediate_id(&kept.der)]);
+}
+
 // Y.3059 9.2 i a
 #[test]
 fn expired_and_not_yet_valid_leaves_are_rejected() {
@@ -323,6 +375,7 @@ fn root_ids_and_validation() {
         der: b"junk".to_vec(),
         scopes: crate::rot::scope::every_identifier(),
         rot_types: vec!["secure-element".into()],
+        revoked_intermediates: Vec::new(),
     };
     let verified = verify_device_chain(&[leaf_der], &[broken, ca.accepted()], NOW).unwrap();
     assert_eq!(verified.root_id, ca.accepted().id);
