@@ -8,18 +8,35 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use trustreg_core::ports::DeviceStore;
+use trustreg_core::status::{Policy, Reason, TrustStatus};
 use trustreg_device::RegistryClient;
 use trustreg_tests::devices::admin_hold;
 use trustreg_tests::subscriber::{Subscriber, domains, topic_arn};
 use trustreg_tests::{
-    Manufacturer, Stack, challenge, enquirer_token, imei, localstack, random_imei, send,
-    sensor_info, signed_request, test_admin,
+    Answer, Manufacturer, Stack, challenge, enquirer_token, imei, invoke_notify, localstack,
+    random_imei, scheduled_event, send, sensor_info, signed_request, test_admin,
 };
 
 /// Not one of the test stack's deployed domains (scripts/lib.sh). Added by the first run on a
 /// fresh stack, found hosted by the next ones: the test expects whichever applies.
 const DOMAIN: &str = "water";
 const DELIVERY: Duration = Duration::from_secs(30);
+
+/// `PUT /v1/admin/trust-domains/{name}` with `policy`, signed by the test administrator.
+async fn put_domain(api: &str, name: &str, policy: &Value) -> Answer {
+    let (admin, key) = test_admin();
+    let path = format!("/v1/admin/trust-domains/{name}");
+    let claims = json!({"nonce": challenge(api, "trust-domain").await, "policy": policy});
+    let jws = signed_request(&key, &format!("admin:{admin}"), "PUT", &path, &claims);
+    send(
+        "PUT",
+        format!("{api}{path}"),
+        None,
+        Some(("application/jose", jws)),
+    )
+    .await
+}
 
 async fn hosted(api: &str) -> Vec<Value> {
     let doc = send("GET", format!("{api}/v1/registry"), None, None).await;
@@ -38,17 +55,7 @@ async fn a_trust_domain_added_at_run_time_is_hosted_and_notified_on_its_own_topi
     let was_hosted = before.iter().any(|d| d["name"] == DOMAIN);
     let policy = before[0]["policy"].clone();
 
-    let (admin, key) = test_admin();
-    let path = format!("/v1/admin/trust-domains/{DOMAIN}");
-    let claims = json!({"nonce": challenge(&api, "trust-domain").await, "policy": policy});
-    let jws = signed_request(&key, &format!("admin:{admin}"), "PUT", &path, &claims);
-    let put = send(
-        "PUT",
-        format!("{api}{path}"),
-        None,
-        Some(("application/jose", jws)),
-    )
-    .await;
+    let put = put_domain(&api, DOMAIN, &policy).await;
     assert_eq!(put.status, if was_hosted { 200 } else { 201 }, "{put:?}");
     assert_eq!(put.body["name"], DOMAIN);
 
@@ -127,4 +134,79 @@ async fn a_trust_domain_added_at_run_time_is_hosted_and_notified_on_its_own_topi
         .find(|r| about(r))
         .expect("the hold is notified on the new domain's topic");
     assert_eq!(hold.attributes["status"], "unreliable");
+}
+
+/// The domain whose policy the re-evaluation test changes: its own, so that no other test's
+/// registrations meet its policy.
+const REEVALUATED: &str = "policy-reach";
+
+// Y.3059 6.1 f
+// Y.3059 7 ii
+// A policy change reaches the devices already registered in the domain without anyone
+// touching them: the domain stops accepting their root-of-trust type, and the change (its
+// first batch) and the scheduled evaluation (the rest, a batch per run) make each of them
+// unverified with the reason, the administrator named on the transition.
+#[tokio::test]
+async fn a_policy_change_reaches_the_devices_already_in_the_domain() {
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let sdk = localstack().await;
+    let store = stack.store(&sdk);
+    let open = serde_json::to_value(Policy::default()).unwrap();
+    let put = put_domain(&api, REEVALUATED, &open).await;
+    assert!(matches!(put.status, 200 | 201), "{put:?}");
+    let registry = stack.registry(&sdk, Arc::new(trustreg_aws::SystemClock));
+    let maker = Manufacturer::accepted_by(&registry).await;
+    let client = RegistryClient::new(api.clone()).unwrap();
+    let mut members = Vec::new();
+    for _ in 0..2 {
+        let id = imei(&random_imei());
+        let se = maker.device(&id);
+        let registered = client
+            .register(&se, &id, sensor_info(), vec![REEVALUATED.into()])
+            .await
+            .unwrap();
+        client.acknowledge(&se).await.unwrap();
+        members.push(registered.regdevid.parse().unwrap());
+    }
+
+    let tpm_only = Policy {
+        accepted_rot_types: vec!["tpm".into()],
+        ..Policy::default()
+    };
+    let put = put_domain(&api, REEVALUATED, &serde_json::to_value(&tpm_only).unwrap()).await;
+    assert_eq!(put.status, 200, "{put:?}");
+    let (admin, _) = test_admin();
+    assert_eq!(
+        put.body["reevaluation"]["by"],
+        format!("admin:{admin}"),
+        "{put:?}"
+    );
+    let mut complete = put.body["reevaluation"]["complete"] == true;
+    // The registry's other devices are read too (there is no index by domain): several runs.
+    for _ in 0..60 {
+        if complete {
+            break;
+        }
+        let run = invoke_notify(&stack, &scheduled_event()).await;
+        let ours = run["reevaluations"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{run}"))
+            .iter()
+            .find(|r| r["domain"] == REEVALUATED)
+            .cloned();
+        // Absent: another run (another test's) completed it.
+        complete = ours.is_none_or(|r| r["complete"] == true);
+    }
+    assert!(complete, "the re-evaluation did not complete");
+    for regdevid in &members {
+        let device = store.get_device(regdevid).await.unwrap().unwrap();
+        assert_eq!(device.status, TrustStatus::Unverified, "{device:?}");
+        assert_eq!(device.reasons, [Reason::RotTypeNotAccepted]);
+        let last = store.transitions_of(regdevid).await.unwrap().pop().unwrap();
+        assert_eq!(last.actor, format!("admin:{admin}"));
+        assert_eq!(last.cause, "policy-changed");
+    }
+    let reset = put_domain(&api, REEVALUATED, &open).await;
+    assert_eq!(reset.status, 200, "{reset:?}");
 }

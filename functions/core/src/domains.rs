@@ -68,6 +68,7 @@ mod tests {
             name: name.into(),
             policy: Policy::default(),
             updated_at_ms: 0,
+            reevaluation: None,
         }
     }
 

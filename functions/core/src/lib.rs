@@ -13,6 +13,7 @@ pub mod bulk;
 pub mod config;
 pub mod deregistration;
 pub mod device_changes;
+pub mod domain_reevaluation;
 pub mod domains;
 pub mod evaluation;
 pub mod exchange;

@@ -2,10 +2,11 @@
 //! registry's own; a device is evaluated under every domain it belongs to and gets the worst.
 
 use crate::actors::{Role, unverified_actor};
+use crate::domain_reevaluation::FIRST_BATCH;
 use crate::domains::MAX_DOMAINS;
 use crate::error::{NotifyError, RegistryError};
 use crate::messages::{DomainPolicyClaims, Purpose};
-use crate::records::{DeviceRecord, DomainPolicy, Transition};
+use crate::records::{DeviceRecord, DomainPolicy, Reevaluation, Transition};
 use crate::service::Registry;
 use crate::status::{Evaluation, Facts, Policy, TrustStatus, evaluate, next_evaluation_at_ms};
 
@@ -118,7 +119,8 @@ impl Registry {
     }
 
     /// An administrator sets a trust domain's policy (audited, refusals too). Devices already
-    /// registered follow it at their next change or scheduled evaluation. A domain not hosted
+    /// registered follow it in batches (`domain_reevaluation`), the first by this call. A
+    /// domain not hosted
     /// yet is added: its notification topic is made first (making it again is harmless, so
     /// a failed write is retried as it was sent), then its record, which makes it hosted.
     /// The topic of a deployed domain is made too when missing (a stack deployed without
@@ -147,10 +149,17 @@ impl Registry {
                 )));
             }
         }
-        let record = DomainPolicy {
+        let mut record = DomainPolicy {
             name: name.to_owned(),
             policy,
             updated_at_ms: self.clock.now_ms(),
+            // A domain added now has no devices to reach.
+            reevaluation: (!added).then(|| Reevaluation {
+                by: actor.to_owned(),
+                cursor: None,
+                changed: 0,
+                complete: false,
+            }),
         };
         let action = if added {
             "add-trust-domain"
@@ -159,6 +168,16 @@ impl Registry {
         };
         let audit = self.audit(actor, action, target, Ok(()));
         self.store.put_domain_policy(&record, &audit).await?;
+        // The policy holds from now on whatever this batch does: a failed one is left to the
+        // scheduled evaluation, which resumes from the stored progress.
+        let stored = record.clone();
+        if self
+            .reevaluate_domain(&mut record, FIRST_BATCH)
+            .await
+            .is_err()
+        {
+            record = stored;
+        }
         Ok(SetDomainPolicy { record, added })
     }
 
@@ -310,6 +329,7 @@ mod tests {
                 ..Policy::default()
             },
             updated_at_ms: 0,
+            reevaluation: None,
         }];
         let got = policies_for(
             &stored,

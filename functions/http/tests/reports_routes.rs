@@ -438,8 +438,9 @@ async fn a_rot_type_the_devices_root_is_not_published_for_is_refused() {
 
 // Y.3059 7 ii
 // Y.3059 6.1 f
-// A domain that stops accepting a device's root-of-trust type makes the device unverified at
-// its next evaluation (a report here), with the reason; the domain's other devices stay.
+// A domain that stops accepting a device's root-of-trust type makes the device unverified,
+// with the reason, by the policy change itself (its first batch) and at every evaluation
+// after it (a report here); the domain's other devices stay.
 #[tokio::test]
 async fn a_rot_type_a_domain_stops_accepting_makes_its_devices_unverified_when_evaluated() {
     let h = harness().await;
@@ -450,6 +451,7 @@ async fn a_rot_type_a_domain_stops_accepting_makes_its_devices_unverified_when_e
     let (se_device, tpm_device) = (se_device.unwrap(), tpm_device.unwrap());
     assert_eq!(h.stored(&se_device).status, TrustStatus::Trusted);
     h.energy_accepts_only_tpm().await;
+    assert_eq!(h.stored(&se_device).status, TrustStatus::Unverified);
     for device in [&se_device, &tpm_device] {
         let reply = h.report(device, "1.4.2", serde_json::json!({})).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");

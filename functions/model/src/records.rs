@@ -310,6 +310,25 @@ pub struct DomainPolicy {
     pub name: String,
     pub policy: crate::status::Policy,
     pub updated_at_ms: u64,
+    /// How far the change of the policy reached the domain's devices; `None` for a domain
+    /// added by it (no devices yet) or stored before this was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reevaluation: Option<Reevaluation>,
+}
+
+/// The re-evaluation of a trust domain's registered devices under its changed policy
+/// (6.1 f): a first batch by the change itself, the rest a batch at a time by the scheduled
+/// evaluation, each resuming where the last stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reevaluation {
+    /// Who changed the policy: the device changes it makes are theirs.
+    pub by: String,
+    /// Where the next batch starts in the domain's devices (an opaque search cursor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Devices whose status or reasons changed so far.
+    pub changed: u64,
+    pub complete: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
 //! The stack's two schedules: each trust domain's digest (9.4 i c) and the evaluation of the
-//! devices whose status time alone changes (9.3 i c; 6.1 f).
+//! devices whose status time alone changes (9.3 i c; 6.1 f), with the next batch of each
+//! policy change still reaching its domain's devices (6.1 f).
 
 use serde_json::{Value, json};
 use trustreg_core::Registry;
@@ -43,5 +44,22 @@ pub(crate) async fn evaluate(
     for (regdevid, error) in &run.failed {
         tracing::warn!(regdevid, error, "device not re-evaluated");
     }
-    Ok(serde_json::to_value(run)?)
+    // Policy changes not yet through their domains' devices: the next batch of each.
+    let reevaluations = registry
+        .continue_reevaluations(trustreg_core::domain_reevaluation::SCHEDULED_BATCH)
+        .await?;
+    let mut answer = serde_json::to_value(run)?;
+    answer["reevaluations"] = reevaluations
+        .iter()
+        .map(|(domain, progress)| {
+            tracing::info!(
+                domain,
+                changed = progress.changed,
+                complete = progress.complete,
+                "policy re-evaluation"
+            );
+            json!({"domain": domain, "changed": progress.changed, "complete": progress.complete})
+        })
+        .collect();
+    Ok(answer)
 }

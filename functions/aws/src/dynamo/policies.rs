@@ -1,7 +1,7 @@
 //! `PolicyStore` on DynamoDB: one item per trust domain (`pk=REGISTRY`, `sk=DOMAIN#<name>`).
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use trustreg_core::error::StoreError;
 use trustreg_core::ports::PolicyStore;
 use trustreg_core::records::{AuditRecord, DomainPolicy};
@@ -31,5 +31,18 @@ impl PolicyStore for DynamoStore {
             TxOutcome::Done => Ok(()),
             TxOutcome::ConditionFailed => Err(StoreError::Failed("unexpected condition".into())),
         }
+    }
+
+    async fn put_reevaluation(&self, policy: &DomainPolicy) -> Result<bool, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item(policy, keys::domain_policy(&policy.name))?))
+            .condition_expression("#at = :at")
+            .expression_attribute_names("#at", "updated_at_ms")
+            .expression_attribute_values(":at", AttributeValue::N(policy.updated_at_ms.to_string()))
+            .build()
+            .map_err(|e| StoreError::Failed(format!("put: {e}")))?;
+        let items = vec![TransactWriteItem::builder().put(put).build()];
+        Ok(matches!(self.transact(items).await?, TxOutcome::Done))
     }
 }

@@ -24,4 +24,17 @@ impl PolicyStore for MemoryStore {
         s.audit.push(audit.clone());
         Ok(())
     }
+
+    async fn put_reevaluation(&self, policy: &DomainPolicy) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        let current = s
+            .domain_policies
+            .get(&policy.name)
+            .is_some_and(|p| p.updated_at_ms == policy.updated_at_ms);
+        if current {
+            s.domain_policies
+                .insert(policy.name.clone(), policy.clone());
+        }
+        Ok(current)
+    }
 }

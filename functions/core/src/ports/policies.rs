@@ -15,4 +15,8 @@ pub trait PolicyStore: Send + Sync {
         policy: &DomainPolicy,
         audit: &AuditRecord,
     ) -> Result<(), StoreError>;
+    /// Stores `policy` with its re-evaluation's progress, unless the domain's policy changed
+    /// since (its stored `updated_at_ms` is not `policy`'s): false then, and the newer change's
+    /// own re-evaluation goes on.
+    async fn put_reevaluation(&self, policy: &DomainPolicy) -> Result<bool, StoreError>;
 }
