@@ -56,15 +56,62 @@ pub struct Levels {
 
 impl Levels {
     pub fn new(leaves: Vec<Hash>) -> Levels {
+        Levels::up_to(leaves, usize::MAX)
+    }
+
+    /// The levels of `leaves` up to level `height` only: a part of a larger tree, hashed on
+    /// its own (on its own core) and completed by `join`.
+    pub fn up_to(leaves: Vec<Hash>, height: usize) -> Levels {
         let mut levels = vec![leaves];
+        while levels.len() <= height {
+            match levels.last().filter(|l| l.len() > 1) {
+                Some(below) => {
+                    let above = pairs(below);
+                    levels.push(above);
+                }
+                None => break,
+            }
+        }
+        Levels { levels }
+    }
+
+    /// The tree of the parts' leaves, in order, from parts made by `up_to(_, height)`. Each
+    /// part but the last must hold a multiple of 2^`height` leaves: its blocks are then the
+    /// whole tree's, and only the levels above `height` are left to hash. Parts that do not
+    /// align are hashed again from their leaves rather than joined into a wrong tree.
+    pub fn join(parts: Vec<Levels>, height: usize) -> Levels {
+        let block = 1usize.checked_shl(height as u32).unwrap_or(0);
+        let aligned = parts
+            .split_last()
+            .is_none_or(|(_, init)| init.iter().all(|p| block != 0 && p.size() % block == 0));
+        if !aligned {
+            return Levels::new(parts.into_iter().flat_map(|p| p.leaf_hashes()).collect());
+        }
+        let mut levels: Vec<Vec<Hash>> = Vec::new();
+        for part in parts {
+            // Levels above `height` pair hashes within the part alone: not the tree's.
+            let own = part.levels.into_iter().take(height.saturating_add(1));
+            for (k, level) in own.enumerate() {
+                match levels.get_mut(k) {
+                    Some(joined) => joined.extend(level),
+                    None => levels.push(level),
+                }
+            }
+        }
+        // A level a part too small to reach is empty only if every part is that small.
+        levels.retain(|l| !l.is_empty());
+        if levels.is_empty() {
+            levels.push(Vec::new());
+        }
         while let Some(below) = levels.last().filter(|l| l.len() > 1) {
-            let above = below
-                .chunks_exact(2)
-                .map(|pair| node_hash(&pair[0], &pair[1]))
-                .collect();
+            let above = pairs(below);
             levels.push(above);
         }
         Levels { levels }
+    }
+
+    fn leaf_hashes(self) -> Vec<Hash> {
+        self.levels.into_iter().next().unwrap_or_default()
     }
 
     /// How many leaves the tree has.
@@ -93,6 +140,14 @@ impl Levels {
         }
         head
     }
+}
+
+/// The level above `below`: each aligned pair's node (a last odd hash waits for a larger tree).
+fn pairs(below: &[Hash]) -> Vec<Hash> {
+    below
+        .chunks_exact(2)
+        .map(|pair| node_hash(&pair[0], &pair[1]))
+        .collect()
 }
 
 /// PATH(m, D[n]) of RFC 6962: the audit path of leaf `index`, bottom up.
@@ -191,6 +246,50 @@ mod tests {
         for m in 0..=70 {
             assert_eq!(levels.root(m), root(&all[..m]), "prefix of {m}");
         }
+    }
+
+    #[test]
+    fn a_tree_joined_from_aligned_parts_is_the_whole_tree() {
+        let all = leaves(70);
+        for height in 0..4 {
+            let block = 1 << height;
+            // Parts of one, two and three blocks in turn, the last one short.
+            let mut parts = Vec::new();
+            let mut rest = &all[..];
+            for blocks in [1, 2, 3].into_iter().cycle() {
+                let take = (blocks * block).min(rest.len());
+                let (part, after) = rest.split_at(take);
+                parts.push(Levels::up_to(part.to_vec(), height));
+                rest = after;
+                if rest.is_empty() {
+                    break;
+                }
+            }
+            let joined = Levels::join(parts, height);
+            for m in 0..=70 {
+                assert_eq!(
+                    joined.root(m),
+                    root(&all[..m]),
+                    "height {height}, prefix of {m}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn parts_that_do_not_align_are_hashed_again_not_joined() {
+        let all = leaves(20);
+        let parts = vec![
+            Levels::up_to(all[..5].to_vec(), 2),
+            Levels::up_to(all[5..].to_vec(), 2),
+        ];
+        assert_eq!(Levels::join(parts, 2).root(20), root(&all));
+        assert_eq!(Levels::join(Vec::new(), 2).root(0), root(&[]));
+        let empty = vec![
+            Levels::up_to(Vec::new(), 2),
+            Levels::up_to(all[..3].to_vec(), 2),
+        ];
+        assert_eq!(Levels::join(empty, 2).root(3), root(&all[..3]));
     }
 
     proptest! {
