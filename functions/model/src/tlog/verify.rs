@@ -110,43 +110,42 @@ fn check_seen(checkpoint: &Checkpoint, tree: &merkle::Levels, seen: &Seen) -> Op
 /// The records served by id, as the API gives them.
 type ById = HashMap<String, (AuditRecord, Option<u64>)>;
 
-/// The records served, and those of a run of leaves by the leaf each claims: most leaves find
-/// their record at their own index, copied from the map in one read in the map's own order,
-/// rather than by hashing each leaf's id and reading the map at random (which took as long as
-/// hashing the leaves). A leaf whose slot holds another id, or none, looks its id up.
-struct Records<'a> {
-    by_id: &'a ById,
-    /// The index of the run's first leaf.
-    first: u64,
-    /// For each leaf of the run, the id and fields of a record that claims it.
-    by_index: Vec<Option<(&'a str, leaf::RecordFields<'a>)>>,
-}
+/// A leaf's slot: the id and fields of a record that claims the leaf, if one does.
+type Slot<'a> = Option<(&'a str, leaf::RecordFields<'a>)>;
 
-impl<'a> Records<'a> {
-    fn new(by_id: &'a ById, first: u64, leaves: usize) -> Self {
-        let mut by_index = vec![None; leaves];
-        for (id, (record, claimed)) in by_id {
-            let slot = claimed
-                .and_then(|c| c.checked_sub(first))
-                .and_then(|c| usize::try_from(c).ok())
-                .and_then(|c| by_index.get_mut(c));
-            if let Some(slot) = slot {
-                *slot = Some((id.as_str(), record.into()));
-            }
-        }
-        Records {
-            by_id,
-            first,
-            by_index,
+/// The slots of the `len` leaves from `first` on, filled in one read of the map in the map's
+/// own order: most leaves then find their record at their own index, where hashing each
+/// leaf's id and reading the map at random took as long as hashing the leaves. The fields
+/// are copied, not referred to, for the same reason.
+fn slots(by_id: &ById, first: u64, len: usize) -> Vec<Slot<'_>> {
+    let mut slots = vec![None; len];
+    for (id, (record, claimed)) in by_id {
+        let slot = claimed
+            .and_then(|c| c.checked_sub(first))
+            .and_then(|c| usize::try_from(c).ok())
+            .and_then(|c| slots.get_mut(c));
+        if let Some(slot) = slot {
+            *slot = Some((id.as_str(), record.into()));
         }
     }
+    slots
+}
 
+/// The records served, and the slots of a run of leaves from `first` on. A leaf whose slot
+/// holds another id, or none, looks its id up in the map.
+struct Records<'a, 's> {
+    by_id: &'a ById,
+    first: u64,
+    slots: &'s [Slot<'a>],
+}
+
+impl<'a> Records<'a, '_> {
     /// The record of `id` and the leaf it claims, for leaf `index`.
     fn get(&self, index: u64, id: &str) -> Option<(leaf::RecordFields<'a>, Option<u64>)> {
         let slot = index
             .checked_sub(self.first)
             .and_then(|i| usize::try_from(i).ok())
-            .and_then(|i| self.by_index.get(i))
+            .and_then(|i| self.slots.get(i))
             .copied()
             .flatten();
         match slot {
@@ -166,53 +165,121 @@ fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(16))
 }
 
-/// Leaves are shared between cores in blocks of 2^`BLOCK_HEIGHT`: a core then hashes every
-/// level of the tree up to its blocks' heads, aligned with the whole tree's. Below this many
-/// leaves, threads cost more than they save.
+/// Leaves are checked in blocks of 2^`BLOCK_HEIGHT`, each block's levels of the tree hashed
+/// with it, aligned with the whole tree's. Below one block, threads cost more than they save.
 const BLOCK_HEIGHT: usize = 12;
-const PARALLEL_FROM: usize = 1 << BLOCK_HEIGHT;
+const BLOCK: usize = 1 << BLOCK_HEIGHT;
 
-/// The tree of the entries, and what is wrong with each leaf, in leaf order: split over
-/// `threads` threads, each a run of whole blocks.
+/// The tree of the entries, and what is wrong with each leaf, in leaf order, on `threads`
+/// threads.
 fn check_leaves(
     entries: &[Vec<u8>],
     records: &ById,
     threads: usize,
 ) -> (merkle::Levels, Vec<Finding>) {
-    if threads <= 1 || entries.len() < PARALLEL_FROM {
-        let (hashes, findings) = check_part(0, entries, records);
+    if threads <= 1 || entries.len() < BLOCK {
+        let slots = slots(records, 0, entries.len());
+        let (hashes, findings) = check_run(0, entries, records, &slots);
         return (merkle::Levels::new(hashes), findings);
     }
-    let blocks = entries.len().div_ceil(PARALLEL_FROM);
-    let size = blocks.div_ceil(threads) * PARALLEL_FROM;
-    let parts: Vec<(merkle::Levels, Vec<Finding>)> = std::thread::scope(|scope| {
-        let running: Vec<_> = (0u64..)
-            .step_by(size)
-            .zip(entries.chunks(size))
-            .map(|(first, part)| {
-                scope.spawn(move || {
-                    let (hashes, findings) = check_part(first, part, records);
-                    (merkle::Levels::up_to(hashes, BLOCK_HEIGHT), findings)
-                })
-            })
-            .collect();
-        running
-            .into_iter()
-            .map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    let mut trees = Vec::with_capacity(parts.len());
+    let parts = slots_in_parts(records, entries.len(), threads);
+    let blocks = check_blocks(entries, records, &parts, threads);
+    let mut trees = Vec::with_capacity(blocks.len());
     let mut findings = Vec::new();
-    for (t, f) in parts {
-        trees.push(t);
-        findings.extend(f);
+    for (tree, found) in blocks {
+        trees.push(tree);
+        findings.extend(found);
     }
     (merkle::Levels::join(trees, BLOCK_HEIGHT), findings)
 }
 
-/// Leaf hashes and findings for the entries from leaf index `first` on.
-fn check_part(first: u64, entries: &[Vec<u8>], records: &ById) -> (Vec<Hash>, Vec<Finding>) {
-    let records = Records::new(records, first, entries.len());
+/// The leaves' slots, in one part per thread (a whole number of blocks each), filled at once.
+fn slots_in_parts(records: &ById, leaves: usize, threads: usize) -> Parts<'_> {
+    let size = leaves.div_ceil(BLOCK).div_ceil(threads) * BLOCK;
+    let slots = std::thread::scope(|scope| {
+        let filling: Vec<_> = (0..leaves)
+            .step_by(size)
+            .map(|first| {
+                let len = size.min(leaves - first);
+                scope.spawn(move || slots(records, first as u64, len))
+            })
+            .collect();
+        filling.into_iter().map(joined).collect()
+    });
+    Parts { size, slots }
+}
+
+/// Slots in parts of `size` leaves.
+struct Parts<'a> {
+    size: usize,
+    slots: Vec<Vec<Slot<'a>>>,
+}
+
+impl<'a> Parts<'a> {
+    /// The slots of the leaves from `first` on: at most up to the end of its part.
+    fn from(&self, first: usize) -> &[Slot<'a>] {
+        self.slots
+            .get(first / self.size)
+            .and_then(|part| part.get(first % self.size..))
+            .unwrap_or_default()
+    }
+}
+
+/// Each block's levels and findings, in block order. The threads take the next block as they
+/// finish one, so that a thread slowed by other work on its core checks fewer of them.
+fn check_blocks(
+    entries: &[Vec<u8>],
+    records: &ById,
+    parts: &Parts,
+    threads: usize,
+) -> Vec<(merkle::Levels, Vec<Finding>)> {
+    let blocks: Vec<&[Vec<u8>]> = entries.chunks(BLOCK).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, merkle::Levels, Vec<Finding>)> = std::thread::scope(|scope| {
+        let running: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(block) = blocks.get(b) else {
+                            return mine;
+                        };
+                        let first = b * BLOCK;
+                        let slots = parts.from(first);
+                        let (hashes, found) = check_run(first as u64, block, records, slots);
+                        mine.push((b, merkle::Levels::up_to(hashes, BLOCK_HEIGHT), found));
+                    }
+                })
+            })
+            .collect();
+        running.into_iter().flat_map(joined).collect()
+    });
+    done.sort_unstable_by_key(|(b, ..)| *b);
+    done.into_iter()
+        .map(|(_, tree, found)| (tree, found))
+        .collect()
+}
+
+/// A scoped thread's result, its panic passed on.
+fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
+/// Leaf hashes and findings for the entries from leaf index `first` on, with their slots.
+fn check_run(
+    first: u64,
+    entries: &[Vec<u8>],
+    by_id: &ById,
+    slots: &[Slot],
+) -> (Vec<Hash>, Vec<Finding>) {
+    let records = Records {
+        by_id,
+        first,
+        slots,
+    };
     let mut findings = Vec::new();
     let mut hashes = Vec::with_capacity(entries.len());
     let mut digester = leaf::Digester::default();
@@ -363,11 +430,7 @@ mod tests {
 
     #[test]
     fn every_finding_is_found_alike_on_one_thread_or_many() {
-        for n in [
-            PARALLEL_FROM as u64 - 1,
-            PARALLEL_FROM as u64,
-            3 * PARALLEL_FROM as u64 + 17,
-        ] {
+        for n in [BLOCK as u64 - 1, BLOCK as u64, 3 * BLOCK as u64 + 17] {
             let (entries, served) = tampered(n);
             let expected = one_by_one(&entries, &served);
             assert!(expected.len() > 5, "{expected:?}");
