@@ -182,63 +182,35 @@ fn check_leaves(
         let (hashes, findings) = check_run(0, entries, records, &slots);
         return (merkle::Levels::new(hashes), findings);
     }
-    let parts = slots_in_parts(records, entries.len(), threads);
-    let blocks = check_blocks(entries, records, &parts, threads);
-    let mut trees = Vec::with_capacity(blocks.len());
+    let mut trees = Vec::new();
     let mut findings = Vec::new();
-    for (tree, found) in blocks {
+    for (tree, found) in check_blocks(entries, records, threads) {
         trees.push(tree);
         findings.extend(found);
     }
     (merkle::Levels::join(trees, BLOCK_HEIGHT), findings)
 }
 
-/// The leaves' slots, in one part per thread (a whole number of blocks each), filled at once.
-fn slots_in_parts(records: &ById, leaves: usize, threads: usize) -> Parts<'_> {
-    let size = leaves.div_ceil(BLOCK).div_ceil(threads) * BLOCK;
-    let slots = std::thread::scope(|scope| {
-        let filling: Vec<_> = (0..leaves)
-            .step_by(size)
-            .map(|first| {
-                let len = size.min(leaves - first);
-                scope.spawn(move || slots(records, first as u64, len))
-            })
-            .collect();
-        filling.into_iter().map(joined).collect()
-    });
-    Parts { size, slots }
-}
-
-/// Slots in parts of `size` leaves.
-struct Parts<'a> {
-    size: usize,
-    slots: Vec<Vec<Slot<'a>>>,
-}
-
-impl<'a> Parts<'a> {
-    /// The slots of the leaves from `first` on: at most up to the end of its part.
-    fn from(&self, first: usize) -> &[Slot<'a>] {
-        self.slots
-            .get(first / self.size)
-            .and_then(|part| part.get(first % self.size..))
-            .unwrap_or_default()
-    }
-}
-
 /// Each block's levels and findings, in block order. The threads take the next block as they
-/// finish one, so that a thread slowed by other work on its core checks fewer of them.
+/// finish one, so that a thread slowed by other work on its core checks fewer of them. The
+/// first thread fills the leaves' slots first, once for all; until it has, the others look
+/// their leaves' records up by id.
 fn check_blocks(
     entries: &[Vec<u8>],
     records: &ById,
-    parts: &Parts,
     threads: usize,
 ) -> Vec<(merkle::Levels, Vec<Finding>)> {
     let blocks: Vec<&[Vec<u8>]> = entries.chunks(BLOCK).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let filled = std::sync::OnceLock::new();
     let mut done: Vec<(usize, merkle::Levels, Vec<Finding>)> = std::thread::scope(|scope| {
         let running: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
+            .map(|t| {
+                let (blocks, next, filled) = (&blocks, &next, &filled);
+                scope.spawn(move || {
+                    if t == 0 {
+                        filled.get_or_init(|| slots(records, 0, entries.len()));
+                    }
                     let mut mine = Vec::new();
                     loop {
                         let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -246,7 +218,10 @@ fn check_blocks(
                             return mine;
                         };
                         let first = b * BLOCK;
-                        let slots = parts.from(first);
+                        let slots = filled
+                            .get()
+                            .and_then(|s: &Vec<Slot>| s.get(first..first + block.len()))
+                            .unwrap_or_default();
                         let (hashes, found) = check_run(first as u64, block, records, slots);
                         mine.push((b, merkle::Levels::up_to(hashes, BLOCK_HEIGHT), found));
                     }
@@ -440,6 +415,8 @@ mod tests {
                     .map(|e| merkle::leaf_hash(e))
                     .collect::<Vec<_>>(),
             );
+            // Without slots (a thread that starts before they are filled): all by id.
+            assert_eq!(check_run(0, &entries, &served, &[]).1, expected, "n={n}");
             for threads in [1, 2, 3, 5] {
                 let (tree, findings) = check_leaves(&entries, &served, threads);
                 assert_eq!(findings, expected, "n={n} threads={threads}");
