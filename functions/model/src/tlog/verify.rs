@@ -4,6 +4,8 @@
 //! Each finding names the leaf index or tree size it is about.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -113,15 +115,14 @@ type ById = HashMap<String, (AuditRecord, Option<u64>)>;
 /// A leaf's slot: the id and fields of a record that claims the leaf, if one does.
 type Slot<'a> = Option<(&'a str, leaf::RecordFields<'a>)>;
 
-/// The slots of the `len` leaves from `first` on, filled in one read of the map in the map's
-/// own order: most leaves then find their record at their own index, where hashing each
-/// leaf's id and reading the map at random took as long as hashing the leaves. The fields
-/// are copied, not referred to, for the same reason.
-fn slots(by_id: &ById, first: u64, len: usize) -> Vec<Slot<'_>> {
-    let mut slots = vec![None; len];
+/// The slots of `leaves` leaves, filled in one read of the map in the map's own order: most
+/// leaves then find their record at their own index, where hashing each leaf's id and reading
+/// the map at random took as long as hashing the leaves. The fields are copied, not referred
+/// to, for the same reason.
+fn slots(by_id: &ById, leaves: usize) -> Vec<Slot<'_>> {
+    let mut slots = vec![None; leaves];
     for (id, (record, claimed)) in by_id {
         let slot = claimed
-            .and_then(|c| c.checked_sub(first))
             .and_then(|c| usize::try_from(c).ok())
             .and_then(|c| slots.get_mut(c));
         if let Some(slot) = slot {
@@ -178,7 +179,7 @@ fn check_leaves(
     threads: usize,
 ) -> (merkle::Levels, Vec<Finding>) {
     if threads <= 1 || entries.len() < BLOCK {
-        let slots = slots(records, 0, entries.len());
+        let slots = slots(records, entries.len());
         let (hashes, findings) = check_run(0, entries, records, &slots);
         return (merkle::Levels::new(hashes), findings);
     }
@@ -200,31 +201,21 @@ fn check_blocks(
     records: &ById,
     threads: usize,
 ) -> Vec<(merkle::Levels, Vec<Finding>)> {
-    let blocks: Vec<&[Vec<u8>]> = entries.chunks(BLOCK).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let filled = std::sync::OnceLock::new();
+    let blocks = Blocks {
+        blocks: entries.chunks(BLOCK).collect(),
+        next: AtomicUsize::new(0),
+        records,
+        filled: OnceLock::new(),
+    };
     let mut done: Vec<(usize, merkle::Levels, Vec<Finding>)> = std::thread::scope(|scope| {
         let running: Vec<_> = (0..threads)
             .map(|t| {
-                let (blocks, next, filled) = (&blocks, &next, &filled);
+                let blocks = &blocks;
                 scope.spawn(move || {
                     if t == 0 {
-                        filled.get_or_init(|| slots(records, 0, entries.len()));
+                        blocks.fill(entries.len());
                     }
-                    let mut mine = Vec::new();
-                    loop {
-                        let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(block) = blocks.get(b) else {
-                            return mine;
-                        };
-                        let first = b * BLOCK;
-                        let slots = filled
-                            .get()
-                            .and_then(|s: &Vec<Slot>| s.get(first..first + block.len()))
-                            .unwrap_or_default();
-                        let (hashes, found) = check_run(first as u64, block, records, slots);
-                        mine.push((b, merkle::Levels::up_to(hashes, BLOCK_HEIGHT), found));
-                    }
+                    blocks.check_the_next()
                 })
             })
             .collect();
@@ -234,6 +225,41 @@ fn check_blocks(
     done.into_iter()
         .map(|(_, tree, found)| (tree, found))
         .collect()
+}
+
+/// The blocks of leaves the threads share, and the leaves' slots once filled.
+struct Blocks<'a, 'e> {
+    blocks: Vec<&'e [Vec<u8>]>,
+    /// The first block no thread has taken.
+    next: AtomicUsize,
+    records: &'a ById,
+    filled: OnceLock<Vec<Slot<'a>>>,
+}
+
+impl Blocks<'_, '_> {
+    fn fill(&self, leaves: usize) {
+        self.filled.get_or_init(|| slots(self.records, leaves));
+    }
+
+    /// A thread's share: the next block no thread has taken, until none is left, each with
+    /// its number, levels and findings.
+    fn check_the_next(&self) -> Vec<(usize, merkle::Levels, Vec<Finding>)> {
+        let mut mine = Vec::new();
+        loop {
+            let b = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(block) = self.blocks.get(b) else {
+                return mine;
+            };
+            let first = b * BLOCK;
+            let slots = self
+                .filled
+                .get()
+                .and_then(|s| s.get(first..first + block.len()))
+                .unwrap_or_default();
+            let (hashes, found) = check_run(first as u64, block, self.records, slots);
+            mine.push((b, merkle::Levels::up_to(hashes, BLOCK_HEIGHT), found));
+        }
+    }
 }
 
 /// A scoped thread's result, its panic passed on.
