@@ -80,11 +80,7 @@ impl Levels {
     /// whole tree's, and only the levels above `height` are left to hash. Parts that do not
     /// align are hashed again from their leaves rather than joined into a wrong tree.
     pub fn join(parts: Vec<Levels>, height: usize) -> Levels {
-        let block = 1usize.checked_shl(height as u32).unwrap_or(0);
-        let aligned = parts
-            .split_last()
-            .is_none_or(|(_, init)| init.iter().all(|p| block != 0 && p.size() % block == 0));
-        if !aligned {
+        if !aligned(&parts, height) {
             return Levels::new(parts.into_iter().flat_map(|p| p.leaf_hashes()).collect());
         }
         let mut levels: Vec<Vec<Hash>> = Vec::new();
@@ -140,6 +136,17 @@ impl Levels {
         }
         head
     }
+}
+
+/// Whether every part but the last holds whole blocks of 2^`height` leaves.
+fn aligned(parts: &[Levels], height: usize) -> bool {
+    let block = u32::try_from(height)
+        .ok()
+        .and_then(|h| 1usize.checked_shl(h));
+    let whole = |p: &Levels| block.is_some_and(|b| p.size().is_multiple_of(b));
+    parts
+        .split_last()
+        .is_none_or(|(_, init)| init.iter().all(whole))
 }
 
 /// The level above `below`: each aligned pair's node (a last odd hash waits for a larger tree).

@@ -65,7 +65,7 @@ impl<'a> From<&'a AuditRecord> for RecordFields<'a> {
 }
 
 /// Digests records one after another in one buffer: the verifier digests every record of
-/// the log, and a fresh buffer for each cost about as much as hashing it.
+/// the log, and one buffer for all spares an allocation per record.
 #[derive(Debug, Default)]
 pub struct Digester {
     json: Vec<u8>,
@@ -89,7 +89,7 @@ impl Digester {
 }
 
 /// Lowercase hex of a digest, as `data_encoding::HEXLOWER` writes it: its general encoder
-/// took a tenth of the verifier's time outside hashing.
+/// took 3% of the verifier's time, this loop a fraction of that.
 fn hex(digest: &[u8; 32]) -> [u8; 64] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 64];
@@ -137,11 +137,11 @@ fn write_json(record: RecordFields<'_>, out: &mut Vec<u8>) {
     out.push(b'}');
 }
 
-/// A JSON string: as is between quotes when nothing in it needs escaping (ids, actors and
-/// targets never do), else escaped by serde_json itself.
+/// A JSON string: as is between quotes when nothing in it needs escaping (the usual case),
+/// else escaped by serde_json itself.
 fn write_str(s: &str, out: &mut Vec<u8>) {
     // A fold without an early exit, which the compiler turns into vector code: `any` went
-    // byte by byte, as long as hashing the string.
+    // byte by byte, three times as long.
     let plain = s.bytes().fold(true, |plain, b| {
         plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
     });
