@@ -200,14 +200,14 @@ fn check_blocks(
     entries: &[Vec<u8>],
     records: &ById,
     threads: usize,
-) -> Vec<(merkle::Levels, Vec<Finding>)> {
+) -> Vec<(merkle::Part, Vec<Finding>)> {
     let blocks = Blocks {
         blocks: entries.chunks(BLOCK).collect(),
         next: AtomicUsize::new(0),
         records,
         filled: OnceLock::new(),
     };
-    let mut done: Vec<(usize, merkle::Levels, Vec<Finding>)> = std::thread::scope(|scope| {
+    let mut done: Vec<(usize, merkle::Part, Vec<Finding>)> = std::thread::scope(|scope| {
         let running: Vec<_> = (0..threads)
             .map(|t| {
                 let blocks = &blocks;
@@ -243,7 +243,7 @@ impl Blocks<'_, '_> {
 
     /// A thread's share: the next block no thread has taken, until none is left, each with
     /// its number, levels and findings.
-    fn check_the_next(&self) -> Vec<(usize, merkle::Levels, Vec<Finding>)> {
+    fn check_the_next(&self) -> Vec<(usize, merkle::Part, Vec<Finding>)> {
         let mut mine = Vec::new();
         loop {
             let b = self.next.fetch_add(1, Ordering::Relaxed);
@@ -257,7 +257,7 @@ impl Blocks<'_, '_> {
                 .and_then(|s| s.get(first..first + block.len()))
                 .unwrap_or_default();
             let (hashes, found) = check_run(first as u64, block, self.records, slots);
-            mine.push((b, merkle::Levels::up_to(hashes, BLOCK_HEIGHT), found));
+            mine.push((b, merkle::Part::new(hashes, BLOCK_HEIGHT), found));
         }
     }
 }
