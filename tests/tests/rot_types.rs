@@ -125,6 +125,9 @@ async fn an_expired_certificate_is_no_longer_trusted_until_renewed() {
     assert!(device.facts.certificate_not_after_ms > Some(last_ms + 29 * 86_400_000));
 }
 
+/// The root-of-trust types the test manufacturers' roots are accepted for.
+const SE: &[&str] = &["secure-element"];
+
 /// The refusal is a 403 problem of type `code`.
 fn forbidden(refused: &ClientError, code: &str) {
     let ClientError::Problem {
@@ -153,7 +156,12 @@ fn device_under(maker: &Manufacturer, ca: &ManufacturerCa) -> (Identifier, SoftS
 }
 
 /// `PUT /v1/admin/roots/{id}` of `maker`'s root, signed by the test administrator.
-async fn put_root(stack: &Stack, maker: &Manufacturer, revoked: &[String]) -> serde_json::Value {
+async fn put_root(
+    stack: &Stack,
+    maker: &Manufacturer,
+    rot_types: &[&str],
+    revoked: &[String],
+) -> serde_json::Value {
     let api = stack.api_url();
     let (name, key) = test_admin();
     let path = format!(
@@ -164,7 +172,7 @@ async fn put_root(stack: &Stack, maker: &Manufacturer, revoked: &[String]) -> se
         "nonce": challenge(&api, "root").await,
         "name": maker.ca.name(),
         "certificate": STANDARD.encode(maker.ca.cert_der()),
-        "rot_types": ["secure-element"],
+        "rot_types": rot_types,
         "identifier_scopes": trustreg_core::fakes::broad_identifier_scopes(),
     });
     if !revoked.is_empty() {
@@ -222,7 +230,7 @@ async fn a_revoked_intermediate_ca_ends_the_trust_of_its_devices() {
     }
 
     let revoked = intermediate_id(revoked_ca.cert_der());
-    let root = put_root(&stack, &maker, std::slice::from_ref(&revoked)).await;
+    let root = put_root(&stack, &maker, SE, std::slice::from_ref(&revoked)).await;
     assert_eq!(root["revoked_intermediates"], json!([revoked]), "{root}");
     let cut = store.get_device(&regdevids[0]).await.unwrap().unwrap();
     assert_eq!(cut.status, TrustStatus::Unreliable, "{cut:?}");
@@ -240,7 +248,7 @@ async fn a_revoked_intermediate_ca_ends_the_trust_of_its_devices() {
     let stored = store.get_device(&regdevid.parse().unwrap()).await.unwrap();
     assert!(stored.is_none(), "stored after the refusal: {stored:?}");
 
-    let again = put_root(&stack, &maker, &[]).await;
+    let again = put_root(&stack, &maker, SE, &[]).await;
     assert_eq!(again["revoked_intermediates"], json!([revoked]), "{again}");
     let document = send("GET", format!("{api}/v1/registry"), None, None).await;
     let published = document.body["accepted_roots"]
@@ -251,4 +259,35 @@ async fn a_revoked_intermediate_ca_ends_the_trust_of_its_devices() {
         .cloned()
         .unwrap();
     assert_eq!(published["revoked_intermediates"], json!([revoked]));
+}
+
+// Y.3059 7 ii
+// An administrator puts a root again without the root-of-trust type its registered device
+// claims: the device is unverified (reason `rot_type_withdrawn`) by that request; put back
+// with the type, it is trusted again.
+#[tokio::test]
+async fn a_root_type_withdrawn_makes_the_devices_that_claim_it_unverified() {
+    let stack = Stack::deployed();
+    let store = stack.store(&localstack().await);
+    let (maker, id, se) = certified_device(&stack).await;
+    let client = RegistryClient::new(stack.api_url()).unwrap();
+    let registered = client
+        .register(&se, &id, sensor_info(), vec![])
+        .await
+        .unwrap();
+    client.acknowledge(&se).await.unwrap();
+    let regdevid = registered.regdevid.parse().unwrap();
+    let status = || async {
+        let device = store.get_device(&regdevid).await.unwrap().unwrap();
+        (device.status, device.reasons)
+    };
+    assert_eq!(status().await, (TrustStatus::Trusted, vec![]));
+
+    put_root(&stack, &maker, &["tpm"], &[]).await;
+    assert_eq!(
+        status().await,
+        (TrustStatus::Unverified, vec![Reason::RotTypeWithdrawn])
+    );
+    put_root(&stack, &maker, &["tpm", "secure-element"], &[]).await;
+    assert_eq!(status().await, (TrustStatus::Trusted, vec![]));
 }

@@ -85,16 +85,19 @@ impl Registry {
         }
         rot::scope::validate(&identifier_scopes).map_err(RegistryError::Malformed)?;
         let id = rot::root_id_for(der);
-        // Revocations are for good: a root put again keeps those made before.
-        let before = self
+        let previous = self
             .store
             .roots_of_trust()
             .await?
             .into_iter()
-            .find(|r| r.id == id)
-            .map(|r| r.revoked_intermediates)
+            .find(|r| r.id == id);
+        // Revocations are for good: a root put again keeps those made before.
+        let before = previous
+            .as_ref()
+            .map(|r| r.revoked_intermediates.clone())
             .unwrap_or_default();
         let revoked = revocations(&before, revoked_intermediates)?;
+        let types_changed = previous.is_some_and(|r| r.rot_types != rot_types);
         let root = RootOfTrust {
             id,
             name: name.to_owned(),
@@ -118,10 +121,25 @@ impl Registry {
             .collect();
         if !newly.is_empty() {
             self.change_devices_of_root(&root.id, actor, "intermediate-revoked", |facts| {
-                let affected = facts.intermediates.iter().any(|i| newly.contains(i));
+                let affected = !facts.intermediate_revoked
+                    && facts.intermediates.iter().any(|i| newly.contains(i));
                 if affected {
                     facts.intermediate_revoked = true;
                 }
+                affected
+            })
+            .await?;
+        }
+        if types_changed {
+            // Its devices of a type it no longer vouches for, and back when it does again.
+            let published = &root.rot_types;
+            self.change_devices_of_root(&root.id, actor, "rot-types-changed", |facts| {
+                let withdrawn = facts
+                    .rot_type
+                    .as_ref()
+                    .is_some_and(|t| !published.contains(t));
+                let affected = withdrawn != facts.rot_type_withdrawn;
+                facts.rot_type_withdrawn = withdrawn;
                 affected
             })
             .await?;

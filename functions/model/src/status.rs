@@ -94,6 +94,10 @@ pub struct Facts {
     /// One of `intermediates` was revoked under its root (7 ii).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub intermediate_revoked: bool,
+    /// The root no longer vouches for `rot_type`: an administrator put it again without that
+    /// type among its `rot_types` (7 ii).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rot_type_withdrawn: bool,
     pub acknowledged: bool,
     pub owner_verified: bool,
     /// Open vulnerabilities by id, so fixing one removes exactly that one (9.3 ii b).
@@ -170,6 +174,9 @@ pub enum Reason {
     RootRevoked,
     /// An intermediate CA of the device's chain was revoked under its root.
     IntermediateRevoked,
+    /// The device's root no longer vouches for its root-of-trust type: the device is
+    /// `unverified`, as when a domain stops accepting the type.
+    RotTypeWithdrawn,
     /// A domain of the device does not accept its root-of-trust type (any more): the device
     /// is `unverified` (the rule: its root is still proven, the domain's bar moved).
     RotTypeNotAccepted,
@@ -251,6 +258,9 @@ pub fn evaluate(policy: &Policy, facts: &Facts, now_ms: u64) -> Evaluation {
     }
     if facts.intermediate_revoked {
         reasons.push(Reason::IntermediateRevoked);
+    }
+    if facts.rot_type_withdrawn {
+        reasons.push(Reason::RotTypeWithdrawn);
     }
     // A policy changed since the device joined applies to it as much as to a new device.
     if let Some(rot) = &facts.rot_type

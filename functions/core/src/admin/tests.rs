@@ -197,3 +197,53 @@ async fn revoking_an_intermediate_makes_its_devices_unreliable() {
         cut.len()
     );
 }
+
+// Y.3059 7 ii
+// A root put again without one of its root-of-trust types no longer vouches for the devices
+// that claim it: they become unverified (reason `rot_type_withdrawn`), those of its other
+// types stay; put back with the type, they are trusted again.
+#[tokio::test]
+async fn a_root_type_withdrawn_reaches_the_devices_that_claim_it() {
+    let f = Fixture::new();
+    let der = ca_der("Acme CA");
+    let id = rot::root_id_for(&der);
+    let claims = |types: &[&str]| {
+        json!({"name": "Acme", "certificate": STANDARD.encode(&der), "rot_types": types,
+               "identifier_scopes": ["imei:35"]})
+    };
+    put(&f, &id, "admin:ops", claims(&["secure-element", "tpm"]))
+        .await
+        .unwrap();
+    let claiming = |kind: &str| {
+        let (root, kind) = (id.clone(), kind.to_owned());
+        move |d: &mut crate::records::DeviceRecord| {
+            d.root_id = root;
+            d.facts.rot_type = Some(kind);
+        }
+    };
+    let tpm = device(&f, 1, None, claiming("tpm")).await;
+    let se = device(&f, 2, None, claiming("secure-element")).await;
+    let status = |regdevid: &crate::identifier::RegDevId| {
+        let d = f.store.snapshot().devices[&regdevid.to_string()].clone();
+        (d.status, d.reasons)
+    };
+
+    put(&f, &id, "admin:ops", claims(&["secure-element"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        status(&tpm),
+        (
+            TrustStatus::Unverified,
+            vec![crate::status::Reason::RotTypeWithdrawn]
+        )
+    );
+    assert_eq!(status(&se), (TrustStatus::Trusted, vec![]));
+    assert_eq!(f.audited("rot-types-changed", Outcome::Accepted), 1);
+
+    put(&f, &id, "admin:ops", claims(&["secure-element", "tpm"]))
+        .await
+        .unwrap();
+    assert_eq!(status(&tpm), (TrustStatus::Trusted, vec![]));
+    assert_eq!(f.audited("rot-types-changed", Outcome::Accepted), 2);
+}

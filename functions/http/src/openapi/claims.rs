@@ -301,7 +301,8 @@ pub(crate) fn claims(op: Op) -> Option<Claims> {
                     "type": "array", "minItems": 1, "maxItems": MAX_ROT_TYPES,
                     "items": {"type": "string", "minLength": 1, "maxLength": 64},
                     "description": "Root-of-trust types it vouches for: the only ones its \
-                        devices may claim (else 403 rot-type-not-published)",
+                        devices may claim (else 403 rot-type-not-published); its registered \
+                        devices of a type left out become unverified (rot_type_withdrawn)",
                 },
                 "identifier_scopes": {
                     "type": "array", "minItems": 1, "maxItems": 64,
