@@ -27,9 +27,10 @@ async fn stored_link(stack: &Stack, kind: &str, reg_id: &str) -> Option<Value> {
 }
 
 // Y.3059 9.1 v
-// Exchange messages between registries travel over TLS: relinking the geographical registry's
-// peer with an http inbox outside the emulator is a 400 problem (`malformed-request`), audited,
-// and the stored link is the one it was. The peer's link as deployed, made through the same
+// Exchange messages between registries travel over TLS to public hosts: relinking the
+// geographical registry's peer with an http inbox outside the emulator, or an https one at a
+// link-local or private address, is a 400 problem (`malformed-request`), audited, and the
+// stored link is the one it was. The peer's link as deployed, made through the same
 // route by `trustreg admin link`, holds the emulator's http inbox: the test switch admits it.
 #[tokio::test]
 async fn an_http_inbox_outside_the_emulator_is_refused_and_nothing_changes() {
@@ -47,24 +48,35 @@ async fn an_http_inbox_outside_the_emulator_is_refused_and_nothing_changes() {
     assert_eq!(before["inbox"], emulator_inbox, "{before}");
 
     let since = now_ms();
-    let outside = "http://sqs.ap-south-1.amazonaws.com/111122223333/trustreg-inbox";
-    let refused = post_link(&h.geographical, &peer, "peer", outside).await;
-    assert_eq!(refused.status, 400, "{refused:?}");
-    assert_eq!(refused.problem(), "malformed-request");
-    assert!(
-        refused.body["detail"]
-            .as_str()
-            .is_some_and(|d| d.contains("https://")),
-        "{refused:?}"
-    );
-    // The refusal is recorded (audited before the answer), and the link is the one it was.
+    // Plain http to a public host; https to the instance metadata service, to a private
+    // network: where the exchange would send from inside the registry's own network.
+    let outside = [
+        "http://sqs.ap-south-1.amazonaws.com/111122223333/trustreg-inbox",
+        "https://169.254.169.254/latest/meta-data/iam",
+        "https://10.1.2.3/111122223333/trustreg-inbox",
+    ];
+    for inbox in outside {
+        let refused = post_link(&h.geographical, &peer, "peer", inbox).await;
+        assert_eq!(refused.status, 400, "{inbox}: {refused:?}");
+        assert_eq!(refused.problem(), "malformed-request");
+        assert!(
+            refused.body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("https://")),
+            "{refused:?}"
+        );
+    }
+    // The refusals are recorded (audited before the answer), and the link is the one it was.
     let records = audit_since(&h.geographical, since).await;
-    assert!(
-        records.iter().any(|r| r["action"] == "link-registry"
-            && r["outcome"] == "rejected"
-            && r["code"] == "malformed-request"),
-        "{records:#?}"
-    );
+    let refusals = records
+        .iter()
+        .filter(|r| {
+            r["action"] == "link-registry"
+                && r["outcome"] == "rejected"
+                && r["code"] == "malformed-request"
+        })
+        .count();
+    assert!(refusals >= outside.len(), "{records:#?}");
     let after = stored_link(&h.geographical, "peer", peer_id)
         .await
         .expect("the peer link is still there");

@@ -19,6 +19,14 @@ pub const SCHEDULED_BATCH: usize = 500;
 const ACTION: &str = "policy-changed";
 
 impl Registry {
+    /// The batch the change of the policy makes itself (`set_domain_policy`).
+    pub(crate) async fn reevaluate_first_batch(
+        &self,
+        record: &mut DomainPolicy,
+    ) -> Result<(), RegistryError> {
+        self.reevaluate_domain(record, FIRST_BATCH).await
+    }
+
     /// Re-evaluates the next batch of `record`'s domain, reading at most `limit` devices,
     /// and stores the progress on `record` unless a newer policy took over meanwhile.
     pub(crate) async fn reevaluate_domain(

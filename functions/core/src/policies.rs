@@ -2,7 +2,6 @@
 //! registry's own; a device is evaluated under every domain it belongs to and gets the worst.
 
 use crate::actors::{Role, unverified_actor};
-use crate::domain_reevaluation::FIRST_BATCH;
 use crate::domains::MAX_DOMAINS;
 use crate::error::{NotifyError, RegistryError};
 use crate::messages::{DomainPolicyClaims, Purpose};
@@ -171,11 +170,7 @@ impl Registry {
         // The policy holds from now on whatever this batch does: a failed one is left to the
         // scheduled evaluation, which resumes from the stored progress.
         let stored = record.clone();
-        if self
-            .reevaluate_domain(&mut record, FIRST_BATCH)
-            .await
-            .is_err()
-        {
+        if self.reevaluate_first_batch(&mut record).await.is_err() {
             record = stored;
         }
         Ok(SetDomainPolicy { record, added })

@@ -111,7 +111,8 @@ fn link_path(reg_id: &str, path: &str) -> Result<RegistryPath, RegistryError> {
 }
 
 /// Where exchange messages to the linked registry go (Y.3059 9.1 v: registry-to-registry
-/// traffic over TLS): an https URL. Plain http only on a stack deployed for tests
+/// traffic over TLS): an https URL of a public host. Plain http, or a loopback host, only on
+/// a stack deployed for tests
 /// (`emulator`, the stack's `AllowLoopbackEndpoints`), and there only to the emulator's own
 /// endpoints, which serve nothing else; an http inbox anywhere else would carry signed
 /// exchange messages in the clear.
@@ -120,25 +121,22 @@ fn check_inbox(inbox: &str, emulator: bool) -> Result<(), RegistryError> {
     if inbox.len() > MAX_INBOX_LEN || inbox.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return refuse("must be a URL of at most 1024 characters, without spaces or controls");
     }
-    let (secure, rest) = match (
-        inbox.strip_prefix("https://"),
-        inbox.strip_prefix("http://"),
-    ) {
-        (Some(rest), _) => (true, rest),
-        (None, Some(rest)) => (false, rest),
-        (None, None) => return refuse("must be an https:// URL"),
-    };
+    let rest = inbox
+        .strip_prefix("https://")
+        .or_else(|| inbox.strip_prefix("http://"))
+        .unwrap_or_default();
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.is_empty() {
-        return refuse("must name a host");
+    if emulator && endpoint::is_emulator_host(authority) {
+        return Ok(());
     }
-    let admitted = secure || (emulator && endpoint::is_emulator_host(authority));
-    if !admitted {
-        return refuse(
-            "must be an https:// URL: exchange messages between registries travel over TLS only",
-        );
-    }
-    Ok(())
+    // A public host only: the exchange sends from inside AWS, and an inbox at a private,
+    // link-local or loopback address would point it at the registry's own network.
+    endpoint::public_https(inbox).map_err(|why| {
+        RegistryError::Malformed(format!(
+            "inbox must be an https:// URL of a public host (exchange messages between \
+             registries travel over TLS only): {why}"
+        ))
+    })
 }
 
 /// Y.3059 6.1 a: which links a registry of `own_kind` at `own` may have.

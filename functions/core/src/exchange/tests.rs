@@ -84,7 +84,7 @@ impl Node {
             clock,
             admin,
             path: path.into(),
-            inbox: format!("https://sqs.local/inbox-{path}"),
+            inbox: format!("https://sqs.ap-south-1.amazonaws.com/123456789012/inbox-{path}"),
         }
     }
 

@@ -104,6 +104,12 @@ fn url(endpoint: &str, loopback: bool) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Why `url` is not an `https://` URL of a public host, if it is not: what another registry's
+/// inbox must be too, for the same reason (the exchange sends to it from inside AWS).
+pub(crate) fn public_https(url_text: &str) -> Result<(), &'static str> {
+    url(url_text, false)
+}
+
 /// Whether `host_port` (`host[:port]`) is an endpoint of the emulator a test stack runs on:
 /// loopback, or LocalStack's `localhost.localstack.cloud` names, which resolve to loopback and
 /// which LocalStack gives its queue URLs (`http://sqs.<region>.localhost.localstack.cloud:4566/...`).

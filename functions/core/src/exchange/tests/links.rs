@@ -111,8 +111,9 @@ async fn link_requests_are_checked() {
 }
 
 // Y.3059 9.1 v
-// Exchange messages travel over TLS: an http inbox is refused and nothing is stored, except on
-// a stack deployed for tests (`AllowLoopbackEndpoints`) for the emulator's own endpoints.
+// Exchange messages travel over TLS to a public host: an http inbox, or one at a private,
+// link-local or loopback address, is refused and nothing is stored, except on a stack deployed
+// for tests (`AllowLoopbackEndpoints`) for the emulator's own endpoints.
 #[tokio::test]
 async fn inboxes_are_https_but_for_the_emulator_on_a_test_stack() {
     let production = Node::sectoral();
@@ -123,11 +124,15 @@ async fn inboxes_are_https_but_for_the_emulator_on_a_test_stack() {
         "http://sqs.us-east-1.localhost.localstack.cloud:4566/000000000000/inbox",
         "http://localhost:4566/000000000000/inbox",
         "http://127.0.0.1:4566/000000000000/inbox",
+        "https://127.0.0.1:4566/000000000000/inbox",
     ];
     let elsewhere = [
         "http://sqs.ap-south-1.amazonaws.com/123456789012/inbox",
         "http://localstack.cloud.example.org/inbox",
         "http://10.0.0.7:4566/000000000000/inbox",
+        "https://10.0.0.7/000000000000/inbox",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[fd00::1]:8443/inbox",
     ];
     let tls = "https://sqs.ap-south-1.amazonaws.com/123456789012/inbox";
     let key = Node::primary().jwk().await;
