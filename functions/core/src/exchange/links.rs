@@ -162,17 +162,17 @@ pub(crate) fn check_shape(
                 refuse("a child's path is this registry's path and the child's RegID")
             }
         }
-        (RegistryKind::Geographical, LinkKind::Peer) => {
-            if other.ids().len() == 1 && other != own {
+        // Bilateral links at every level (6.1 a): a primary with another primary, a sectoral
+        // registry with another sectoral one, as geographical registries have; the level is
+        // the path's depth.
+        (_, LinkKind::Peer) => {
+            if other.ids().len() == own.ids().len() && other != own {
                 Ok(())
             } else {
-                refuse("a peer is another geographical registry")
+                refuse("a peer is another registry of the same level (as many RegIDs in its path)")
             }
         }
-        (RegistryKind::Primary, _) => refuse("a primary registry has only its parent"),
-        (RegistryKind::Sectoral, LinkKind::Peer) => {
-            refuse("only geographical registries have peers")
-        }
+        (RegistryKind::Primary, LinkKind::Child) => refuse("a primary registry has no children"),
         (RegistryKind::Geographical, LinkKind::Parent) => {
             refuse("a geographical registry has no parent")
         }

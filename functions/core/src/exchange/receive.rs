@@ -182,9 +182,9 @@ impl Registry {
         Ok(())
     }
 
-    /// An applied update or snapshot page goes on up, and across to the peers when it came
-    /// from below: never back to where it came from, never from a peer to another peer, so it
-    /// cannot loop. Answers to how many registries it went; one that missed an update sees a
+    /// An applied update or snapshot page that came from below goes on up and across to the
+    /// peers: never back to where it came from, and nothing that came from a peer goes
+    /// further (a peer's parent hears of it from its own branch), so it cannot loop. Answers to how many registries it went; one that missed an update sees a
     /// gap and pulls a snapshot, so a failed forward does not fail the (already applied)
     /// receipt.
     async fn forward(
@@ -197,9 +197,9 @@ impl Registry {
         let to: Vec<&LinkRecord> = links
             .iter()
             .filter(|l| {
-                l.path != from.path
-                    && (l.kind == LinkKind::Parent
-                        || (l.kind == LinkKind::Peer && from.kind == LinkKind::Child))
+                from.kind == LinkKind::Child
+                    && l.path != from.path
+                    && matches!(l.kind, LinkKind::Parent | LinkKind::Peer)
             })
             .collect();
         if to.is_empty() {

@@ -263,3 +263,95 @@ async fn a_peer_sends_only_its_own_vulnerabilities() {
     assert_eq!(sent[0].0, sectoral.inbox);
     let _ = primary;
 }
+
+/// Two primaries below one sectoral registry, peers of each other, and the branch above.
+async fn peered_primaries() -> (Node, Node, Node, Node) {
+    let (primary, sectoral, geo) = (Node::primary(), Node::sectoral(), Node::geographical());
+    let other = Node::new(OTHER_PRIMARY, RegistryKind::Primary, 11);
+    wire(&sectoral, &primary).await;
+    wire(&sectoral, &other).await;
+    wire(&geo, &sectoral).await;
+    primary.link(&other, "peer").await.unwrap();
+    other.link(&primary, "peer").await.unwrap();
+    (primary, other, sectoral, geo)
+}
+
+const OTHER_PRIMARY: &str = "IN1.HLT.P08";
+const OTHER_SECTORAL: &str = "IN1.ENR";
+
+// Y.3059 6.1 a
+// Y.3059 7 iv f
+// Peers at the primary level: a change at P07 goes up its branch and across to its peer P08,
+// which mirrors it and answers lookups from it, and sends it nowhere (its parent hears of it
+// from P07's branch), so the sectoral registry applies it once and nothing loops.
+#[tokio::test]
+async fn a_change_reaches_a_peer_primary_once_and_goes_no_further() {
+    let (primary, other, sectoral, geo) = peered_primaries().await;
+    let nodes = [&primary, &other, &sectoral, &geo];
+    let d = primary.add_device(1, TrustStatus::Trusted);
+    primary.registry.send_updates(&[d]).await.unwrap();
+    let results = pump(&nodes).await;
+    let mut reached: Vec<&str> = results.iter().map(|(to, _)| to.as_str()).collect();
+    reached.sort_unstable();
+    assert_eq!(
+        reached,
+        vec![GEOGRAPHICAL, SECTORAL, OTHER_PRIMARY],
+        "{results:?}"
+    );
+    for (to, result) in &results {
+        assert!(
+            matches!(result, Ok(Received::Applied { items: 1, .. })),
+            "{to}: {result:?}"
+        );
+    }
+    let at_peer = results.iter().find(|(to, _)| to == OTHER_PRIMARY).unwrap();
+    assert_eq!(
+        at_peer.1.as_ref().unwrap(),
+        &Received::Applied {
+            items: 1,
+            forwarded: 0
+        }
+    );
+    let mirror = other.store.snapshot().mirrors[&regdevid(1)].clone();
+    assert_eq!(
+        (mirror.origin.as_str(), mirror.via.as_str()),
+        (PRIMARY, PRIMARY)
+    );
+    let answer = other
+        .registry
+        .lookup(Some(&enquirer()), &regdevid(1))
+        .await
+        .unwrap()
+        .device;
+    assert_eq!(answer.origin.as_deref(), Some(PRIMARY));
+    assert_eq!(answer.registry, OTHER_PRIMARY);
+}
+
+// Y.3059 6.1 a
+// Peers at the sectoral level: a change from below HLT goes up to IN1 and across to HLT's
+// peer IN1.ENR, which applies it and sends it nowhere; IN1 hears of it once, from HLT.
+#[tokio::test]
+async fn a_change_from_below_reaches_a_peer_sectoral_registry_once() {
+    let (primary, sectoral, geo) = (Node::primary(), Node::sectoral(), Node::geographical());
+    let energy = Node::new(OTHER_SECTORAL, RegistryKind::Sectoral, 12);
+    wire(&sectoral, &primary).await;
+    wire(&geo, &sectoral).await;
+    wire(&geo, &energy).await;
+    sectoral.link(&energy, "peer").await.unwrap();
+    energy.link(&sectoral, "peer").await.unwrap();
+    let nodes = [&primary, &sectoral, &geo, &energy];
+    let d = primary.add_device(1, TrustStatus::Trusted);
+    primary.registry.send_updates(&[d]).await.unwrap();
+    let results = pump(&nodes).await;
+    let reached: Vec<&str> = results.iter().map(|(to, _)| to.as_str()).collect();
+    assert_eq!(reached[0], SECTORAL, "{results:?}");
+    let mut rest = reached[1..].to_vec();
+    rest.sort_unstable();
+    assert_eq!(rest, vec![GEOGRAPHICAL, OTHER_SECTORAL], "{results:?}");
+    assert!(results.iter().all(|(_, r)| r.is_ok()), "{results:?}");
+    let mirror = energy.store.snapshot().mirrors[&regdevid(1)].clone();
+    assert_eq!(
+        (mirror.origin.as_str(), mirror.via.as_str()),
+        (PRIMARY, SECTORAL)
+    );
+}
