@@ -629,6 +629,26 @@ async fn login(api: &str, key: &p256::ecdsa::SigningKey, kid: &str) -> String {
         .to_owned()
 }
 
+/// `PUT {path}` with `claims` and a fresh nonce of `purpose`, signed by the test
+/// administrator, as an operator's tools send it.
+pub async fn admin_put(
+    api: &str,
+    path: &str,
+    purpose: &str,
+    mut claims: serde_json::Value,
+) -> Answer {
+    let (name, key) = test_admin();
+    claims["nonce"] = challenge(api, purpose).await.into();
+    let jws = signed_request(&key, &format!("admin:{name}"), "PUT", path, &claims);
+    send(
+        "PUT",
+        format!("{api}{path}"),
+        None,
+        Some(("application/jose", jws)),
+    )
+    .await
+}
+
 /// The test administrator logged in at `api`: its access token.
 pub async fn admin_token(api: &str) -> String {
     let (name, key) = test_admin();

@@ -18,8 +18,8 @@ use trustreg_core::status::{Policy, Reason, TrustStatus};
 use trustreg_device::RegistryClient;
 use trustreg_device::client::{ReportParams, acknowledgement_jws, registration_jws, report_jws};
 use trustreg_tests::{
-    Manufacturer, Stack, challenge, imei, invoke_notify, localstack, random_imei, scheduled_event,
-    send, sensor_info, signed_request, test_admin,
+    Manufacturer, Stack, admin_put, imei, invoke_notify, localstack, random_imei, scheduled_event,
+    sensor_info,
 };
 
 /// The domain whose policy these tests change: their own, added at run time, so no other
@@ -29,19 +29,9 @@ const DOMAIN: &str = "overdue-reports";
 /// `DOMAIN` hosted by the stack (its topic made the first time) under `policy`, through the
 /// admin route as an operator adds a domain.
 async fn own_domain(stack: &Stack, policy: &Policy) {
-    let api = stack.api_url();
-    let (admin, key) = test_admin();
     let path = format!("/v1/admin/trust-domains/{DOMAIN}");
-    let claims =
-        serde_json::json!({"nonce": challenge(&api, "trust-domain").await, "policy": policy});
-    let jws = signed_request(&key, &format!("admin:{admin}"), "PUT", &path, &claims);
-    let put = send(
-        "PUT",
-        format!("{api}{path}"),
-        None,
-        Some(("application/jose", jws)),
-    )
-    .await;
+    let claims = serde_json::json!({"policy": policy});
+    let put = admin_put(&stack.api_url(), &path, "trust-domain", claims).await;
     assert!(matches!(put.status, 200 | 201), "{put:?}");
 }
 

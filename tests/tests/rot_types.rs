@@ -9,15 +9,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 use time::OffsetDateTime;
-use trustreg_core::identifier::Identifier;
+use trustreg_core::identifier::{Identifier, RegDevId};
 use trustreg_core::ports::{Clock, DeviceStore};
 use trustreg_core::rot::intermediate_id;
 use trustreg_core::status::{Reason, TrustStatus};
 use trustreg_device::{ClientError, ManufacturerCa, RegistryClient, SoftSecureElement};
 use trustreg_tests::devices::certified_device;
 use trustreg_tests::{
-    Manufacturer, Stack, challenge, imei, invoke_notify, localstack, random_imei, scheduled_event,
-    send, sensor_info, signed_request, test_admin,
+    Manufacturer, Stack, admin_put, imei, invoke_notify, localstack, random_imei, scheduled_event,
+    send, sensor_info,
 };
 
 // Y.3059 7 ii
@@ -69,12 +69,7 @@ async fn an_expired_certificate_is_no_longer_trusted_until_renewed() {
         .unwrap();
     se.store_chain(&[short.der]).unwrap();
     let client = RegistryClient::new(stack.api_url()).unwrap();
-    let registered = client
-        .register(&se, &id, sensor_info(), vec![])
-        .await
-        .unwrap();
-    client.acknowledge(&se).await.unwrap();
-    let regdevid = registered.regdevid.parse().unwrap();
+    let regdevid = trusted(&client, &se, &id).await;
     let device = store.get_device(&regdevid).await.unwrap().unwrap();
     assert_eq!(device.status, TrustStatus::Trusted);
     let last_ms = u64::try_from(not_after.unix_timestamp()).unwrap() * 1000 + 999;
@@ -118,7 +113,7 @@ async fn an_expired_certificate_is_no_longer_trusted_until_renewed() {
         .register(&se, &id, sensor_info(), vec![])
         .await
         .unwrap();
-    assert_eq!(again.regdevid, registered.regdevid);
+    assert_eq!(again.regdevid, regdevid.to_string());
     assert_eq!(again.status, TrustStatus::Trusted);
     let device = store.get_device(&regdevid).await.unwrap().unwrap();
     assert_eq!(device.status, TrustStatus::Trusted);
@@ -127,6 +122,16 @@ async fn an_expired_certificate_is_no_longer_trusted_until_renewed() {
 
 /// The root-of-trust types the test manufacturers' roots are accepted for.
 const SE: &[&str] = &["secure-element"];
+
+/// The device registered (no domain) and acknowledged through the API: its RegDevID.
+async fn trusted(client: &RegistryClient, se: &SoftSecureElement, id: &Identifier) -> RegDevId {
+    let registered = client
+        .register(se, id, sensor_info(), vec![])
+        .await
+        .unwrap();
+    client.acknowledge(se).await.unwrap();
+    registered.regdevid.parse().unwrap()
+}
 
 /// The refusal is a 403 problem of type `code`.
 fn forbidden(refused: &ClientError, code: &str) {
@@ -162,14 +167,11 @@ async fn put_root(
     rot_types: &[&str],
     revoked: &[String],
 ) -> serde_json::Value {
-    let api = stack.api_url();
-    let (name, key) = test_admin();
     let path = format!(
         "/v1/admin/roots/{}",
         trustreg_core::rot::root_id_for(maker.ca.cert_der())
     );
     let mut claims = json!({
-        "nonce": challenge(&api, "root").await,
         "name": maker.ca.name(),
         "certificate": STANDARD.encode(maker.ca.cert_der()),
         "rot_types": rot_types,
@@ -178,14 +180,7 @@ async fn put_root(
     if !revoked.is_empty() {
         claims["revoked_intermediates"] = json!(revoked);
     }
-    let jws = signed_request(&key, &format!("admin:{name}"), "PUT", &path, &claims);
-    let put = send(
-        "PUT",
-        format!("{api}{path}"),
-        None,
-        Some(("application/jose", jws)),
-    )
-    .await;
+    let put = admin_put(&stack.api_url(), &path, "root", claims).await;
     assert_eq!(put.status, 200, "{put:?}");
     put.body
 }
@@ -217,12 +212,7 @@ async fn a_revoked_intermediate_ca_ends_the_trust_of_its_devices() {
     let mut regdevids = Vec::new();
     for ca in [&revoked_ca, &kept_ca] {
         let (id, se) = device_under(&maker, ca);
-        let registered = client
-            .register(&se, &id, sensor_info(), vec![])
-            .await
-            .unwrap();
-        client.acknowledge(&se).await.unwrap();
-        regdevids.push(registered.regdevid.parse().unwrap());
+        regdevids.push(trusted(&client, &se, &id).await);
     }
     for regdevid in &regdevids {
         let device = store.get_device(regdevid).await.unwrap().unwrap();
@@ -271,12 +261,7 @@ async fn a_root_type_withdrawn_makes_the_devices_that_claim_it_unverified() {
     let store = stack.store(&localstack().await);
     let (maker, id, se) = certified_device(&stack).await;
     let client = RegistryClient::new(stack.api_url()).unwrap();
-    let registered = client
-        .register(&se, &id, sensor_info(), vec![])
-        .await
-        .unwrap();
-    client.acknowledge(&se).await.unwrap();
-    let regdevid = registered.regdevid.parse().unwrap();
+    let regdevid = trusted(&client, &se, &id).await;
     let status = || async {
         let device = store.get_device(&regdevid).await.unwrap().unwrap();
         (device.status, device.reasons)

@@ -14,8 +14,8 @@ use trustreg_device::RegistryClient;
 use trustreg_tests::devices::admin_hold;
 use trustreg_tests::subscriber::{Subscriber, domains, topic_arn};
 use trustreg_tests::{
-    Answer, Manufacturer, Stack, challenge, enquirer_token, imei, invoke_notify, localstack,
-    random_imei, scheduled_event, send, sensor_info, signed_request, test_admin,
+    Answer, Manufacturer, Stack, admin_put, enquirer_token, imei, invoke_notify, localstack,
+    random_imei, scheduled_event, send, sensor_info, test_admin,
 };
 
 /// Not one of the test stack's deployed domains (scripts/lib.sh). Added by the first run on a
@@ -25,17 +25,8 @@ const DELIVERY: Duration = Duration::from_secs(30);
 
 /// `PUT /v1/admin/trust-domains/{name}` with `policy`, signed by the test administrator.
 async fn put_domain(api: &str, name: &str, policy: &Value) -> Answer {
-    let (admin, key) = test_admin();
     let path = format!("/v1/admin/trust-domains/{name}");
-    let claims = json!({"nonce": challenge(api, "trust-domain").await, "policy": policy});
-    let jws = signed_request(&key, &format!("admin:{admin}"), "PUT", &path, &claims);
-    send(
-        "PUT",
-        format!("{api}{path}"),
-        None,
-        Some(("application/jose", jws)),
-    )
-    .await
+    admin_put(api, &path, "trust-domain", json!({"policy": policy})).await
 }
 
 async fn hosted(api: &str) -> Vec<Value> {
