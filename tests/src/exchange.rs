@@ -36,6 +36,7 @@ pub fn update(sender: &str, seq: u64, regdevid: &str, status: TrustStatus) -> Ex
                 make: "Acme".into(),
                 model: "Sensor-1".into(),
                 trust_domains: vec!["health".into()],
+                root: None,
             }],
         },
     }

@@ -558,6 +558,7 @@ async fn a_snapshot_of_more_than_a_hundred_devices_heals_a_gap() {
 
 fn mirror(origin: &str, imei: &str, status: TrustStatus, seq: u64) -> MirrorRecord {
     MirrorRecord {
+        root_id: None,
         regdevid: format!("{origin}:imei:{imei}").parse().unwrap(),
         origin: origin.to_owned(),
         status,

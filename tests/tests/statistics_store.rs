@@ -220,6 +220,7 @@ async fn mirrors_are_tallied_and_found_by_identifier() {
     let regdevid: RegDevId = format!("{origin}:imei:{number}").parse().unwrap();
     let now = SystemClock.now_ms();
     let mirror = MirrorRecord {
+        root_id: None,
         regdevid: regdevid.clone(),
         origin: origin.clone(),
         status: TrustStatus::Unreliable,
@@ -251,13 +252,13 @@ async fn mirrors_are_tallied_and_found_by_identifier() {
         "a mirror counted as an own device"
     );
     eventually("the mirror found by its identifier", || async {
-        let found = store.mirrors_with_identifier(&imei(&number)).await.unwrap();
+        let found = store.mirrors_with_identifiers(&[imei(&number)]).await.unwrap();
         found.len() == 1 && found[0].regdevid == regdevid
     })
     .await;
     assert!(
         store
-            .mirrors_with_identifier(&imei(&random_imei()))
+            .mirrors_with_identifiers(&[imei(&random_imei())])
             .await
             .unwrap()
             .is_empty()

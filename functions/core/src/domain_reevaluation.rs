@@ -11,9 +11,13 @@ use crate::service::Registry;
 
 /// Devices read by the request that changes a policy.
 pub const FIRST_BATCH: usize = 25;
-/// Devices read per domain by one scheduled run; reads are cheap, and only changed devices
-/// are written.
-pub const SCHEDULED_BATCH: usize = 500;
+/// Devices read by one scheduled run, across every domain whose change is unfinished: however
+/// many domains changed at once (up to 64 in one registry), a run reads this many at most, and
+/// stays well within the notify function's timeout (120 s) with its other work. Reads are
+/// cheap, and only changed devices are written.
+pub const SCHEDULED_BUDGET: usize = 1000;
+/// The least a domain reads in a run that reaches it: a page worth its query.
+const MIN_SHARE: usize = FIRST_BATCH;
 
 /// What the transitions and audit records of the re-evaluation call it.
 const ACTION: &str = "policy-changed";
@@ -75,19 +79,35 @@ impl Registry {
         Ok(())
     }
 
-    /// The scheduled evaluation's share: the next batch of every domain whose policy change
-    /// has not reached all its devices yet. Answers each such domain's progress.
+    /// The scheduled evaluation's share: the next batch of the domains whose policy change has
+    /// not reached all their devices yet, reading at most `budget` devices in all, shared
+    /// evenly (at least `MIN_SHARE` each). When the budget does not reach every domain, the
+    /// oldest changes go first, so each run moves the same ones on and they finish in the
+    /// order they were made. Answers the progress of each domain it reached.
     pub async fn continue_reevaluations(
         &self,
-        limit: usize,
+        budget: usize,
     ) -> Result<Vec<(String, Reevaluation)>, RegistryError> {
+        let mut pending: Vec<_> = self
+            .store
+            .domain_policies()
+            .await?
+            .into_iter()
+            .filter(|r| r.reevaluation.as_ref().is_some_and(|p| !p.complete))
+            .collect();
+        pending.sort_by(|a, b| (a.updated_at_ms, &a.name).cmp(&(b.updated_at_ms, &b.name)));
+        let share = (budget / pending.len().max(1)).max(MIN_SHARE.min(budget));
+        let mut left = budget;
         let mut progress = Vec::new();
-        for mut record in self.store.domain_policies().await? {
-            if record.reevaluation.as_ref().is_some_and(|p| !p.complete) {
-                self.reevaluate_domain(&mut record, limit).await?;
-                if let Some(done) = record.reevaluation {
-                    progress.push((record.name, done));
-                }
+        for mut record in pending {
+            if left == 0 {
+                break;
+            }
+            let limit = share.min(left);
+            self.reevaluate_domain(&mut record, limit).await?;
+            left -= limit;
+            if let Some(done) = record.reevaluation {
+                progress.push((record.name, done));
             }
         }
         Ok(progress)

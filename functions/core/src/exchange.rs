@@ -3,6 +3,7 @@
 //! the origin's sequence number, verified, deduplicated and mirrored by the receiver, forwarded
 //! to its parent and peers; a gap is healed by a snapshot pulled from the sender.
 
+mod clones;
 mod down;
 mod links;
 mod receive;
@@ -52,6 +53,12 @@ pub struct StatusItem {
     pub make: String,
     pub model: String,
     pub trust_domains: Vec<String>,
+    /// The manufacturer root the device's certificate chains to (`rot::root_id_for`): the
+    /// first registry above two primaries that hold one identifier tells a possible clone
+    /// (one root) from a conflict of the primaries' root scopes (two). Absent from messages
+    /// of registries that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
 }
 
 /// The claims of an exchange message. `sender` signed it (verified with its link's key);
@@ -85,6 +92,10 @@ pub enum ExchangeBody {
     /// sender holds (a `SnapshotRequest` of the sender's path), so that devices registered
     /// before the link are known above without waiting for their next change.
     Linked,
+    /// Two devices of one inherent identifier at two primaries whose certificates chain to one
+    /// manufacturer root, found by `origin`, the first registry above both: sent down to both
+    /// primaries, each of which records a possible clone on its device (3.2.1, 3.2.2, 6.1 a).
+    PossibleClone { regdevids: Vec<String>, root: String },
     /// A vulnerability entered at `origin` (a sectoral or geographical registry), sent down
     /// to the primaries it may affect (7 iv d, 9.3 ii b). Deduplicated by the origin's id and
     /// state, not by `seq`: a child sees only part of its parent's numbers.
@@ -131,6 +142,12 @@ pub enum Received {
     },
     SnapshotApplied {
         items: usize,
+    },
+    /// A possible clone from above: recorded on `flagged` devices of this registry, and sent
+    /// on to `forwarded` children toward the other primary.
+    PossibleClone {
+        flagged: usize,
+        forwarded: usize,
     },
     /// A vulnerability from above: stored as `id` here, applied to this registry's devices
     /// (`affected` so far; the rest through `/v1/vulnerabilities/{id}/apply` when not
@@ -180,6 +197,7 @@ impl StatusItem {
             make: device.info.make.clone(),
             model: device.info.model.clone(),
             trust_domains: device.trust_domains.clone(),
+            root: Some(device.root_id.clone()),
         }
     }
 
@@ -191,6 +209,7 @@ impl StatusItem {
             make: mirror.make.clone(),
             model: mirror.model.clone(),
             trust_domains: mirror.trust_domains.clone(),
+            root: mirror.root_id.clone(),
         }
     }
 }

@@ -134,7 +134,7 @@ impl Registry {
     /// check takes it: this registry's own device with that identifier (one GetItem, its
     /// RegDevID being this registry's path and the identifier); else, above the primaries, the
     /// mirrored device with it, found at each registry below that sent mirrors (one Query of
-    /// those origins and one batched read, `LookupStore::mirrors_with_identifier`). Identifiers
+    /// those origins and one batched read, `LookupStore::mirrors_with_identifiers`). Identifiers
     /// are unique per registry only: when two registries below hold the same one, the worst
     /// status answers (then the newest), as an enquirer deciding on trust must not see the
     /// better one of a clone.
@@ -149,7 +149,10 @@ impl Registry {
             return self.answer_device(caller, id, &device, false).await;
         }
         if self.config.kind != RegistryKind::Primary {
-            let mirrors = self.store.mirrors_with_identifier(&identifier).await?;
+            let mirrors = self
+                .store
+                .mirrors_with_identifiers(std::slice::from_ref(&identifier))
+                .await?;
             if let Some(mirror) = mirrors
                 .into_iter()
                 .filter(|m| m.regdevid.identifier == identifier)

@@ -434,6 +434,9 @@ pub struct MirrorRecord {
     pub make: String,
     pub model: String,
     pub trust_domains: Vec<String>,
+    /// The manufacturer root its certificate chains to, as the origin said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_id: Option<String>,
     /// The origin's sequence number of the message that said it.
     pub origin_seq: u64,
     pub received_at_ms: u64,

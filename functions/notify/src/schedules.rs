@@ -46,7 +46,7 @@ pub(crate) async fn evaluate(
     }
     // Policy changes not yet through their domains' devices: the next batch of each.
     let reevaluations = registry
-        .continue_reevaluations(trustreg_core::domain_reevaluation::SCHEDULED_BATCH)
+        .continue_reevaluations(trustreg_core::domain_reevaluation::SCHEDULED_BUDGET)
         .await?;
     let mut answer = serde_json::to_value(run)?;
     answer["reevaluations"] = reevaluations

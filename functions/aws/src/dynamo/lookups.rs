@@ -238,9 +238,9 @@ impl LookupStore for DynamoStore {
             .await
     }
 
-    async fn mirrors_with_identifier(
+    async fn mirrors_with_identifiers(
         &self,
-        identifier: &Identifier,
+        identifiers: &[Identifier],
     ) -> Result<Vec<MirrorRecord>, StoreError> {
         // A RegDevID is its registry's path and the identifier, and the mirrors of a registry
         // below all came from it as origin: the candidates are one key per origin, a few
@@ -250,7 +250,11 @@ impl LookupStore for DynamoStore {
             .await?
             .iter()
             .filter_map(|origin| origin.parse::<RegistryPath>().ok())
-            .map(|path| keys::mirror(&RegDevId::new(path, identifier.clone())))
+            .flat_map(|path| {
+                identifiers
+                    .iter()
+                    .map(move |identifier| keys::mirror(&RegDevId::new(path.clone(), identifier.clone())))
+            })
             .collect();
         if candidates.is_empty() {
             return Ok(Vec::new());

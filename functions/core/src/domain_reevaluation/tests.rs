@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::lookups::tests::device;
+use crate::ports::PolicyStore;
 use crate::records::Outcome;
 use crate::status::{Policy, Reason, TrustStatus};
 use crate::virtual_ids::tests::Fixture;
@@ -124,4 +125,69 @@ async fn a_newer_policy_is_not_overwritten_by_an_older_ones_progress() {
     let stored = &f.store.snapshot().domain_policies["water"];
     assert_eq!(stored.policy, Policy::default());
     assert_eq!(stored.reevaluation.as_ref().unwrap().by, "admin:other");
+}
+
+// Y.3059 6.1 f
+// Four domains changed at once: a scheduled run reads at most its budget across all of them,
+// the oldest changes first, and the runs that follow finish every domain.
+#[tokio::test]
+async fn a_scheduled_run_shares_its_budget_across_the_domains_oldest_change_first() {
+    const DOMAINS: [&str; 4] = ["water", "gas", "air", "soil"];
+    const PER_DOMAIN: u32 = 40;
+    let f = Fixture::with_config(|c| {
+        c.trust_domains = std::iter::once("health")
+            .chain(DOMAINS)
+            .map(str::to_owned)
+            .collect();
+    });
+    // Changed in this order, a millisecond apart, before their devices are stored (as if the
+    // first batch of each had failed), so the scheduled runs do all the work.
+    for domain in DOMAINS {
+        let mut record = f
+            .registry
+            .set_domain_policy(domain, tpm_only(), "admin:ops")
+            .await
+            .unwrap()
+            .record;
+        record.reevaluation = Some(Reevaluation {
+            by: "admin:ops".into(),
+            cursor: None,
+            changed: 0,
+            complete: false,
+        });
+        f.store.put_reevaluation(&record).await.unwrap();
+        f.clock.advance(1);
+    }
+    for (i, domain) in DOMAINS.iter().enumerate() {
+        for n in 0..PER_DOMAIN {
+            let n = i as u32 * 1000 + n;
+            device(&f, n, None, |d| d.trust_domains = vec![(*domain).into()]).await;
+        }
+    }
+    let changed = |f: &Fixture| -> Vec<u64> {
+        let state = f.store.snapshot();
+        DOMAINS
+            .iter()
+            .map(|d| state.domain_policies[*d].reevaluation.as_ref().unwrap().changed)
+            .collect()
+    };
+    let budget = 60;
+    f.registry.continue_reevaluations(budget).await.unwrap();
+    // Every device changes, so what changed is what was read: 25 for each of the two oldest,
+    // the rest of the budget for the third, none for the newest.
+    assert_eq!(changed(&f), vec![25, 25, 10, 0]);
+    let mut runs = 1;
+    while !f.registry.continue_reevaluations(budget).await.unwrap().is_empty() {
+        runs += 1;
+        assert!(runs < 10, "{:?}", changed(&f));
+    }
+    assert_eq!(changed(&f), vec![u64::from(PER_DOMAIN); 4]);
+    let unverified = f
+        .store
+        .snapshot()
+        .devices
+        .values()
+        .filter(|d| d.reasons.contains(&Reason::RotTypeNotAccepted))
+        .count();
+    assert_eq!(unverified, DOMAINS.len() * PER_DOMAIN as usize);
 }

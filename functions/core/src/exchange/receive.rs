@@ -42,6 +42,10 @@ impl Registry {
             ExchangeBody::Vulnerability { report } => {
                 self.receive_vulnerability(&link, &claims, *report).await
             }
+            ExchangeBody::PossibleClone { regdevids, .. } => {
+                self.receive_possible_clone(&link, &claims, &regdevids)
+                    .await
+            }
         }
     }
 
@@ -100,6 +104,11 @@ impl Registry {
             }
             (ExchangeBody::Vulnerability { .. }, LinkKind::Peer) => claims.origin == link.path,
             (ExchangeBody::Vulnerability { .. }, LinkKind::Child) => false,
+            // Found by a registry above this one, and passed down the branch.
+            (ExchangeBody::PossibleClone { .. }, LinkKind::Parent) => {
+                claims.origin != own && is_within(&own, &claims.origin)
+            }
+            (ExchangeBody::PossibleClone { .. }, LinkKind::Child | LinkKind::Peer) => false,
             (_, LinkKind::Child | LinkKind::Peer) => is_within(&claims.origin, &link.path),
             (_, LinkKind::Parent) => false,
         };
@@ -137,6 +146,7 @@ impl Registry {
                 let forwarded = self
                     .forward(from, claims, ExchangeBody::Update { items })
                     .await?;
+                self.check_clones(from, &mirrors).await?;
                 Ok(Received::Applied {
                     items: items_len,
                     forwarded,
@@ -147,6 +157,8 @@ impl Registry {
             Applied::Duplicate { .. } => {
                 self.audit_receipt(from, claims, "exchange-duplicate")
                     .await?;
+                // A receipt that failed after applying finishes its check now.
+                self.check_clones(from, &mirrors).await?;
                 Ok(Received::Duplicate)
             }
             // Nothing was written: delivered again, it is checked anew.
@@ -371,9 +383,14 @@ impl Registry {
                 let items_len = items.len();
                 self.forward(from, claims, ExchangeBody::Snapshot { items, last_page })
                     .await?;
+                self.check_clones(from, &mirrors).await?;
                 Ok(Received::SnapshotApplied { items: items_len })
             }
-            Applied::Duplicate { .. } | Applied::Gap { .. } => Ok(Received::Duplicate),
+            Applied::Duplicate { .. } => {
+                self.check_clones(from, &mirrors).await?;
+                Ok(Received::Duplicate)
+            }
+            Applied::Gap { .. } => Ok(Received::Duplicate),
         }
     }
 
@@ -415,6 +432,7 @@ impl Registry {
                 make: item.make.clone(),
                 model: item.model.clone(),
                 trust_domains: item.trust_domains.clone(),
+                root_id: item.root.clone(),
                 origin_seq: claims.seq,
                 received_at_ms: now,
                 via: from.path.clone(),

@@ -2,6 +2,7 @@
 //! recording outboxes.
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failure report.
 
+mod clones;
 mod hierarchy;
 mod link_sync;
 mod links;

@@ -109,18 +109,20 @@ impl LookupStore for MemoryStore {
 
     /// As the adapter finds them: at the RegDevID each origin whose messages were applied
     /// would give the identifier.
-    async fn mirrors_with_identifier(
+    async fn mirrors_with_identifiers(
         &self,
-        identifier: &Identifier,
+        identifiers: &[Identifier],
     ) -> Result<Vec<MirrorRecord>, StoreError> {
         let s = self.lock();
         Ok(s.last_sequences
             .keys()
             .filter_map(|origin| origin.parse::<RegistryPath>().ok())
-            .filter_map(|path| {
-                let regdevid = RegDevId::new(path, identifier.clone());
-                s.mirrors.get(&regdevid.to_string()).cloned()
+            .flat_map(|path| {
+                identifiers
+                    .iter()
+                    .map(move |identifier| RegDevId::new(path.clone(), identifier.clone()))
             })
+            .filter_map(|regdevid| s.mirrors.get(&regdevid.to_string()).cloned())
             .collect())
     }
 

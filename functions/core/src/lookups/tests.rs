@@ -624,6 +624,7 @@ async fn bulk_lookups_are_bounded_and_for_admins_only() {
 fn mirror_of(regdevid: &str, status: TrustStatus, since: u64) -> MirrorRecord {
     let regdevid: RegDevId = regdevid.parse().unwrap();
     MirrorRecord {
+        root_id: None,
         origin: regdevid.path.to_string(),
         regdevid,
         status,

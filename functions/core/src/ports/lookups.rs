@@ -58,11 +58,12 @@ pub trait LookupStore: Send + Sync {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<RegDevId>, StoreError>;
-    /// The devices mirrored from below (6.1 c) whose inherent identifier is `identifier`, at
-    /// any registry below: a lookup by identifier at a sectoral or geographical registry.
-    async fn mirrors_with_identifier(
+    /// The devices mirrored from below (6.1 c) whose inherent identifier is one of
+    /// `identifiers`, at any registry below: a lookup by identifier at a sectoral or
+    /// geographical registry, and the clone check of an update's devices.
+    async fn mirrors_with_identifiers(
         &self,
-        identifier: &Identifier,
+        identifiers: &[Identifier],
     ) -> Result<Vec<MirrorRecord>, StoreError>;
     /// Removes an accepted root of trust with its audit record, in one transaction. Its
     /// devices stay; the caller re-evaluates them.

@@ -17,6 +17,7 @@ const HOUR_MS: u64 = 60 * 60 * 1000;
 fn mirror(regdevid: &str, status: TrustStatus, domains: &[&str]) -> MirrorRecord {
     let regdevid: RegDevId = regdevid.parse().unwrap();
     MirrorRecord {
+        root_id: None,
         origin: regdevid.path.to_string(),
         regdevid,
         status,

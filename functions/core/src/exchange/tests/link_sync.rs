@@ -125,6 +125,7 @@ async fn a_late_link_hands_over_everything_held_below() {
     // A device of the peer's own branch, mirrored there before the link.
     let eu_device = device("IN2.FIN.P01", 5, TrustStatus::Trusted);
     let mirror = MirrorRecord {
+        root_id: None,
         regdevid: eu_device.regdevid.clone(),
         origin: "IN2.FIN.P01".into(),
         status: TrustStatus::Trusted,

@@ -7,6 +7,7 @@ use crate::sessions::tests::{enquirer, principal};
 fn mirror(origin: &str, n: u32, status: TrustStatus) -> MirrorRecord {
     let d = device(origin, n, status);
     MirrorRecord {
+        root_id: None,
         regdevid: d.regdevid,
         origin: origin.into(),
         status,
