@@ -188,17 +188,22 @@ impl Manufacturer {
     /// A fresh CA, accepted by `registry` as a root of trust.
     pub async fn accepted_by(registry: &Registry) -> Self {
         let manufacturer = Self::unaccepted();
+        manufacturer.accept_at(registry).await;
+        manufacturer
+    }
+
+    /// This CA accepted by one more registry, for the secure-element devices it certifies.
+    pub async fn accept_at(&self, registry: &Registry) {
         registry
             .accept_root(
-                manufacturer.ca.cert_der(),
-                manufacturer.ca.name(),
+                self.ca.cert_der(),
+                self.ca.name(),
                 vec!["secure-element".into()],
                 trustreg_core::fakes::broad_identifier_scopes(),
                 "admin:tests",
             )
             .await
             .expect("root accepted");
-        manufacturer
     }
 
     /// A fresh CA no registry knows.

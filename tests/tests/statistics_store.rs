@@ -252,7 +252,10 @@ async fn mirrors_are_tallied_and_found_by_identifier() {
         "a mirror counted as an own device"
     );
     eventually("the mirror found by its identifier", || async {
-        let found = store.mirrors_with_identifiers(&[imei(&number)]).await.unwrap();
+        let found = store
+            .mirrors_with_identifiers(&[imei(&number)])
+            .await
+            .unwrap();
         found.len() == 1 && found[0].regdevid == regdevid
     })
     .await;

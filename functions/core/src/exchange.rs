@@ -95,7 +95,10 @@ pub enum ExchangeBody {
     /// Two devices of one inherent identifier at two primaries whose certificates chain to one
     /// manufacturer root, found by `origin`, the first registry above both: sent down to both
     /// primaries, each of which records a possible clone on its device (3.2.1, 3.2.2, 6.1 a).
-    PossibleClone { regdevids: Vec<String>, root: String },
+    PossibleClone {
+        regdevids: Vec<String>,
+        root: String,
+    },
     /// A vulnerability entered at `origin` (a sectoral or geographical registry), sent down
     /// to the primaries it may affect (7 iv d, 9.3 ii b). Deduplicated by the origin's id and
     /// state, not by `seq`: a child sees only part of its parent's numbers.

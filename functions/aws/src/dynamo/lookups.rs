@@ -251,9 +251,9 @@ impl LookupStore for DynamoStore {
             .iter()
             .filter_map(|origin| origin.parse::<RegistryPath>().ok())
             .flat_map(|path| {
-                identifiers
-                    .iter()
-                    .map(move |identifier| keys::mirror(&RegDevId::new(path.clone(), identifier.clone())))
+                identifiers.iter().map(move |identifier| {
+                    keys::mirror(&RegDevId::new(path.clone(), identifier.clone()))
+                })
             })
             .collect();
         if candidates.is_empty() {

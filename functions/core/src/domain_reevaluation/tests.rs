@@ -168,7 +168,13 @@ async fn a_scheduled_run_shares_its_budget_across_the_domains_oldest_change_firs
         let state = f.store.snapshot();
         DOMAINS
             .iter()
-            .map(|d| state.domain_policies[*d].reevaluation.as_ref().unwrap().changed)
+            .map(|d| {
+                state.domain_policies[*d]
+                    .reevaluation
+                    .as_ref()
+                    .unwrap()
+                    .changed
+            })
             .collect()
     };
     let budget = 60;
@@ -177,7 +183,13 @@ async fn a_scheduled_run_shares_its_budget_across_the_domains_oldest_change_firs
     // the rest of the budget for the third, none for the newest.
     assert_eq!(changed(&f), vec![25, 25, 10, 0]);
     let mut runs = 1;
-    while !f.registry.continue_reevaluations(budget).await.unwrap().is_empty() {
+    while !f
+        .registry
+        .continue_reevaluations(budget)
+        .await
+        .unwrap()
+        .is_empty()
+    {
         runs += 1;
         assert!(runs < 10, "{:?}", changed(&f));
     }

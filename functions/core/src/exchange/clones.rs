@@ -175,7 +175,11 @@ impl Registry {
             .collect();
         if !to.is_empty() {
             let message = self
-                .sign_exchange(&self.exchange_claims(&claims.origin, claims.seq, claims.body.clone()))
+                .sign_exchange(&self.exchange_claims(
+                    &claims.origin,
+                    claims.seq,
+                    claims.body.clone(),
+                ))
                 .await?;
             report(self.deliver(&to, &message).await)?;
         }
@@ -211,7 +215,10 @@ fn meet_here(own: &str, one: &str, other: &str) -> bool {
     }
 }
 
-fn ordered<'a>(one: &'a MirrorRecord, other: &'a MirrorRecord) -> (&'a MirrorRecord, &'a MirrorRecord) {
+fn ordered<'a>(
+    one: &'a MirrorRecord,
+    other: &'a MirrorRecord,
+) -> (&'a MirrorRecord, &'a MirrorRecord) {
     if one.regdevid.to_string() <= other.regdevid.to_string() {
         (one, other)
     } else {
@@ -221,8 +228,9 @@ fn ordered<'a>(one: &'a MirrorRecord, other: &'a MirrorRecord) -> (&'a MirrorRec
 
 /// Two RegDevIDs of one inherent identifier at two registries, in order.
 fn pair_of(regdevids: &[String]) -> Result<(RegDevId, RegDevId), RegistryError> {
-    let malformed =
-        || RegistryError::Malformed("a possible clone names two RegDevIDs of one identifier".into());
+    let malformed = || {
+        RegistryError::Malformed("a possible clone names two RegDevIDs of one identifier".into())
+    };
     let [a, b] = regdevids else {
         return Err(malformed());
     };

@@ -128,10 +128,17 @@ async fn one_identifier_under_two_roots_is_reported_and_changes_no_device() {
         reported[0].target.as_deref(),
         Some(format!("{} {}", a.regdevid, b.regdevid).as_str())
     );
-    assert!(sectoral.audited(POSSIBLE_CLONE, Outcome::Accepted).is_empty());
+    assert!(
+        sectoral
+            .audited(POSSIBLE_CLONE, Outcome::Accepted)
+            .is_empty()
+    );
     for (node, device) in [(&first, &a), (&second, &b)] {
         let now = stored(node, device);
-        assert_eq!((now.status, now.facts.clone_reports), (TrustStatus::Trusted, 0));
+        assert_eq!(
+            (now.status, now.facts.clone_reports),
+            (TrustStatus::Trusted, 0)
+        );
         assert_eq!(now.version, device.version);
     }
 }
@@ -157,7 +164,10 @@ async fn a_possible_clone_from_a_child_or_sideways_is_refused() {
         .await
         .unwrap();
     let refused = sectoral.registry.receive_exchange(&up).await;
-    assert!(matches!(refused, Err(RegistryError::Forbidden(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(RegistryError::Forbidden(_))),
+        "{refused:?}"
+    );
     // HLT naming itself as the finder is fine; naming P08 as the origin is a child speaking
     // for a registry that is not above it.
     let sideways = sectoral
@@ -166,7 +176,10 @@ async fn a_possible_clone_from_a_child_or_sideways_is_refused() {
         .await
         .unwrap();
     let refused = first.registry.receive_exchange(&sideways).await;
-    assert!(matches!(refused, Err(RegistryError::Forbidden(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(RegistryError::Forbidden(_))),
+        "{refused:?}"
+    );
     // Two devices of one registry are no clone pair.
     let same = ExchangeBody::PossibleClone {
         regdevids: vec![a.regdevid.to_string(), a.regdevid.to_string()],
@@ -178,9 +191,20 @@ async fn a_possible_clone_from_a_child_or_sideways_is_refused() {
         .await
         .unwrap();
     let refused = first.registry.receive_exchange(&malformed).await;
-    assert!(matches!(refused, Err(RegistryError::Malformed(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(RegistryError::Malformed(_))),
+        "{refused:?}"
+    );
     assert_eq!(stored(&first, &a), a);
     assert_eq!(stored(&second, &b), b);
-    assert_eq!(sectoral.audited("receive-exchange", Outcome::Rejected).len(), 1);
-    assert_eq!(first.audited("receive-exchange", Outcome::Rejected).len(), 2);
+    assert_eq!(
+        sectoral
+            .audited("receive-exchange", Outcome::Rejected)
+            .len(),
+        1
+    );
+    assert_eq!(
+        first.audited("receive-exchange", Outcome::Rejected).len(),
+        2
+    );
 }
