@@ -79,7 +79,6 @@ async fn stored(stack: &Stack, regdevid: &str) -> trustreg_core::records::Device
 }
 
 // Y.3059 6.1 a
-// Y.3059 3.2.2
 // One IMEI registered at both primaries, certified by one manufacturer's CA (two keys for one
 // identity): the sectoral registry above both records a possible clone, both primaries make
 // their device unreliable with the reason, and an enquirer's lookup at each says so.
@@ -148,7 +147,7 @@ async fn one_identifier_under_two_roots_is_reported_and_changes_neither_device()
 }
 
 // Y.3059 6.1 a
-// Y.3059 7 iv f
+// Y.3059 9.1 v
 // A primary turned against its sibling, with its own registry key and its real link to the
 // sectoral registry: an update in the sibling's name, one of its own naming the sibling's
 // device, and a possible clone of the sibling's device sent up or straight into the sibling's

@@ -41,7 +41,6 @@ fn stored(node: &Node, device: &DeviceRecord) -> DeviceRecord {
 }
 
 // Y.3059 6.1 a
-// Y.3059 3.2.2
 // One identifier registered at two primaries with certificates of one manufacturer root:
 // the sectoral registry above both records a possible clone once and sends it down, and each
 // primary makes its own device unreliable for it; the geographical registry, above both
