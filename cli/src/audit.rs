@@ -28,14 +28,30 @@ pub enum AuditCommand {
         /// An administrator's access token (`POST /v1/sessions`): the records are theirs to read.
         #[arg(long, env = "TRUSTREG_TOKEN")]
         token: String,
-        /// The last checkpoint this verifier accepted; written after each clean run.
+        /// The last checkpoint this verifier accepted, with the log's key; written after each
+        /// clean run.
         #[arg(long)]
         state: PathBuf,
+        /// The log's key as a C2SP verifier key (`<path>+<key ID>+<base64>`, as the state file
+        /// keeps it), from a source other than the registry: the key it serves must be this
+        /// one. Without it, the key of the last clean run is pinned (the first run trusts the
+        /// served key).
+        #[arg(long, env = "TRUSTREG_LOG_KEY")]
+        key: Option<String>,
     },
 }
 
 pub async fn run(command: AuditCommand, json_out: bool) -> Result<(), CliError> {
-    let AuditCommand::Verify { api, token, state } = command;
+    let AuditCommand::Verify {
+        api,
+        token,
+        state,
+        key: given,
+    } = command;
+    let given = given
+        .map(|vkey| EcdsaNoteKey::from_verifier_key(&vkey))
+        .transpose()
+        .map_err(|e| CliError::Usage(format!("--key: {e}")))?;
     let client = EnquirerApi::new(&api)?;
     let http = reqwest::Client::new();
     let base = api.trim_end_matches('/').to_owned();
@@ -65,10 +81,27 @@ pub async fn run(command: AuditCommand, json_out: bool) -> Result<(), CliError> 
         }
     };
 
+    let seen: Option<Seen> = match std::fs::read(&state) {
+        Ok(text) => Some(
+            serde_json::from_slice(&text)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", state.display())))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(CliError::File {
+                path: state.display().to_string(),
+                source,
+            });
+        }
+    };
     let document = client.get("/v1/registry", &[], None).await?;
-    let key = EcdsaNoteKey {
+    let served = EcdsaNoteKey {
         name: document["path"].as_str().unwrap_or_default().to_owned(),
         key: client.registry_key().await?,
+    };
+    let key = match verify::pinned_key(served, given, seen.as_ref()) {
+        Ok(key) => key,
+        Err(finding) => return Err(failed(json_out, &[finding])),
     };
     let note =
         String::from_utf8_lossy(&bytes(format!("{base}/v1/audit/checkpoint")).await?).into_owned();
@@ -109,19 +142,6 @@ pub async fn run(command: AuditCommand, json_out: bool) -> Result<(), CliError> 
         }
     }
 
-    let seen: Option<Seen> = match std::fs::read(&state) {
-        Ok(text) => Some(
-            serde_json::from_slice(&text)
-                .map_err(|e| CliError::Usage(format!("{}: {e}", state.display())))?,
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => {
-            return Err(CliError::File {
-                path: state.display().to_string(),
-                source,
-            });
-        }
-    };
     let findings = verify::check(&checkpoint, &entries, &records, seen.as_ref());
     if !findings.is_empty() {
         return Err(failed(json_out, &findings));
@@ -129,6 +149,7 @@ pub async fn run(command: AuditCommand, json_out: bool) -> Result<(), CliError> 
     let accepted = Seen {
         size: checkpoint.size,
         root: STANDARD.encode(checkpoint.root),
+        key: Some(key.verifier_key()),
     };
     std::fs::write(&state, serde_json::to_vec(&accepted).unwrap_or_default()).map_err(
         |source| CliError::File {

@@ -35,17 +35,28 @@ async fn admin_token(api: &str) -> String {
     session.body["access_token"].as_str().unwrap().to_owned()
 }
 
+const CHECKPOINT: &str = "/v1/audit/checkpoint";
+
 /// The CLI's verdict: success, and its JSON.
 fn verify(api: &str, token: &str, state: &Path) -> (bool, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_trustreg"))
+    verify_pinned(api, token, state, None)
+}
+
+/// The verdict with the log's key given (`--key`).
+fn verify_pinned(api: &str, token: &str, state: &Path, key: Option<&str>) -> (bool, Value) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trustreg"));
+    command
         .args([
             "--json", "audit", "verify", "--api", api, "--token", token, "--state",
         ])
         .arg(state)
         .env_remove("TRUSTREG_API")
         .env_remove("TRUSTREG_TOKEN")
-        .output()
-        .unwrap();
+        .env_remove("TRUSTREG_LOG_KEY");
+    if let Some(key) = key {
+        command.args(["--key", key]);
+    }
+    let out = command.output().unwrap();
     let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
         panic!(
             "no JSON from trustreg audit verify: {} {}",
@@ -277,10 +288,17 @@ async fn tampering_with_audit_records_or_the_checkpoint_is_detected_and_named() 
             "the log did not grow"
         );
     }
-    let proxy = rollback_proxy::serve(&api, older_note);
+    let proxy = rollback_proxy::serve(
+        &api,
+        &[(
+            CHECKPOINT,
+            "text/plain; charset=utf-8",
+            older_note.to_owned(),
+        )],
+    );
     let (ok, json) = verify(&proxy.url, &token, &state);
     assert!(
-        proxy.served_older(),
+        proxy.served(CHECKPOINT),
         "the verifier read the older checkpoint"
     );
     assert!(!ok);
@@ -293,4 +311,67 @@ async fn tampering_with_audit_records_or_the_checkpoint_is_detected_and_named() 
             .contains(&json!({"finding": "rolled-back", "size": older_size, "seen": seen_size})),
         "{json}"
     );
+}
+
+// Y.3059 7 i c
+// A registry (or a man in the middle) that serves another key, with a checkpoint signed by
+// it, is named by a verifier that pinned the log's key: remembered from its last clean run,
+// or given on the command line to a verifier that never ran; the forged checkpoint is not
+// accepted and the state keeps the real key.
+#[tokio::test]
+async fn a_substituted_log_key_is_detected_by_a_verifier_that_pinned_it() {
+    use p256::ecdsa::signature::Signer;
+    use trustreg_model::tlog::note::EcdsaNoteKey;
+    use trustreg_model::tlog::{Checkpoint, SignedNote};
+
+    let stack = Stack::deployed();
+    let api = stack.api_url();
+    let token = admin_token(&api).await;
+    let dir = scratch("e2e-audit-key");
+    let state = dir.join("seen.json");
+    clean(&api, &token, &state);
+    let seen: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    let real = seen["key"].as_str().expect("the key pinned").to_owned();
+
+    // The attacker's key, published in the registry document, signing a log of its own.
+    let forger = trustreg_tests::new_signing_key();
+    let mut document = send("GET", format!("{api}/v1/registry"), None, None)
+        .await
+        .body;
+    let path = document["path"].as_str().unwrap().to_owned();
+    document["public_key"] = trustreg_model::jose::jwk_from_key(forger.verifying_key());
+    let key = EcdsaNoteKey {
+        name: path.clone(),
+        key: *forger.verifying_key(),
+    };
+    let text = Checkpoint::new(&path, seen["size"].as_u64().unwrap() + 1, [7u8; 32]).text();
+    let signature: p256::ecdsa::Signature = forger.sign(text.as_bytes());
+    let note = SignedNote {
+        text,
+        signatures: vec![key.signature(signature.to_der().as_bytes().to_vec())],
+    }
+    .to_string();
+    let proxy = rollback_proxy::serve(
+        &api,
+        &[
+            ("/v1/registry", "application/json", document.to_string()),
+            (CHECKPOINT, "text/plain; charset=utf-8", note),
+        ],
+    );
+    let changed = json!({"finding": "key-changed", "pinned": real, "served": key.verifier_key()});
+    let (ok, json) = verify(&proxy.url, &token, &state);
+    assert!(proxy.served("/v1/registry"));
+    assert!(!ok);
+    assert_eq!(findings(&json), vec![changed.clone()], "{json}");
+    let kept: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(kept, seen);
+
+    let fresh = dir.join("fresh.json");
+    let (ok, json) = verify_pinned(&proxy.url, &token, &fresh, Some(&real));
+    assert!(!ok);
+    assert_eq!(findings(&json), vec![changed], "{json}");
+    assert!(!fresh.exists());
+    // The same key given against the real registry verifies.
+    let (ok, json) = verify_pinned(&api, &token, &fresh, Some(&real));
+    assert!(ok, "{json}");
 }

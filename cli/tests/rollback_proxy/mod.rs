@@ -1,11 +1,12 @@
-//! A proxy in front of the API that serves one fixed checkpoint note in place of the latest
-//! and forwards every other request: what a verifier sees from a registry that rolled its log
-//! back, or through a man in the middle. It runs on a thread of its own: the test waits on
-//! the CLI's process, which talks to it.
+//! A proxy in front of the API that serves fixed answers for some paths (a checkpoint note in
+//! place of the latest, another registry document) and forwards every other request: what a
+//! verifier sees from a registry that rolled its log back or swapped its key, or through a
+//! man in the middle. It runs on a thread of its own: the test waits on the CLI's process,
+//! which talks to it.
 
+use std::collections::HashMap;
 use std::net::TcpListener;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -14,31 +15,36 @@ use axum::response::{IntoResponse, Response};
 
 pub struct Proxy {
     pub url: String,
-    served: Arc<AtomicBool>,
+    served: Arc<Mutex<Vec<String>>>,
 }
 
 impl Proxy {
-    /// Whether a client read the fixed checkpoint.
-    pub fn served_older(&self) -> bool {
-        self.served.load(Ordering::SeqCst)
+    /// Whether a client read the fixed answer of `path`.
+    pub fn served(&self, path: &str) -> bool {
+        self.served.lock().unwrap().iter().any(|p| p == path)
     }
 }
 
 struct Upstream {
     api: String,
-    note: String,
-    served: Arc<AtomicBool>,
+    /// Path -> (content type, body).
+    fixed: HashMap<String, (String, String)>,
+    served: Arc<Mutex<Vec<String>>>,
     client: reqwest::Client,
 }
 
-pub fn serve(api: &str, note: &str) -> Proxy {
+/// Serves `fixed` (path, content type, body) and forwards the rest to `api`.
+pub fn serve(api: &str, fixed: &[(&str, &str, String)]) -> Proxy {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let served = Arc::new(AtomicBool::new(false));
+    let served = Arc::new(Mutex::new(Vec::new()));
     let upstream = Arc::new(Upstream {
         api: api.to_owned(),
-        note: note.to_owned(),
+        fixed: fixed
+            .iter()
+            .map(|(path, kind, body)| ((*path).to_owned(), ((*kind).to_owned(), body.clone())))
+            .collect(),
         served: served.clone(),
         client: reqwest::Client::new(),
     });
@@ -57,13 +63,10 @@ pub fn serve(api: &str, note: &str) -> Proxy {
 }
 
 async fn forward(State(upstream): State<Arc<Upstream>>, request: Request) -> Response {
-    if request.uri().path() == "/v1/audit/checkpoint" {
-        upstream.served.store(true, Ordering::SeqCst);
-        return (
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            upstream.note.clone(),
-        )
-            .into_response();
+    let path = request.uri().path().to_owned();
+    if let Some((kind, body)) = upstream.fixed.get(&path) {
+        upstream.served.lock().unwrap().push(path);
+        return ([(header::CONTENT_TYPE, kind.clone())], body.clone()).into_response();
     }
     let target = format!(
         "{}{}",

@@ -56,6 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let seen = Seen {
             size: half as u64,
             root: base64::engine::general_purpose::STANDARD.encode(merkle::root(&hashes[..half])),
+            key: None,
         };
         let by_id: HashMap<String, (AuditRecord, Option<u64>)> = records
             .iter()

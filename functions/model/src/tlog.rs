@@ -31,4 +31,6 @@ pub enum TlogError {
     Checkpoint(&'static str),
     #[error("malformed tile: {0}")]
     Tile(&'static str),
+    #[error("malformed verifier key: {0}")]
+    VerifierKey(&'static str),
 }

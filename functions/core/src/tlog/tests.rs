@@ -659,6 +659,7 @@ mod verifier {
         let seen = Seen {
             size: 12,
             root: "x".into(),
+            key: None,
         };
         let findings = check(&l.checkpoint, &l.entries, &served(&l.records), Some(&seen));
         assert_eq!(findings, [Finding::RolledBack { size: 10, seen: 12 }]);
@@ -666,6 +667,7 @@ mod verifier {
             size: 6,
             root: base64::engine::general_purpose::STANDARD
                 .encode(merkle::root(&hashes(&l.entries[..6]))),
+            key: None,
         };
         assert_eq!(
             check(&l.checkpoint, &l.entries, &served(&l.records), Some(&good)),
@@ -713,4 +715,59 @@ mod verifier {
             Err(Finding::BadCheckpoint { .. })
         ));
     }
+}
+
+// Y.3059 7 i c
+// A verifier pins the log's key: a verifier key string round-trips, a damaged one is refused,
+// and a registry serving another key than the one given or remembered is named, not trusted.
+#[test]
+fn the_verifier_pins_the_logs_key() {
+    use crate::tlog::verify::{Finding, Seen, pinned_key};
+    let key = |seed: u8| EcdsaNoteKey {
+        name: "IN1.HLT.P07".into(),
+        key: *SigningKey::from_slice(&[seed; 32]).unwrap().verifying_key(),
+    };
+    let (mine, theirs) = (key(7), key(8));
+    let vkey = mine.verifier_key();
+    let parsed = EcdsaNoteKey::from_verifier_key(&vkey).unwrap();
+    assert_eq!(
+        (parsed.name.as_str(), parsed.key),
+        ("IN1.HLT.P07", mine.key)
+    );
+    let other_id = vkey.replacen(&format!("{:08x}", mine.key_id()), "00000000", 1);
+    for bad in [
+        "",
+        "IN1.HLT.P07",
+        other_id.as_str(),
+        &vkey[..vkey.len() - 4],
+    ] {
+        assert!(EcdsaNoteKey::from_verifier_key(bad).is_err(), "{bad}");
+    }
+
+    // Nothing pinned yet: the served key (trust on first use).
+    assert_eq!(
+        pinned_key(mine.clone(), None, None).unwrap().verifier_key(),
+        vkey
+    );
+    // Given, or remembered from the last clean run: the served key must be it.
+    let changed = Finding::KeyChanged {
+        pinned: vkey.clone(),
+        served: theirs.verifier_key(),
+    };
+    assert_eq!(
+        pinned_key(theirs.clone(), Some(mine.clone()), None).unwrap_err(),
+        changed
+    );
+    let seen = Seen {
+        size: 3,
+        root: "x".into(),
+        key: Some(vkey.clone()),
+    };
+    assert_eq!(
+        pinned_key(theirs.clone(), None, Some(&seen)).unwrap_err(),
+        changed
+    );
+    assert!(pinned_key(mine.clone(), None, Some(&seen)).is_ok());
+    // A key given explicitly wins over the remembered one (a planned rotation).
+    assert!(pinned_key(theirs.clone(), Some(theirs.clone()), Some(&seen)).is_ok());
 }

@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{DerSignature, VerifyingKey};
-use p256::pkcs8::EncodePublicKey;
+use p256::pkcs8::{DecodePublicKey, EncodePublicKey};
 use sha2::{Digest, Sha256};
 
 use super::TlogError;
@@ -153,6 +153,36 @@ impl EcdsaNoteKey {
             self.key_id(),
             STANDARD.encode(bytes)
         )
+    }
+
+    /// The key of a verifier key string (`verifier_key`'s form), as a verifier pins it: the
+    /// name, a P-256 SPKI of type 0x02, and a key ID that matches the key.
+    pub fn from_verifier_key(vkey: &str) -> Result<Self, TlogError> {
+        let bad = TlogError::VerifierKey;
+        let mut parts = vkey.trim().splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad("expected <name>+<key ID>+<base64 key>"));
+        };
+        if !valid_key_name(name) {
+            return Err(bad("the name is not a key name"));
+        }
+        let id = u32::from_str_radix(id, 16).map_err(|_| bad("the key ID is not 8 hex digits"))?;
+        let bytes = STANDARD
+            .decode(key)
+            .map_err(|_| bad("the key is not base64"))?;
+        let Some((&ECDSA_TYPE, spki)) = bytes.split_first() else {
+            return Err(bad("not an ECDSA (type 0x02) key"));
+        };
+        let key =
+            VerifyingKey::from_public_key_der(spki).map_err(|_| bad("not a P-256 public key"))?;
+        let parsed = Self {
+            name: name.to_owned(),
+            key,
+        };
+        if parsed.key_id() != id {
+            return Err(bad("the key ID does not match the key"));
+        }
+        Ok(parsed)
     }
 
     /// The signature line's content for a DER signature made over `text`.

@@ -21,6 +21,11 @@ pub struct Seen {
     pub size: u64,
     /// base64, as in the checkpoint.
     pub root: String,
+    /// The key the checkpoint verified with, as a verifier key string: pinned from then on,
+    /// so a registry (or a man in the middle) that serves another key with a log signed by it
+    /// is caught, not trusted on its word. Absent in a state written before keys were pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -28,6 +33,8 @@ pub struct Seen {
 pub enum Finding {
     #[error("the checkpoint is not a signed note of the registry's key: {why}")]
     BadCheckpoint { why: String },
+    #[error("the registry serves the key {served}, not the pinned {pinned}")]
+    KeyChanged { pinned: String, served: String },
     #[error("checkpoint of size {size} is smaller than the {seen} already seen: rolled back")]
     RolledBack { size: u64, seen: u64 },
     #[error(
@@ -48,6 +55,29 @@ pub enum Finding {
         record: String,
         claimed: u64,
     },
+}
+
+/// The key to verify the log with: the one pinned (given to the verifier, else remembered
+/// from its last clean run), which the key the registry serves must be; the served one only
+/// when nothing is pinned yet (trust on first use, as a witness or the Go checksum database's
+/// client starts from a configured key).
+pub fn pinned_key(
+    served: EcdsaNoteKey,
+    given: Option<EcdsaNoteKey>,
+    seen: Option<&Seen>,
+) -> Result<EcdsaNoteKey, Finding> {
+    let remembered = seen.and_then(|s| s.key.clone());
+    let pinned = match given {
+        Some(key) => Some(key.verifier_key()),
+        None => remembered,
+    };
+    match pinned {
+        Some(pinned) if pinned != served.verifier_key() => Err(Finding::KeyChanged {
+            pinned,
+            served: served.verifier_key(),
+        }),
+        _ => Ok(served),
+    }
 }
 
 /// The checkpoint of a note, if the note verifies with `key` and names its origin.
