@@ -51,8 +51,16 @@ async fn one_identifier_under_one_root_at_two_primaries_is_a_possible_clone_at_b
     let nodes = [&first, &second, &sectoral, &geo];
     let a = device_under(&first, 1, "root-a");
     let b = device_under(&second, 1, "root-a");
-    first.registry.send_updates(&[a.clone()]).await.unwrap();
-    second.registry.send_updates(&[b.clone()]).await.unwrap();
+    first
+        .registry
+        .send_updates(std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    second
+        .registry
+        .send_updates(std::slice::from_ref(&b))
+        .await
+        .unwrap();
     let results = pump(&nodes).await;
     let flagged: Vec<(&str, &Received)> = results
         .iter()
@@ -112,8 +120,16 @@ async fn one_identifier_under_two_roots_is_reported_and_changes_no_device() {
     let nodes = [&first, &second, &sectoral, &geo];
     let a = device_under(&first, 2, "root-a");
     let b = device_under(&second, 2, "root-b");
-    first.registry.send_updates(&[a.clone()]).await.unwrap();
-    second.registry.send_updates(&[b.clone()]).await.unwrap();
+    first
+        .registry
+        .send_updates(std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    second
+        .registry
+        .send_updates(std::slice::from_ref(&b))
+        .await
+        .unwrap();
     let results = pump(&nodes).await;
     assert!(
         results
