@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod leaf;
 pub mod note;
 pub mod proofs;
+pub mod tile_proofs;
 pub mod tiles;
 pub mod verify;
 

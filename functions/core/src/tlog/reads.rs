@@ -11,12 +11,13 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 
 use crate::error::RegistryError;
-use crate::merkle::{self, Hash};
+use crate::merkle::Hash;
 use crate::service::Registry;
 use crate::sessions::{Principal, READ_LOG};
 
-use super::tiles::{self, TileKind};
-use super::{Tile, proofs};
+use super::Tile;
+use super::tile_proofs::{self, TileHashes};
+use super::tiles;
 
 /// Who reads the log: approved enquirers (agencies too) and administrators, as its routes say.
 pub use trustreg_model::routes::LOG_READERS;
@@ -39,6 +40,11 @@ pub struct ConsistencyProof {
     pub to: u64,
     /// RFC 9162 consistency proof, base64.
     pub hashes: Vec<String>,
+}
+
+/// A tile the log should hold and does not: the store's failure, not the caller's.
+fn missing(what: impl ToString) -> RegistryError {
+    RegistryError::Store(crate::error::StoreError::Failed(what.to_string()))
 }
 
 fn not_found(what: impl Into<String>) -> RegistryError {
@@ -124,32 +130,21 @@ impl Registry {
         Ok(self.store.checkpoint().await?.map_or(0, |c| c.size))
     }
 
-    /// The leaf hashes of the tree of `size` (at most `signed`, the latest checkpoint's), from
-    /// the level-0 tiles of the signed tree: a partial tile exists only at the sizes the log
-    /// was signed at, so a smaller tree's last tile is read whole (or as the signed tree's
-    /// partial one) and cut at `size`; tiles are never rewritten, so any later one agrees.
-    async fn leaf_hashes(&self, size: u64, signed: u64) -> Result<Vec<Hash>, RegistryError> {
-        let missing = |what: String| RegistryError::Store(crate::error::StoreError::Failed(what));
-        let size = usize::try_from(size).map_err(|_| missing("tree too large".into()))?;
-        let mut out = Vec::with_capacity(size);
-        for tile in tiles::tiles_for(signed) {
-            if out.len() >= size {
-                break;
-            }
-            if tile.kind != TileKind::Hashes(0) {
-                continue;
-            }
+    /// The hash tiles a proof reads (`tile_proofs`): a few per proof, whatever the log's size,
+    /// each as the signed tree stored it (tiles are never rewritten but at the edge, and the
+    /// edge's partial tiles are those of the latest checkpoint).
+    async fn hash_tiles(&self, wanted: Vec<Tile>) -> Result<TileHashes, RegistryError> {
+        let mut read = TileHashes::with_capacity(wanted.len());
+        for tile in wanted {
             let bytes = self
                 .store
                 .tile(&tile)
                 .await?
                 .ok_or_else(|| missing(format!("audit log tile {} missing", tile.path())))?;
-            out.extend(
-                tiles::parse_hashes(&bytes, tile.width).map_err(|e| missing(e.to_string()))?,
-            );
+            let hashes = tiles::parse_hashes(&bytes, tile.width).map_err(missing)?;
+            read.insert(tile, hashes);
         }
-        out.truncate(size);
-        Ok(out)
+        Ok(read)
     }
 
     /// The inclusion proof of a record's leaf in the tree of `size` (the latest checkpoint's
@@ -190,12 +185,15 @@ impl Registry {
                 "leaf {index} is not in the tree of size {size}"
             )));
         }
-        let leaves = self.leaf_hashes(size, signed).await?;
+        let tiles = self
+            .hash_tiles(tile_proofs::tiles_for_inclusion(index, size, signed))
+            .await?;
+        let hashes = tile_proofs::inclusion(index, size, signed, &tiles).map_err(missing)?;
         Ok(InclusionProof {
             record: record.to_owned(),
             leaf_index: index,
             tree_size: size,
-            hashes: b64(merkle::proof(&leaves, index as usize)),
+            hashes: b64(hashes),
         })
     }
 
@@ -223,11 +221,14 @@ impl Registry {
         if to > signed {
             return Err(not_found(format!("no checkpoint of size {to}")));
         }
-        let leaves = self.leaf_hashes(to, signed).await?;
+        let tiles = self
+            .hash_tiles(tile_proofs::tiles_for_consistency(from, to, signed))
+            .await?;
+        let hashes = tile_proofs::consistency(from, to, signed, &tiles).map_err(missing)?;
         Ok(ConsistencyProof {
             from,
             to,
-            hashes: b64(proofs::consistency(&leaves, from as usize)),
+            hashes: b64(hashes),
         })
     }
 }
