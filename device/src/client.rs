@@ -276,6 +276,7 @@ impl RegistryClient {
             communication: params.communication.clone(),
             configuration: params.configuration.clone(),
             idempotency_key: Some(idempotency_key.to_owned()),
+            evidence_challenge: None,
         };
         let jws = report_jws(se, &regdevid, &claims)?;
         let url = format!("{}{}", self.base_url, device_path(Op::Report, &regdevid));
