@@ -286,3 +286,41 @@ async fn the_feed_pages_with_a_cursor() {
         assert!(matches!(refused, Err(RegistryError::Malformed(_))));
     }
 }
+
+// Y.3059 6.1 f
+// A domain's evidence window is 1 s to 30 days; a deregistered device is asked nothing.
+#[tokio::test]
+async fn windows_are_bounded_and_a_deregistered_device_is_asked_nothing() {
+    let f = Fixture::new();
+    for window in [0, crate::status::MAX_EVIDENCE_WINDOW_SECONDS + 1] {
+        let policy = Policy {
+            evidence_window_seconds: Some(window),
+            ..Policy::default()
+        };
+        let refused = f
+            .registry
+            .set_domain_policy("health", policy, "admin:ops")
+            .await;
+        assert!(
+            matches!(refused, Err(RegistryError::Malformed(_))),
+            "{window}"
+        );
+    }
+    let id = f.device(IMEI, &key(0x21), None).await;
+    let admin = f.admin.clone();
+    let jws = f
+        .signed(
+            &admin,
+            Some("admin:ops"),
+            Purpose::Deregister,
+            json!({"regdevid": id.to_string(), "reason": "decommissioned"}),
+        )
+        .await;
+    f.registry.deregister(&id.to_string(), &jws).await.unwrap();
+    let refused = request(&f, &admin, "admin:ops", &id).await;
+    assert!(
+        matches!(refused, Err(RegistryError::Deregistered(_))),
+        "{refused:?}"
+    );
+    assert_eq!(stored(&f, &id).await.facts.evidence_request, None);
+}

@@ -107,7 +107,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         body: jws(
             "report",
             "{nonce, firmware_version, software_version, communication?, ..., \
-             idempotency_key?}; kid = RegDevID",
+             idempotency_key?, evidence_challenge?}; kid = RegDevID",
         ),
         query: NONE,
         answer: json(201, "Stored with its time", "ReportResponse"),
@@ -264,7 +264,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         body: jws("feed", "{nonce, regdevid, after?, limit?}"),
         query: NONE,
         answer: json(200, "The feed, signed by the registry", "FeedResponse"),
-        errors: &[400, 404, 409, 415],
+        errors: &[400, 415],
         optional_token: false,
     },
     Described {
