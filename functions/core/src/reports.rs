@@ -23,6 +23,8 @@ pub use trustreg_model::answers::DeviceHistory;
 const MAX_TEXT: usize = 128;
 const MAX_LIST: usize = 32;
 const MAX_CONFIGURATION_BYTES: usize = 4096;
+/// The longest `evidence_challenge` a report may carry (the OpenAPI claims say the same).
+const MAX_CHALLENGE: usize = 64;
 
 /// Time order; a report before the transition it caused.
 pub fn sort_history(entries: &mut [HistoryEntry]) {
@@ -295,6 +297,16 @@ fn validate(claims: &ReportClaims) -> Result<(), RegistryError> {
     {
         return Err(RegistryError::Malformed(format!(
             "communication must hold at most {MAX_LIST} non-empty values"
+        )));
+    }
+    // A challenge is 22 characters (`Registry::random_token`); the bound leaves room to change it.
+    if claims
+        .evidence_challenge
+        .as_ref()
+        .is_some_and(|c| c.is_empty() || c.len() > MAX_CHALLENGE)
+    {
+        return Err(RegistryError::Malformed(format!(
+            "evidence_challenge must be 1 to {MAX_CHALLENGE} characters"
         )));
     }
     if let Some(configuration) = &claims.configuration {
