@@ -60,13 +60,16 @@ pub enum ClientError {
     InsecureUrl(String),
     #[error("refusing the registry's answer: {0}")]
     Credential(#[from] crate::credential::CredentialError),
+    /// The feed is not the registry's, or not this device's: nothing of it is acted on.
+    #[error("refusing the device's feed: {0}")]
+    Feed(String),
 }
 
 impl ClientError {}
 
 /// How `report` sends again a report whose answer was lost (`retry`): twice more at most,
 /// soon, since a device reports in the background and reports again later anyway.
-const REPORT_RETRIES: RetryPolicy = RetryPolicy {
+pub(crate) const REPORT_RETRIES: RetryPolicy = RetryPolicy {
     retries: 2,
     base_delay: Duration::from_millis(500),
     max_delay: Duration::from_secs(5),
@@ -212,7 +215,7 @@ impl RegistryClient {
             .map_err(|e| ClientError::Decode(format!("regdevid: {e}")))
     }
 
-    async fn get<T: DeserializeOwned>(&self, url: String) -> Result<T, ClientError> {
+    pub(crate) async fn get<T: DeserializeOwned>(&self, url: String) -> Result<T, ClientError> {
         decode("GET", self.http.get(url).send().await?).await
     }
 
@@ -266,6 +269,17 @@ impl RegistryClient {
         params: &ReportParams,
         idempotency_key: &str,
     ) -> Result<ReportResponse, ClientError> {
+        self.send_report(se, params, idempotency_key, None).await
+    }
+
+    /// One report, answering the registry's evidence request of `evidence_challenge` if any.
+    pub(crate) async fn send_report(
+        &self,
+        se: &SoftSecureElement,
+        params: &ReportParams,
+        idempotency_key: &str,
+        evidence_challenge: Option<&str>,
+    ) -> Result<ReportResponse, ClientError> {
         let registration = se.registration()?.ok_or(ClientError::NotRegistered)?;
         let regdevid = registration.regdevid.to_string();
         let nonce = self.challenge(Purpose::Report).await?.nonce;
@@ -276,13 +290,14 @@ impl RegistryClient {
             communication: params.communication.clone(),
             configuration: params.configuration.clone(),
             idempotency_key: Some(idempotency_key.to_owned()),
+            evidence_challenge: evidence_challenge.map(str::to_owned),
         };
         let jws = report_jws(se, &regdevid, &claims)?;
         let url = format!("{}{}", self.base_url, device_path(Op::Report, &regdevid));
         self.post_jws(url, jws).await
     }
 
-    async fn post_jws<T: DeserializeOwned>(
+    pub(crate) async fn post_jws<T: DeserializeOwned>(
         &self,
         url: String,
         jws: String,
@@ -300,9 +315,9 @@ impl RegistryClient {
 
 /// What the device reads of `GET /v1/registry` to check its credential.
 #[derive(serde::Deserialize)]
-struct PublishedRegistry {
-    path: String,
-    public_key: serde_json::Value,
+pub(crate) struct PublishedRegistry {
+    pub(crate) path: String,
+    pub(crate) public_key: serde_json::Value,
 }
 
 /// A registry is reached over https: its answers (a credential, a RegDevID) are what the

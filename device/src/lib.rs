@@ -6,6 +6,7 @@
 pub mod bulk;
 pub mod client;
 pub mod credential;
+pub mod feed;
 mod files;
 pub mod pki;
 pub mod retry;

@@ -621,6 +621,7 @@ async fn a_report_dynamodb_keeps_throttling_is_refused_503_and_changes_nothing()
         communication: vec!["lte".into()],
         configuration: None,
         idempotency_key: None,
+        evidence_challenge: None,
     };
     let jws = report_jws(&se, &registered.regdevid, &claims).unwrap();
     let path = device_path(trustreg_model::routes::Op::Report, &registered.regdevid);

@@ -81,6 +81,7 @@ async fn report(
         communication: vec!["lte".into(), "nb-iot".into()],
         configuration: Some(serde_json::json!({"ports": [443]})),
         idempotency_key: None,
+        evidence_challenge: None,
     };
     let jws = report_jws(se, &regdevid.to_string(), &claims).unwrap();
     registry.report(&regdevid.to_string(), &jws).await.unwrap()

@@ -16,9 +16,11 @@ pub mod device_changes;
 pub mod domain_reevaluation;
 pub mod domains;
 pub mod evaluation;
+pub mod evidence;
 pub mod exchange;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
+pub mod feed;
 pub mod holds;
 pub mod idempotency;
 mod instance;

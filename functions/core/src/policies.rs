@@ -7,7 +7,10 @@ use crate::error::{NotifyError, RegistryError};
 use crate::messages::{DomainPolicyClaims, Purpose};
 use crate::records::{DeviceRecord, DomainPolicy, Reevaluation, Transition};
 use crate::service::Registry;
-use crate::status::{Evaluation, Facts, Policy, TrustStatus, evaluate, next_evaluation_at_ms};
+use crate::status::{
+    Evaluation, Facts, MAX_EVIDENCE_WINDOW_SECONDS, Policy, TrustStatus, evaluate,
+    next_evaluation_at_ms,
+};
 
 fn rank(status: TrustStatus) -> u8 {
     match status {
@@ -220,6 +223,14 @@ impl Registry {
             return Err(RegistryError::Malformed(
                 "accepted_rot_types must hold at most 32 non-empty names".into(),
             ));
+        }
+        if policy
+            .evidence_window_seconds
+            .is_some_and(|w| !(1..=MAX_EVIDENCE_WINDOW_SECONDS).contains(&w))
+        {
+            return Err(RegistryError::Malformed(format!(
+                "evidence_window_seconds must be within 1 to {MAX_EVIDENCE_WINDOW_SECONDS}"
+            )));
         }
         let stored = self.store.domain_policies().await?;
         let hosted = crate::domains::hosted(&self.config.trust_domains, &stored);

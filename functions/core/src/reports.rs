@@ -23,6 +23,8 @@ pub use trustreg_model::answers::DeviceHistory;
 const MAX_TEXT: usize = 128;
 const MAX_LIST: usize = 32;
 const MAX_CONFIGURATION_BYTES: usize = 4096;
+/// The longest `evidence_challenge` a report may carry (the OpenAPI claims say the same).
+const MAX_CHALLENGE: usize = 64;
 
 /// Time order; a report before the transition it caused.
 pub fn sort_history(entries: &mut [HistoryEntry]) {
@@ -80,7 +82,21 @@ impl Registry {
         )?;
         // A retry of a report already stored is answered as it was then; what follows the
         // write (below) runs again, should the first request have died before it.
-        let mut answer = match self.replay(intent.as_ref()).await? {
+        let replayed = self.replay(intent.as_ref()).await?;
+        // Refused before anything is stored: the device answered a request it was not asked.
+        if replayed.is_none()
+            && let Some(challenge) = &signed.claims.evidence_challenge
+            && !self
+                .store
+                .get_device(&regdevid)
+                .await?
+                .is_some_and(|d| crate::evidence::answers(&d.facts, challenge))
+        {
+            return Err(RegistryError::EvidenceChallengeMismatch(
+                regdevid.to_string(),
+            ));
+        }
+        let mut answer = match replayed {
             Some(answer) => answer,
             None => {
                 self.store_report(&regdevid, &signed.claims, actor, intent.as_ref())
@@ -138,10 +154,25 @@ impl Registry {
             device.info.software_version = claims.software_version.clone();
             device.info.communication = claims.communication.clone();
             device.facts.last_report_at_ms = Some(now);
+            // A report that answers the registry's evidence request clears it (9.2 note); its
+            // challenge was checked on an earlier read, and again here under the write's
+            // condition.
+            let action = match &claims.evidence_challenge {
+                Some(challenge) if crate::evidence::answers(&device.facts, challenge) => {
+                    device.facts.evidence_request = None;
+                    crate::evidence::EVIDENCE_PROVIDED
+                }
+                Some(_) => {
+                    return Err(RegistryError::EvidenceChallengeMismatch(
+                        regdevid.to_string(),
+                    ));
+                }
+                None => "report",
+            };
             let policies = self.policies_of(&device.trust_domains).await?;
-            let transition = reevaluate(&mut device, &policies, now, actor, "report");
+            let transition = reevaluate(&mut device, &policies, now, actor, action);
             device.version += 1;
-            let audit = self.audit(actor, "report", Some(regdevid.to_string()), Ok(()));
+            let audit = self.audit(actor, action, Some(regdevid.to_string()), Ok(()));
             let answer = ReportResponse {
                 regdevid: regdevid.to_string(),
                 status: device.status,
@@ -266,6 +297,16 @@ fn validate(claims: &ReportClaims) -> Result<(), RegistryError> {
     {
         return Err(RegistryError::Malformed(format!(
             "communication must hold at most {MAX_LIST} non-empty values"
+        )));
+    }
+    // A challenge is 22 characters (`Registry::random_token`); the bound leaves room to change it.
+    if claims
+        .evidence_challenge
+        .as_ref()
+        .is_some_and(|c| c.is_empty() || c.len() > MAX_CHALLENGE)
+    {
+        return Err(RegistryError::Malformed(format!(
+            "evidence_challenge must be 1 to {MAX_CHALLENGE} characters"
         )));
     }
     if let Some(configuration) = &claims.configuration {

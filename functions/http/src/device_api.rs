@@ -3,7 +3,9 @@
 use axum::Router;
 
 use crate::served::{self, Route};
-use crate::{Shared, bulk, common, deregistration, holds, owners, register, reports, virtual_ids};
+use crate::{
+    Shared, bulk, common, deregistration, evidence, holds, owners, register, reports, virtual_ids,
+};
 
 pub(crate) fn routes() -> Vec<Route> {
     [
@@ -14,6 +16,7 @@ pub(crate) fn routes() -> Vec<Route> {
         bulk::routes(),
         holds::routes(),
         deregistration::routes(),
+        evidence::routes(),
     ]
     .concat()
 }

@@ -14,6 +14,7 @@ mod deregistration;
 mod device_api;
 mod enquirer_api;
 mod enquirers;
+mod evidence;
 mod holds;
 mod links;
 mod lookups;

@@ -184,6 +184,7 @@ fn report_claims(nonce: String, firmware: &str, configuration: serde_json::Value
         communication: vec!["lte-m".into()],
         configuration: Some(configuration),
         idempotency_key: None,
+        evidence_challenge: None,
     }
 }
 

@@ -172,6 +172,8 @@ const ANSWERS: &[(&str, &str, u16)] = &[
     ("POST", "/v1/devices/{regdevid}/holds/{kind}/release", 200),
     ("POST", "/v1/devices/{regdevid}/deregistration", 200),
     ("POST", "/v1/devices/{regdevid}/owner/revocation", 200),
+    ("POST", "/v1/devices/{regdevid}/evidence-requests", 202),
+    ("POST", "/v1/devices/{regdevid}/feed", 200),
     ("POST", "/v1/enquirers", 201),
     ("POST", "/v1/sessions", 200),
     ("GET", "/v1/devices/{id}", 200),
@@ -625,6 +627,14 @@ impl World {
                     json!({"regdevid": d, "reason": "decommissioned"}),
                 )
                 .await,
+            ),
+            ("POST", "/v1/devices/{regdevid}/evidence-requests") => (
+                format!("/v1/devices/{d}/evidence-requests"),
+                jws(Purpose::EvidenceRequest, json!({"regdevid": d})).await,
+            ),
+            ("POST", "/v1/devices/{regdevid}/feed") => (
+                format!("/v1/devices/{d}/feed"),
+                jws(Purpose::Feed, json!({"regdevid": d})).await,
             ),
             ("POST", "/v1/devices/{regdevid}/owner/revocation") => (
                 format!("/v1/devices/{d}/owner/revocation"),

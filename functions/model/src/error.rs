@@ -74,6 +74,10 @@ pub enum RegistryError {
     VulnerabilityNotFound(String),
     #[error("{0} holds no {1} hold")]
     HoldNotFound(String, String),
+    /// A report's `evidence_challenge` is not the device's pending request's (or none is
+    /// pending): nothing of the report is stored.
+    #[error("{0} has no pending evidence request with this challenge")]
+    EvidenceChallengeMismatch(String),
     /// Why is for logs and the problem detail; it never echoes the token.
     #[error("not authenticated: {0}")]
     Unauthenticated(String),
@@ -146,6 +150,7 @@ impl RegistryError {
             Self::RotTypeNotPublished { .. } => C::RotTypeNotPublished,
             Self::VulnerabilityNotFound(_) => C::VulnerabilityNotFound,
             Self::HoldNotFound(..) => C::HoldNotFound,
+            Self::EvidenceChallengeMismatch(_) => C::EvidenceChallengeMismatch,
             Self::Unauthenticated(_) => C::Unauthenticated,
             Self::EnquirerNotFound(_) => C::EnquirerNotFound,
             Self::RootNotFound(_) => C::RootNotFound,

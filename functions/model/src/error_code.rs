@@ -63,6 +63,7 @@ error_codes! {
     RotTypeNotPublished => ("rot-type-not-published", 403, "The device's root of trust is not published for this root-of-trust type"),
     VulnerabilityNotFound => ("vulnerability-not-found", 404, "No such vulnerability"),
     HoldNotFound => ("hold-not-found", 404, "The device holds no such hold"),
+    EvidenceChallengeMismatch => ("evidence-challenge-mismatch", 409, "The report answers no pending evidence request of the device"),
     Unauthenticated => ("unauthenticated", 401, "The request carries no valid credentials"),
     EnquirerNotFound => ("enquirer-not-found", 404, "No such enquirer"),
     RootNotFound => ("root-not-found", 404, "No such root of trust"),

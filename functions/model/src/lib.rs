@@ -9,6 +9,7 @@ pub mod binding;
 pub mod dates;
 pub mod error;
 pub mod error_code;
+pub mod evidence;
 pub mod free_json;
 pub mod idempotency;
 pub mod identifier;

@@ -47,6 +47,11 @@ pub enum Purpose {
     BulkNotification,
     /// An administrator's link to another registry of the hierarchy.
     Link,
+    /// An administrator's request for a device's fresh evidence (9.2 note).
+    #[serde(rename = "evidence-request")]
+    EvidenceRequest,
+    /// A device reading its feed (9.4 i b).
+    Feed,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -321,6 +326,10 @@ pub struct ReportClaims {
     /// Names this report, so a retry over a fresh nonce is recognised (`crate::idempotency`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// The challenge of the registry's pending evidence request this report answers (9.2
+    /// note), as the device read it in its feed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_challenge: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -36,6 +36,8 @@ pub enum Op {
     ReleaseHold,
     Deregister,
     RevokeOwner,
+    RequestEvidence,
+    Feed,
     SignUp,
     Login,
     Lookup,
@@ -249,6 +251,24 @@ pub const ROUTES: &[RouteSpec] = &[
         "POST",
         "/v1/devices/{regdevid}/owner/revocation",
         Access::Signed(&[Role::Owner, Role::Admin]),
+        "register",
+    ),
+    // The registry interrogates the device (9.2 note): an administrator asks it for fresh
+    // evidence, which it answers with a signed report; a device-path write like holds.
+    route(
+        Op::RequestEvidence,
+        "POST",
+        "/v1/devices/{regdevid}/evidence-requests",
+        Access::Signed(&[Role::Admin]),
+        "register",
+    ),
+    // The device reads what concerns it (9.4 i b), signed so that only it reads it: a POST
+    // since the request is a signed JWS, served by `register` like every device-path POST.
+    route(
+        Op::Feed,
+        "POST",
+        "/v1/devices/{regdevid}/feed",
+        Access::Signed(&[Role::Device]),
         "register",
     ),
     // Enquirer-facing.

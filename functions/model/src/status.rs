@@ -62,6 +62,26 @@ pub struct Policy {
     /// Root-of-trust types (`device.rot.type`) a device must have to join; empty: any.
     #[serde(default)]
     pub accepted_rot_types: Vec<String>,
+    /// How long a device has to answer the registry's request for fresh evidence (9.2 note)
+    /// before it is `unverified`; `None`: `DEFAULT_EVIDENCE_WINDOW_SECONDS`. A device of several
+    /// domains gets the shortest window among them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_window_seconds: Option<u64>,
+}
+
+/// The evidence window of a domain that sets none: a day, time for a device that only
+/// connects now and then to fetch its feed.
+pub const DEFAULT_EVIDENCE_WINDOW_SECONDS: u64 = 86_400;
+/// The longest evidence window a domain may set (30 days): a request still pending after that
+/// says nothing fresh about the device.
+pub const MAX_EVIDENCE_WINDOW_SECONDS: u64 = 30 * 86_400;
+
+impl Policy {
+    /// How long a device has to answer an evidence request under this policy, in seconds.
+    pub fn evidence_window_seconds(&self) -> u64 {
+        self.evidence_window_seconds
+            .unwrap_or(DEFAULT_EVIDENCE_WINDOW_SECONDS)
+    }
 }
 
 impl Default for Policy {
@@ -72,6 +92,7 @@ impl Default for Policy {
             max_report_age_seconds: None,
             unreliable_at_severity: 7.0,
             accepted_rot_types: Vec::new(),
+            evidence_window_seconds: None,
         }
     }
 }
@@ -124,6 +145,24 @@ pub struct Facts {
     /// The registration ended (6.3 e): the status is `deregistered` for good, whatever else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deregistration: Option<Deregistration>,
+    /// The registry asked the device for fresh evidence (9.2 note) and it has not answered
+    /// yet; past its `due_at_ms` the device is `unverified`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_request: Option<EvidenceRequest>,
+}
+
+/// A pending request for fresh evidence: the device answers with a signed report carrying
+/// `challenge` before `due_at_ms` (`POST /v1/devices/{regdevid}/reports`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceRequest {
+    /// Random, unguessable: the answer proves the device read this request.
+    pub challenge: String,
+    pub requested_at_ms: u64,
+    /// Fixed when requested (now plus the shortest window of the device's domains), so a
+    /// later change of policy does not move a deadline the device was told.
+    pub due_at_ms: u64,
+    /// The audit name of the administrator who asked.
+    pub by: String,
 }
 
 /// Why a device's registration ended.
@@ -190,6 +229,9 @@ pub enum Reason {
     /// manufacturer no longer vouches for the key, which is no sign of compromise, so the
     /// device is `unverified`.
     CertificateExpired,
+    /// The device did not answer the registry's request for fresh evidence in time (9.2
+    /// note): nothing recent vouches for it, which is no sign of compromise.
+    EvidenceNotProvided,
     /// The registration ended (6.3 e).
     Deregistered,
 }
@@ -232,9 +274,15 @@ pub fn next_evaluation_at_ms(policy: &Policy, facts: &Facts, now_ms: u64) -> Opt
     let expiry = facts
         .certificate_not_after_ms
         .map(|last| last.saturating_add(1));
+    // Overdue from the millisecond after its due time, like a report.
+    let evidence = facts
+        .evidence_request
+        .as_ref()
+        .map(|r| r.due_at_ms.saturating_add(1));
     report_due_at_ms(policy, facts)
         .into_iter()
         .chain(expiry)
+        .chain(evidence)
         .filter(|at| *at >= now_ms)
         .min()
 }
@@ -295,6 +343,13 @@ pub fn evaluate(policy: &Policy, facts: &Facts, now_ms: u64) -> Evaluation {
         .is_some_and(|last| now_ms > last)
     {
         reasons.push(Reason::CertificateExpired);
+    }
+    if facts
+        .evidence_request
+        .as_ref()
+        .is_some_and(|r| now_ms > r.due_at_ms)
+    {
+        reasons.push(Reason::EvidenceNotProvided);
     }
     if facts.clone_reports > 0 {
         reasons.push(Reason::PossibleClone);
@@ -560,5 +615,71 @@ mod tests {
             next_evaluation_at_ms(&policy, &overdue, NOW),
             Some(NOW + 60_001)
         );
+    }
+
+    fn requested(due_at_ms: u64) -> Facts {
+        Facts {
+            evidence_request: Some(EvidenceRequest {
+                challenge: "c".into(),
+                requested_at_ms: NOW,
+                due_at_ms,
+                by: "admin:alice".into(),
+            }),
+            ..good()
+        }
+    }
+
+    // Y.3059 9.2 note
+    // A device asked for fresh evidence stays trusted until its due time, and is unverified
+    // (evidence_not_provided) from the millisecond after, when the scheduled evaluation
+    // looks at it.
+    #[test]
+    fn an_unanswered_evidence_request_makes_the_device_unverified_after_its_due_time() {
+        let facts = requested(NOW + 2_000);
+        let policy = Policy::default();
+        assert_eq!(
+            next_evaluation_at_ms(&policy, &facts, NOW),
+            Some(NOW + 2_001)
+        );
+        assert_eq!(
+            evaluate(&policy, &facts, NOW + 2_000).status,
+            TrustStatus::Trusted
+        );
+        let late = evaluate(&policy, &facts, NOW + 2_001);
+        assert_eq!(late.status, TrustStatus::Unverified);
+        assert_eq!(late.reasons, vec![Reason::EvidenceNotProvided]);
+        assert_eq!(next_evaluation_at_ms(&policy, &facts, NOW + 2_002), None);
+    }
+
+    // Y.3059 9.2 note
+    // The answer clears the request: the device is trusted again if nothing else holds it
+    // back, and only unverified, never unreliable, while it was overdue.
+    #[test]
+    fn an_answered_evidence_request_restores_the_device() {
+        let answered = Facts {
+            evidence_request: None,
+            ..requested(NOW)
+        };
+        assert_eq!(
+            evaluate(&Policy::default(), &answered, NOW + 10_000).status,
+            TrustStatus::Trusted
+        );
+        let held = Facts {
+            holds: vec!["stolen".into()],
+            ..requested(NOW)
+        };
+        let e = evaluate(&Policy::default(), &held, NOW + 10_000);
+        assert_eq!(e.status, TrustStatus::Unreliable);
+        assert_eq!(e.reasons, vec![Reason::EvidenceNotProvided, Reason::Hold]);
+    }
+
+    #[test]
+    fn the_evidence_window_defaults_to_a_day() {
+        assert_eq!(Policy::default().evidence_window_seconds(), 86_400);
+        let short = Policy {
+            evidence_window_seconds: Some(2),
+            ..Policy::default()
+        };
+        assert_eq!(short.evidence_window_seconds(), 2);
     }
 }

@@ -184,6 +184,10 @@ pub(crate) fn claims(op: Op) -> Option<Claims> {
                         nested at most 8 deep",
                 },
                 "idempotency_key": idempotency_key(),
+                "evidence_challenge": {"type": "string", "minLength": 1, "maxLength": 64,
+                    "description": "The challenge of the registry's pending evidence request \
+                        this report answers, as the device read it in its feed; any other is \
+                        a 409 evidence-challenge-mismatch and nothing is stored"},
             }),
             &["firmware_version", "software_version"],
             false,
@@ -241,6 +245,24 @@ pub(crate) fn claims(op: Op) -> Option<Claims> {
             &["regdevid", "kind"],
             true,
         ),
+        Op::RequestEvidence => (
+            json!({"regdevid": from_path("regdevid", "The device")}),
+            &["regdevid"],
+            true,
+        ),
+        Op::Feed => (
+            json!({
+                "regdevid": from_path("regdevid", "The device, the signer itself"),
+                "after": {"type": "string", "minLength": 1, "maxLength": 20,
+                    "pattern": "^[0-9]+$",
+                    "description": "The `next` of the previous page; absent: from the start"},
+                "limit": {"type": "integer", "minimum": 1,
+                    "maximum": trustreg_core::evidence::MAX_FEED_LIMIT,
+                    "description": "At most this many transitions (default 100)"},
+            }),
+            &["regdevid"],
+            true,
+        ),
         Op::Deregister => (
             json!({
                 "regdevid": from_path("regdevid", "The device"),
@@ -286,6 +308,11 @@ pub(crate) fn claims(op: Op) -> Option<Claims> {
                     "accepted_rot_types": strings(32, text(128, "A root-of-trust type"),
                         "Root-of-trust types a device must have to join, held against its \
                         devices at every evaluation (else unreliable); empty: any"),
+                    "evidence_window_seconds": {"type": ["integer", "null"], "minimum": 1,
+                        "maximum": trustreg_core::status::MAX_EVIDENCE_WINDOW_SECONDS,
+                        "description": "How long a device has to answer an evidence request \
+                        before it is unverified; null: a day. A device of several domains has \
+                        the shortest"},
                 },
             }}),
             &["policy"],

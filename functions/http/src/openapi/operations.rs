@@ -107,7 +107,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         body: jws(
             "report",
             "{nonce, firmware_version, software_version, communication?, ..., \
-             idempotency_key?}; kid = RegDevID",
+             idempotency_key?, evidence_challenge?}; kid = RegDevID",
         ),
         query: NONE,
         answer: json(201, "Stored with its time", "ReportResponse"),
@@ -236,6 +236,35 @@ pub(crate) const OPERATIONS: &[Described] = &[
             "OwnerRevocationResponse",
         ),
         errors: &[400, 403, 404, 409, 415, 422],
+        optional_token: false,
+    },
+    Described {
+        op: Op::RequestEvidence,
+        summary: "Ask a registered device for fresh evidence (9.2 note), by an administrator: \
+                  the device reads the request in its feed and answers with a signed report \
+                  carrying its challenge before it is due, else it becomes unverified \
+                  (evidence_not_provided). One request pending at a time (else 409)",
+        body: jws("evidence-request", "{nonce, regdevid}"),
+        query: NONE,
+        answer: json(
+            202,
+            "The request, pending: its challenge and when it is due",
+            "EvidenceRequestView",
+        ),
+        errors: &[400, 404, 409, 415],
+        optional_token: false,
+    },
+    Described {
+        op: Op::Feed,
+        summary: "The device reads what concerns it (9.4 i b): its status, open \
+                  vulnerabilities, the registry's pending evidence request and its status \
+                  transitions, paged, in a JWS the registry signs (typ trustreg-feed+jwt, \
+                  verified like a statement with the key of GET /v1/registry). The device \
+                  itself only",
+        body: jws("feed", "{nonce, regdevid, after?, limit?}"),
+        query: NONE,
+        answer: json(200, "The feed, signed by the registry", "FeedResponse"),
+        errors: &[400, 415],
         optional_token: false,
     },
     Described {

@@ -302,6 +302,8 @@ pub(crate) fn components() -> Components {
                         "root",
                         "bulk-notification",
                         "link",
+                        "evidence-request",
+                        "feed",
                     ]),
                 )],
             ),
@@ -404,6 +406,40 @@ pub(crate) fn components() -> Components {
                     ("revoked_at", text("RFC 3339: when the custody ended")),
                 ],
                 "The device, now without an owner.",
+            ),
+        ),
+        (
+            "EvidenceRequestView",
+            object(
+                "The registry's pending request for a device's fresh evidence (9.2 note).",
+                vec![
+                    ("regdevid", text("The device")),
+                    (
+                        "challenge",
+                        text("What the device's report carries as evidence_challenge"),
+                    ),
+                    ("requested_at", text("RFC 3339")),
+                    (
+                        "due_at",
+                        text("RFC 3339: unanswered after it, the device is unverified"),
+                    ),
+                ],
+            ),
+        ),
+        (
+            "FeedResponse",
+            object(
+                "A device's feed (9.4 i b).",
+                vec![(
+                    "feed",
+                    text(
+                        "Compact JWS, typ trustreg-feed+jwt, signed like a statement (its \
+                         delegation in dlg, verified with the key of GET /v1/registry); \
+                         payload {iss, iat, regdevid, status, evidence_request?: \
+                         EvidenceRequestView, vulnerabilities: [{id, severity}], items: \
+                         [{at, from?, to, reasons, cause}], next?}",
+                    ),
+                )],
             ),
         ),
         (
