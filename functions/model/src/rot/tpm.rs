@@ -14,7 +14,9 @@ mod hash;
 mod public;
 mod wire;
 
-pub use attest::{CertifyInfo, verify_certify, verify_signature};
+pub use attest::{
+    CertifyInfo, certify_qualifying_data, ecdsa_r_s, verify_certify, verify_signature,
+};
 pub use credential::{MadeCredential, make_credential};
 pub use ek::{TPM_ROT_TYPE, verify_ek_certificate};
 pub use hash::HashAlg;

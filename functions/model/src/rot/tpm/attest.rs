@@ -133,3 +133,24 @@ pub fn verify_signature(
         Err(TpmError::BadSignature)
     }
 }
+
+/// The (r, s) of an ECDSA `TPMT_SIGNATURE` as JWS wants them (RFC 7518 §3.4): each left-padded
+/// to the curve's size, concatenated.
+pub fn ecdsa_r_s(signature: &[u8], curve: Curve) -> Result<Vec<u8>, TpmError> {
+    let mut r = Reader::new(signature, "TPMT_SIGNATURE");
+    if r.u16()? != TPM_ALG_ECDSA {
+        return Err(TpmError::Unsupported("not an ECDSA signature".into()));
+    }
+    let _hash = r.u16()?;
+    let mut rs = left_pad(r.sized()?, curve.size())?;
+    rs.extend(left_pad(r.sized()?, curve.size())?);
+    r.finish()?;
+    Ok(rs)
+}
+
+/// What a device passes as TPM2_Certify's qualifyingData for a registration over `nonce`:
+/// SHA-256 of a label and the nonce, so the certification is fresh and made for this registry
+/// protocol only.
+pub fn certify_qualifying_data(nonce: &str) -> Vec<u8> {
+    HashAlg::Sha256.digest(&[b"trustreg tpm-certify\0", nonce.as_bytes()])
+}

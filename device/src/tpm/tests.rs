@@ -1,0 +1,94 @@
+//! The whole TPM evidence, made by a real (software) TPM and judged by the registry's own
+//! functions (trustreg-model): EK certificate chain, credential activation, certification,
+//! signatures. Needs swtpm (scripts/test installs it); fails, never skips, without it.
+#![allow(clippy::unwrap_used)]
+
+use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
+use rand_core::OsRng;
+use sha2::{Digest as _, Sha256};
+use trustreg_model::rot::tpm::{self, TpmError, TpmPublic};
+use trustreg_model::rot::{AcceptedRoot, root_id_for};
+
+use super::TpmDevice;
+use super::swtpm::Swtpm;
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn tpm_root(der: &[u8]) -> AcceptedRoot {
+    AcceptedRoot {
+        id: root_id_for(der),
+        der: der.to_vec(),
+        scopes: vec![],
+        rot_types: vec!["tpm".into()],
+        revoked_intermediates: vec![],
+    }
+}
+
+#[test]
+fn a_real_tpm_makes_evidence_the_registry_accepts() {
+    let swtpm = Swtpm::start();
+    let (root, intermediate) = swtpm.ca_chain();
+    let mut device = TpmDevice::open(&swtpm.tcti()).unwrap();
+
+    // The EK certificate chains to the TPM manufacturer's (here swtpm's local CA's) root.
+    let ek = TpmPublic::from_tpm2b(&device.ek_public().unwrap()).unwrap();
+    let chain = vec![device.ek_certificate().unwrap(), intermediate];
+    let root_id = tpm::verify_ek_certificate(&chain, &ek, &[tpm_root(&root)], now()).unwrap();
+    assert_eq!(root_id, root_id_for(&root));
+
+    // The registry's credential opens in this TPM, for this AK.
+    let ak = TpmPublic::from_tpm2b(&device.ak_public().unwrap()).unwrap();
+    let made = tpm::make_credential(&ek, &ak.name(), &[42; 32], &mut OsRng).unwrap();
+    let secret = device
+        .activate_credential(&made.credential_blob, &made.encrypted_secret)
+        .unwrap();
+    assert_eq!(secret, vec![42; 32]);
+
+    // The AK certifies the registration key over the registry's challenge.
+    let key = TpmPublic::from_tpm2b(&device.key_public().unwrap()).unwrap();
+    let qualifying = tpm::certify_qualifying_data("nonce-1");
+    let (attest, signature) = device.certify_key(&qualifying).unwrap();
+    tpm::verify_certify(&ak, &attest, &signature, &qualifying, &key).unwrap();
+    assert_eq!(
+        tpm::verify_certify(
+            &ak,
+            &attest,
+            &signature,
+            &tpm::certify_qualifying_data("nonce-2"),
+            &key
+        ),
+        Err(TpmError::Certify(
+            "qualifying data is not the registry's challenge".into()
+        ))
+    );
+
+    // And the registration key signs JWS digests (ES256).
+    let digest: [u8; 32] = Sha256::digest(b"header.payload").into();
+    let rs = device.sign_digest(&digest).unwrap();
+    let signature = p256::ecdsa::Signature::from_slice(&rs).unwrap();
+    device
+        .verifying_key()
+        .unwrap()
+        .verify_prehash(&digest, &signature)
+        .unwrap();
+}
+
+#[test]
+fn a_credential_made_for_another_ak_does_not_open() {
+    let swtpm = Swtpm::start();
+    let mut device = TpmDevice::open(&swtpm.tcti()).unwrap();
+    let ek = TpmPublic::from_tpm2b(&device.ek_public().unwrap()).unwrap();
+    // The registration key's Name instead of the AK's: TPM2_ActivateCredential must refuse.
+    let key = TpmPublic::from_tpm2b(&device.key_public().unwrap()).unwrap();
+    let made = tpm::make_credential(&ek, &key.name(), &[42; 32], &mut OsRng).unwrap();
+    assert!(
+        device
+            .activate_credential(&made.credential_blob, &made.encrypted_secret)
+            .is_err()
+    );
+}
