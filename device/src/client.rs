@@ -119,7 +119,7 @@ impl RegistryClient {
         let response = self
             .http
             .post(format!("{}{}", self.base_url, Op::Challenge.path()))
-            .json(&ChallengeRequest { purpose })
+            .json(&ChallengeRequest { purpose, tpm: None })
             .send()
             .await?;
         decode("POST", response).await
@@ -148,6 +148,7 @@ impl RegistryClient {
     ) -> Result<RegistrationResponse, ClientError> {
         let nonce = self.challenge(Purpose::Register).await?.nonce;
         let claims = RegistrationClaims {
+            tpm: None,
             nonce,
             identifier: IdentifierClaim {
                 scheme: identifier.scheme(),

@@ -12,6 +12,8 @@ mod credential;
 mod ek;
 mod hash;
 mod public;
+#[cfg(any(test, feature = "testing"))]
+pub mod soft;
 mod wire;
 
 pub use attest::{

@@ -160,7 +160,7 @@ pub(crate) fn cfb_encrypt(key: &[u8], data: &mut [u8]) -> Result<(), TpmError> {
 }
 
 /// The inverse, for tests that play the TPM's part.
-#[cfg(test)]
+#[cfg(any(test, feature = "testing"))]
 pub(crate) fn cfb_decrypt(key: &[u8], data: &mut [u8]) {
     let iv = [0u8; 16];
     match key.len() {

@@ -304,3 +304,17 @@ fn rsa_eks_take_credentials() {
     // TPM2B_ENCRYPTED_SECRET: an RSA-2048 OAEP block.
     assert_eq!(made.encrypted_secret.len(), 2 + 256);
 }
+
+#[test]
+fn the_software_tpm_makes_evidence_the_registry_accepts() {
+    let soft = soft::SoftTpm::new(&mut OsRng, soft::FIXED_SIGNING_KEY);
+    let ek = public(&soft.ek_public());
+    let ak = public(&soft.ak_public());
+    let made = make_credential(&ek, &ak.name(), &[9; 32], &mut OsRng).unwrap();
+    assert_eq!(
+        soft.activate(&made.credential_blob, &made.encrypted_secret),
+        Some(vec![9; 32])
+    );
+    let (attest, signature) = soft.certify(b"q");
+    verify_certify(&ak, &attest, &signature, b"q", &public(&soft.key_public())).unwrap();
+}
