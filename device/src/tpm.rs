@@ -7,7 +7,7 @@
 use std::str::FromStr as _;
 
 use p256::ecdsa::VerifyingKey;
-use trustreg_model::rot::tpm::{self as evidence, TpmPublic};
+use trustreg_model::rot::tpm::{self as model_tpm, TpmPublic};
 use tss_esapi::abstraction::ak::{create_ak_2, load_ak};
 use tss_esapi::abstraction::nv;
 use tss_esapi::abstraction::{AsymmetricAlgorithmSelection, DefaultKey, KeyCustomization};
@@ -28,7 +28,9 @@ use tss_esapi::traits::Marshall as _;
 use tss_esapi::tss2_esys::TPMT_TK_HASHCHECK;
 use tss_esapi::{Context, TctiNameConf};
 
+mod evidence;
 mod policy;
+mod register;
 pub mod swtpm;
 
 /// Where swtpm_setup (and the TCG's provisioning guidance) leaves the ECC P-384 EK and its
@@ -209,7 +211,7 @@ impl TpmDevice {
             .execute_with_session(Some(AuthSession::Password), |ctx| {
                 ctx.sign(key, digest, SignatureScheme::Null, validation)
             })?;
-        evidence::ecdsa_r_s(&signature.marshall()?, evidence::Curve::P256)
+        model_tpm::ecdsa_r_s(&signature.marshall()?, model_tpm::Curve::P256)
             .map_err(|e| TpmDeviceError::Unexpected(e.to_string()))
     }
 

@@ -92,3 +92,77 @@ fn a_credential_made_for_another_ak_does_not_open() {
             .is_err()
     );
 }
+
+/// What `RegistryClient::register_tpm` sends, checked as the registry checks it (the model's
+/// functions; the registry's flow itself is tested on fakes in functions/http/tests/tpm_routes.rs).
+#[test]
+fn the_registration_evidence_and_jws_verify() {
+    use trustreg_model::jose::{self, JwsHeader};
+    use trustreg_model::messages::ChallengeResponse;
+
+    let swtpm = Swtpm::start();
+    let (root, intermediate) = swtpm.ca_chain();
+    let mut device = TpmDevice::open(&swtpm.tcti()).unwrap();
+    let request = device.activation_request(&[intermediate]).unwrap();
+
+    // The registry's side of the challenge, as core's tpm_challenge does it.
+    let b64 = |s: &str| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .unwrap()
+    };
+    let chain: Vec<Vec<u8>> = request
+        .ek_certificates
+        .iter()
+        .map(|c| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.decode(c).unwrap()
+        })
+        .collect();
+    let ek = TpmPublic::from_tpm2b(&b64(&request.ek_public)).unwrap();
+    let ak = TpmPublic::from_tpm2b(&b64(&request.ak_public)).unwrap();
+    tpm::verify_ek_certificate(&chain, &ek, &[tpm_root(&root)], now()).unwrap();
+    let made = tpm::make_credential(&ek, &ak.name(), &[5; 32], &mut OsRng).unwrap();
+    let challenge = ChallengeResponse {
+        nonce: "the-nonce".into(),
+        expires_at: String::new(),
+        tpm: Some(trustreg_model::messages::TpmCredential {
+            credential_blob: {
+                use base64::Engine as _;
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&made.credential_blob)
+            },
+            encrypted_secret: {
+                use base64::Engine as _;
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&made.encrypted_secret)
+            },
+        }),
+    };
+
+    let evidence = device.evidence(&challenge).unwrap();
+    assert_eq!(b64(&evidence.activation), vec![5; 32]);
+    let key = TpmPublic::from_tpm2b(&b64(&evidence.key_public)).unwrap();
+    tpm::verify_certify(
+        &TpmPublic::from_tpm2b(&b64(&evidence.ak_public)).unwrap(),
+        &b64(&evidence.certify_info),
+        &b64(&evidence.certify_signature),
+        &tpm::certify_qualifying_data("the-nonce"),
+        &key,
+    )
+    .unwrap();
+
+    let jws = device
+        .sign_jws(&JwsHeader::es256(), b"{\"hello\":\"tpm\"}")
+        .unwrap();
+    let parsed = jose::parse(&jws).unwrap();
+    parsed.verify(&device.verifying_key().unwrap()).unwrap();
+    let point = key.sec1_point().unwrap().1;
+    assert_eq!(
+        device
+            .verifying_key()
+            .unwrap()
+            .to_encoded_point(false)
+            .as_bytes(),
+        point.as_slice()
+    );
+}
