@@ -31,13 +31,36 @@ use tss_esapi::{Context, TctiNameConf};
 mod evidence;
 mod policy;
 mod register;
+
 pub mod swtpm;
 
-/// Where swtpm_setup (and the TCG's provisioning guidance) leaves the ECC P-384 EK and its
-/// certificate (TCG EK Credential Profile 2.5 §2.2.1.5: high range, template L-2; TCG
-/// Provisioning Guidance §7.8: persistent handle 0x81010016).
-pub const ECC_P384_EK_HANDLE: u32 = 0x8101_0016;
-pub const ECC_P384_EK_CERT_INDEX: u32 = 0x01c0_0016;
+/// Which EK the device proves itself with, and where the TPM keeps it: the persistent handle
+/// of the key (TCG Provisioning Guidance §7.8) and the NV index of its certificate (TCG EK
+/// Credential Profile 2.5 §2.2.1.4-5), as swtpm_setup leaves them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ek {
+    /// High range, template L-2: ECC NIST P-384, SHA-384, AES-256 (what `swtpm_setup --ecc`
+    /// makes).
+    EccP384,
+    /// Low range, template L-1: RSA 2048, SHA-256, AES-128 (what most TPMs in the field carry).
+    Rsa2048,
+}
+
+impl Ek {
+    fn handle(self) -> u32 {
+        match self {
+            Ek::EccP384 => 0x8101_0016,
+            Ek::Rsa2048 => 0x8101_0001,
+        }
+    }
+
+    fn certificate_index(self) -> u32 {
+        match self {
+            Ek::EccP384 => 0x01c0_0016,
+            Ek::Rsa2048 => 0x01c0_0002,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TpmDeviceError {
@@ -55,6 +78,7 @@ pub struct TpmDevice {
     ak_public: Public,
     key: KeyHandle,
     key_public: Public,
+    ek_kind: Ek,
 }
 
 impl std::fmt::Debug for TpmDevice {
@@ -74,12 +98,17 @@ impl KeyCustomization for RegistrationKey {
 }
 
 impl TpmDevice {
-    /// Opens the TPM at `tcti` (e.g. `swtpm:host=127.0.0.1,port=2321`), takes the persistent
-    /// ECC P-384 EK, and makes a new AK and registration key under it.
+    /// Opens the TPM at `tcti` (e.g. `swtpm:host=127.0.0.1,port=2321`) with its ECC P-384 EK.
     pub fn open(tcti: &str) -> Result<Self, TpmDeviceError> {
+        Self::open_with(tcti, Ek::EccP384)
+    }
+
+    /// Opens the TPM at `tcti`, takes the persistent EK `ek_kind`, and makes a new AK and
+    /// registration key under it.
+    pub fn open_with(tcti: &str, ek_kind: Ek) -> Result<Self, TpmDeviceError> {
         let tcti = TctiNameConf::from_str(tcti)?;
         let mut context = Context::new(tcti)?;
-        let ek_handle = PersistentTpmHandle::new(ECC_P384_EK_HANDLE)?;
+        let ek_handle = PersistentTpmHandle::new(ek_kind.handle())?;
         let ek: KeyHandle = context
             .tr_from_tpm_public(TpmHandle::Persistent(ek_handle))?
             .into();
@@ -113,12 +142,13 @@ impl TpmDevice {
             ak_public,
             key,
             key_public,
+            ek_kind,
         })
     }
 
     /// The EK certificate the manufacturer stored in NV (read with owner authorization).
     pub fn ek_certificate(&mut self) -> Result<Vec<u8>, TpmDeviceError> {
-        let index = NvIndexTpmHandle::new(ECC_P384_EK_CERT_INDEX)?;
+        let index = NvIndexTpmHandle::new(self.ek_kind.certificate_index())?;
         // Owner authorization with the empty password, as manufacturers leave EK certificates.
         Ok(self
             .context

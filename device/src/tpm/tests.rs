@@ -9,8 +9,8 @@ use sha2::{Digest as _, Sha256};
 use trustreg_model::rot::tpm::{self, TpmError, TpmPublic};
 use trustreg_model::rot::{AcceptedRoot, root_id_for};
 
-use super::TpmDevice;
 use super::swtpm::Swtpm;
+use super::{Ek, TpmDevice};
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -164,5 +164,25 @@ fn the_registration_evidence_and_jws_verify() {
             .to_encoded_point(false)
             .as_bytes(),
         point.as_slice()
+    );
+}
+
+/// The RSA EK most TPMs in the field carry: RSA-OAEP seed, SHA-256, AES-128.
+#[test]
+fn a_real_tpm_with_an_rsa_ek_activates_the_registrys_credential() {
+    let swtpm = Swtpm::start();
+    let (root, intermediate) = swtpm.ca_chain();
+    let mut device = TpmDevice::open_with(&swtpm.tcti(), Ek::Rsa2048).unwrap();
+    let ek = TpmPublic::from_tpm2b(&device.ek_public().unwrap()).unwrap();
+    assert!(matches!(ek.key, tpm::PublicKey::Rsa { .. }));
+    let chain = vec![device.ek_certificate().unwrap(), intermediate];
+    tpm::verify_ek_certificate(&chain, &ek, &[tpm_root(&root)], now()).unwrap();
+    let ak = TpmPublic::from_tpm2b(&device.ak_public().unwrap()).unwrap();
+    let made = tpm::make_credential(&ek, &ak.name(), &[7; 32], &mut OsRng).unwrap();
+    assert_eq!(
+        device
+            .activate_credential(&made.credential_blob, &made.encrypted_secret)
+            .unwrap(),
+        vec![7; 32]
     );
 }
