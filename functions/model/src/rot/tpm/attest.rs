@@ -53,6 +53,11 @@ impl CertifyInfo {
 
 /// Checks that `ak` certified `key` over `expected_extra_data`, and that `key` cannot leave
 /// its TPM: `fixedTPM`, `fixedParent` and `sensitiveDataOrigin` (Part 1 §27.2 / Part 2 §8.3).
+///
+/// The attributes are the TPM's word because the Name the AK certified hashes them. Nor can
+/// TPM2_LoadExternal forge them: a key loaded with its private part must have `fixedTPM`
+/// CLEAR (Part 3 §12.3), and one loaded public only has no authValue, so it cannot be
+/// authorized for TPM2_Certify (nor for TPM2_ActivateCredential, as an AK).
 pub fn verify_certify(
     ak: &TpmPublic,
     attest: &[u8],
