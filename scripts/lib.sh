@@ -265,6 +265,21 @@ ensure_chromium() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
 }
 
+# ensure_tpm_tools: swtpm, its tools (swtpm_setup, swtpm_localca), tpm2-tools and libtss2-dev
+# for the device's TPM tests (cargo test -p trustreg-device --features tpm: tss-esapi links
+# libtss2 through pkg-config, and each test authors and starts its own swtpm), installed with
+# apt when one is missing (about 15 s).
+ensure_tpm_tools() {
+  command -v swtpm >/dev/null && command -v swtpm_setup >/dev/null \
+    && command -v tpm2_getcap >/dev/null && pkg-config --exists tss2-esys 2>/dev/null && return 0
+  local sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo)
+  step "install swtpm, tpm2-tools, libtss2-dev (apt)"
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    swtpm swtpm-tools tpm2-tools libtss2-dev pkg-config
+}
+
 # ensure_portal_e2e: the browser tests' npm packages (portal/e2e: playwright-core, pinned by
 # its package-lock.json), installed with npm ci when missing or when the lockfile changed.
 # npm's download cache is kept with the project's other caches.

@@ -63,6 +63,9 @@ pub enum ClientError {
     /// The feed is not the registry's, or not this device's: nothing of it is acted on.
     #[error("refusing the device's feed: {0}")]
     Feed(String),
+    #[cfg(feature = "tpm")]
+    #[error(transparent)]
+    Tpm(#[from] crate::tpm::TpmDeviceError),
 }
 
 impl ClientError {}
@@ -110,6 +113,14 @@ impl RegistryClient {
         Ok(RegistryClient { base_url, http })
     }
 
+    pub(crate) async fn post_registration(
+        &self,
+        jws: String,
+    ) -> Result<RegistrationResponse, ClientError> {
+        self.post_jws(format!("{}{}", self.base_url, Op::Register.path()), jws)
+            .await
+    }
+
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
     }
@@ -119,10 +130,20 @@ impl RegistryClient {
     }
 
     pub async fn challenge(&self, purpose: Purpose) -> Result<ChallengeResponse, ClientError> {
+        self.challenge_with(&ChallengeRequest { purpose, tpm: None })
+            .await
+    }
+
+    /// `POST /v1/challenges` with the whole request (a `tpm-activation` one carries the TPM's
+    /// identity, and its answer the registry's credential).
+    pub async fn challenge_with(
+        &self,
+        request: &ChallengeRequest,
+    ) -> Result<ChallengeResponse, ClientError> {
         let response = self
             .http
             .post(format!("{}{}", self.base_url, Op::Challenge.path()))
-            .json(&ChallengeRequest { purpose })
+            .json(request)
             .send()
             .await?;
         decode("POST", response).await
@@ -151,6 +172,7 @@ impl RegistryClient {
     ) -> Result<RegistrationResponse, ClientError> {
         let nonce = self.challenge(Purpose::Register).await?.nonce;
         let claims = RegistrationClaims {
+            tpm: None,
             nonce,
             identifier: IdentifierClaim {
                 scheme: identifier.scheme(),
@@ -161,10 +183,10 @@ impl RegistryClient {
             trust_domains,
         };
         let jws = registration_jws(se, &claims)?;
-        let response: RegistrationResponse = self
-            .post_jws(format!("{}{}", self.base_url, Op::Register.path()), jws)
+        let response = self.post_registration(jws).await?;
+        let regdevid = self
+            .verified_regdevid(&se.public_key(), identifier, &response)
             .await?;
-        let regdevid = self.verified_regdevid(se, identifier, &response).await?;
         se.store_registration(&StoredRegistration {
             regdevid,
             credential: response.credential.clone(),
@@ -176,9 +198,9 @@ impl RegistryClient {
     /// The RegDevID of `response` once its credential proved to be the registry's, for the
     /// RegDevID this device asked for (the registry's path and its identifier), binding the
     /// device's own key (Y.3059 9.2 ii a-d). Checked before anything is stored or acknowledged.
-    async fn verified_regdevid(
+    pub(crate) async fn verified_regdevid(
         &self,
-        se: &SoftSecureElement,
+        device_key: &p256::ecdsa::VerifyingKey,
         identifier: &Identifier,
         response: &RegistrationResponse,
     ) -> Result<RegDevId, ClientError> {
@@ -199,7 +221,7 @@ impl RegistryClient {
                 registry_jwk: &registry.public_key,
                 registry_path: &registry.path,
                 regdevid: &asked,
-                device_key: &se.public_key(),
+                device_key,
                 now_s,
             },
         )?;

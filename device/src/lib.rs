@@ -11,6 +11,8 @@ mod files;
 pub mod pki;
 pub mod retry;
 pub mod secure_element;
+#[cfg(feature = "tpm")]
+pub mod tpm;
 
 pub use client::{ClientError, RegistryClient};
 pub use pki::{IssuedCert, ManufacturerCa, PkiError};

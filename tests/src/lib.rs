@@ -258,6 +258,7 @@ pub fn registration(
     nonce: String,
 ) -> String {
     let claims = trustreg_core::messages::RegistrationClaims {
+        tpm: None,
         nonce,
         identifier: trustreg_core::messages::IdentifierClaim {
             scheme: identifier.scheme(),

@@ -118,6 +118,7 @@ async fn a_nonce_is_taken_exactly_once_under_contention() {
     let value = format!("n-{}", random_imei());
     store
         .put_nonce(&Nonce {
+            tpm: None,
             value: value.clone(),
             purpose: Purpose::Register,
             expires_at_ms: u64::MAX / 2,

@@ -106,6 +106,7 @@ async fn device_with_owner(
     let mut device = sensor_info();
     device.make = make.to_owned();
     let claims = RegistrationClaims {
+        tpm: None,
         nonce: challenge(api, "register").await,
         identifier: IdentifierClaim {
             scheme: id.scheme(),

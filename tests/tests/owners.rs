@@ -140,6 +140,7 @@ async fn owners_register_and_transfer_devices_through_the_api() {
     let se = maker.device(&identifier);
     let nonce = registry.challenge(Purpose::Register).await.unwrap().nonce;
     let claims = RegistrationClaims {
+        tpm: None,
         nonce,
         identifier: trustreg_core::messages::IdentifierClaim {
             scheme: identifier.scheme(),

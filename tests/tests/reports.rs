@@ -44,6 +44,7 @@ async fn registered(
     let identifier = imei(&random_imei());
     let se = manufacturer.device(&identifier);
     let claims = RegistrationClaims {
+        tpm: None,
         nonce: registry.challenge(Purpose::Register).await.unwrap().nonce,
         identifier: IdentifierClaim {
             scheme: identifier.scheme(),

@@ -34,6 +34,7 @@ async fn register(
     device.model = model.to_owned();
     device.firmware_version = firmware.to_owned();
     let claims = RegistrationClaims {
+        tpm: None,
         nonce: registry.challenge(Purpose::Register).await.unwrap().nonce,
         identifier: trustreg_core::messages::IdentifierClaim {
             scheme: identifier.scheme(),

@@ -267,6 +267,14 @@ impl Registry {
         certified(&verified, &identifier)?;
         validate_device_info(&item.device)?;
         published_for(&verified, &item.device.rot.kind)?;
+        // A TPM's evidence answers a challenge the device's own TPM must take part in
+        // (credential activation, certification over the nonce): a manufacturer cannot vouch
+        // for it in bulk, so such devices register one by one.
+        if item.device.rot.kind == rot::tpm::TPM_ROT_TYPE {
+            return Err(RegistryError::TpmEvidenceInvalid(
+                "devices with a tpm root of trust register one by one, with their evidence".into(),
+            ));
+        }
         let trust_domains = self.trust_domains_of(&item.trust_domains, stored_policies)?;
         let policies = policies_for(stored_policies, &self.config.policy, &trust_domains);
         check_rot_type(&trust_domains, &policies, &item.device.rot.kind)?;

@@ -39,6 +39,7 @@ pub mod statements;
 pub mod statistics;
 pub mod subscriptions;
 pub mod tlog;
+pub mod tpm;
 pub mod virtual_ids;
 pub mod vulnerabilities;
 

@@ -129,7 +129,12 @@ impl Registry {
         let trust_domains = self.trust_domains_of(&claims.trust_domains, &stored)?;
         let policies = policies_for(&stored, &self.config.policy, &trust_domains);
         check_rot_type(&trust_domains, &policies, &claims.device.rot.kind)?;
-        self.spend_nonce(&claims.nonce, Purpose::Register).await?;
+        if claims.device.rot.kind == rot::tpm::TPM_ROT_TYPE {
+            // Over its tpm-activation nonce, which it spends.
+            self.verify_tpm_evidence(&claims, &verified).await?;
+        } else {
+            self.spend_nonce(&claims.nonce, Purpose::Register).await?;
+        }
 
         let regdevid = RegDevId::new(self.config.path.clone(), identifier);
         let actor = who.actor.as_str();

@@ -25,7 +25,7 @@ async fn challenge(
     State(registry): State<Shared>,
     JsonBody(request): JsonBody<ChallengeRequest>,
 ) -> Result<Response, Problem> {
-    let answer = registry.challenge(request.purpose).await?;
+    let answer = registry.challenge_for(request).await?;
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 

@@ -171,6 +171,7 @@ mod fixture {
     /// Claims with an identifier value that need not be valid.
     pub fn claims_raw(nonce: &str, scheme: Scheme, value: &str) -> RegistrationClaims {
         RegistrationClaims {
+            tpm: None,
             nonce: nonce.to_owned(),
             identifier: IdentifierClaim {
                 scheme,

@@ -69,6 +69,7 @@ impl Harness {
         let mut device = info();
         device.rot.kind = rot.into();
         let claims = RegistrationClaims {
+            tpm: None,
             nonce: self.challenge(Purpose::Register).await,
             identifier: IdentifierClaim {
                 scheme: identifier.scheme(),
@@ -134,10 +135,11 @@ impl Harness {
             .await
     }
 
-    /// The administrator's policy for `energy`: root-of-trust type `tpm` only.
-    async fn energy_accepts_only_tpm(&self) {
+    /// The administrator's policy for `energy`: root-of-trust type `trustzone` only (not
+    /// `tpm`, whose devices register with TPM evidence: functions/http/tests/tpm_routes.rs).
+    async fn energy_accepts_only_trustzone(&self) {
         let tpm_only = Policy {
-            accepted_rot_types: vec!["tpm".into()],
+            accepted_rot_types: vec!["trustzone".into()],
             ..Policy::default()
         };
         self.registry
@@ -417,9 +419,9 @@ async fn a_policy_for_a_domain_that_cannot_be_hosted_is_refused_and_audited() {
 #[tokio::test]
 async fn a_rot_type_a_domain_does_not_accept_is_refused_at_registration() {
     let h = harness().await;
-    h.energy_accepts_only_tpm().await;
+    h.energy_accepts_only_trustzone().await;
     h.refused_then_admitted(
-        ("secure-element", "tpm"),
+        ("secure-element", "trustzone"),
         &["energy"],
         "rot-type-not-accepted",
     )
@@ -433,8 +435,12 @@ async fn a_rot_type_a_domain_does_not_accept_is_refused_at_registration() {
 #[tokio::test]
 async fn a_rot_type_the_devices_root_is_not_published_for_is_refused() {
     let h = harness().await;
-    h.refused_then_admitted(("optee", "tpm"), &["health"], "rot-type-not-published")
-        .await;
+    h.refused_then_admitted(
+        ("optee", "trustzone"),
+        &["health"],
+        "rot-type-not-published",
+    )
+    .await;
 }
 
 // Y.3059 7 ii
@@ -448,10 +454,12 @@ async fn a_rot_type_a_domain_stops_accepting_makes_its_devices_unverified_when_e
     let (_, se_device) = h
         .register("356938035643809", "secure-element", &["energy"])
         .await;
-    let (_, tpm_device) = h.register("490154203237518", "tpm", &["energy"]).await;
+    let (_, tpm_device) = h
+        .register("490154203237518", "trustzone", &["energy"])
+        .await;
     let (se_device, tpm_device) = (se_device.unwrap(), tpm_device.unwrap());
     assert_eq!(h.stored(&se_device).status, TrustStatus::Trusted);
-    h.energy_accepts_only_tpm().await;
+    h.energy_accepts_only_trustzone().await;
     assert_eq!(h.stored(&se_device).status, TrustStatus::Unverified);
     for device in [&se_device, &tpm_device] {
         let reply = h.report(device, "1.4.2", serde_json::json!({})).await;

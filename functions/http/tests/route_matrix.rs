@@ -422,6 +422,7 @@ impl World {
 
     async fn registration(&self) -> String {
         let claims = RegistrationClaims {
+            tpm: None,
             nonce: self.nonce(Purpose::Register).await,
             identifier: IdentifierClaim {
                 scheme: self.identifier.scheme(),

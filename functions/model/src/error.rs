@@ -70,6 +70,10 @@ pub enum RegistryError {
     RotTypeNotAccepted { domain: String, rot: String },
     #[error("the device's root {root} is not published for root-of-trust type {rot:?}")]
     RotTypeNotPublished { root: String, rot: String },
+    /// A `tpm` root of trust claimed without evidence that holds (`rot::tpm`): EK certificate,
+    /// credential activation, certification of the registration key.
+    #[error("the TPM evidence is invalid: {0}")]
+    TpmEvidenceInvalid(String),
     #[error("no vulnerability {0}")]
     VulnerabilityNotFound(String),
     #[error("{0} holds no {1} hold")]
@@ -148,6 +152,7 @@ impl RegistryError {
             Self::OwnerNotFound(_) => C::OwnerNotFound,
             Self::RotTypeNotAccepted { .. } => C::RotTypeNotAccepted,
             Self::RotTypeNotPublished { .. } => C::RotTypeNotPublished,
+            Self::TpmEvidenceInvalid(_) => C::TpmEvidenceInvalid,
             Self::VulnerabilityNotFound(_) => C::VulnerabilityNotFound,
             Self::HoldNotFound(..) => C::HoldNotFound,
             Self::EvidenceChallengeMismatch(_) => C::EvidenceChallengeMismatch,
@@ -182,6 +187,12 @@ impl From<StoreError> for RegistryError {
             StoreError::InvalidCursor(_) => Self::Malformed(e.to_string()),
             StoreError::Failed(_) => Self::Store(e),
         }
+    }
+}
+
+impl From<crate::rot::tpm::TpmError> for RegistryError {
+    fn from(e: crate::rot::tpm::TpmError) -> Self {
+        Self::TpmEvidenceInvalid(e.to_string())
     }
 }
 

@@ -61,6 +61,7 @@ error_codes! {
     OwnerNotFound => ("owner-not-found", 404, "No such owner or custodian"),
     RotTypeNotAccepted => ("rot-type-not-accepted", 403, "The trust domain does not accept this root-of-trust type"),
     RotTypeNotPublished => ("rot-type-not-published", 403, "The device's root of trust is not published for this root-of-trust type"),
+    TpmEvidenceInvalid => ("tpm-evidence-invalid", 403, "The TPM evidence does not prove the device's key is in a genuine TPM"),
     VulnerabilityNotFound => ("vulnerability-not-found", 404, "No such vulnerability"),
     HoldNotFound => ("hold-not-found", 404, "The device holds no such hold"),
     EvidenceChallengeMismatch => ("evidence-challenge-mismatch", 409, "The report answers no pending evidence request of the device"),

@@ -52,12 +52,19 @@ pub enum Purpose {
     EvidenceRequest,
     /// A device reading its feed (9.4 i b).
     Feed,
+    /// Registering a device whose root of trust is a TPM: the challenge carries the
+    /// registry's MakeCredential for the device's EK and AK (`TpmActivationRequest`).
+    #[serde(rename = "tpm-activation")]
+    TpmActivation,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChallengeRequest {
     pub purpose: Purpose,
+    /// Purpose `tpm-activation` only, and then required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<TpmActivationRequest>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,6 +72,48 @@ pub struct ChallengeResponse {
     pub nonce: String,
     /// RFC 3339.
     pub expires_at: String,
+    /// For a `tpm-activation` challenge: what TPM2_ActivateCredential takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<TpmCredential>,
+}
+
+/// The TPM's identity, for a `tpm-activation` challenge (TPM structures base64url, no padding).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TpmActivationRequest {
+    /// The EK certificate then the CAs up to (not necessarily including) an accepted root
+    /// published for `tpm`; base64 (standard) DER, as `x5c`.
+    pub ek_certificates: Vec<String>,
+    /// `TPM2B_PUBLIC` of the EK: its name algorithm and symmetric parameters shape the credential.
+    pub ek_public: String,
+    /// `TPM2B_PUBLIC` of the AK.
+    pub ak_public: String,
+}
+
+/// The registry's MakeCredential (TPM 2.0 Part 1 §24): marshaled `TPM2B_ID_OBJECT` and
+/// `TPM2B_ENCRYPTED_SECRET`, base64url.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TpmCredential {
+    pub credential_blob: String,
+    pub encrypted_secret: String,
+}
+
+/// A TPM device's evidence in its registration claims (`tpm`), over a `tpm-activation` nonce.
+/// TPM structures base64url, no padding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TpmEvidence {
+    /// `TPM2B_PUBLIC` of the AK the challenge was made for.
+    pub ak_public: String,
+    /// The secret TPM2_ActivateCredential recovered.
+    pub activation: String,
+    /// `TPM2B_PUBLIC` of the registration key: the key of the x5c leaf, which signs the JWS.
+    pub key_public: String,
+    /// `TPMS_ATTEST` of TPM2_Certify of the registration key by the AK, with qualifyingData
+    /// `rot::tpm::certify_qualifying_data(nonce)`.
+    pub certify_info: String,
+    /// `TPMT_SIGNATURE` of `certify_info` by the AK.
+    pub certify_signature: String,
 }
 
 /// An identifier as sent on the wire, before normalization.
@@ -115,6 +164,9 @@ pub struct RegistrationClaims {
     pub owner: Option<serde_json::Value>,
     #[serde(default)]
     pub trust_domains: Vec<String>,
+    /// Required when `device.rot.type` is `tpm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<TpmEvidence>,
 }
 
 /// Payload of the acknowledgement JWS (its header names the device by `kid` = RegDevID).

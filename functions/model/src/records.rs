@@ -108,6 +108,21 @@ pub struct Nonce {
     pub value: String,
     pub purpose: Purpose,
     pub expires_at_ms: u64,
+    /// A `tpm-activation` nonce's credential: what the registration over it must show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<TpmActivation>,
+}
+
+/// What the registry made a TPM credential for (`Registry::tpm_challenge`); the secret itself
+/// is not kept, only its digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TpmActivation {
+    /// Lowercase hex of the AK's Name.
+    pub ak_name: String,
+    /// Lowercase hex SHA-256 of the secret.
+    pub secret_sha256: String,
+    /// The accepted root the EK certificate chained to.
+    pub ek_root_id: String,
 }
 
 /// A manufacturer CA the registry accepts as root of trust (Y.3059 9.1 vi, 7 ii).

@@ -18,6 +18,7 @@ use crate::identifier::Identifier;
 
 mod algorithms;
 pub mod scope;
+pub mod tpm;
 
 use algorithms::{ECDSA_P256_SHA256, ECDSA_P256_SHA384, ECDSA_P384_SHA256, ECDSA_P384_SHA384};
 

@@ -126,6 +126,29 @@ fn owner_attributes() -> Value {
     })
 }
 
+/// A TPM device's evidence (API.md "TPM devices"): required when `device.rot.type` is `tpm`,
+/// over a `tpm-activation` nonce instead of a `register` one.
+fn tpm_evidence() -> Value {
+    let tpm2b = |what: &str| {
+        json!({"type": "string", "minLength": 1, "maxLength": 4096,
+            "description": format!("{what}, base64url without padding")})
+    };
+    json!({
+        "type": "object",
+        "description": "TPM evidence, required for device.rot.type `tpm`; the nonce is then \
+            that of a `tpm-activation` challenge (else 403 tpm-evidence-invalid)",
+        "required": ["ak_public", "activation", "key_public", "certify_info", "certify_signature"],
+        "properties": {
+            "ak_public": tpm2b("TPM2B_PUBLIC of the AK the challenge was made for"),
+            "activation": tpm2b("The secret TPM2_ActivateCredential recovered"),
+            "key_public": tpm2b("TPM2B_PUBLIC of the registration key (the x5c leaf's key)"),
+            "certify_info": tpm2b("TPMS_ATTEST of TPM2_Certify of the registration key by the AK"),
+            "certify_signature": tpm2b("TPMT_SIGNATURE of certify_info by the AK"),
+        },
+        "additionalProperties": false,
+    })
+}
+
 fn regdevid(description: &str) -> Value {
     json!({
         "type": "string", "minLength": 1, "maxLength": MAX_KID,
@@ -165,6 +188,7 @@ pub(crate) fn claims(op: Op) -> Option<Claims> {
                     text(MAX_DOMAIN_NAME, "A trust domain the registry hosts"),
                     "The trust domains it joins",
                 ),
+                "tpm": tpm_evidence(),
             }),
             &["identifier", "device"],
             false,

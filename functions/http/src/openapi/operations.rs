@@ -71,7 +71,8 @@ pub(crate) const OPERATIONS: &[Described] = &[
         body: Body::Json("ChallengeRequest"),
         query: NONE,
         answer: json(201, "The nonce", "ChallengeResponse"),
-        errors: &[400, 415],
+        // 403: a `tpm-activation` challenge's EK certificate or AK refused (tpm-evidence-invalid).
+        errors: &[400, 403, 415],
         optional_token: false,
     },
     Described {
@@ -81,7 +82,8 @@ pub(crate) const OPERATIONS: &[Described] = &[
             "register",
             "{nonce, identifier:{scheme,value}, device:{make, model, firmware_version, \
              software_version, rot:{type}, communication, power, protocols}, owner?, \
-             trust_domains}; the device certificate chain in the header's x5c, leaf first",
+             trust_domains, tpm?}; the device certificate chain in the header's x5c, leaf \
+             first; rot.type `tpm` needs `tpm` evidence over a `tpm-activation` nonce",
         ),
         query: NONE,
         answer: json(

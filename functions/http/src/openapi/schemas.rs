@@ -282,30 +282,71 @@ pub(crate) fn components() -> Components {
             "ChallengeRequest",
             closed(
                 "What the nonce will be spent on.",
-                vec![(
-                    "purpose",
-                    one_of_strings(&[
-                        "register",
-                        "acknowledge",
-                        "report",
-                        "login",
-                        "virtual-id",
-                        "owner",
-                        "owner-verification",
-                        "transfer",
-                        "vulnerability",
-                        "hold",
-                        "deregister",
-                        "bulk",
-                        "trust-domain",
-                        "enquirer-decision",
-                        "root",
-                        "bulk-notification",
-                        "link",
-                        "evidence-request",
-                        "feed",
-                    ]),
-                )],
+                vec![
+                    (
+                        "purpose",
+                        one_of_strings(&[
+                            "register",
+                            "acknowledge",
+                            "report",
+                            "login",
+                            "virtual-id",
+                            "owner",
+                            "owner-verification",
+                            "transfer",
+                            "vulnerability",
+                            "hold",
+                            "deregister",
+                            "bulk",
+                            "trust-domain",
+                            "enquirer-decision",
+                            "root",
+                            "bulk-notification",
+                            "link",
+                            "evidence-request",
+                            "feed",
+                            "tpm-activation",
+                        ]),
+                    ),
+                    ("tpm?", reference("TpmActivationRequest")),
+                ],
+            ),
+        ),
+        (
+            "TpmActivationRequest",
+            closed(
+                "A TPM's identity, for purpose `tpm-activation` only (and then required): \
+                 API.md \"TPM devices\".",
+                vec![
+                    (
+                        "ek_certificates",
+                        strings("The EK certificate then its CAs, base64 DER (as x5c)"),
+                    ),
+                    (
+                        "ek_public",
+                        text("TPM2B_PUBLIC of the EK, base64url without padding"),
+                    ),
+                    (
+                        "ak_public",
+                        text("TPM2B_PUBLIC of the AK, base64url without padding"),
+                    ),
+                ],
+            ),
+        ),
+        (
+            "TpmCredential",
+            object(
+                "TPM2_MakeCredential for the EK and the AK's Name (TPM 2.0 Part 1 §24).",
+                vec![
+                    (
+                        "credential_blob",
+                        text("TPM2B_ID_OBJECT, base64url without padding"),
+                    ),
+                    (
+                        "encrypted_secret",
+                        text("TPM2B_ENCRYPTED_SECRET, base64url without padding"),
+                    ),
+                ],
             ),
         ),
         (
@@ -315,6 +356,7 @@ pub(crate) fn components() -> Components {
                 vec![
                     ("nonce", text("The nonce to put in the signed claims")),
                     ("expires_at", text("RFC 3339")),
+                    ("tpm?", reference("TpmCredential")),
                 ],
             ),
         ),

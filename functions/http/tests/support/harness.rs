@@ -141,14 +141,15 @@ impl Harness {
     }
 
     /// The registry accepts `ca`'s root, published for the root-of-trust types the tests'
-    /// devices claim (secure-element, tpm: any other is `rot-type-not-published`, 7 ii) and
+    /// devices claim (secure-element, trustzone, tpm: any other is `rot-type-not-published`,
+    /// 7 ii) and
     /// identifier scopes covering every identifier of the tests.
     pub async fn accept(&self, ca: &ManufacturerCa) {
         self.registry
             .accept_root(
                 ca.cert_der(),
                 ca.name(),
-                vec!["secure-element".into(), "tpm".into()],
+                vec!["secure-element".into(), "trustzone".into(), "tpm".into()],
                 trustreg_core::fakes::broad_identifier_scopes(),
                 "admin:test",
             )

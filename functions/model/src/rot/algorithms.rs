@@ -97,3 +97,56 @@ impl SignatureVerificationAlgorithm for Ecdsa {
         }
     }
 }
+
+/// RSASSA-PKCS1-v1_5 (RFC 8017 §8.2): the signature TPM manufacturers' CAs put on EK
+/// certificates (and swtpm's local CA). Keys under 2048 bits are refused.
+#[derive(Debug)]
+pub struct RsaPkcs1 {
+    hash: Hash,
+}
+
+pub static RSA_PKCS1_SHA256: &RsaPkcs1 = &RsaPkcs1 { hash: Hash::Sha256 };
+pub static RSA_PKCS1_SHA384: &RsaPkcs1 = &RsaPkcs1 { hash: Hash::Sha384 };
+
+const MIN_RSA_BITS: usize = 2048;
+
+impl SignatureVerificationAlgorithm for RsaPkcs1 {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        use rsa::pkcs1::DecodeRsaPublicKey as _;
+        use rsa::traits::PublicKeyParts as _;
+        // webpki hands over the subjectPublicKey bits: a PKCS#1 RSAPublicKey.
+        let key = rsa::RsaPublicKey::from_pkcs1_der(public_key).map_err(|_| InvalidSignature)?;
+        if key.n().bits() < MIN_RSA_BITS {
+            return Err(InvalidSignature);
+        }
+        let verified = match self.hash {
+            Hash::Sha256 => key.verify(
+                rsa::Pkcs1v15Sign::new::<Sha256>(),
+                &Sha256::digest(message),
+                signature,
+            ),
+            Hash::Sha384 => key.verify(
+                rsa::Pkcs1v15Sign::new::<Sha384>(),
+                &Sha384::digest(message),
+                signature,
+            ),
+        };
+        verified.map_err(|_| InvalidSignature)
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        rustls_pki_types::alg_id::RSA_ENCRYPTION
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        match self.hash {
+            Hash::Sha256 => rustls_pki_types::alg_id::RSA_PKCS1_SHA256,
+            Hash::Sha384 => rustls_pki_types::alg_id::RSA_PKCS1_SHA384,
+        }
+    }
+}
