@@ -16,8 +16,12 @@ use trustreg_core::messages::{IdentifierClaim, RegistrationClaims, TpmEvidence};
 use trustreg_core::ports::DeviceStore;
 use trustreg_core::rot::tpm::certify_qualifying_data;
 use trustreg_core::rot::tpm::soft::{FIXED_SIGNING_KEY, SoftTpm};
+use trustreg_core::status::{Reason, TrustStatus};
 use trustreg_device::client::REGISTRATION_TYP;
-use trustreg_tests::{Manufacturer, Stack, imei, localstack, random_imei, send, sensor_info};
+use trustreg_tests::{
+    Manufacturer, Stack, admin_put, imei, localstack, random_imei, send, sensor_info,
+    signed_request, test_admin,
+};
 
 /// The EK's P-384 point, certified by the test's EK CA.
 struct EkPublicKey(Vec<u8>);
@@ -191,4 +195,55 @@ async fn a_tpm_device_registers_with_its_evidence_and_not_without() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.facts.rot_type.as_deref(), Some("tpm"));
+    let ek_root_id = trustreg_core::rot::root_id_for(&ek_root);
+    assert_eq!(stored.facts.ek_root.as_deref(), Some(ek_root_id.as_str()));
+
+    // Y.3059 7 ii: the device depends on its EK's root too. An administrator withdrawing
+    // `tpm` from that root's types makes it unverified; removing the root, unreliable.
+    let path = format!("/v1/admin/roots/{ek_root_id}");
+    let put = admin_put(
+        &api,
+        &path,
+        "root",
+        json!({"name": "Test TPM EK Root", "certificate": STANDARD.encode(&ek_root),
+               "rot_types": ["secure-element"], "identifier_scopes": ["serial:test-tpm-maker"]}),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{put:?}");
+    let device = |sdk| {
+        let stack = &stack;
+        let regdevid = regdevid.to_owned();
+        async move {
+            stack
+                .store(sdk)
+                .get_device(&regdevid.parse().unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let withdrawn = device(&sdk).await;
+    assert_eq!(withdrawn.status, TrustStatus::Unverified, "{withdrawn:?}");
+    assert!(withdrawn.reasons.contains(&Reason::RotTypeWithdrawn));
+    let (name, admin) = test_admin();
+    let removed = send(
+        "DELETE",
+        format!("{api}{path}"),
+        None,
+        Some((
+            "application/jose",
+            signed_request(
+                &admin,
+                &format!("admin:{name}"),
+                "DELETE",
+                &path,
+                &json!({"nonce": trustreg_tests::challenge(&api, "root").await}),
+            ),
+        )),
+    )
+    .await;
+    assert_eq!(removed.status, 200, "{removed:?}");
+    let revoked = device(&sdk).await;
+    assert_eq!(revoked.status, TrustStatus::Unreliable, "{revoked:?}");
+    assert!(revoked.reasons.contains(&Reason::RootRevoked));
 }

@@ -129,12 +129,13 @@ impl Registry {
         let trust_domains = self.trust_domains_of(&claims.trust_domains, &stored)?;
         let policies = policies_for(&stored, &self.config.policy, &trust_domains);
         check_rot_type(&trust_domains, &policies, &claims.device.rot.kind)?;
-        if claims.device.rot.kind == rot::tpm::TPM_ROT_TYPE {
+        let ek_root = if claims.device.rot.kind == rot::tpm::TPM_ROT_TYPE {
             // Over its tpm-activation nonce, which it spends.
-            self.verify_tpm_evidence(&claims, &verified).await?;
+            Some(self.verify_tpm_evidence(&claims, &verified).await?)
         } else {
             self.spend_nonce(&claims.nonce, Purpose::Register).await?;
-        }
+            None
+        };
 
         let regdevid = RegDevId::new(self.config.path.clone(), identifier);
         let actor = who.actor.as_str();
@@ -150,7 +151,10 @@ impl Registry {
         }
 
         let now = self.clock.now_ms();
-        let facts = registration_facts(&verified, &claims.device.rot.kind, now);
+        let facts = Facts {
+            ek_root,
+            ..registration_facts(&verified, &claims.device.rot.kind, now)
+        };
         let evaluation = evaluate_all(&policies, &facts, now);
         let next_evaluation_at_ms = next_evaluation_all(&policies, &facts, now);
         // A new owner starts unverified, as the facts above already say.

@@ -74,12 +74,13 @@ impl Registry {
 
     /// A `tpm` registration's evidence, over its `tpm-activation` nonce (spent here): the AK
     /// the credential was made for, the secret it held, and a certification by that AK, over
-    /// this nonce, of a fixed TPM key that is the key of the device's certificate.
+    /// this nonce, of a fixed TPM key that is the key of the device's certificate. Answers the
+    /// root the EK certificate chained to, which the device then depends on too (7 ii).
     pub(crate) async fn verify_tpm_evidence(
         &self,
         claims: &RegistrationClaims,
         verified: &VerifiedDevice,
-    ) -> Result<(), RegistryError> {
+    ) -> Result<String, RegistryError> {
         let evidence = claims.tpm.as_ref().ok_or_else(|| {
             RegistryError::TpmEvidenceInvalid("a tpm root of trust needs its `tpm` evidence".into())
         })?;
@@ -113,7 +114,7 @@ impl Registry {
                 "the certificate's key is not the TPM key the AK certified".into(),
             ));
         }
-        Ok(())
+        Ok(made_for.ek_root_id)
     }
 }
 

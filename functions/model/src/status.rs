@@ -112,6 +112,11 @@ pub struct Facts {
     /// first: what an administrator's revocation of one of them is held against.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intermediates: Vec<String>,
+    /// For a TPM device, the root its EK certificate chained to (the TPM manufacturer's): the
+    /// device depends on it as on its own root, so removing it, or withdrawing `tpm` from its
+    /// `rot_types`, reaches the device (7 ii).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ek_root: Option<String>,
     /// One of `intermediates` was revoked under its root (7 ii).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub intermediate_revoked: bool,

@@ -67,11 +67,17 @@ impl DynamoStore {
         audit: &AuditRecord,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let (guard_pk, guard_sk) = keys::guard(&device.regdevid.identifier);
-        let guard = HashMap::from([
+        let mut guard = HashMap::from([
             (PK.to_owned(), s(guard_pk)),
             (SK.to_owned(), s(guard_sk)),
             ("regdevid".to_owned(), s(device.regdevid.to_string())),
         ]);
+        // A TPM device depends on its EK's root too: the guard, written once with the device,
+        // lists it in that root's device index (gsi1), so a device costs no extra item.
+        if let Some(ek_root) = &device.facts.ek_root {
+            guard.insert(GSI1PK.into(), s(keys::root_devices_partition(ek_root)));
+            guard.insert(GSI1SK.into(), s(device.regdevid.to_string()));
+        }
         let put = |item, condition| -> Result<TransactWriteItem, StoreError> {
             Ok(TransactWriteItem::builder()
                 .put(self.put_if(item, condition)?)

@@ -101,7 +101,10 @@ impl LookupStore for MemoryStore {
         let found: Vec<RegDevId> = s
             .devices
             .iter()
-            .filter(|(key, d)| d.root_id == root_id && cursor.is_none_or(|c| key.as_str() > c))
+            .filter(|(key, d)| {
+                (d.root_id == root_id || d.facts.ek_root.as_deref() == Some(root_id))
+                    && cursor.is_none_or(|c| key.as_str() > c)
+            })
             .map(|(_, d)| d.regdevid.clone())
             .collect();
         Ok(page_after(found, limit, |r| r.to_string()))
