@@ -15,7 +15,7 @@ use trustreg_core::jose::JwsHeader;
 use trustreg_core::messages::{IdentifierClaim, RegistrationClaims, TpmEvidence};
 use trustreg_core::ports::DeviceStore;
 use trustreg_core::rot::tpm::certify_qualifying_data;
-use trustreg_core::rot::tpm::soft::{FIXED_SIGNING_KEY, SoftTpm};
+use trustreg_core::rot::tpm::soft::{EkCa, FIXED_SIGNING_KEY, SoftTpm};
 use trustreg_core::status::{Reason, TrustStatus};
 use trustreg_device::client::REGISTRATION_TYP;
 use trustreg_tests::{
@@ -23,41 +23,12 @@ use trustreg_tests::{
     signed_request, test_admin,
 };
 
-/// The EK's P-384 point, certified by the test's EK CA.
-struct EkPublicKey(Vec<u8>);
-
-impl rcgen::PublicKeyData for EkPublicKey {
-    fn der_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        &rcgen::PKCS_ECDSA_P384_SHA384
-    }
-}
-
 /// A TPM manufacturer root (a fresh name, so runs do not collide) and an EK certificate under
 /// it for `tpm`.
 fn ek_pki(tpm: &SoftTpm) -> (Vec<u8>, Vec<u8>) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(
-        rcgen::DnType::CommonName,
-        format!("Test TPM EK Root {}", random_imei()),
-    );
-    let root = ca.self_signed(&key).unwrap().der().to_vec();
-    let issuer = rcgen::Issuer::from_params(&ca, &key);
-    let mut ek = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ek.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::Other(vec![
-        2, 23, 133, 8, 1,
-    ])];
-    let ek = ek
-        .signed_by(&EkPublicKey(tpm.ek_point()), &issuer)
-        .unwrap()
-        .der()
-        .to_vec();
-    (root, ek)
+    let ca = EkCa::new(&format!("Test TPM EK Root {}", random_imei()));
+    let ek = ca.ek_certificate(tpm);
+    (ca.root_der, ek)
 }
 
 fn b64url(bytes: &[u8]) -> String {

@@ -20,69 +20,14 @@ use trustreg_core::messages::{
     AcknowledgementClaims, DeviceInfo, IdentifierClaim, PowerClaim, Purpose, RegistrationClaims,
     RotClaim, TpmEvidence,
 };
-use trustreg_core::rot::tpm::{self, attributes, soft::FIXED_SIGNING_KEY, soft::SoftTpm};
+use trustreg_core::rot::tpm::soft::{EkCa, FIXED_SIGNING_KEY, SoftTpm};
+use trustreg_core::rot::tpm::{self, attributes};
 use trustreg_core::status::{Reason, TrustStatus};
 use trustreg_device::client::{ACKNOWLEDGEMENT_TYP, REGISTRATION_TYP};
 use trustreg_model::routes::Op;
 
 const IMEI: &str = "356938035643809";
 const JOSE: &str = "application/jose";
-
-/// A TPM manufacturer's CA (its root) and what it certified.
-struct EkCa {
-    root_der: Vec<u8>,
-    key: rcgen::KeyPair,
-    params: rcgen::CertificateParams,
-}
-
-impl EkCa {
-    fn new() -> EkCa {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "Test TPM Manufacturer EK Root");
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::CrlSign,
-        ];
-        let root_der = params.self_signed(&key).unwrap().der().to_vec();
-        EkCa {
-            root_der,
-            key,
-            params,
-        }
-    }
-
-    /// An EK certificate as the TCG EK profile shapes it: tcg-kp-EKCertificate, keyAgreement.
-    fn ek_certificate(&self, tpm: &SoftTpm) -> Vec<u8> {
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::Other(vec![
-            2, 23, 133, 8, 1,
-        ])];
-        params.key_usages = vec![rcgen::KeyUsagePurpose::KeyAgreement];
-        let issuer = rcgen::Issuer::from_params(&self.params, &self.key);
-        params
-            .signed_by(&EkPublicKey(tpm.ek_point()), &issuer)
-            .unwrap()
-            .der()
-            .to_vec()
-    }
-}
-
-/// The EK's P-384 point: the TPM keeps the private key, the CA certifies the public key alone.
-struct EkPublicKey(Vec<u8>);
-
-impl rcgen::PublicKeyData for EkPublicKey {
-    fn der_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        &rcgen::PKCS_ECDSA_P384_SHA384
-    }
-}
 
 struct Fixture {
     h: Harness,
@@ -99,7 +44,7 @@ async fn fixture(ek_root_types: &[&str]) -> Fixture {
         .manufacturer("Acme Devices CA")
         .build()
         .await;
-    let ek_ca = EkCa::new();
+    let ek_ca = EkCa::new("Test TPM Manufacturer EK Root");
     h.registry
         .accept_root(
             &ek_ca.root_der,

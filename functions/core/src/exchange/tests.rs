@@ -149,6 +149,23 @@ impl Node {
         device
     }
 
+    /// Device `n`, trusted, with facts that keep it trusted when it is re-evaluated.
+    pub fn healthy_device(&self, n: u32) -> DeviceRecord {
+        let mut device = self.add_device(n, TrustStatus::Trusted);
+        device.facts = Facts {
+            rot_verified: true,
+            acknowledged: true,
+            owner_verified: true,
+            last_report_at_ms: Some(T0),
+            ..Facts::default()
+        };
+        self.store
+            .lock()
+            .devices
+            .insert(device.regdevid.to_string(), device.clone());
+        device
+    }
+
     pub fn audited(&self, action: &str, outcome: Outcome) -> Vec<AuditRecord> {
         self.store
             .snapshot()

@@ -12,37 +12,13 @@ use crate::fakes::FakeRegistry;
 use crate::messages::{ChallengeRequest, Purpose, TpmActivationRequest};
 use crate::records::Nonce;
 use crate::rot::tpm::TpmPublic;
-use crate::rot::tpm::soft::{FIXED_SIGNING_KEY, SoftTpm};
-
-/// The EK's P-384 point, certified by the test's EK CA.
-struct EkPublicKey(Vec<u8>);
-
-impl rcgen::PublicKeyData for EkPublicKey {
-    fn der_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        &rcgen::PKCS_ECDSA_P384_SHA384
-    }
-}
+use crate::rot::tpm::soft::{EkCa, FIXED_SIGNING_KEY, SoftTpm};
 
 /// A TPM manufacturer root and an EK certificate under it for `tpm`.
 fn ek_pki(tpm: &SoftTpm) -> (Vec<u8>, Vec<u8>) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "EK Root");
-    let root = ca.self_signed(&key).unwrap().der().to_vec();
-    let issuer = rcgen::Issuer::from_params(&ca, &key);
-    let ek = rcgen::CertificateParams::new(Vec::<String>::new())
-        .unwrap()
-        .signed_by(&EkPublicKey(tpm.ek_point()), &issuer)
-        .unwrap()
-        .der()
-        .to_vec();
-    (root, ek)
+    let ca = EkCa::new("EK Root");
+    let ek = ca.ek_certificate(tpm);
+    (ca.root_der, ek)
 }
 
 async fn registry_accepting(root: &[u8]) -> FakeRegistry {

@@ -20,15 +20,8 @@ async fn two_primaries() -> (Node, Node, Node, Node) {
 
 /// Device `n` at `node`, trusted, certified under `root`.
 fn device_under(node: &Node, n: u32, root: &str) -> DeviceRecord {
-    let mut device = node.add_device(n, TrustStatus::Trusted);
+    let mut device = node.healthy_device(n);
     device.root_id = root.into();
-    device.facts = Facts {
-        rot_verified: true,
-        acknowledged: true,
-        owner_verified: true,
-        last_report_at_ms: Some(T0),
-        ..Facts::default()
-    };
     node.store
         .lock()
         .devices

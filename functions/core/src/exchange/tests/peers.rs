@@ -18,23 +18,6 @@ pub(crate) async fn branch_and_peer() -> (Node, Node, Node, Node) {
     (primary, sectoral, geo, peer)
 }
 
-/// A trusted device that stays trusted when re-evaluated.
-fn healthy(node: &Node, n: u32) -> DeviceRecord {
-    let mut device = node.add_device(n, TrustStatus::Trusted);
-    device.facts = Facts {
-        rot_verified: true,
-        acknowledged: true,
-        owner_verified: true,
-        last_report_at_ms: Some(T0),
-        ..Facts::default()
-    };
-    node.store
-        .lock()
-        .devices
-        .insert(device.regdevid.to_string(), device.clone());
-    device
-}
-
 fn regdevid(n: u32) -> String {
     format!("{PRIMARY}:imei:{}", imei(n))
 }
@@ -123,7 +106,7 @@ async fn a_change_at_the_primary_is_mirrored_at_the_peer() {
 async fn a_vulnerability_entered_at_the_peer_reaches_the_primary() {
     let (primary, sectoral, geo, peer) = branch_and_peer().await;
     let nodes = [&primary, &sectoral, &geo, &peer];
-    let devices = [healthy(&primary, 1), healthy(&primary, 2)];
+    let devices = [primary.healthy_device(1), primary.healthy_device(2)];
     primary.registry.send_updates(&devices).await.unwrap();
     pump(&nodes).await;
 

@@ -10,27 +10,10 @@ async fn trio() -> (Node, Node, Node) {
     let (primary, sectoral, geo) = (Node::primary(), Node::sectoral(), Node::geographical());
     wire(&sectoral, &primary).await;
     wire(&geo, &sectoral).await;
-    let devices = [healthy(&primary, 1), healthy(&primary, 2)];
+    let devices = [primary.healthy_device(1), primary.healthy_device(2)];
     primary.registry.send_updates(&devices).await.unwrap();
     pump(&[&primary, &sectoral, &geo]).await;
     (primary, sectoral, geo)
-}
-
-/// A trusted device whose facts keep it trusted when it is re-evaluated.
-fn healthy(node: &Node, n: u32) -> DeviceRecord {
-    let mut device = node.add_device(n, TrustStatus::Trusted);
-    device.facts = Facts {
-        rot_verified: true,
-        acknowledged: true,
-        owner_verified: true,
-        last_report_at_ms: Some(T0),
-        ..Facts::default()
-    };
-    node.store
-        .lock()
-        .devices
-        .insert(device.regdevid.to_string(), device.clone());
-    device
 }
 
 fn regdevid(n: u32) -> String {
@@ -401,7 +384,7 @@ async fn a_vulnerability_goes_only_to_the_children_it_may_affect() {
     let (primary, sectoral, geo) = trio().await;
     let other = Node::new("IN1.HLT.P08", RegistryKind::Primary, 4);
     wire(&sectoral, &other).await;
-    healthy(&other, 1);
+    other.healthy_device(1);
     let nodes = [&primary, &sectoral, &geo, &other];
     report_at(&geo).await;
     let results = pump(&nodes).await;

@@ -195,3 +195,70 @@ fn tpm2b_ecc(
     t.extend(sized(y).unwrap());
     sized(&t).unwrap()
 }
+
+/// The EK's P-384 point as rcgen certifies it: the TPM keeps the private key, the CA certifies
+/// the public key alone.
+struct EkPublicKey(Vec<u8>);
+
+impl rcgen::PublicKeyData for EkPublicKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P384_SHA384
+    }
+}
+
+/// A TPM manufacturer's CA (its root, what a registry accepts for `tpm`) for the software
+/// TPM's EK certificates.
+pub struct EkCa {
+    pub root_der: Vec<u8>,
+    key: rcgen::KeyPair,
+    params: rcgen::CertificateParams,
+}
+
+impl EkCa {
+    /// A CA named `name` (a fresh name per run where roots outlive a test).
+    #[allow(clippy::expect_used)] // test support: a failure is a broken test setup
+    pub fn new(name: &str) -> EkCa {
+        let key = rcgen::KeyPair::generate().expect("a CA key");
+        let mut params =
+            rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        let root_der = params
+            .self_signed(&key)
+            .expect("a CA certificate")
+            .der()
+            .to_vec();
+        EkCa {
+            root_der,
+            key,
+            params,
+        }
+    }
+
+    /// An EK certificate as the TCG EK profile shapes it: tcg-kp-EKCertificate, keyAgreement.
+    #[allow(clippy::expect_used)]
+    pub fn ek_certificate(&self, tpm: &SoftTpm) -> Vec<u8> {
+        let mut params =
+            rcgen::CertificateParams::new(Vec::<String>::new()).expect("EK parameters");
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::Other(vec![
+            2, 23, 133, 8, 1,
+        ])];
+        params.key_usages = vec![rcgen::KeyUsagePurpose::KeyAgreement];
+        let issuer = rcgen::Issuer::from_params(&self.params, &self.key);
+        params
+            .signed_by(&EkPublicKey(tpm.ek_point()), &issuer)
+            .expect("an EK certificate")
+            .der()
+            .to_vec()
+    }
+}
