@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Every requirement ID with the tests that cite it and what each asserts (its comment).
 
-Usage: scripts/requirement_map.py REQUIREMENTS.md [ROOT]
+Usage: scripts/requirement_map.py [--brief] REQUIREMENTS.md [ROOT]
+
+--brief: one test per ID, the one that says most about what it asserts, preferring the tests
+that go through the deployed stack (tests/, cli/tests/).
 
 A test cites an ID in a comment of the exact form `// Y.3059 9.2 i b` or `// card C4`, right
 above the test (with the comment that says what it asserts) or at the top of its file (for
@@ -82,10 +85,13 @@ def js_citations(path):
 
 
 def main():
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    brief = "--brief" in args
+    args = [a for a in args if a != "--brief"]
+    if not args:
         sys.exit(__doc__)
-    ids = requirement_ids(sys.argv[1])
-    root = Path(sys.argv[2] if len(sys.argv) > 2 else ".")
+    ids = requirement_ids(args[0])
+    root = Path(args[1] if len(args) > 1 else ".")
     citations = []
     for path in sorted(root.rglob("*.rs")):
         if "target" in path.parts or ".trustreg" in path.parts:
@@ -108,6 +114,13 @@ def main():
         print("Cited but not a requirement ID: " + ", ".join(sorted(unknown)) + "\n")
     for cid in ids:
         tests = by_id[cid]
+        if brief:
+            if not tests:
+                continue
+            end_to_end = [t for t in tests if t[0].startswith(("tests/tests/", "cli/tests/"))]
+            test, description = max(end_to_end or tests, key=lambda t: len(t[1]))
+            print(f"- **{cid}** ({len(tests)} tests), e.g. `{test}`" + (f": {description}" if description else ""))
+            continue
         print(f"## {cid} ({len(tests)} tests)")
         for test, description in tests:
             print(f"- `{test}`" + (f": {description}" if description else ""))
