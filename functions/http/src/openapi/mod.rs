@@ -344,6 +344,11 @@ fn responses(spec: &RouteSpec, described: Option<&Described>) -> utoipa::openapi
     if path_parameters(spec.path).next().is_some() {
         errors.push(414);
     }
+    // A body larger than the registry reads (`body::BODY_LIMIT`), on every route that takes
+    // one: the refusal comes before the route's own checks.
+    if described.is_some_and(|d| !matches!(d.body, operations::Body::None)) {
+        errors.push(413);
+    }
     // Every route may meet an unavailable store or key service.
     errors.push(503);
     errors.sort_unstable();

@@ -126,7 +126,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
             "One result per item, in order",
             "BulkRegistrationAnswer",
         ),
-        errors: &[400, 413, 415],
+        errors: &[400, 415],
         optional_token: false,
     },
     Described {
@@ -348,7 +348,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         body: Body::Json("BulkLookupRequest"),
         query: NONE,
         answer: json(200, "One result per id, in order", "BulkLookupAnswer"),
-        errors: &[400, 413, 415],
+        errors: &[400, 415],
         optional_token: false,
     },
     Described {
@@ -624,7 +624,7 @@ pub(crate) const OPERATIONS: &[Described] = &[
         ),
         query: NONE,
         answer: json(200, "What was published", "BulkNotificationResult"),
-        errors: &[400, 413, 415],
+        errors: &[400, 415],
         optional_token: false,
     },
 ];

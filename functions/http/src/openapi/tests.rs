@@ -412,3 +412,22 @@ async fn retry_answers_document_a_required_retry_after() {
     }
     assert!(seen > 30, "only {seen} retry answers");
 }
+
+// Y.3059 10
+// Every operation that takes a body documents the 413 its size limit answers (found by the
+// API fuzzing: a generated registration over 64 KiB got an undocumented 413), and one that
+// takes none does not.
+#[tokio::test]
+async fn every_operation_with_a_body_documents_payload_too_large() {
+    let (_, _, document) = served_document().await;
+    let mut with_body = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let documents_413 = operation["responses"].get("413").is_some();
+            let has_body = operation.get("requestBody").is_some();
+            assert_eq!(documents_413, has_body, "{method} {path}");
+            with_body += usize::from(has_body);
+        }
+    }
+    assert!(with_body > 20, "{with_body}");
+}
