@@ -250,15 +250,19 @@ async fn forged_and_unlinked_exchange_messages_are_refused_and_audited() {
 // a gap at the sectoral registry: the next update is not applied but answered with a snapshot
 // request, and the primary's snapshot heals the mirror. The geographical registry, which
 // missed the same numbers, heals from the sectoral registry's mirror at the next update.
+// At the second primary, whose devices are this binary's own: the first primary's snapshot
+// holds every device the suite registered there, and each of its pages is also checked for
+// clones at both registries above, which on a loaded CI machine outgrew the wait.
 #[tokio::test]
 async fn a_lost_update_is_healed_by_a_snapshot() {
+    let _one_at_a_time = SECOND_PRIMARY.lock().await;
     let h = Hierarchy::deployed();
     let sdk = localstack().await;
     let (sectoral_token, geographical_token) = tokens(&h).await;
-    let regdevid = trusted_device(&h.primary).await.regdevid;
+    let regdevid = trusted_device(&h.second_primary).await.regdevid;
     mirrored_with(
         &h.sectoral,
-        &h.primary,
+        &h.second_primary,
         &sectoral_token,
         &regdevid,
         "trusted",
@@ -266,7 +270,7 @@ async fn a_lost_update_is_healed_by_a_snapshot() {
     .await;
     mirrored_with(
         &h.geographical,
-        &h.primary,
+        &h.second_primary,
         &geographical_token,
         &regdevid,
         "trusted",
@@ -275,17 +279,17 @@ async fn a_lost_update_is_healed_by_a_snapshot() {
     let since = now_ms();
 
     // The lost message: its number is taken and it goes nowhere.
-    let lost = h.primary.store(&sdk).next_sequence().await.unwrap();
-    admin_hold(&h.primary, &regdevid).await;
+    let lost = h.second_primary.store(&sdk).next_sequence().await.unwrap();
+    admin_hold(&h.second_primary, &regdevid).await;
     mirrored_with(
         &h.sectoral,
-        &h.primary,
+        &h.second_primary,
         &sectoral_token,
         &regdevid,
         "unreliable",
     )
     .await;
-    let primary = h.primary.output("RegistryPath");
+    let primary = h.second_primary.output("RegistryPath");
     let records = audit_since(&h.sectoral, since).await;
     assert!(
         records.iter().any(|r| r["action"] == "exchange-snapshot"
@@ -300,10 +304,10 @@ async fn a_lost_update_is_healed_by_a_snapshot() {
     assert!(h.sectoral.store(&sdk).last_sequence(primary).await.unwrap() > lost);
 
     // The next change at the primary reaches the geographical registry after the same gap.
-    let other = trusted_device(&h.primary).await.regdevid;
+    let other = trusted_device(&h.second_primary).await.regdevid;
     mirrored_with(
         &h.geographical,
-        &h.primary,
+        &h.second_primary,
         &geographical_token,
         &other,
         "trusted",
@@ -311,7 +315,7 @@ async fn a_lost_update_is_healed_by_a_snapshot() {
     .await;
     mirrored_with(
         &h.geographical,
-        &h.primary,
+        &h.second_primary,
         &geographical_token,
         &regdevid,
         "unreliable",
